@@ -1,0 +1,3 @@
+export { loadCore, initCore, simdSupported } from "./load.js";
+export type { CoreFlavor, LoadOptions } from "./load.js";
+export { CryptoCore, SHA1_BYTES } from "./core.js";
