@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/browser/**"],
-    testTimeout: 60_000,
+    // Suites that need Debian packages run with vitest.system.config.ts (npm run test:system).
+    exclude: ["test/browser/**", "test/libsrtp/**"],
+    testTimeout: 120_000,
   },
 });

@@ -11,7 +11,10 @@ function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs each case ({impl, primitive, bytes, fn, perOp}) and returns [{impl, primitive, bytes, nsPerOp, mbPerS}]. */
+/**
+ * Runs each case ({impl, primitive, bytes, fn, perOp, note?}) and returns [{impl, primitive, bytes, nsPerOp,
+ * mbPerS}]. `note` is printed only (e.g. "mki 12").
+ */
 export function runSuite(cases) {
   const results = [];
   for (const c of cases) {
@@ -21,7 +24,8 @@ export function runSuite(cases) {
     const nsPerOp = (median(bench.stats.sample) * 1e9) / c.perOp;
     const row = { impl: c.impl, primitive: c.primitive, bytes: c.bytes, nsPerOp: Math.round(nsPerOp), mbPerS: +(c.bytes / nsPerOp * 1e3).toFixed(1) };
     results.push(row);
-    console.log(`${row.primitive.padEnd(11)} ${String(row.bytes).padStart(5)} B  ${row.impl.padEnd(34)} ${String(row.nsPerOp).padStart(8)} ns  ${String(row.mbPerS).padStart(8)} MB/s`);
+    const what = `${row.primitive} ${c.note ?? ""}`.padEnd(36);
+    console.log(`${what} ${String(row.bytes).padStart(5)} B  ${row.impl.padEnd(34)} ${String(row.nsPerOp).padStart(8)} ns  ${String(row.mbPerS).padStart(8)} MB/s`);
   }
   return results;
 }

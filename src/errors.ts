@@ -8,6 +8,7 @@ export type CoreErrorCode =
   | "ERR_RANGE" // (offset, length) not inside the region it must lie in
   | "ERR_OUTPUT_SIZE" // output buffer too small
   | "ERR_ARGUMENT" // other malformed argument (IV length, lane count, …)
+  | "ERR_SLOTS_EXHAUSTED" // every key slot of the core is in use
   | "ERR_NO_WASM"; // the runtime cannot instantiate the core
 
 export class MbmsSrtpError extends Error {

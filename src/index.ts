@@ -1,2 +1,3 @@
 export * from "./errors.js";
 export * from "./wasm/index.js";
+export * from "./srtp/index.js";

@@ -14,10 +14,30 @@ export interface CoreExports {
   aesEncryptBlocks(slot: number, src: number, dst: number, blocks: number): void;
   aesCmXor(slot: number, iv: number, data: number, len: number): void;
   sha1(src: number, len: number, out: number): void;
-  sha1x4(desc: number): void;
+  /** 4 × (src, len, out). */
+  sha1x4(...lanes: number[]): void;
   hmacSetKey(slot: number, key: number, keyLen: number): void;
   hmacWipeKey(slot: number): void;
   hmacSha1(slot: number, src: number, len: number, out: number): void;
-  hmacSha1x4(desc: number): void;
+  /** 4 × (slot, src, len, out). */
+  hmacSha1x4(...lanes: number[]): void;
   ctEqual(a: number, b: number, len: number): number;
+  saltSlots(): number;
+  saltSet(slot: number, src: number): void;
+  saltWipe(slot: number): void;
+  srtpKdf(masterSlot: number, masterSalt: number, label: number, rHi: number, rLo: number, out: number, len: number): void;
+  srtpDeriveSessionKeys(
+    masterSlot: number, masterSalt: number, labelBase: number, rHi: number, rLo: number, keyLen: number,
+    aesSlot: number, hmacSlot: number, saltOut: number,
+  ): void;
+  srtpXor(aesSlot: number, salt: number, ssrc: number, indexHi: number, indexLo: number, data: number, len: number): void;
+  srtpProtect(
+    aesSlot: number, hmacSlot: number, salt: number, ssrc: number, indexHi: number, indexLo: number,
+    pkt: number, encFrom: number, encTo: number, authLen: number, roc: number, withRoc: number, tagAt: number, tagLen: number,
+  ): void;
+  srtpVerify(hmacSlot: number, pkt: number, authLen: number, roc: number, withRoc: number, tagAt: number, tagLen: number): number;
+  /** Lanes: 4 × (hmacSlot, pkt, authLen, roc, tagAt). */
+  srtpTagX4(tagLen: number, withRoc: number, ...lanes: number[]): void;
+  srtpVerifyX4(tagLen: number, withRoc: number, ...lanes: number[]): number;
+  wipeScratch(): void;
 }

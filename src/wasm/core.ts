@@ -1,10 +1,27 @@
 import { CoreError } from "../errors.js";
 import type { CoreExports } from "./abi.js";
+import { SlotPool } from "./slot-pool.js";
 
 export const SHA1_BYTES = 20;
 const AES_KEY_LENGTHS = [16, 24, 32];
+const SALT_BYTES = 14;
+const KDF_MAX_BYTES = 32;
+
+/** One packet of a 4-lane SRTP call: keys, arena offset, authenticated length and ROC. */
+export interface SrtpLane {
+  readonly keys: SessionKeySlots;
+  readonly at: number;
+  readonly authLength: number;
+  readonly roc: number;
+}
+
+/** The core slots that hold one direction's SRTP session keys. */
+export interface SessionKeySlots {
+  readonly aesSlot: number;
+  readonly hmacSlot: number;
+  readonly saltSlot: number;
+}
 const LANES = 4;
-const DESCRIPTOR_BYTES = 16;
 
 /**
  * One instance of the WASM crypto core, with its own memory and key slots.
@@ -21,12 +38,16 @@ export class CryptoCore {
   readonly arena: Uint8Array;
   readonly aesSlots: number;
   readonly hmacSlots: number;
+  readonly saltSlots: number;
+  /** Slot allocation, so that several SRTP contexts can share one core. */
+  readonly aesPool: SlotPool;
+  readonly hmacPool: SlotPool;
+  readonly saltPool: SlotPool;
   private readonly raw: CoreExports;
   private readonly mem: Uint8Array;
   private readonly arenaAt: number;
   private readonly scratchAt: number;
   private readonly scratchBytes: number;
-  private readonly descriptors: DataView;
 
   constructor(raw: CoreExports, readonly flavor: "simd" | "scalar") {
     this.raw = raw;
@@ -36,9 +57,12 @@ export class CryptoCore {
     this.arena = this.mem.subarray(this.arenaAt, this.arenaAt + raw.arenaBytes());
     this.scratchAt = raw.scratchOffset();
     this.scratchBytes = raw.scratchBytes();
-    this.descriptors = new DataView(raw.memory.buffer, this.scratchAt, LANES * DESCRIPTOR_BYTES);
     this.aesSlots = raw.aesSlots();
     this.hmacSlots = raw.hmacSlots();
+    this.saltSlots = raw.saltSlots();
+    this.aesPool = new SlotPool("AES", this.aesSlots);
+    this.hmacPool = new SlotPool("HMAC", this.hmacSlots);
+    this.saltPool = new SlotPool("salt", this.saltSlots);
   }
 
   // ---- AES ---------------------------------------------------------------------------------------
@@ -157,12 +181,13 @@ export class CryptoCore {
   sha1x4InArena(lanes: ArrayLike<number>): void {
     this.checkLaneCount(lanes, 3);
     for (let i = 0; i < LANES; i++) {
-      const at = lanes[3 * i]!, len = lanes[3 * i + 1]!, outAt = lanes[3 * i + 2]!;
-      this.checkArena(at, len);
-      this.checkArena(outAt, SHA1_BYTES);
-      this.writeDescriptor(i, this.arenaAt + at, len, this.arenaAt + outAt, 0);
+      this.checkArena(lanes[3 * i]!, lanes[3 * i + 1]!);
+      this.checkArena(lanes[3 * i + 2]!, SHA1_BYTES);
     }
-    this.raw.sha1x4(this.scratchAt);
+    const r = this.arenaAt, l = lanes as readonly number[];
+    this.raw.sha1x4(
+      r + l[0]!, l[1]!, r + l[2]!, r + l[3]!, l[4]!, r + l[5]!, r + l[6]!, l[7]!, r + l[8]!, r + l[9]!, l[10]!, r + l[11]!,
+    );
   }
 
   sha1x4(messages: readonly Uint8Array[]): Uint8Array[] {
@@ -175,13 +200,15 @@ export class CryptoCore {
   hmacSha1x4InArena(lanes: ArrayLike<number>): void {
     this.checkLaneCount(lanes, 4);
     for (let i = 0; i < LANES; i++) {
-      const slot = lanes[4 * i]!, at = lanes[4 * i + 1]!, len = lanes[4 * i + 2]!, outAt = lanes[4 * i + 3]!;
-      this.checkSlot(slot, this.hmacSlots);
-      this.checkArena(at, len);
-      this.checkArena(outAt, SHA1_BYTES);
-      this.writeDescriptor(i, slot, this.arenaAt + at, len, this.arenaAt + outAt);
+      this.checkSlot(lanes[4 * i]!, this.hmacSlots);
+      this.checkArena(lanes[4 * i + 1]!, lanes[4 * i + 2]!);
+      this.checkArena(lanes[4 * i + 3]!, SHA1_BYTES);
     }
-    this.raw.hmacSha1x4(this.scratchAt);
+    const r = this.arenaAt, l = lanes as readonly number[];
+    this.raw.hmacSha1x4(
+      l[0]!, r + l[1]!, l[2]!, r + l[3]!, l[4]!, r + l[5]!, l[6]!, r + l[7]!,
+      l[8]!, r + l[9]!, l[10]!, r + l[11]!, l[12]!, r + l[13]!, l[14]!, r + l[15]!,
+    );
   }
 
   hmacSha1x4(slots: readonly number[], messages: readonly Uint8Array[]): Uint8Array[] {
@@ -189,6 +216,116 @@ export class CryptoCore {
     const lanes = this.layoutLanes(messages);
     this.hmacSha1x4InArena(slots.flatMap((slot, i) => [slot, lanes[3 * i]!, lanes[3 * i + 1]!, lanes[3 * i + 2]!]));
     return this.laneDigests(lanes);
+  }
+
+  // ---- SRTP transforms (RFC 3711; see assembly/srtp.ts) ------------------------------------------
+
+  /** Stores a 14-byte salt in salt slot `slot`. */
+  setSalt(slot: number, salt: Uint8Array): void {
+    this.checkSlot(slot, this.saltSlots);
+    if (salt.length !== SALT_BYTES) throw new CoreError("ERR_KEY_LENGTH", `salts are ${SALT_BYTES} bytes, got ${salt.length}`);
+    this.withScratchKey(salt, (at) => this.raw.saltSet(slot, at));
+  }
+
+  wipeSalt(slot: number): void {
+    this.checkSlot(slot, this.saltSlots);
+    this.raw.saltWipe(slot);
+  }
+
+  /**
+   * The SRTP key derivation function (RFC 3711 §4.3, AES-CM PRF, label at byte 7 for SRTCP too as in
+   * errata 3712): `len` ≤ 32 bytes for `label` and r, from the master key in AES slot `masterSlot` and
+   * the master salt in salt slot `masterSalt`. For test vectors and tools; contexts use
+   * `deriveSrtpSessionKeys`, which never lets the session keys out of the core.
+   */
+  srtpKdf(masterSlot: number, masterSalt: number, label: number, r: number, len: number): Uint8Array {
+    this.checkSlot(masterSlot, this.aesSlots);
+    this.checkSlot(masterSalt, this.saltSlots);
+    this.checkKdfArgs(label, r);
+    if (!Number.isInteger(len) || len < 0 || len > KDF_MAX_BYTES) throw new CoreError("ERR_ARGUMENT", `KDF output is 0..${KDF_MAX_BYTES} bytes`);
+    this.raw.srtpKdf(masterSlot, masterSalt, label, Math.floor(r / 2 ** 32), r >>> 0, this.arenaAt, len);
+    const out = this.arena.slice(0, len);
+    this.arena.fill(0, 0, len);
+    return out;
+  }
+
+  /** Derives and installs one direction's session keys (labels labelBase..labelBase+2) for r. */
+  deriveSrtpSessionKeys(
+    masterSlot: number, masterSalt: number, labelBase: number, r: number, keyLen: number,
+    aesSlot: number, hmacSlot: number, saltSlot: number,
+  ): void {
+    this.checkSlot(masterSlot, this.aesSlots);
+    this.checkSlot(masterSalt, this.saltSlots);
+    this.checkSlot(aesSlot, this.aesSlots);
+    this.checkSlot(hmacSlot, this.hmacSlots);
+    this.checkSlot(saltSlot, this.saltSlots);
+    this.checkKdfArgs(labelBase + 2, r);
+    if (!AES_KEY_LENGTHS.includes(keyLen)) throw new CoreError("ERR_KEY_LENGTH", `AES keys are 16, 24 or 32 bytes, got ${keyLen}`);
+    this.raw.srtpDeriveSessionKeys(masterSlot, masterSalt, labelBase, Math.floor(r / 2 ** 32), r >>> 0, keyLen, aesSlot, hmacSlot, saltSlot);
+  }
+
+  /**
+   * Encrypt-then-MAC on the packet at arena offset `at`: encrypts [encFrom, encTo), authenticates
+   * [0, authLen) (‖ ROC when `withRoc`) and writes `tagLen` tag bytes at `tagAt` (offsets packet-relative).
+   * Uses 4 bytes at `authLen` as scratch for the ROC.
+   */
+  srtpProtect(
+    keys: SessionKeySlots, ssrc: number, index: number, at: number,
+    encFrom: number, encTo: number, authLen: number, roc: number, withRoc: boolean, tagAt: number, tagLen: number,
+  ): void {
+    this.checkTransform(keys, at, encFrom, encTo, authLen, tagAt, tagLen);
+    this.raw.srtpProtect(
+      keys.aesSlot, keys.hmacSlot, keys.saltSlot, ssrc, Math.floor(index / 2 ** 32), index >>> 0,
+      this.arenaAt + at, encFrom, encTo, authLen, roc, withRoc ? 1 : 0, tagAt, tagLen,
+    );
+  }
+
+  /** Verifies the tag of the packet at arena offset `at`, in constant time. Clobbers [authLen, authLen+4). */
+  srtpVerify(keys: SessionKeySlots, at: number, authLen: number, roc: number, withRoc: boolean, tagAt: number, tagLen: number): boolean {
+    this.checkTransform(keys, at, 0, 0, authLen, tagAt, tagLen);
+    return this.raw.srtpVerify(keys.hmacSlot, this.arenaAt + at, authLen, roc, withRoc ? 1 : 0, tagAt, tagLen) === 1;
+  }
+
+  /**
+   * Four SRTP tags at once (4-lane HMAC-SHA1), each written `tagOffset` bytes after the lane's
+   * authenticated portion (the MKI length). Encryption is done before, per packet.
+   */
+  srtpTagX4(a: SrtpLane, b: SrtpLane, c: SrtpLane, d: SrtpLane, withRoc: boolean, tagOffset: number, tagLen: number): void {
+    this.checkLanes(a, b, c, d, tagOffset, tagLen);
+    const r = this.arenaAt;
+    this.raw.srtpTagX4(
+      tagLen, withRoc ? 1 : 0,
+      a.keys.hmacSlot, r + a.at, a.authLength, a.roc, a.authLength + tagOffset,
+      b.keys.hmacSlot, r + b.at, b.authLength, b.roc, b.authLength + tagOffset,
+      c.keys.hmacSlot, r + c.at, c.authLength, c.roc, c.authLength + tagOffset,
+      d.keys.hmacSlot, r + d.at, d.authLength, d.roc, d.authLength + tagOffset,
+    );
+  }
+
+  /** Verifies four tags at once; bit k of the result is set when lane k verifies. */
+  srtpVerifyX4(a: SrtpLane, b: SrtpLane, c: SrtpLane, d: SrtpLane, withRoc: boolean, tagOffset: number, tagLen: number): number {
+    this.checkLanes(a, b, c, d, tagOffset, tagLen);
+    const r = this.arenaAt;
+    return this.raw.srtpVerifyX4(
+      tagLen, withRoc ? 1 : 0,
+      a.keys.hmacSlot, r + a.at, a.authLength, a.roc, a.authLength + tagOffset,
+      b.keys.hmacSlot, r + b.at, b.authLength, b.roc, b.authLength + tagOffset,
+      c.keys.hmacSlot, r + c.at, c.authLength, c.roc, c.authLength + tagOffset,
+      d.keys.hmacSlot, r + d.at, d.authLength, d.roc, d.authLength + tagOffset,
+    );
+  }
+
+  /** Zeroes the core's static scratch (digests, IVs, message tails), e.g. when a context closes. */
+  wipeScratch(): void {
+    this.raw.wipeScratch();
+  }
+
+  /** XORs the AES-CM keystream of (session keys, ssrc, index) into arena bytes [at, at+len). */
+  srtpXor(keys: SessionKeySlots, ssrc: number, index: number, at: number, len: number): void {
+    this.checkSlot(keys.aesSlot, this.aesSlots);
+    this.checkSlot(keys.saltSlot, this.saltSlots);
+    this.checkArena(at, len);
+    this.raw.srtpXor(keys.aesSlot, keys.saltSlot, ssrc, Math.floor(index / 2 ** 32), index >>> 0, this.arenaAt + at, len);
   }
 
   // ---- comparison --------------------------------------------------------------------------------
@@ -220,6 +357,30 @@ export class CryptoCore {
     if (!Number.isInteger(at) || !Number.isInteger(len) || at < 0 || len < 0 || at + len > this.arena.length) {
       throw new CoreError("ERR_RANGE", `[${at}, ${at}+${len}) is not inside the ${this.arena.length}-byte arena`);
     }
+  }
+
+  private checkKdfArgs(label: number, r: number): void {
+    if (!Number.isInteger(label) || label < 0 || label > 255) throw new CoreError("ERR_ARGUMENT", "KDF labels are 0..255");
+    if (!Number.isInteger(r) || r < 0 || r >= 2 ** 48) throw new CoreError("ERR_ARGUMENT", "KDF r is 48 bits");
+  }
+
+  private checkTransform(
+    keys: SessionKeySlots, at: number, encFrom: number, encTo: number, authLen: number, tagAt: number, tagLen: number,
+  ): void {
+    this.checkSlot(keys.aesSlot, this.aesSlots);
+    this.checkSlot(keys.hmacSlot, this.hmacSlots);
+    this.checkSlot(keys.saltSlot, this.saltSlots);
+    if (!(encFrom >= 0 && encFrom <= encTo && encTo <= authLen && tagLen >= 0 && tagLen <= SHA1_BYTES && tagAt >= authLen)) {
+      throw new CoreError("ERR_ARGUMENT", "inconsistent SRTP transform offsets");
+    }
+    this.checkArena(at, Math.max(authLen + 4, tagAt + tagLen));
+  }
+
+  private checkLanes(a: SrtpLane, b: SrtpLane, c: SrtpLane, d: SrtpLane, tagOffset: number, tagLen: number): void {
+    this.checkTransform(a.keys, a.at, 0, 0, a.authLength, a.authLength + tagOffset, tagLen);
+    this.checkTransform(b.keys, b.at, 0, 0, b.authLength, b.authLength + tagOffset, tagLen);
+    this.checkTransform(c.keys, c.at, 0, 0, c.authLength, c.authLength + tagOffset, tagLen);
+    this.checkTransform(d.keys, d.at, 0, 0, d.authLength, d.authLength + tagOffset, tagLen);
   }
 
   private checkOutput(out: Uint8Array, len: number): void {
@@ -262,14 +423,5 @@ export class CryptoCore {
     if (lanes.length !== LANES * perLane) {
       throw new CoreError("ERR_ARGUMENT", `expected ${LANES * perLane} lane values, got ${lanes.length}`);
     }
-  }
-
-  /** Writes lane i's 16-byte descriptor {a, b, c, d} (u32, little-endian) to scratch. */
-  private writeDescriptor(i: number, a: number, b: number, c: number, d: number): void {
-    const at = DESCRIPTOR_BYTES * i;
-    this.descriptors.setUint32(at, a, true);
-    this.descriptors.setUint32(at + 4, b, true);
-    this.descriptors.setUint32(at + 8, c, true);
-    this.descriptors.setUint32(at + 12, d, true);
   }
 }

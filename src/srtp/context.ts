@@ -1,0 +1,487 @@
+import { loadCore } from "../wasm/load.js";
+import type { CryptoCore } from "../wasm/core.js";
+import { SrtpError, SrtpStatus } from "./errors.js";
+import { MasterKey } from "./master-key.js";
+import { checkKey, resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "./options.js";
+import type { PacketBatch } from "./batch.js";
+import { PacketArena } from "./packet-arena.js";
+import { PacketJob } from "./packet-job.js";
+import { RTCP_CLEAR_HEADER, readSsrc, rtcpHeaderStatus, rtpHeaderLength, rtpSequence } from "./rtp-header.js";
+import { MAX_SRTCP_INDEX, MAX_SRTP_INDEX, StreamState } from "./stream-state.js";
+
+/** E flag ‖ 31-bit SRTCP index (RFC 3711 §3.4). */
+const SRTCP_INDEX_BYTES = 4;
+const E_FLAG = 0x80000000;
+/** The transforms use 4 bytes after the authenticated portion for the ROC (RFC 3711 §4.2). */
+const ROC_BYTES = 4;
+
+/** A context dropped without close() still zeroes and frees its keys when it is collected. */
+const forgotten = new FinalizationRegistry<MasterKey[]>((keys) => keys.forEach((key) => key.close()));
+
+/** A length that does not fit its buffer is a caller's bug, not bad input: it throws. */
+function checkLength(buf: Uint8Array, at: number, len: number): void {
+  if (!(Number.isInteger(len) && len >= 0 && at + len <= buf.length)) {
+    throw new SrtpError("ERR_ARGUMENT", `length ${len} does not fit the ${buf.length}-byte buffer`);
+  }
+}
+
+/**
+ * One SRTP/SRTCP cryptographic context (RFC 3711 §3.2): master keys selected by MKI, per-SSRC ROC and
+ * replay state, and the WASM transforms. Use one context per direction (one to protect, one to
+ * unprotect). Not safe for concurrent use from several workers; each worker makes its own.
+ *
+ * Every packet method works in place on the caller's buffer and returns the new length. `protect` needs
+ * room after the packet for MKI and tag (`trailerLength`). The `try…` forms return a negated
+ * `SrtpStatus` instead of throwing (cheaper under a flood of bad packets); a refused packet leaves the
+ * context and the caller's buffer exactly as they were.
+ */
+export class SrtpContext {
+  private readonly opts: ResolvedOptions;
+  private readonly core: CryptoCore;
+  private readonly arena: PacketArena;
+  private readonly keys: MasterKey[] = [];
+  /** The key `protect` uses; undefined once it has been removed and until another is selected. */
+  private sendKey: MasterKey | undefined;
+  private readonly txRtp = new Map<number, StreamState>();
+  private readonly rxRtp = new Map<number, StreamState>();
+  private readonly txRtcp = new Map<number, number>();
+  private readonly rxRtcp = new Map<number, StreamState>();
+  private closed = false;
+
+  constructor(options: SrtpContextOptions, core: CryptoCore = loadCore()) {
+    this.opts = resolveOptions(options);
+    this.core = core;
+    this.arena = new PacketArena(core);
+    for (const init of options.keys) this.addKey(init);
+    this.sendKey = this.keys[0]!;
+    forgotten.register(this, this.keys, this);
+  }
+
+  get profile(): string {
+    return this.opts.profile.name;
+  }
+
+  get mkiLength(): number {
+    return this.opts.mkiLength;
+  }
+
+  /** Bytes `protect` appends to an RTP packet (MKI + tag). */
+  get trailerLength(): number {
+    return this.opts.mkiLength + this.opts.profile.srtpTagLength;
+  }
+
+  /** Bytes `protectRtcp` appends to an RTCP packet (E‖index + MKI + tag). */
+  get rtcpTrailerLength(): number {
+    return SRTCP_INDEX_BYTES + this.opts.mkiLength + this.opts.profile.srtcpTagLength;
+  }
+
+  // ---- keys ----------------------------------------------------------------------------------------
+
+  /** Installs another master key (MKI mode). Packets under it decrypt at once; `setSendKey` sends with it. */
+  addKey(init: MasterKeyInit): void {
+    this.checkOpen();
+    checkKey(init, this.opts);
+    if (init.mki && this.findKeyByMki(init.mki, 0)) throw new SrtpError("ERR_CONFIG", "a key with this MKI exists");
+    const { opts } = this;
+    this.keys.push(new MasterKey(this.core, opts.profile, init.key, init.salt, init.mki?.slice() ?? null, opts.kdr));
+  }
+
+  /**
+   * Removes (and zeroes) the key with this MKI. Removing the send key leaves the context without one:
+   * protecting then fails with ERR_UNKNOWN_MKI until `setSendKey` (a receive context never needs one).
+   */
+  removeKey(mki: Uint8Array): void {
+    this.checkOpen();
+    const key = this.requireKey(mki);
+    if (key === this.sendKey) this.sendKey = undefined;
+    this.keys.splice(this.keys.indexOf(key), 1);
+    key.close();
+  }
+
+  /** Selects the master key `protect` uses from now on. */
+  setSendKey(mki: Uint8Array): void {
+    this.checkOpen();
+    this.sendKey = this.requireKey(mki);
+  }
+
+  hasKey(mki: Uint8Array): boolean {
+    return this.keys.some((k) => k.mki !== null && k.mki.length === mki.length && k.matches(mki, 0));
+  }
+
+  // ---- ROC and index (late join) ----------------------------------------------------------------------
+
+  /** The ROC of `ssrc` on the receive side (or the send side with `{ send: true }`), 0 if unknown. */
+  getRoc(ssrc: number, { send = false } = {}): number {
+    return (send ? this.txRtp : this.rxRtp).get(ssrc >>> 0)?.roc ?? 0;
+  }
+
+  /** Sets the ROC of `ssrc` (e.g. from MIKEY's CS map); the next packet's index is estimated from it. */
+  setRoc(ssrc: number, roc: number, { send = false } = {}): void {
+    this.checkOpen();
+    if (!Number.isInteger(roc) || roc < 0 || roc > 0xffffffff) throw new SrtpError("ERR_CONFIG", "ROC is a 32-bit unsigned integer");
+    this.stream(send ? this.txRtp : this.rxRtp, ssrc >>> 0).setRoc(roc);
+  }
+
+  /** Highest 48-bit index seen for `ssrc`, or -1. */
+  getIndex(ssrc: number, { send = false } = {}): number {
+    return (send ? this.txRtp : this.rxRtp).get(ssrc >>> 0)?.highest ?? -1;
+  }
+
+  setIndex(ssrc: number, index: number, { send = false } = {}): void {
+    this.checkOpen();
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_SRTP_INDEX) throw new SrtpError("ERR_CONFIG", "index is 48 bits");
+    this.stream(send ? this.txRtp : this.rxRtp, ssrc >>> 0).setIndex(index);
+  }
+
+  /** Sets the next SRTCP index the sender uses for `ssrc` (libsrtp starts at 1, RFC 3711 at 0). */
+  setRtcpIndex(ssrc: number, index: number): void {
+    this.checkOpen();
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_SRTCP_INDEX) throw new SrtpError("ERR_CONFIG", "SRTCP index is 31 bits");
+    this.txRtcp.set(ssrc >>> 0, index);
+  }
+
+  // ---- SRTP ----------------------------------------------------------------------------------------------
+
+  protect(buf: Uint8Array, len: number = buf.length): number {
+    return this.orThrow(this.tryProtect(buf, len));
+  }
+
+  unprotect(buf: Uint8Array, len: number = buf.length): number {
+    return this.orThrow(this.tryUnprotect(buf, len));
+  }
+
+  tryProtect(buf: Uint8Array, len: number): number {
+    const job = this.job;
+    const status = this.prepareProtect(job, buf, 0, len, buf.length);
+    if (status < 0) return status;
+    this.arena.load(buf, len);
+    const { mkiLength, profile } = this.opts;
+    this.core.srtpProtect(job.keys, job.ssrc, job.index, 0, job.header, len, len, job.roc, true, len + mkiLength, profile.srtpTagLength);
+    const total = len + this.trailerLength;
+    this.arena.store(buf, 0, total);
+    this.finishProtect(job, buf);
+    return total;
+  }
+
+  tryUnprotect(buf: Uint8Array, len: number): number {
+    const job = this.job;
+    const status = this.prepareUnprotect(job, buf, 0, len);
+    if (status < 0) return status;
+    this.arena.load(buf, len);
+    const { mkiLength, profile } = this.opts;
+    if (!this.core.srtpVerify(job.keys, 0, job.authLength, job.roc, true, job.authLength + mkiLength, profile.srtpTagLength)) {
+      return -SrtpStatus.AuthFailed;
+    }
+    this.core.srtpXor(job.keys, job.ssrc, job.index, job.header, job.authLength - job.header);
+    this.arena.store(buf, 0, job.authLength);
+    this.commitReceived(job);
+    return job.authLength;
+  }
+
+  /**
+   * Protects every packet of `batch` with one pass: AES-CM per packet, then the tags four at a time in
+   * the 4-lane HMAC-SHA1. Returns how many were protected; `batch.lengths` gets each new length or status.
+   */
+  protectBatch(batch: PacketBatch): number {
+    const { count, jobs, span } = this.prepareBatch(batch, true);
+    const { mkiLength, profile } = this.opts;
+    const ready = this.ready;
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      const job = jobs[i]!;
+      if (batch.lengths[i]! < 0) continue;
+      this.core.srtpXor(job.keys, job.ssrc, job.index, job.at + job.header, job.len - job.header);
+      ready[n++] = job;
+    }
+    this.tagReady(n, mkiLength, profile.srtpTagLength);
+    this.arena.storeSpan(batch.buffer, span);
+    for (let i = 0; i < n; i++) {
+      const job = ready[i]!;
+      this.finishProtect(job, batch.buffer);
+      batch.lengths[job.batchSlot] = job.len + this.trailerLength;
+    }
+    return n;
+  }
+
+  /**
+   * Unprotects every packet of `batch`: tags verified four at a time, then each authentic packet
+   * decrypted and committed in order (a duplicate inside the batch is refused as a replay). Returns how
+   * many were accepted; `batch.lengths` gets each new length or status.
+   */
+  unprotectBatch(batch: PacketBatch): number {
+    const { count, jobs, span } = this.prepareBatch(batch, false);
+    const { mkiLength, profile } = this.opts;
+    const ready = this.ready;
+    let n = 0;
+    for (let i = 0; i < count; i++) if (batch.lengths[i]! >= 0) ready[n++] = jobs[i]!;
+    const verified = this.verifyReady(n, mkiLength, profile.srtpTagLength);
+    let accepted = 0;
+    for (let k = 0; k < n; k++) {
+      const job = ready[k]!;
+      const i = job.batchSlot;
+      if (!verified[k]) {
+        batch.lengths[i] = -SrtpStatus.AuthFailed;
+        continue;
+      }
+      const seen = (job.stream ?? this.rxRtp.get(job.ssrc))?.window.check(job.index) ?? 0;
+      if (seen !== 0) {
+        batch.lengths[i] = seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+        continue;
+      }
+      this.core.srtpXor(job.keys, job.ssrc, job.index, job.at + job.header, job.authLength - job.header);
+      this.commitReceived(job);
+      batch.lengths[i] = job.authLength;
+      accepted++;
+    }
+    this.arena.storeSpan(batch.buffer, span);
+    return accepted;
+  }
+
+  // ---- SRTCP ---------------------------------------------------------------------------------------------
+
+  protectRtcp(buf: Uint8Array, len: number = buf.length): number {
+    return this.orThrow(this.tryProtectRtcp(buf, len));
+  }
+
+  unprotectRtcp(buf: Uint8Array, len: number = buf.length): number {
+    return this.orThrow(this.tryUnprotectRtcp(buf, len));
+  }
+
+  tryProtectRtcp(buf: Uint8Array, len: number): number {
+    this.checkOpen();
+    checkLength(buf, 0, len);
+    const status = rtcpHeaderStatus(buf, len);
+    if (status < 0) return status;
+    const { mkiLength, profile } = this.opts;
+    const authLength = len + SRTCP_INDEX_BYTES;
+    const total = authLength + mkiLength + profile.srtcpTagLength;
+    if (buf.length < total) return -SrtpStatus.NoCapacity;
+    if (total + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
+    const ssrc = readSsrc(buf, 4);
+    const index = this.txRtcp.get(ssrc) ?? 0;
+    const key = this.sendKey;
+    if (key === undefined) return -SrtpStatus.UnknownMki;
+    if (index >= MAX_SRTCP_INDEX || key.rtcpPackets >= MAX_SRTCP_INDEX) return -SrtpStatus.KeyLimit;
+    const keys = key.keysFor(key.rtcp, index);
+    const at = this.arena.load(buf, len);
+    this.arena.writeU32(at + len, (E_FLAG | index) >>> 0);
+    this.core.srtpProtect(keys, ssrc, index, at, RTCP_CLEAR_HEADER, len, authLength, 0, false, authLength + mkiLength, profile.srtcpTagLength);
+    this.arena.store(buf, at, total);
+    if (key.mki) buf.set(key.mki, authLength);
+    this.txRtcp.set(ssrc, index + 1);
+    key.rtcpPackets++;
+    return total;
+  }
+
+  tryUnprotectRtcp(buf: Uint8Array, len: number): number {
+    this.checkOpen();
+    checkLength(buf, 0, len);
+    const status = rtcpHeaderStatus(buf, len);
+    if (status < 0) return status;
+    const { mkiLength, profile } = this.opts;
+    const authLength = len - mkiLength - profile.srtcpTagLength;
+    const indexAt = authLength - SRTCP_INDEX_BYTES;
+    if (indexAt < RTCP_CLEAR_HEADER) return -SrtpStatus.TooShort;
+    if (len + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
+    const key = this.keyForPacket(buf, authLength);
+    if (key === undefined) return -SrtpStatus.UnknownMki;
+    const ssrc = readSsrc(buf, 4);
+    const word = readSsrc(buf, indexAt);
+    const index = word & 0x7fffffff;
+    const known = this.rxRtcp.get(ssrc);
+    if (known) {
+      const seen = known.window.check(index);
+      if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+    }
+    const keys = key.keysFor(key.rtcp, index);
+    const at = this.arena.load(buf, len);
+    if (!this.core.srtpVerify(keys, at, authLength, 0, false, authLength + mkiLength, profile.srtcpTagLength)) {
+      return -SrtpStatus.AuthFailed;
+    }
+    // E = 0: the sender left the compound packet in clear (RFC 3711 §3.4).
+    if (word & E_FLAG) this.core.srtpXor(keys, ssrc, index, at + RTCP_CLEAR_HEADER, indexAt - RTCP_CLEAR_HEADER);
+    this.arena.store(buf, at, indexAt);
+    (known ?? this.stream(this.rxRtcp, ssrc)).window.commit(index);
+    return indexAt;
+  }
+
+  // ---- lifetime ------------------------------------------------------------------------------------------
+
+  /** Zeroes every key of the context in the core and frees its slots. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    forgotten.unregister(this);
+    for (const key of this.keys) key.close();
+    this.keys.length = 0;
+    this.arena.wipe();
+    this.core.wipeScratch();
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------
+
+  private readonly job = new PacketJob();
+  private jobs: PacketJob[] = [];
+  private ready: PacketJob[] = [];
+  private verified = new Uint8Array(0);
+
+  /**
+   * Decides everything about an outgoing RTP packet at `buf[at..at+len)` (room up to `end`): header, SSRC
+   * state, index, key. Returns 0, or a negated SrtpStatus with nothing changed.
+   */
+  private prepareProtect(job: PacketJob, buf: Uint8Array, at: number, len: number, end: number): number {
+    this.checkOpen();
+    checkLength(buf, at, len);
+    const header = rtpHeaderLength(buf, at, len);
+    if (header < 0) return header;
+    const total = len + this.trailerLength;
+    if (at + total > end) return -SrtpStatus.NoCapacity;
+    if (at + total + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
+    const ssrc = readSsrc(buf, at + 8);
+    const stream = this.stream(this.txRtp, ssrc);
+    const index = stream.estimateIndex(rtpSequence(buf, at));
+    if (index >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
+    // Protecting an index twice reuses the keystream: refused unless retransmissions are allowed.
+    const seen = stream.window.check(index);
+    if (seen !== 0 && !this.opts.allowRepeatTx) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+    const key = this.sendKey;
+    if (key === undefined) return -SrtpStatus.UnknownMki;
+    if (key.rtpPackets >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
+    job.set(at, len, header, len, ssrc, index, key, stream);
+    job.keys = key.keysFor(key.rtp, index);
+    // Nothing can fail after this point: the sender commits now, so a batch never reuses an index.
+    if (seen === 0) stream.window.commit(index);
+    key.rtpPackets++;
+    return 0;
+  }
+
+  /** After the core protected `job`: the MKI goes between payload and tag. */
+  private finishProtect(job: PacketJob, buf: Uint8Array): void {
+    if (job.key.mki) buf.set(job.key.mki, job.at + job.len);
+  }
+
+  /** Decides everything about an incoming SRTP packet at `buf[at..at+len)`; 0 or a negated SrtpStatus. */
+  private prepareUnprotect(job: PacketJob, buf: Uint8Array, at: number, len: number): number {
+    this.checkOpen();
+    checkLength(buf, at, len);
+    const header = rtpHeaderLength(buf, at, len);
+    if (header < 0) return header;
+    const authLength = len - this.trailerLength;
+    if (authLength < header) return -SrtpStatus.TooShort;
+    if (at + len + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
+    const key = this.keyForPacket(buf, at + authLength);
+    if (key === undefined) return -SrtpStatus.UnknownMki;
+    const ssrc = readSsrc(buf, at + 8);
+    // A new SSRC gets state only once its first packet authenticates (its SSRC is unauthenticated).
+    const stream = this.rxRtp.get(ssrc);
+    const index = (stream ?? this.fresh()).estimateIndex(rtpSequence(buf, at));
+    if (index >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
+    const seen = stream ? stream.window.check(index) : 0;
+    if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+    job.set(at, len, header, authLength, ssrc, index, key, stream);
+    job.keys = key.keysFor(key.rtp, index);
+    return 0;
+  }
+
+  private commitReceived(job: PacketJob): void {
+    (job.stream ?? this.stream(this.rxRtp, job.ssrc)).window.commit(job.index);
+  }
+
+  /** Validates a batch, prepares each packet and loads the whole span into the arena. */
+  private prepareBatch(batch: PacketBatch, protect: boolean): { count: number; jobs: PacketJob[]; span: number } {
+    this.checkOpen();
+    const count = batch.count ?? batch.offsets.length;
+    const { buffer, offsets, lengths } = batch;
+    // With kdr ≠ 0 packets of one batch could need different session keys in the same slots.
+    if (this.opts.kdr !== 0) throw new SrtpError("ERR_CONFIG", "the batch API needs key_derivation_rate 0");
+    if (!(count >= 0 && count <= offsets.length && count <= lengths.length)) {
+      throw new SrtpError("ERR_ARGUMENT", "batch count exceeds its offsets or lengths");
+    }
+    while (this.jobs.length < count) this.jobs.push(new PacketJob());
+    if (this.ready.length < count) this.ready = new Array<PacketJob>(count);
+    let span = 0;
+    for (let i = 0; i < count; i++) {
+      const at = offsets[i]!, len = lengths[i]!;
+      const end = i + 1 < count ? offsets[i + 1]! : buffer.length;
+      if (!(Number.isInteger(at) && at >= span && len >= 0 && at + len <= end && end <= buffer.length)) {
+        throw new SrtpError("ERR_ARGUMENT", `batch packet ${i} is out of order, overlapping or outside the buffer`);
+      }
+      const job = this.jobs[i]!;
+      job.batchSlot = i;
+      const status = protect ? this.prepareProtect(job, buffer, at, len, end) : this.prepareUnprotect(job, buffer, at, len);
+      if (status < 0) lengths[i] = status;
+      span = Math.max(at + len + (status < 0 ? 0 : protect ? this.trailerLength : 0), span);
+    }
+    if (span + ROC_BYTES > this.arena.capacity) throw new SrtpError("ERR_TOO_LONG", "batch larger than the packet arena", SrtpStatus.TooLong);
+    this.arena.loadSpan(buffer, span);
+    return { count, jobs: this.jobs, span };
+  }
+
+  /** Tags the first `n` ready jobs, four at a time through the 4-lane HMAC. */
+  private tagReady(n: number, mkiLength: number, tagLen: number): void {
+    const r = this.ready;
+    let k = 0;
+    for (; k + 4 <= n; k += 4) this.core.srtpTagX4(r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, true, mkiLength, tagLen);
+    for (; k < n; k++) {
+      const job = r[k]!;
+      this.core.srtpProtect(job.keys, job.ssrc, job.index, job.at, job.header, job.header, job.len, job.roc, true, job.len + mkiLength, tagLen);
+    }
+  }
+
+  /** Verifies the first `n` ready jobs, four at a time; returns a verdict per job (1 = authentic). */
+  private verifyReady(n: number, mkiLength: number, tagLen: number): Uint8Array {
+    if (this.verified.length < n) this.verified = new Uint8Array(n);
+    const r = this.ready, out = this.verified;
+    let k = 0;
+    for (; k + 4 <= n; k += 4) {
+      const bits = this.core.srtpVerifyX4(r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, true, mkiLength, tagLen);
+      for (let b = 0; b < 4; b++) out[k + b] = (bits >> b) & 1;
+    }
+    for (; k < n; k++) {
+      const job = r[k]!;
+      out[k] = this.core.srtpVerify(job.keys, job.at, job.authLength, job.roc, true, job.authLength + mkiLength, tagLen) ? 1 : 0;
+    }
+    return out;
+  }
+
+  private freshState?: StreamState;
+
+  /** A pristine state to estimate the index of an SSRC not yet seen. */
+  private fresh(): StreamState {
+    return (this.freshState ??= new StreamState(64));
+  }
+
+  private stream(map: Map<number, StreamState>, ssrc: number): StreamState {
+    let state = map.get(ssrc);
+    if (state === undefined) {
+      state = new StreamState(this.opts.replayWindow);
+      map.set(ssrc, state);
+    }
+    return state;
+  }
+
+  /** The key named by the packet's MKI (which sits at `mkiAt`), or the only key without MKIs. */
+  private keyForPacket(buf: Uint8Array, mkiAt: number): MasterKey | undefined {
+    return this.opts.mkiLength === 0 ? this.keys[0] : this.findKeyByMki(buf, mkiAt);
+  }
+
+  private findKeyByMki(buf: Uint8Array, at: number): MasterKey | undefined {
+    for (const key of this.keys) if (key.matches(buf, at)) return key;
+    return undefined;
+  }
+
+  private requireKey(mki: Uint8Array): MasterKey {
+    const key = mki.length === this.opts.mkiLength ? this.findKeyByMki(mki, 0) : undefined;
+    if (!key) throw new SrtpError("ERR_UNKNOWN_MKI", "no master key has this MKI", SrtpStatus.UnknownMki);
+    return key;
+  }
+
+  private orThrow(result: number): number {
+    if (result < 0) throw SrtpError.fromStatus(-result as SrtpStatus);
+    return result;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SrtpError("ERR_CLOSED", "the context is closed");
+  }
+}

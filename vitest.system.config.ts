@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+// Suites that need Debian packages: Chromium (test/browser) and libsrtp2-dev through the native addon
+// (test/libsrtp). Run by `npm run test:system` and by .ci/run, which installs the packages first.
+// They fail, never skip, when their tool is missing.
+export default defineConfig({
+  test: {
+    include: ["test/browser/**/*.test.ts", "test/libsrtp/**/*.test.ts"],
+    testTimeout: 120_000,
+  },
+});
