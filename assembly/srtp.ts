@@ -1,7 +1,7 @@
 // SRTP/SRTCP transforms (RFC 3711): the AES-CM IV, the AES-CM PRF key derivation, and the
 // encrypt-then-MAC / verify-then-decrypt steps. Packet parsing, ROC, replay and key choice are the host's;
 // everything here is public-length, constant-time work on bytes the host placed in the arena.
-import { aesCmXor, aesSetKey } from "./aes";
+import { aesCmXor, aesRounds, aesSetKey } from "./aes";
 import { hmacSetKey, hmacSha1, hmacSha1x4 } from "./hmac";
 import { ctEqual } from "./ct";
 import { saltSlot, SALT_SLOT_BYTES } from "./layout";
@@ -48,10 +48,12 @@ export function saltWipe(slot: u32): void {
  * The AES-CM PRF (RFC 3711 §4.3.3): `len` (≤ 32) bytes of keystream for `label` and r = rHi·2^32 + rLo,
  * keyed with the master key in `masterSlot` and the master salt in `masterSalt`, to `out`.
  */
-export function srtpKdf(masterSlot: u32, masterSalt: u32, label: u32, rHi: u32, rLo: u32, out: usize, len: u32): void {
+export function srtpKdf(
+  masterSlot: u32, masterRounds: u32, masterSalt: u32, label: u32, rHi: u32, rLo: u32, out: usize, len: u32,
+): void {
   buildIv(masterSalt, label, rHi, rLo);
   memory.fill(out, 0, len);
-  aesCmXor(masterSlot, IV, out, len);
+  aesCmXor(masterSlot, masterRounds, IV, out, len);
 }
 
 /**
@@ -63,20 +65,24 @@ export function srtpDeriveSessionKeys(
   masterSlot: u32, masterSalt: u32, labelBase: u32, rHi: u32, rLo: u32, keyLen: u32,
   aesSlot: u32, hmacSlot: u32, saltOut: u32,
 ): void {
-  srtpKdf(masterSlot, masterSalt, labelBase, rHi, rLo, KDF_OUT, keyLen);
+  // RFC 6188 §3.1: the PRF is AES-CM with the master key's own size, which is also the session key's.
+  const rounds = aesRounds(keyLen);
+  srtpKdf(masterSlot, rounds, masterSalt, labelBase, rHi, rLo, KDF_OUT, keyLen);
   aesSetKey(aesSlot, KDF_OUT, keyLen);
-  srtpKdf(masterSlot, masterSalt, labelBase + 1, rHi, rLo, KDF_OUT, AUTH_KEY_BYTES);
+  srtpKdf(masterSlot, rounds, masterSalt, labelBase + 1, rHi, rLo, KDF_OUT, AUTH_KEY_BYTES);
   hmacSetKey(hmacSlot, KDF_OUT, AUTH_KEY_BYTES);
-  srtpKdf(masterSlot, masterSalt, labelBase + 2, rHi, rLo, KDF_OUT, SALT_BYTES);
+  srtpKdf(masterSlot, rounds, masterSalt, labelBase + 2, rHi, rLo, KDF_OUT, SALT_BYTES);
   saltSet(saltOut, KDF_OUT);
   memory.fill(KDF_OUT, 0, 32);
   memory.fill(IV, 0, 16);
 }
 
 /** XORs the AES-CM keystream of (session salt, ssrc, index) into `data[0..len)`. */
-export function srtpXor(aesSlot: u32, salt: u32, ssrc: u32, indexHi: u32, indexLo: u32, data: usize, len: u32): void {
+export function srtpXor(
+  aesSlot: u32, rounds: u32, salt: u32, ssrc: u32, indexHi: u32, indexLo: u32, data: usize, len: u32,
+): void {
   buildIv(salt, ssrc, indexHi, indexLo);
-  aesCmXor(aesSlot, IV, data, len);
+  aesCmXor(aesSlot, rounds, IV, data, len);
 }
 
 /**
@@ -92,10 +98,10 @@ export function srtpXor(aesSlot: u32, salt: u32, ssrc: u32, indexHi: u32, indexL
 
 /** Encrypt-then-MAC (RFC 3711 §3.3): encrypts [encFrom, encTo), writes the `tagLen`-byte tag at `tagAt`. */
 export function srtpProtect(
-  aesSlot: u32, hmacSlot: u32, salt: u32, ssrc: u32, indexHi: u32, indexLo: u32,
+  aesSlot: u32, rounds: u32, hmacSlot: u32, salt: u32, ssrc: u32, indexHi: u32, indexLo: u32,
   pkt: usize, encFrom: u32, encTo: u32, authLen: u32, roc: u32, withRoc: bool, tagAt: u32, tagLen: u32,
 ): void {
-  srtpXor(aesSlot, salt, ssrc, indexHi, indexLo, pkt + encFrom, encTo - encFrom);
+  srtpXor(aesSlot, rounds, salt, ssrc, indexHi, indexLo, pkt + encFrom, encTo - encFrom);
   hmacSha1(hmacSlot, pkt, appendRoc(pkt, authLen, roc, withRoc), DIGEST);
   memory.copy(pkt + tagAt, DIGEST, tagLen);
 }

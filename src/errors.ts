@@ -9,6 +9,7 @@ export type CoreErrorCode =
   | "ERR_OUTPUT_SIZE" // output buffer too small
   | "ERR_ARGUMENT" // other malformed argument (IV length, lane count, …)
   | "ERR_SLOTS_EXHAUSTED" // every key slot of the core is in use
+  | "ERR_NO_KEY" // the slot holds no key
   | "ERR_NO_WASM"; // the runtime cannot instantiate the core
 
 export class MbmsSrtpError extends Error {

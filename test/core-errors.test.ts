@@ -31,7 +31,15 @@ describe("typed errors", () => {
     }
   });
 
+  it("rejects use of an AES slot that holds no key", () => {
+    core.wipeAesKey(7);
+    expect(codeOf(() => core.aesCmXorInArena(7, 0, 16, 16))).toBe("ERR_NO_KEY");
+    expect(codeOf(() => core.aesEncryptBlocksInArena(7, 0, 0, 1))).toBe("ERR_NO_KEY");
+    expect(codeOf(() => core.aesCmXor(7, new Uint8Array(16), new Uint8Array(4)))).toBe("ERR_NO_KEY");
+  });
+
   it("rejects buffers past the arena", () => {
+    core.setAesKey(0, new Uint8Array(16));
     expect(codeOf(() => core.aesCmXorInArena(0, 0, arenaBytes - 10, 11))).toBe("ERR_RANGE");
     expect(codeOf(() => core.aesCmXorInArena(0, arenaBytes - 8, 0, 16))).toBe("ERR_RANGE");
     expect(codeOf(() => core.sha1InArena(-1, 4, 0))).toBe("ERR_RANGE");

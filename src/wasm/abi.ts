@@ -11,8 +11,8 @@ export interface CoreExports {
   memoryEnd(): number;
   aesSetKey(slot: number, key: number, keyLen: number): void;
   aesWipeKey(slot: number): void;
-  aesEncryptBlocks(slot: number, src: number, dst: number, blocks: number): void;
-  aesCmXor(slot: number, iv: number, data: number, len: number): void;
+  aesEncryptBlocks(slot: number, rounds: number, src: number, dst: number, blocks: number): void;
+  aesCmXor(slot: number, rounds: number, iv: number, data: number, len: number): void;
   sha1(src: number, len: number, out: number): void;
   /** 4 × (src, len, out). */
   sha1x4(...lanes: number[]): void;
@@ -25,14 +25,14 @@ export interface CoreExports {
   saltSlots(): number;
   saltSet(slot: number, src: number): void;
   saltWipe(slot: number): void;
-  srtpKdf(masterSlot: number, masterSalt: number, label: number, rHi: number, rLo: number, out: number, len: number): void;
+  srtpKdf(masterSlot: number, masterRounds: number, masterSalt: number, label: number, rHi: number, rLo: number, out: number, len: number): void;
   srtpDeriveSessionKeys(
     masterSlot: number, masterSalt: number, labelBase: number, rHi: number, rLo: number, keyLen: number,
     aesSlot: number, hmacSlot: number, saltOut: number,
   ): void;
-  srtpXor(aesSlot: number, salt: number, ssrc: number, indexHi: number, indexLo: number, data: number, len: number): void;
+  srtpXor(aesSlot: number, rounds: number, salt: number, ssrc: number, indexHi: number, indexLo: number, data: number, len: number): void;
   srtpProtect(
-    aesSlot: number, hmacSlot: number, salt: number, ssrc: number, indexHi: number, indexLo: number,
+    aesSlot: number, rounds: number, hmacSlot: number, salt: number, ssrc: number, indexHi: number, indexLo: number,
     pkt: number, encFrom: number, encTo: number, authLen: number, roc: number, withRoc: number, tagAt: number, tagLen: number,
   ): void;
   srtpVerify(hmacSlot: number, pkt: number, authLen: number, roc: number, withRoc: number, tagAt: number, tagLen: number): number;

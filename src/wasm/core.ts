@@ -5,6 +5,8 @@ import { SlotPool } from "./slot-pool.js";
 export const SHA1_BYTES = 20;
 const AES_KEY_LENGTHS = [16, 24, 32];
 const SALT_BYTES = 14;
+/** FIPS-197 §5: Nr = Nk + 6. */
+const roundsFor = (keyLength: number) => keyLength / 4 + 6;
 const KDF_MAX_BYTES = 32;
 
 /** One packet of a 4-lane SRTP call: keys, arena offset, authenticated length and ROC. */
@@ -48,6 +50,8 @@ export class CryptoCore {
   private readonly arenaAt: number;
   private readonly scratchAt: number;
   private readonly scratchBytes: number;
+  /** AES rounds of the key in each slot (0 = no key): key lengths are public, so the host passes them. */
+  private readonly aesRounds: Uint8Array;
 
   constructor(raw: CoreExports, readonly flavor: "simd" | "scalar") {
     this.raw = raw;
@@ -60,6 +64,7 @@ export class CryptoCore {
     this.aesSlots = raw.aesSlots();
     this.hmacSlots = raw.hmacSlots();
     this.saltSlots = raw.saltSlots();
+    this.aesRounds = new Uint8Array(this.aesSlots);
     this.aesPool = new SlotPool("AES", this.aesSlots);
     this.hmacPool = new SlotPool("HMAC", this.hmacSlots);
     this.saltPool = new SlotPool("salt", this.saltSlots);
@@ -74,20 +79,22 @@ export class CryptoCore {
       throw new CoreError("ERR_KEY_LENGTH", `AES keys are 16, 24 or 32 bytes, got ${key.length}`);
     }
     this.withScratchKey(key, (at) => this.raw.aesSetKey(slot, at, key.length));
+    this.aesRounds[slot] = roundsFor(key.length);
   }
 
   /** Zeroes the round keys in `slot`. */
   wipeAesKey(slot: number): void {
     this.checkSlot(slot, this.aesSlots);
     this.raw.aesWipeKey(slot);
+    this.aesRounds[slot] = 0;
   }
 
   /** AES encryption of whole 16-byte blocks (ECB), `blocks` from arena offset `src` to `dst`. */
   aesEncryptBlocksInArena(slot: number, src: number, dst: number, blocks: number): void {
-    this.checkSlot(slot, this.aesSlots);
+    const rounds = this.keyedAesSlot(slot);
     this.checkArena(src, blocks * 16);
     this.checkArena(dst, blocks * 16);
-    this.raw.aesEncryptBlocks(slot, this.arenaAt + src, this.arenaAt + dst, blocks);
+    this.raw.aesEncryptBlocks(slot, rounds, this.arenaAt + src, this.arenaAt + dst, blocks);
   }
 
   /** AES encryption of whole blocks; returns a new array (or fills `out`). */
@@ -105,10 +112,10 @@ export class CryptoCore {
    * counter block is at arena offset `ivAt`; block j uses it with j added to its last 32 bits.
    */
   aesCmXorInArena(slot: number, ivAt: number, at: number, len: number): void {
-    this.checkSlot(slot, this.aesSlots);
+    const rounds = this.keyedAesSlot(slot);
     this.checkArena(ivAt, 16);
     this.checkArena(at, len);
-    this.raw.aesCmXor(slot, this.arenaAt + ivAt, this.arenaAt + at, len);
+    this.raw.aesCmXor(slot, rounds, this.arenaAt + ivAt, this.arenaAt + at, len);
   }
 
   /**
@@ -117,7 +124,7 @@ export class CryptoCore {
    */
   aesCmXor(slot: number, iv: Uint8Array, data: Uint8Array): void {
     if (iv.length !== 16) throw new CoreError("ERR_ARGUMENT", `the AES-CM IV is 16 bytes, got ${iv.length}`);
-    this.checkSlot(slot, this.aesSlots);
+    const rounds = this.keyedAesSlot(slot);
     const chunk = (this.arena.length - 16) & ~15;
     const counter = new DataView(iv.buffer, iv.byteOffset + 12, 4).getUint32(0);
     const ivView = new DataView(this.arena.buffer, this.arena.byteOffset + 12, 4);
@@ -126,7 +133,7 @@ export class CryptoCore {
       this.arena.set(iv, 0);
       ivView.setUint32(0, (counter + done / 16) >>> 0);
       this.arena.set(data.subarray(done, done + len), 16);
-      this.raw.aesCmXor(slot, this.arenaAt, this.arenaAt + 16, len);
+      this.raw.aesCmXor(slot, rounds, this.arenaAt, this.arenaAt + 16, len);
       data.set(this.arena.subarray(16, 16 + len), done);
     }
   }
@@ -239,11 +246,11 @@ export class CryptoCore {
    * `deriveSrtpSessionKeys`, which never lets the session keys out of the core.
    */
   srtpKdf(masterSlot: number, masterSalt: number, label: number, r: number, len: number): Uint8Array {
-    this.checkSlot(masterSlot, this.aesSlots);
+    const rounds = this.keyedAesSlot(masterSlot);
     this.checkSlot(masterSalt, this.saltSlots);
     this.checkKdfArgs(label, r);
     if (!Number.isInteger(len) || len < 0 || len > KDF_MAX_BYTES) throw new CoreError("ERR_ARGUMENT", `KDF output is 0..${KDF_MAX_BYTES} bytes`);
-    this.raw.srtpKdf(masterSlot, masterSalt, label, Math.floor(r / 2 ** 32), r >>> 0, this.arenaAt, len);
+    this.raw.srtpKdf(masterSlot, rounds, masterSalt, label, Math.floor(r / 2 ** 32), r >>> 0, this.arenaAt, len);
     const out = this.arena.slice(0, len);
     this.arena.fill(0, 0, len);
     return out;
@@ -254,7 +261,8 @@ export class CryptoCore {
     masterSlot: number, masterSalt: number, labelBase: number, r: number, keyLen: number,
     aesSlot: number, hmacSlot: number, saltSlot: number,
   ): void {
-    this.checkSlot(masterSlot, this.aesSlots);
+    // RFC 6188 §3.1: the PRF uses the master key, whose size is the session key's.
+    if (this.keyedAesSlot(masterSlot) !== roundsFor(keyLen)) throw new CoreError("ERR_KEY_LENGTH", "master and session keys differ in size");
     this.checkSlot(masterSalt, this.saltSlots);
     this.checkSlot(aesSlot, this.aesSlots);
     this.checkSlot(hmacSlot, this.hmacSlots);
@@ -262,6 +270,7 @@ export class CryptoCore {
     this.checkKdfArgs(labelBase + 2, r);
     if (!AES_KEY_LENGTHS.includes(keyLen)) throw new CoreError("ERR_KEY_LENGTH", `AES keys are 16, 24 or 32 bytes, got ${keyLen}`);
     this.raw.srtpDeriveSessionKeys(masterSlot, masterSalt, labelBase, Math.floor(r / 2 ** 32), r >>> 0, keyLen, aesSlot, hmacSlot, saltSlot);
+    this.aesRounds[aesSlot] = roundsFor(keyLen);
   }
 
   /**
@@ -275,7 +284,7 @@ export class CryptoCore {
   ): void {
     this.checkTransform(keys, at, encFrom, encTo, authLen, tagAt, tagLen);
     this.raw.srtpProtect(
-      keys.aesSlot, keys.hmacSlot, keys.saltSlot, ssrc, Math.floor(index / 2 ** 32), index >>> 0,
+      keys.aesSlot, this.aesRounds[keys.aesSlot]!, keys.hmacSlot, keys.saltSlot, ssrc, Math.floor(index / 2 ** 32), index >>> 0,
       this.arenaAt + at, encFrom, encTo, authLen, roc, withRoc ? 1 : 0, tagAt, tagLen,
     );
   }
@@ -322,10 +331,10 @@ export class CryptoCore {
 
   /** XORs the AES-CM keystream of (session keys, ssrc, index) into arena bytes [at, at+len). */
   srtpXor(keys: SessionKeySlots, ssrc: number, index: number, at: number, len: number): void {
-    this.checkSlot(keys.aesSlot, this.aesSlots);
+    const rounds = this.keyedAesSlot(keys.aesSlot);
     this.checkSlot(keys.saltSlot, this.saltSlots);
     this.checkArena(at, len);
-    this.raw.srtpXor(keys.aesSlot, keys.saltSlot, ssrc, Math.floor(index / 2 ** 32), index >>> 0, this.arenaAt + at, len);
+    this.raw.srtpXor(keys.aesSlot, rounds, keys.saltSlot, ssrc, Math.floor(index / 2 ** 32), index >>> 0, this.arenaAt + at, len);
   }
 
   // ---- comparison --------------------------------------------------------------------------------
@@ -359,6 +368,14 @@ export class CryptoCore {
     }
   }
 
+  /** Checks that `slot` holds an AES key; returns its round count. */
+  private keyedAesSlot(slot: number): number {
+    this.checkSlot(slot, this.aesSlots);
+    const rounds = this.aesRounds[slot]!;
+    if (rounds === 0) throw new CoreError("ERR_NO_KEY", `AES slot ${slot} holds no key`);
+    return rounds;
+  }
+
   private checkKdfArgs(label: number, r: number): void {
     if (!Number.isInteger(label) || label < 0 || label > 255) throw new CoreError("ERR_ARGUMENT", "KDF labels are 0..255");
     if (!Number.isInteger(r) || r < 0 || r >= 2 ** 48) throw new CoreError("ERR_ARGUMENT", "KDF r is 48 bits");
@@ -367,7 +384,7 @@ export class CryptoCore {
   private checkTransform(
     keys: SessionKeySlots, at: number, encFrom: number, encTo: number, authLen: number, tagAt: number, tagLen: number,
   ): void {
-    this.checkSlot(keys.aesSlot, this.aesSlots);
+    this.keyedAesSlot(keys.aesSlot);
     this.checkSlot(keys.hmacSlot, this.hmacSlots);
     this.checkSlot(keys.saltSlot, this.saltSlots);
     if (!(encFrom >= 0 && encFrom <= encTo && encTo <= authLen && tagLen >= 0 && tagLen <= SHA1_BYTES && tagAt >= authLen)) {
