@@ -18,9 +18,9 @@ beforeAll(async () => {
   const served = await serveStatic(root, ["/dist/"], { "/": join(root, "test", "browser", "page.html") });
   url = served.url;
   stop = () => new Promise((resolve) => served.server.close(() => resolve()));
-  const { browser, close } = await launchChromium();
+  const { context, close } = await launchChromium();
   closeBrowser = close;
-  const page = await browser.newPage();
+  const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => (window as any).__results !== undefined, null, { timeout: 30_000 });
   results = await page.evaluate(() => (window as any).__results);
@@ -38,7 +38,7 @@ describe("the core in headless Chromium", () => {
     expect(results.syncFlavor).toBe("simd");
   });
 
-  it.each(["simd", "scalar"])("%s build: RFC 3711 B.2 keystream, RFC 2202 HMAC, 4-lane SHA-1", (flavor) => {
+  it.each(["simd", "scalar"])("%s build: RFC 3711 B.2 keystream, RFC 2202 HMAC, 4-lane SHA-1, libsrtp's SRTP packet", (flavor) => {
     const r = results.results.find((x: { flavor: string }) => x.flavor === flavor);
     expect(r.keystream).toBe(
       "e03ead0935c95e80e166b16dd92b4eb4d23513162b02d0f72a43a2fe4a5f97ab41e95b3bb0a2e8dd477901e4fca894c0",
@@ -47,5 +47,7 @@ describe("the core in headless Chromium", () => {
     const abc = "a9993e364706816aba3e25717850c26c9cd0d89d";
     const empty = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
     expect(r.sha1x4).toEqual([abc, empty, abc, empty]);
+    expect(r.srtp).toBe("800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402e1f97a0db78d6acc99ea179b8dbb");
+    expect(r.back).toBe("800f1234decafbadcafebabe" + "ab".repeat(16));
   });
 });
