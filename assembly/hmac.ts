@@ -22,15 +22,23 @@ function padState(pad: u32, dst: usize): void {
   memory.copy(dst, STATE, 20);
 }
 
-/** Precomputes the inner and outer states of a key of any length into `slot` (RFC 2104 §2). */
-export function hmacSetKey(slot: u32, key: usize, keyLen: u32): void {
+/**
+ * Computes the inner and outer states of a key of any length into the 40 bytes at `dst` (RFC 2104 §2):
+ * a key slot, or another module's static scratch (the MIKEY PRF keys one HMAC per inkey piece). Leaves
+ * key-dependent bytes in BLOCK and the SHA-1 scratch: callers wipe them (hmacWipeScratch) when done.
+ */
+export function hmacKeyStates(dst: usize, key: usize, keyLen: u32): void {
   // K zero-padded to the block size; keys longer than the block are replaced by their digest (§2).
   let n = keyLen;
   if (n > 64) { sha1(key, n, BLOCK); n = 20; } else memory.copy(BLOCK, key, n);
   memory.fill(BLOCK + n, 0, 64 - n);
-  const dst = hmacKeySlot(slot);
   padState(0x36, dst);          // K ^ ipad
   padState(0x36 ^ 0x5c, dst + 20); // (K ^ ipad) ^ (ipad ^ opad) = K ^ opad
+}
+
+/** Precomputes the inner and outer states of a key of any length into `slot` (RFC 2104 §2). */
+export function hmacSetKey(slot: u32, key: usize, keyLen: u32): void {
+  hmacKeyStates(hmacKeySlot(slot), key, keyLen);
   // Leave no key-dependent byte behind in the scratch (it is all zero at rest).
   hmacWipeScratch();
 }
@@ -48,7 +56,14 @@ export function hmacWipeKey(slot: u32): void {
 
 /** Full 20-byte HMAC-SHA1 tag of `len` bytes at `src` under the key in `slot`, to `out`. */
 export function hmacSha1(slot: u32, src: usize, len: u32, out: usize): void {
-  const k = hmacKeySlot(slot);
+  hmacSha1At(hmacKeySlot(slot), src, len, out);
+}
+
+/**
+ * Full 20-byte HMAC-SHA1 tag of `len` bytes at `src` under the state pair at `k` (as hmacKeyStates
+ * writes it), to `out`. `out` may overlap `src`: it is written only after the message has been read.
+ */
+export function hmacSha1At(k: usize, src: usize, len: u32, out: usize): void {
   memory.copy(STATE, k, 20);
   sha1Run(STATE, src, len, 64);
   storeDigest(STATE, BLOCK);

@@ -12,13 +12,16 @@ export { hmacSetKey, hmacWipeKey, hmacSha1, hmacSha1x4 } from "./hmac";
 export {
   saltSet, saltWipe, srtpKdf, srtpDeriveSessionKeys, srtpXor, srtpProtect, srtpVerify, srtpTagX4, srtpVerifyX4,
 } from "./srtp";
+export { mikeyPrf, mikeyDerivePair, mikeyDerivePairSk, mikeyLabelMax, mikeyOutMax } from "./mikey";
 import { hmacWipeScratch } from "./hmac";
+import { mikeyWipeScratch } from "./mikey";
 import { srtpWipeScratch } from "./srtp";
 
 /** Zeroes every module's static scratch (digests, IVs, message tails): when a context closes. */
 export function wipeScratch(): void {
   hmacWipeScratch();
   srtpWipeScratch();
+  mikeyWipeScratch();
 }
 
 export function simd(): bool { return ASC_FEATURE_SIMD; }

@@ -10,7 +10,7 @@ const SECRET_HANDLING = [
   "aesSetKey", "aesWipeKey", "aesEncryptBlocks", "aesCmXor",
   "sha1", "sha1x4", "hmacSetKey", "hmacWipeKey", "hmacSha1", "hmacSha1x4", "ctEqual",
   "saltSet", "saltWipe", "srtpKdf", "srtpDeriveSessionKeys", "srtpXor", "srtpProtect", "srtpVerify",
-  "srtpTagX4", "srtpVerifyX4", "wipeScratch",
+  "srtpTagX4", "srtpVerifyX4", "wipeScratch", "mikeyPrf", "mikeyDerivePair", "mikeyDerivePairSk",
 ];
 
 describe.each(["simd", "scalar"])("core.%s.wasm", (flavor) => {

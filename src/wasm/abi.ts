@@ -40,4 +40,16 @@ export interface CoreExports {
   srtpTagX4(tagLen: number, withRoc: number, ...lanes: number[]): void;
   srtpVerifyX4(tagLen: number, withRoc: number, ...lanes: number[]): number;
   wipeScratch(): void;
+  /** MIKEY PRF, RFC 3830 §4.1.2 (assembly/mikey.ts). */
+  mikeyPrf(inkey: number, inkeyLen: number, label: number, labelLen: number, out: number, outLen: number): void;
+  mikeyDerivePair(
+    inkey: number, inkeyLen: number, c1: number, c2: number, tail: number, tailLen: number,
+    out1: number, len1: number, out2: number, len2: number,
+  ): void;
+  mikeyDerivePairSk(
+    tgk: number, tgkLen: number, skLabel: number, skLabelLen: number, skLen: number,
+    c1: number, c2: number, tail: number, tailLen: number, out1: number, len1: number, out2: number, len2: number,
+  ): void;
+  mikeyLabelMax(): number;
+  mikeyOutMax(): number;
 }

@@ -354,6 +354,98 @@ export class CryptoCore {
     return this.ctEqualInArena(0, a.length, a.length);
   }
 
+  // ---- MIKEY PRF and key derivations (RFC 3830 §4.1.2–§4.1.4; assembly/mikey.ts) -------------------
+
+  /**
+   * The MIKEY PRF (RFC 3830 §4.1.2): `outLen` bytes (1..256) of PRF(inkey, label). The inkey (any
+   * non-zero length) is cut into 32-byte pieces, the last one possibly shorter. Labels up to 512 bytes.
+   */
+  mikeyPrf(inkey: Uint8Array, label: Uint8Array, outLen: number): Uint8Array {
+    this.checkMikeyKey(inkey, "inkey");
+    this.checkMikeyLabel(label.length);
+    this.checkMikeyOut(outLen);
+    return this.inScratch([inkey, label], [outLen], ([k, l], [o]) => {
+      this.raw.mikeyPrf(k!, inkey.length, l!, label.length, o!, outLen);
+    })[0]!;
+  }
+
+  /**
+   * Two keys `PRF(inkey, c ‖ tail)` (RFC 3830 §4.1.3/§4.1.4) for constants c1 and c2 sharing the label
+   * tail (cs_id ‖ CSB_ID ‖ RAND ‖ …): e.g. TEK and salt. Each inkey piece is keyed once for both.
+   */
+  mikeyDerivePair(inkey: Uint8Array, c1: number, c2: number, tail: Uint8Array, len1: number, len2: number): [Uint8Array, Uint8Array] {
+    this.checkMikeyKey(inkey, "inkey");
+    this.checkMikeyConsts(c1, c2);
+    this.checkMikeyLabel(tail.length + 4);
+    this.checkMikeyOut(len1);
+    this.checkMikeyOut(len2);
+    const [a, b] = this.inScratch([inkey, tail], [len1, len2], ([k, t], [o1, o2]) => {
+      this.raw.mikeyDerivePair(k!, inkey.length, c1 >>> 0, c2 >>> 0, t!, tail.length, o1!, len1, o2!, len2);
+    });
+    return [a!, b!];
+  }
+
+  /**
+   * Alternative 2 (design.md §5): SK-TGK = PRF(tgk, skLabel) (`skLen` bytes, never leaves the core),
+   * then `mikeyDerivePair(SK-TGK, c1, c2, tail, len1, len2)`.
+   */
+  mikeyDerivePairSk(
+    tgk: Uint8Array, skLabel: Uint8Array, skLen: number, c1: number, c2: number, tail: Uint8Array, len1: number, len2: number,
+  ): [Uint8Array, Uint8Array] {
+    this.checkMikeyKey(tgk, "TGK");
+    this.checkMikeyLabel(skLabel.length);
+    this.checkMikeyOut(skLen);
+    this.checkMikeyConsts(c1, c2);
+    this.checkMikeyLabel(tail.length + 4);
+    this.checkMikeyOut(len1);
+    this.checkMikeyOut(len2);
+    const [a, b] = this.inScratch([tgk, skLabel, tail], [len1, len2], ([k, s, t], [o1, o2]) => {
+      this.raw.mikeyDerivePairSk(k!, tgk.length, s!, skLabel.length, skLen, c1 >>> 0, c2 >>> 0, t!, tail.length, o1!, len1, o2!, len2);
+    });
+    return [a!, b!];
+  }
+
+  private checkMikeyKey(key: Uint8Array, what: string): void {
+    if (key.length === 0) throw new CoreError("ERR_KEY_LENGTH", `the MIKEY PRF needs a non-empty ${what}`);
+  }
+
+  private checkMikeyLabel(len: number): void {
+    const max = this.raw.mikeyLabelMax();
+    if (len > max) throw new CoreError("ERR_ARGUMENT", `MIKEY PRF labels are at most ${max} bytes, got ${len}`);
+  }
+
+  private checkMikeyOut(len: number): void {
+    const max = this.raw.mikeyOutMax();
+    if (!Number.isInteger(len) || len < 1 || len > max) throw new CoreError("ERR_ARGUMENT", `MIKEY PRF output is 1..${max} bytes`);
+  }
+
+  private checkMikeyConsts(...consts: number[]): void {
+    for (const c of consts) {
+      if (!Number.isInteger(c) || c < 0 || c > 0xffffffff) throw new CoreError("ERR_ARGUMENT", "MIKEY PRF constants are 32-bit");
+    }
+  }
+
+  /**
+   * Lays `inputs` then `outLens` output areas back to back in scratch, runs `call` with their absolute
+   * offsets, copies the outputs out and zeroes everything it used (inputs hold keys, outputs keys too).
+   */
+  private inScratch(inputs: Uint8Array[], outLens: number[], call: (ins: number[], outs: number[]) => void): Uint8Array[] {
+    const total = inputs.reduce((n, x) => n + x.length, 0) + outLens.reduce((n, x) => n + x, 0);
+    if (total > this.scratchBytes) {
+      throw new CoreError("ERR_KEY_LENGTH", `inputs and outputs need ${total} bytes, the core's scratch has ${this.scratchBytes}`);
+    }
+    let at = this.scratchAt;
+    const place = (len: number) => { const p = at; at += len; return p; };
+    try {
+      const ins = inputs.map((x) => { const p = place(x.length); this.mem.set(x, p); return p; });
+      const outs = outLens.map(place);
+      call(ins, outs);
+      return outs.map((p, i) => this.mem.slice(p, p + outLens[i]!));
+    } finally {
+      this.mem.fill(0, this.scratchAt, this.scratchAt + total);
+    }
+  }
+
   // ---- validation and plumbing -------------------------------------------------------------------
 
   private checkSlot(slot: number, count: number): void {

@@ -1,0 +1,15 @@
+import { MbmsSrtpError } from "../errors.js";
+
+/** Codes of the MBMS key hierarchy. Messages carry lengths and layouts only, never key bytes. */
+export type MbmsErrorCode =
+  | "ERR_MKI_LAYOUT" // MKI layout out of range, or an MKI of another length than the layout's
+  | "ERR_KEY_LENGTH" // TGK or TEK of an unsupported length
+  | "ERR_TGK_ID" // TGK-ID out of range for the layout, or the MKI names another TGK
+  | "ERR_ARGUMENT"; // other malformed input (cs_id, CSB ID, TEK_RAND length, derivation name)
+
+export class MbmsError extends MbmsSrtpError {
+  declare readonly code: MbmsErrorCode;
+  constructor(code: MbmsErrorCode, message: string) {
+    super(code, message);
+  }
+}
