@@ -1,6 +1,6 @@
 export * from "./errors.js";
 export * from "./wasm/index.js";
 export * from "./srtp/index.js";
-export * from "./mikey/prf.js";
+export * from "./mikey/index.js";
 export * from "./mbms/errors.js";
 export * from "./mbms/key-hierarchy.js";

@@ -5,7 +5,7 @@ import { createCipheriv, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   CertType, CsIdMapType, DataType, DH_VALUE_LENGTH, DhGroup, EncrAlg, ErrorNo, ExtensionType, HASH_LENGTH, HashFunc,
-  IdType, KeyDataType, KeyIdType, KvType, MacAlg, MIKEY_ERROR_CODES, MikeyError, PayloadType, ProtType,
+  IdType, KeyDataType, KeyIdType, KvType, MacAlg, MIKEY_CODEC_ERROR_CODES, MikeyError, PayloadType, ProtType,
   SrtpAuthAlg, SrtpEncrAlg, SrtpParamType, TsType, buildSrtpParams, decodeKeyDataList, decodeMessage,
   encodeKeyDataList, encodeMessage, encodeMessageWithLayout, readSrtpPolicy, timestamp64,
   type KeyDataPayload, type KeyValidity, type MikeyErrorCode, type MikeyHeader, type MikeyMessage, type MikeyPayload,
@@ -321,7 +321,7 @@ describe("every error code, from a crafted message", () => {
     expect(codeOf(f)).toBe(code);
   });
   it("the cases cover every documented code", () => {
-    expect(new Set(cases.map((c) => c[2]))).toEqual(new Set(MIKEY_ERROR_CODES));
+    expect(new Set(cases.map((c) => c[2]))).toEqual(new Set(MIKEY_CODEC_ERROR_CODES));
   });
   it("accepts what it should: an ERR message, an update without RAND, a Key ID extension before T", () => {
     const err = decodeMessage(encodeMessage(psk([t, { type: ERR, errorNo: ErrorNo.InvalidTs }], DataType.Error)));

@@ -5,7 +5,10 @@ export type MbmsErrorCode =
   | "ERR_MKI_LAYOUT" // MKI layout out of range, or an MKI of another length than the layout's
   | "ERR_KEY_LENGTH" // TGK or TEK of an unsupported length
   | "ERR_TGK_ID" // TGK-ID out of range for the layout, or the MKI names another TGK
-  | "ERR_ARGUMENT"; // other malformed input (cs_id, CSB ID, TEK_RAND length, derivation name)
+  | "ERR_ARGUMENT" // other malformed input (cs_id, CSB ID, TEK_RAND length, derivation name)
+  | "ERR_DUPLICATE" // key store: a user, service or TGK-ID that already exists
+  | "ERR_NOT_FOUND" // key store: the user or service named does not exist
+  | "ERR_STORE"; // key store: the backend failed (I/O, busy, closed, schema newer than this code)
 
 export class MbmsError extends MbmsSrtpError {
   declare readonly code: MbmsErrorCode;

@@ -21,14 +21,27 @@ export type MikeyErrorCode =
   | "ERR_UNKNOWN_KEY_TYPE" // Key data sub-payload type not TGK / TGK+SALT / TEK / TEK+SALT
   | "ERR_UNKNOWN_KV_TYPE" // KV type not NULL / SPI / Interval
   | "ERR_SP_PARAM" // an SRTP policy parameter with the wrong width or repeated (SRTP policy helpers)
-  | "ERR_ENCODE"; // the model cannot be encoded (a value out of range for its field, inconsistent fields)
+  | "ERR_ENCODE" // the model cannot be encoded (a value out of range for its field, inconsistent fields)
+  // PSK processing (RFC 3830 §4.2, §5.3); the message decoded but is refused:
+  | "ERR_AUTH" // the MAC does not verify (nothing was decrypted)
+  | "ERR_TIMESTAMP" // T outside the allowed clock skew, or a counter not above the last one accepted
+  | "ERR_REPLAY" // an authenticated message seen before (the replay cache)
+  | "ERR_UNSUPPORTED" // a valid but unsupported choice: data type, encryption (AES-KW), MAC NULL with encryption
+  | "ERR_NO_PSK" // no pre-shared key for the message's identities
+  | "ERR_NO_RAND"; // an update (no RAND payload) and no RAND of the initial exchange given
 
-/** Every MikeyErrorCode, e.g. for tests that check a thrown code is a documented one. */
-export const MIKEY_ERROR_CODES: readonly MikeyErrorCode[] = [
+/** The codes the codec itself throws (decoding and encoding). */
+export const MIKEY_CODEC_ERROR_CODES: readonly MikeyErrorCode[] = [
   "ERR_TRUNCATED", "ERR_TOO_LARGE", "ERR_VERSION", "ERR_UNKNOWN_DATA_TYPE", "ERR_UNKNOWN_MAP_TYPE",
   "ERR_UNKNOWN_PAYLOAD", "ERR_PAYLOAD_ORDER", "ERR_TRAILING_DATA", "ERR_LENGTH", "ERR_UNKNOWN_TS_TYPE",
   "ERR_UNKNOWN_ID_TYPE", "ERR_UNKNOWN_PROT_TYPE", "ERR_UNKNOWN_ALGORITHM", "ERR_UNKNOWN_KEY_TYPE",
   "ERR_UNKNOWN_KV_TYPE", "ERR_SP_PARAM", "ERR_ENCODE",
+];
+
+/** Every MikeyErrorCode, e.g. for tests that check a thrown code is a documented one. */
+export const MIKEY_ERROR_CODES: readonly MikeyErrorCode[] = [
+  ...MIKEY_CODEC_ERROR_CODES,
+  "ERR_AUTH", "ERR_TIMESTAMP", "ERR_REPLAY", "ERR_UNSUPPORTED", "ERR_NO_PSK", "ERR_NO_RAND",
 ];
 
 export class MikeyError extends MbmsSrtpError {

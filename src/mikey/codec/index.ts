@@ -8,5 +8,5 @@ export { timestamp64 } from "./payloads/timestamp.js";
 export { buildSrtpParams, readSrtpPolicy } from "./payloads/srtp-policy.js";
 export type { SrtpPolicy } from "./payloads/srtp-policy.js";
 export { checkPayloadOrder } from "./order.js";
-export { MikeyError, MIKEY_ERROR_CODES } from "../errors.js";
+export { MikeyError, MIKEY_CODEC_ERROR_CODES, MIKEY_ERROR_CODES } from "../errors.js";
 export type { MikeyErrorCode } from "../errors.js";

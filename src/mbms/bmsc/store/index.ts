@@ -1,0 +1,15 @@
+// The BM-SC's persistent state: the KeyStore interface and its two backends. SqliteKeyStore (embedded,
+// one file, several processes on one host) is the default; MemoryKeyStore is for tests and throwaway runs.
+// A shared server database for BM-SC instances on several hosts implements the same KeyStore interface.
+export type {
+  KeyStore, ListOptions, NewService, NewUser, RotateResult, ServiceRecord, TekRand2State, TgkRecord, UserRecord,
+} from "./types.js";
+export { MAX_TGK_ID } from "./types.js";
+export { MemoryKeyStore } from "./memory-store.js";
+export { SQLITE_SCHEMA_VERSION, SqliteKeyStore, type SqliteKeyStoreOptions } from "./sqlite-store.js";
+
+import type { KeyStore } from "./types.js";
+import { SqliteKeyStore, type SqliteKeyStoreOptions } from "./sqlite-store.js";
+
+/** The default store: an SQLite file at `path` (created with its schema if absent). */
+export const openKeyStore = (path: string, options?: SqliteKeyStoreOptions): KeyStore => new SqliteKeyStore(path, options);

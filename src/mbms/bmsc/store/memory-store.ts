@@ -1,0 +1,269 @@
+// KeyStore in process memory: for tests and for a BM-SC that may forget everything on restart. Same
+// semantics as SqliteKeyStore (one test suite runs against both). Pure JS, no Node APIs.
+import { MbmsError } from "../../errors.js";
+import {
+  MAX_TGK_ID, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce, checkTekRand2,
+  checkTgkId, checkTgkRecord, checkTime, compareIds, copyBytes,
+  type KeyStore, type ListOptions, type NewService, type NewUser, type RotateResult, type ServiceRecord,
+  type TekRand2State, type TgkRecord, type UserRecord,
+} from "./types.js";
+
+interface UserRow { kek: Uint8Array; createdAt: number; disabled: boolean }
+interface ServiceRow {
+  csbId: number; csId: number; srtpProfile: string; tekRand: Uint8Array; nextTgkId: number;
+  tgks: Map<number, { tgk: Uint8Array; validFrom: number; expiresAt: number }>;
+  rand2?: { current: Uint8Array; currentStart: number; previous: Uint8Array | null; previousStart: number | null };
+}
+
+const hex = (b: Uint8Array): string => {
+  let s = "";
+  for (const x of b) s += (x < 16 ? "0" : "") + x.toString(16);
+  return s;
+};
+
+export class MemoryKeyStore implements KeyStore {
+  #users = new Map<string, UserRow>();
+  #services = new Map<string, ServiceRow>();
+  /** userId → (hex nonce → expiresAt). */
+  #nonces = new Map<string, Map<string, number>>();
+  #closed = false;
+
+  #open(): void {
+    if (this.#closed) throw new MbmsError("ERR_STORE", "the key store is closed");
+  }
+
+  #service(serviceId: string): ServiceRow {
+    checkId("service", serviceId);
+    const s = this.#services.get(serviceId);
+    if (!s) throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
+    return s;
+  }
+
+  addUser(user: NewUser): void {
+    this.addUsers([user]);
+  }
+
+  addUsers(users: readonly NewUser[]): void {
+    this.#open();
+    if (!Array.isArray(users)) throw new MbmsError("ERR_ARGUMENT", "users must be an array");
+    const seen = new Set<string>();
+    for (const u of users) {
+      checkNewUser(u);
+      if (this.#users.has(u.userId) || seen.has(u.userId)) {
+        throw new MbmsError("ERR_DUPLICATE", `user "${u.userId}" exists`);
+      }
+      seen.add(u.userId);
+    }
+    const now = Date.now();
+    for (const u of users) {
+      this.#users.set(u.userId, { kek: copyBytes(u.kek), createdAt: u.createdAt ?? now, disabled: u.disabled ?? false });
+    }
+  }
+
+  getUser(userId: string): UserRecord | undefined {
+    this.#open();
+    checkId("user", userId);
+    const u = this.#users.get(userId);
+    return u && { userId, kek: copyBytes(u.kek), createdAt: u.createdAt, disabled: u.disabled };
+  }
+
+  listUserIds(options?: ListOptions): string[] {
+    this.#open();
+    checkListOptions(options);
+    let ids = [...this.#users.keys()];
+    const after = options?.after;
+    if (after !== undefined) ids = ids.filter((id) => compareIds(id, after) > 0);
+    ids.sort(compareIds);
+    return options?.limit !== undefined ? ids.slice(0, options.limit) : ids;
+  }
+
+  setUserDisabled(userId: string, disabled: boolean): void {
+    this.#open();
+    checkId("user", userId);
+    if (typeof disabled !== "boolean") throw new MbmsError("ERR_ARGUMENT", "disabled must be a boolean");
+    const u = this.#users.get(userId);
+    if (!u) throw new MbmsError("ERR_NOT_FOUND", `no user "${userId}"`);
+    u.disabled = disabled;
+  }
+
+  removeUser(userId: string): boolean {
+    this.#open();
+    checkId("user", userId);
+    const u = this.#users.get(userId);
+    if (!u) return false;
+    u.kek.fill(0);
+    this.#users.delete(userId);
+    return true;
+  }
+
+  addService(service: NewService): void {
+    this.#open();
+    checkNewService(service);
+    if (this.#services.has(service.serviceId)) {
+      throw new MbmsError("ERR_DUPLICATE", `service "${service.serviceId}" exists`);
+    }
+    this.#services.set(service.serviceId, {
+      csbId: service.csbId, csId: service.csId, srtpProfile: service.srtpProfile,
+      tekRand: copyBytes(service.tekRand), nextTgkId: service.nextTgkId ?? 1, tgks: new Map(),
+    });
+  }
+
+  getService(serviceId: string): ServiceRecord | undefined {
+    this.#open();
+    checkId("service", serviceId);
+    const s = this.#services.get(serviceId);
+    return s && {
+      serviceId, csbId: s.csbId, csId: s.csId, srtpProfile: s.srtpProfile, tekRand: copyBytes(s.tekRand), nextTgkId: s.nextTgkId,
+    };
+  }
+
+  listServiceIds(): string[] {
+    this.#open();
+    return [...this.#services.keys()].sort(compareIds);
+  }
+
+  removeService(serviceId: string): boolean {
+    this.#open();
+    checkId("service", serviceId);
+    const s = this.#services.get(serviceId);
+    if (!s) return false;
+    zeroService(s);
+    this.#services.delete(serviceId);
+    return true;
+  }
+
+  allocateTgkId(serviceId: string, maxTgkId: number = MAX_TGK_ID): number {
+    this.#open();
+    checkMaxTgkId(maxTgkId);
+    const s = this.#service(serviceId);
+    let id = s.nextTgkId > maxTgkId ? 1 : s.nextTgkId;
+    for (let tries = 0; s.tgks.has(id); tries++) {
+      if (tries >= maxTgkId || tries >= s.tgks.size) throw new MbmsError("ERR_TGK_ID", "every TGK-ID of the service is in use");
+      id = id >= maxTgkId ? 1 : id + 1;
+    }
+    s.nextTgkId = id >= maxTgkId ? 1 : id + 1;
+    return id;
+  }
+
+  addTgk(tgk: TgkRecord): void {
+    this.#open();
+    checkTgkRecord(tgk);
+    const s = this.#service(tgk.serviceId);
+    if (s.tgks.has(tgk.tgkId)) {
+      throw new MbmsError("ERR_DUPLICATE", `service "${tgk.serviceId}" already has TGK-ID ${tgk.tgkId}`);
+    }
+    s.tgks.set(tgk.tgkId, { tgk: copyBytes(tgk.tgk), validFrom: tgk.validFrom, expiresAt: tgk.expiresAt });
+  }
+
+  getTgk(serviceId: string, tgkId: number): TgkRecord | undefined {
+    this.#open();
+    checkId("service", serviceId);
+    checkTgkId(tgkId);
+    const t = this.#services.get(serviceId)?.tgks.get(tgkId);
+    return t && { serviceId, tgkId, tgk: copyBytes(t.tgk), validFrom: t.validFrom, expiresAt: t.expiresAt };
+  }
+
+  listTgks(serviceId: string): TgkRecord[] {
+    this.#open();
+    checkId("service", serviceId);
+    const s = this.#services.get(serviceId);
+    if (!s) return [];
+    return [...s.tgks]
+      .map(([tgkId, t]) => ({ serviceId, tgkId, tgk: copyBytes(t.tgk), validFrom: t.validFrom, expiresAt: t.expiresAt }))
+      .sort((a, b) => a.expiresAt - b.expiresAt || a.tgkId - b.tgkId);
+  }
+
+  deleteExpiredTgks(now: number, serviceId?: string): number {
+    this.#open();
+    checkTime("now", now);
+    if (serviceId !== undefined) checkId("service", serviceId);
+    let n = 0;
+    for (const [id, s] of this.#services) {
+      if (serviceId !== undefined && id !== serviceId) continue;
+      for (const [tgkId, t] of s.tgks) {
+        if (t.expiresAt <= now) {
+          t.tgk.fill(0);
+          s.tgks.delete(tgkId);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  getTekRand2(serviceId: string): TekRand2State | undefined {
+    this.#open();
+    checkId("service", serviceId);
+    const r = this.#services.get(serviceId)?.rand2;
+    return r && rand2State(serviceId, r);
+  }
+
+  rotateTekRand2(serviceId: string, rand2: Uint8Array, startsAt: number): RotateResult {
+    this.#open();
+    checkTekRand2(rand2);
+    checkTime("startsAt", startsAt);
+    const s = this.#service(serviceId);
+    const r = s.rand2;
+    if (r && r.currentStart >= startsAt) return { applied: false, state: rand2State(serviceId, r) };
+    r?.previous?.fill(0);
+    s.rand2 = {
+      current: copyBytes(rand2), currentStart: startsAt, previous: r ? r.current : null, previousStart: r ? r.currentStart : null,
+    };
+    return { applied: true, state: rand2State(serviceId, s.rand2) };
+  }
+
+  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now()): boolean {
+    this.#open();
+    checkId("user", userId);
+    checkNonce(nonce);
+    checkTime("expiresAt", expiresAt);
+    checkTime("now", now);
+    let m = this.#nonces.get(userId);
+    if (!m) this.#nonces.set(userId, (m = new Map()));
+    const key = hex(nonce);
+    const seen = m.get(key);
+    if (seen !== undefined && seen > now) return false;
+    m.set(key, expiresAt);
+    return true;
+  }
+
+  purgeNonces(now: number): number {
+    this.#open();
+    checkTime("now", now);
+    let n = 0;
+    for (const [userId, m] of this.#nonces) {
+      for (const [k, exp] of m) {
+        if (exp <= now) {
+          m.delete(k);
+          n++;
+        }
+      }
+      if (m.size === 0) this.#nonces.delete(userId);
+    }
+    return n;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    for (const u of this.#users.values()) u.kek.fill(0);
+    for (const s of this.#services.values()) zeroService(s);
+    this.#users.clear();
+    this.#services.clear();
+    this.#nonces.clear();
+    this.#closed = true;
+  }
+}
+
+function rand2State(serviceId: string, r: NonNullable<ServiceRow["rand2"]>): TekRand2State {
+  return {
+    serviceId, current: copyBytes(r.current), currentStart: r.currentStart,
+    previous: r.previous && copyBytes(r.previous), previousStart: r.previousStart,
+  };
+}
+
+function zeroService(s: ServiceRow): void {
+  s.tekRand.fill(0);
+  for (const t of s.tgks.values()) t.tgk.fill(0);
+  s.rand2?.current.fill(0);
+  s.rand2?.previous?.fill(0);
+}

@@ -1,0 +1,400 @@
+// KeyStore in an SQLite file through better-sqlite3: the BM-SC's default, embedded store. Node only.
+//
+// - WAL journal: readers never block the writer, and several processes (BM-SC instances on one host) may
+//   open the same file; each call is one transaction, write transactions start IMMEDIATE so two instances
+//   never deadlock upgrading a read lock, and a busy database is waited for (busyTimeoutMs) before ERR_STORE.
+//   For instances on several hosts, put another KeyStore on a server database: SQLite over a network
+//   file system is not safe.
+// - synchronous=FULL by default: a committed key survives a power cut, not only a process crash.
+// - secure_delete=ON: a removed KEK or an expired TGK is overwritten in the database file. Until the next
+//   checkpoint an old copy of the page may still sit in the -wal file; the file holds keys in clear
+//   either way: a new file is created with mode 0600 (its -wal and -shm files inherit it); keep it on an
+//   encrypted disk.
+// - A schema_version table; a file written by a newer schema is refused with ERR_STORE.
+// - No SqliteError leaves this module: constraint failures become ERR_DUPLICATE / ERR_NOT_FOUND, anything
+//   else ERR_STORE with the SQLite result code only (never a bound value).
+import { closeSync, openSync } from "node:fs";
+import Database from "better-sqlite3";
+import { MbmsError } from "../../errors.js";
+import {
+  MAX_TGK_ID, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce, checkTekRand2,
+  checkTgkId, checkTgkRecord, checkTime,
+  type KeyStore, type ListOptions, type NewService, type NewUser, type RotateResult, type ServiceRecord,
+  type TekRand2State, type TgkRecord, type UserRecord,
+} from "./types.js";
+
+export const SQLITE_SCHEMA_VERSION = 1;
+
+export interface SqliteKeyStoreOptions {
+  /** "full" (default): durable across power loss. "normal": faster commits, durable across process crashes. */
+  synchronous?: "full" | "normal";
+  /** How long a call waits for another connection's write lock before ERR_STORE (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** Permissions of a newly created database file (default 0o600: it holds KEKs and TGKs in clear). */
+  fileMode?: number;
+}
+
+const SCHEMA_V1 = `
+CREATE TABLE users (
+  user_id    TEXT PRIMARY KEY NOT NULL,
+  kek        BLOB NOT NULL CHECK (length(kek) IN (16, 32)),
+  created_at INTEGER NOT NULL,
+  disabled   INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))
+) WITHOUT ROWID;
+CREATE TABLE services (
+  service_id   TEXT PRIMARY KEY NOT NULL,
+  csb_id       INTEGER NOT NULL CHECK (csb_id BETWEEN 0 AND 4294967295),
+  cs_id        INTEGER NOT NULL CHECK (cs_id BETWEEN 0 AND 255),
+  srtp_profile TEXT NOT NULL,
+  tek_rand     BLOB NOT NULL CHECK (length(tek_rand) BETWEEN 16 AND 255),
+  next_tgk_id  INTEGER NOT NULL CHECK (next_tgk_id BETWEEN 1 AND 4294967295)
+) WITHOUT ROWID;
+CREATE TABLE tgks (
+  service_id TEXT NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  tgk_id     INTEGER NOT NULL CHECK (tgk_id BETWEEN 1 AND 4294967295),
+  tgk        BLOB NOT NULL CHECK (length(tgk) IN (16, 32)),
+  valid_from INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL CHECK (expires_at > valid_from),
+  PRIMARY KEY (service_id, tgk_id)
+) WITHOUT ROWID;
+CREATE INDEX tgks_by_expiry ON tgks (expires_at);
+CREATE TABLE tek_rand2 (
+  service_id     TEXT PRIMARY KEY NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  current        BLOB NOT NULL CHECK (length(current) BETWEEN 8 AND 16),
+  current_start  INTEGER NOT NULL,
+  previous       BLOB CHECK (previous IS NULL OR length(previous) BETWEEN 8 AND 16),
+  previous_start INTEGER
+) WITHOUT ROWID;
+CREATE TABLE nonces (
+  user_id    TEXT NOT NULL,
+  nonce      BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+`;
+
+interface UserRow { user_id: string; kek: Buffer; created_at: number; disabled: number }
+interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number }
+interface TgkRow { service_id: string; tgk_id: number; tgk: Buffer; valid_from: number; expires_at: number }
+interface Rand2Row { service_id: string; current: Buffer; current_start: number; previous: Buffer | null; previous_start: number | null }
+
+/** A plain Uint8Array copy of a BLOB that better-sqlite3 returned; the Buffer is zeroed. */
+function fromBlob(b: Buffer): Uint8Array {
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  b.fill(0);
+  return out;
+}
+
+const sqliteCode = (e: unknown): string | undefined => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_") ? code : undefined;
+};
+
+/** Turns anything a backend call threw into an MbmsError without echoing bound values. */
+function storeError(e: unknown, what: string): MbmsError {
+  if (e instanceof MbmsError) return e;
+  const code = sqliteCode(e);
+  if (code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE") {
+    return new MbmsError("ERR_DUPLICATE", `${what}: already exists`);
+  }
+  if (code === "SQLITE_CONSTRAINT_FOREIGNKEY") return new MbmsError("ERR_NOT_FOUND", `${what}: no such service`);
+  if (code !== undefined) return new MbmsError("ERR_STORE", `${what} failed (${code})`);
+  // better-sqlite3's own TypeErrors/RangeErrors (e.g. the directory does not exist, the database is closed)
+  // name paths and states, never bound values; keep only the class to be safe.
+  return new MbmsError("ERR_STORE", `${what} failed (${e instanceof Error ? e.name : "unknown error"})`);
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+    const v = db.prepare("SELECT version FROM schema_version WHERE id = 1").pluck().get() as number | undefined;
+    if (v === undefined) {
+      db.exec(SCHEMA_V1);
+      db.prepare("INSERT INTO schema_version (id, version) VALUES (1, ?)").run(SQLITE_SCHEMA_VERSION);
+    } else if (v > SQLITE_SCHEMA_VERSION) {
+      throw new MbmsError("ERR_STORE", `schema version ${v} is newer than this code's ${SQLITE_SCHEMA_VERSION}`);
+    }
+    // v < SQLITE_SCHEMA_VERSION: future migrations go here, one step per version.
+  }).immediate();
+}
+
+function prepareAll(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    addUser: p("INSERT INTO users (user_id, kek, created_at, disabled) VALUES (?, ?, ?, ?)"),
+    getUser: p("SELECT user_id, kek, created_at, disabled FROM users WHERE user_id = ?"),
+    listUsers: p("SELECT user_id FROM users ORDER BY user_id LIMIT ?").pluck(),
+    listUsersAfter: p("SELECT user_id FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?").pluck(),
+    disableUser: p("UPDATE users SET disabled = ? WHERE user_id = ?"),
+    removeUser: p("DELETE FROM users WHERE user_id = ?"),
+    addService: p(
+      "INSERT INTO services (service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    getService: p("SELECT service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id FROM services WHERE service_id = ?"),
+    nextTgkId: p("SELECT next_tgk_id FROM services WHERE service_id = ?").pluck(),
+    setNextTgkId: p("UPDATE services SET next_tgk_id = ? WHERE service_id = ?"),
+    countTgks: p("SELECT count(*) FROM tgks WHERE service_id = ?").pluck(),
+    tgkExists: p("SELECT 1 FROM tgks WHERE service_id = ? AND tgk_id = ?").pluck(),
+    listServices: p("SELECT service_id FROM services ORDER BY service_id").pluck(),
+    removeService: p("DELETE FROM services WHERE service_id = ?"),
+    serviceExists: p("SELECT 1 FROM services WHERE service_id = ?").pluck(),
+    addTgk: p("INSERT INTO tgks (service_id, tgk_id, tgk, valid_from, expires_at) VALUES (?, ?, ?, ?, ?)"),
+    getTgk: p("SELECT service_id, tgk_id, tgk, valid_from, expires_at FROM tgks WHERE service_id = ? AND tgk_id = ?"),
+    listTgks: p(
+      "SELECT service_id, tgk_id, tgk, valid_from, expires_at FROM tgks WHERE service_id = ? ORDER BY expires_at, tgk_id",
+    ),
+    deleteExpired: p("DELETE FROM tgks WHERE expires_at <= ?"),
+    deleteExpiredOf: p("DELETE FROM tgks WHERE expires_at <= ? AND service_id = ?"),
+    getRand2: p("SELECT service_id, current, current_start, previous, previous_start FROM tek_rand2 WHERE service_id = ?"),
+    rotateRand2: p(
+      `INSERT INTO tek_rand2 (service_id, current, current_start, previous, previous_start) VALUES (?, ?, ?, NULL, NULL)
+       ON CONFLICT (service_id) DO UPDATE SET
+         previous = tek_rand2.current, previous_start = tek_rand2.current_start,
+         current = excluded.current, current_start = excluded.current_start
+       WHERE tek_rand2.current_start < excluded.current_start`,
+    ),
+    rememberNonce: p(
+      `INSERT INTO nonces (user_id, nonce, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?`,
+    ),
+    purgeNonces: p("DELETE FROM nonces WHERE expires_at <= ?"),
+  };
+}
+
+type Statements = ReturnType<typeof prepareAll>;
+
+export class SqliteKeyStore implements KeyStore {
+  readonly path: string;
+  #db: Database.Database;
+  #closed = false;
+  #s: Statements;
+  #addUsersTx!: (users: readonly NewUser[], now: number) => void;
+  #allocateTx!: (serviceId: string, max: number) => number;
+  #rotateTx!: (serviceId: string, rand2: Uint8Array, startsAt: number) => RotateResult;
+
+  constructor(path: string, options: SqliteKeyStoreOptions = {}) {
+    if (typeof path !== "string" || path.length === 0) throw new MbmsError("ERR_ARGUMENT", "path must be a non-empty string");
+    const sync = options.synchronous ?? "full";
+    if (sync !== "full" && sync !== "normal") throw new MbmsError("ERR_ARGUMENT", 'synchronous must be "full" or "normal"');
+    const timeout = options.busyTimeoutMs ?? 5000;
+    if (!Number.isSafeInteger(timeout) || timeout < 0) throw new MbmsError("ERR_ARGUMENT", "busyTimeoutMs must be a non-negative integer");
+    const mode = options.fileMode ?? 0o600;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new MbmsError("ERR_ARGUMENT", "fileMode must be in 0..0o777");
+    this.path = path;
+    if (path !== ":memory:") createPrivate(path, mode);
+    let db: Database.Database | undefined;
+    let stmts: Statements;
+    try {
+      db = new Database(path, { timeout });
+      db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${sync.toUpperCase()}`);
+      db.pragma("foreign_keys = ON");
+      db.pragma("secure_delete = ON");
+      migrate(db);
+      stmts = prepareAll(db);
+    } catch (e) {
+      db?.close();
+      throw storeError(e, "opening the key store");
+    }
+    this.#db = db;
+    this.#s = stmts;
+    this.#buildTransactions();
+  }
+
+  #buildTransactions(): void {
+    const db = this.#db;
+    const s = this.#s;
+    const addUsers = db.transaction((users: readonly NewUser[], now: number) => {
+      for (const u of users) {
+        try {
+          s.addUser.run(u.userId, u.kek, u.createdAt ?? now, u.disabled ? 1 : 0);
+        } catch (e) {
+          throw storeError(e, `adding user "${u.userId}"`);
+        }
+      }
+    });
+    this.#addUsersTx = (users, now) => addUsers.immediate(users, now);
+
+    const allocate = db.transaction((serviceId: string, max: number): number => {
+      const next = s.nextTgkId.get(serviceId) as number | undefined;
+      if (next === undefined) throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
+      const held = s.countTgks.get(serviceId) as number;
+      let id = next > max ? 1 : next;
+      for (let tries = 0; s.tgkExists.get(serviceId, id) !== undefined; tries++) {
+        if (tries >= max || tries >= held) throw new MbmsError("ERR_TGK_ID", "every TGK-ID of the service is in use");
+        id = id >= max ? 1 : id + 1;
+      }
+      s.setNextTgkId.run(id >= max ? 1 : id + 1, serviceId);
+      return id;
+    });
+    this.#allocateTx = (serviceId, max) => allocate.immediate(serviceId, max);
+
+    const rotate = db.transaction((serviceId: string, rand2: Uint8Array, startsAt: number): RotateResult => {
+      if (s.serviceExists.get(serviceId) === undefined) throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
+      const applied = s.rotateRand2.run(serviceId, rand2, startsAt).changes > 0;
+      return { applied, state: rand2State(s.getRand2.get(serviceId) as Rand2Row) };
+    });
+    this.#rotateTx = (serviceId, rand2, startsAt) => rotate.immediate(serviceId, rand2, startsAt);
+  }
+
+  /** Runs one call: refuses after close, maps every failure to an MbmsError. */
+  #call<T>(what: string, fn: () => T): T {
+    if (this.#closed) throw new MbmsError("ERR_STORE", "the key store is closed");
+    try {
+      return fn();
+    } catch (e) {
+      throw storeError(e, what);
+    }
+  }
+
+  addUser(user: NewUser): void {
+    this.addUsers([user]);
+  }
+
+  addUsers(users: readonly NewUser[]): void {
+    if (!Array.isArray(users)) throw new MbmsError("ERR_ARGUMENT", "users must be an array");
+    for (const u of users) checkNewUser(u);
+    this.#call("adding users", () => this.#addUsersTx(users, Date.now()));
+  }
+
+  getUser(userId: string): UserRecord | undefined {
+    checkId("user", userId);
+    const r = this.#call("reading a user", () => this.#s.getUser.get(userId) as UserRow | undefined);
+    return r && { userId: r.user_id, kek: fromBlob(r.kek), createdAt: r.created_at, disabled: r.disabled !== 0 };
+  }
+
+  listUserIds(options?: ListOptions): string[] {
+    checkListOptions(options);
+    const limit = options?.limit ?? -1;
+    const after = options?.after;
+    return this.#call("listing users", () =>
+      (after === undefined ? this.#s.listUsers.all(limit) : this.#s.listUsersAfter.all(after, limit)) as string[]);
+  }
+
+  setUserDisabled(userId: string, disabled: boolean): void {
+    checkId("user", userId);
+    if (typeof disabled !== "boolean") throw new MbmsError("ERR_ARGUMENT", "disabled must be a boolean");
+    const n = this.#call("updating a user", () => this.#s.disableUser.run(disabled ? 1 : 0, userId).changes);
+    if (n === 0) throw new MbmsError("ERR_NOT_FOUND", `no user "${userId}"`);
+  }
+
+  removeUser(userId: string): boolean {
+    checkId("user", userId);
+    return this.#call("removing a user", () => this.#s.removeUser.run(userId).changes > 0);
+  }
+
+  addService(service: NewService): void {
+    checkNewService(service);
+    const { serviceId, csbId, csId, srtpProfile, tekRand } = service;
+    this.#call(`adding service "${serviceId}"`, () =>
+      this.#s.addService.run(serviceId, csbId, csId, srtpProfile, tekRand, service.nextTgkId ?? 1));
+  }
+
+  getService(serviceId: string): ServiceRecord | undefined {
+    checkId("service", serviceId);
+    const r = this.#call("reading a service", () => this.#s.getService.get(serviceId) as ServiceRow | undefined);
+    return r && {
+      serviceId: r.service_id, csbId: r.csb_id, csId: r.cs_id, srtpProfile: r.srtp_profile,
+      tekRand: fromBlob(r.tek_rand), nextTgkId: r.next_tgk_id,
+    };
+  }
+
+  listServiceIds(): string[] {
+    return this.#call("listing services", () => this.#s.listServices.all() as string[]);
+  }
+
+  removeService(serviceId: string): boolean {
+    checkId("service", serviceId);
+    return this.#call("removing a service", () => this.#s.removeService.run(serviceId).changes > 0);
+  }
+
+  allocateTgkId(serviceId: string, maxTgkId: number = MAX_TGK_ID): number {
+    checkId("service", serviceId);
+    checkMaxTgkId(maxTgkId);
+    return this.#call("allocating a TGK-ID", () => this.#allocateTx(serviceId, maxTgkId));
+  }
+
+  addTgk(tgk: TgkRecord): void {
+    checkTgkRecord(tgk);
+    const { serviceId, tgkId } = tgk;
+    this.#call(`adding TGK-ID ${tgkId} to service "${serviceId}"`, () =>
+      this.#s.addTgk.run(serviceId, tgkId, tgk.tgk, tgk.validFrom, tgk.expiresAt));
+  }
+
+  getTgk(serviceId: string, tgkId: number): TgkRecord | undefined {
+    checkId("service", serviceId);
+    checkTgkId(tgkId);
+    const r = this.#call("reading a TGK", () => this.#s.getTgk.get(serviceId, tgkId) as TgkRow | undefined);
+    return r && tgkRecord(r);
+  }
+
+  listTgks(serviceId: string): TgkRecord[] {
+    checkId("service", serviceId);
+    return this.#call("listing TGKs", () => (this.#s.listTgks.all(serviceId) as TgkRow[]).map(tgkRecord));
+  }
+
+  deleteExpiredTgks(now: number, serviceId?: string): number {
+    checkTime("now", now);
+    if (serviceId !== undefined) checkId("service", serviceId);
+    return this.#call("deleting expired TGKs", () =>
+      (serviceId === undefined ? this.#s.deleteExpired.run(now) : this.#s.deleteExpiredOf.run(now, serviceId)).changes);
+  }
+
+  getTekRand2(serviceId: string): TekRand2State | undefined {
+    checkId("service", serviceId);
+    const r = this.#call("reading TEK_RAND2", () => this.#s.getRand2.get(serviceId) as Rand2Row | undefined);
+    return r && rand2State(r);
+  }
+
+  rotateTekRand2(serviceId: string, rand2: Uint8Array, startsAt: number): RotateResult {
+    checkId("service", serviceId);
+    checkTekRand2(rand2);
+    checkTime("startsAt", startsAt);
+    return this.#call("rotating TEK_RAND2", () => this.#rotateTx(serviceId, rand2, startsAt));
+  }
+
+  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now()): boolean {
+    checkId("user", userId);
+    checkNonce(nonce);
+    checkTime("expiresAt", expiresAt);
+    checkTime("now", now);
+    return this.#call("recording a nonce", () => this.#s.rememberNonce.run(userId, nonce, expiresAt, now).changes > 0);
+  }
+
+  purgeNonces(now: number): number {
+    checkTime("now", now);
+    return this.#call("purging nonces", () => this.#s.purgeNonces.run(now).changes);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } catch (e) {
+      throw storeError(e, "closing the key store");
+    }
+  }
+}
+
+/** Creates an empty file (a valid empty database) with `mode` if none exists; failures are left to SQLite. */
+function createPrivate(path: string, mode: number): void {
+  try {
+    closeSync(openSync(path, "wx", mode));
+  } catch {
+    // exists already, or cannot be created: opening reports the latter as ERR_STORE
+  }
+}
+
+function tgkRecord(r: TgkRow): TgkRecord {
+  return { serviceId: r.service_id, tgkId: r.tgk_id, tgk: fromBlob(r.tgk), validFrom: r.valid_from, expiresAt: r.expires_at };
+}
+
+function rand2State(r: Rand2Row): TekRand2State {
+  return {
+    serviceId: r.service_id, current: fromBlob(r.current), currentStart: r.current_start,
+    previous: r.previous && fromBlob(r.previous), previousStart: r.previous_start,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * MIKEY pre-shared-key messages (RFC 3830 §3.1, §4.2, §5): the Initiator's message carrying keys in a
+ * KEMAC encrypted with AES-CM-128 and MACed with HMAC-SHA-1, and its opening by the Responder, which
+ * checks the timestamp, the replay cache and the MAC (in constant time) before decrypting anything.
+ */
+import type { CryptoCore } from "../wasm/core.js";
+import {
+  CsIdMapType, DataType, EncrAlg, MacAlg, PayloadType, TsType,
+  decodeKeyDataList, decodeMessage, encodeKeyDataList, encodeMessageWithLayout, timestamp64,
+  type DecodedMessage, type GeneralExtensionPayload, type IdPayload, type KeyDataPayload, type MikeyPayload,
+  type SpPayload, type SrtpIdEntry, type TimestampPayload,
+} from "./codec/index.js";
+import { MikeyError } from "./errors.js";
+import { msFromNtp, ntpFromMs } from "./ntp.js";
+import { defaultCore } from "./prf.js";
+import type { ReplayCache } from "./replay-cache.js";
+import { withTransportKeys, kemacIv, type TransportKeys } from "./transport.js";
+
+export interface PskMessageInput {
+  /** The pre-shared key (for MBMS: the user's KEK). */
+  psk: Uint8Array;
+  csbId: number;
+  /** The SRTP-ID crypto-session map (§6.1.1); one entry per crypto session. */
+  srtpMap: SrtpIdEntry[];
+  /** RAND (≥ 16 bytes) for an initial message; omitted in an update, which reuses `updateOf`'s. */
+  rand?: Uint8Array;
+  /** For an update (no RAND payload, §4.5): the RAND of the initial exchange, to derive the keys. */
+  initialRand?: Uint8Array;
+  /** Default: NTP-UTC now. Every message needs a unique T (§5.3). */
+  timestamp?: { tsType: TsType; value: bigint };
+  idi?: Omit<IdPayload, "type">;
+  idr?: Omit<IdPayload, "type">;
+  policies?: Omit<SpPayload, "type">[];
+  extensions?: GeneralExtensionPayload[];
+  keys: KeyDataPayload[];
+  /** Ask the Responder for a Verification message (§5.1.1). */
+  verify?: boolean;
+}
+
+/** Builds and protects a PSK Initiator message. */
+export function sealPskMessage(input: PskMessageInput, core: CryptoCore = defaultCore()): Uint8Array {
+  const rand = input.rand ?? input.initialRand;
+  if (!rand) throw new MikeyError("ERR_NO_RAND", "a PSK message needs RAND, or the initial exchange's RAND for an update");
+  const timestamp: TimestampPayload = { type: PayloadType.T, ...(input.timestamp ?? { tsType: TsType.NtpUtc, value: ntpFromMs(Date.now()) }) };
+  return withTransportKeys(core, input.psk, input.csbId, rand, (keys) => {
+    const plain = encodeKeyDataList(input.keys);
+    const encrData = keys.encrypt(plain, kemacIv(keys.saltKey, input.csbId, timestamp64(timestamp)));
+    plain.fill(0);
+    const payloads: MikeyPayload[] = [
+      timestamp,
+      ...(input.rand ? [{ type: PayloadType.RAND, rand: input.rand } as const] : []),
+      ...(input.idi ? [{ type: PayloadType.ID, ...input.idi } as const] : []),
+      ...(input.idr ? [{ type: PayloadType.ID, ...input.idr } as const] : []),
+      ...(input.extensions ?? []),
+      ...(input.policies ?? []).map((p) => ({ type: PayloadType.SP, ...p }) as const),
+      { type: PayloadType.KEMAC, encrAlg: EncrAlg.AesCm128, encrData, macAlg: MacAlg.HmacSha1_160, mac: new Uint8Array(20) },
+    ];
+    const header = {
+      version: 1, dataType: DataType.PskInit, v: input.verify ?? false, prfFunc: 0, csbId: input.csbId,
+      csIdMapType: CsIdMapType.SrtpId, csCount: input.srtpMap.length, srtpMap: input.srtpMap,
+    };
+    const { bytes, macOffset } = encodeMessageWithLayout({ header, payloads });
+    // §5.2: the MAC covers the whole message up to (not including) the MAC field.
+    bytes.set(keys.mac(bytes.subarray(0, macOffset!)), macOffset!);
+    return bytes;
+  });
+}
+
+export interface PskOpenOptions {
+  /** The pre-shared key, or a lookup by the message's identities (undefined: ERR_NO_PSK). */
+  psk: Uint8Array | ((message: DecodedMessage) => Uint8Array | undefined);
+  /** The RAND of the initial exchange, needed to open an update (a message without RAND). */
+  initialRand?: Uint8Array;
+  /** Authenticated messages are remembered here; a repeat is ERR_REPLAY (§5.4). */
+  replayCache?: ReplayCache;
+  /** Allowed clock skew for NTP timestamps, ms (default 5 minutes). */
+  clockSkewMs?: number;
+  /** Current time, ms (default Date.now()). */
+  nowMs?: number;
+  /** For COUNTER timestamps (no clock, e.g. a card): only T greater than this is fresh. */
+  lastCounter?: bigint;
+}
+
+export interface OpenedPskMessage {
+  message: DecodedMessage;
+  csbId: number;
+  rand: Uint8Array;
+  timestamp: TimestampPayload;
+  keys: KeyDataPayload[];
+  idi?: IdPayload;
+  idr?: IdPayload;
+  policies: SpPayload[];
+  extensions: GeneralExtensionPayload[];
+}
+
+/**
+ * Opens a PSK Initiator message: decode, timestamp (§5.3 step 1), replay cache (2), MAC in constant
+ * time (3), and only then decrypt the keys and remember the message (4). Throws MikeyError; nothing is
+ * decrypted or cached for a message that fails any check.
+ */
+export function openPskMessage(bytes: Uint8Array, options: PskOpenOptions, core: CryptoCore = defaultCore()): OpenedPskMessage {
+  const message = decodeMessage(bytes);
+  if (message.header.dataType !== DataType.PskInit) throw new MikeyError("ERR_UNSUPPORTED", "not a PSK Initiator message");
+  const find = <T extends MikeyPayload["type"]>(type: T) => message.payloads.filter((p) => p.type === type) as Extract<MikeyPayload, { type: T }>[];
+  const timestamp = find(PayloadType.T)[0]!;
+  const kemac = find(PayloadType.KEMAC)[0]!;
+  const ids = find(PayloadType.ID);
+  checkFreshness(timestamp, options);
+  const replayId = hexOf(kemac.mac);
+  const nowMs = options.nowMs ?? Date.now();
+  if (options.replayCache?.has(replayId, nowMs)) throw new MikeyError("ERR_REPLAY", "message already received");
+  if (kemac.macAlg !== MacAlg.HmacSha1_160) throw new MikeyError("ERR_UNSUPPORTED", "a PSK message needs HMAC-SHA-1 (RFC 3830 §4.2.4)");
+  if (kemac.encrAlg !== EncrAlg.AesCm128 && kemac.encrAlg !== EncrAlg.Null) throw new MikeyError("ERR_UNSUPPORTED", `encryption algorithm ${kemac.encrAlg}`);
+  const rand = find(PayloadType.RAND)[0]?.rand ?? options.initialRand;
+  if (!rand) throw new MikeyError("ERR_NO_RAND", "an update needs the RAND of the initial exchange");
+  const psk = typeof options.psk === "function" ? options.psk(message) : options.psk;
+  if (!psk) throw new MikeyError("ERR_NO_PSK", "no pre-shared key for this message");
+  const csbId = message.header.csbId;
+  const keys = withTransportKeys(core, psk, csbId, rand, (transport) => {
+    if (!transport.verify(bytes.subarray(0, message.macOffset!), kemac.mac)) {
+      throw new MikeyError("ERR_AUTH", "the MAC does not verify");
+    }
+    if (kemac.encrAlg === EncrAlg.Null) return decodeKeyDataList(kemac.encrData);
+    const plain = transport.encrypt(kemac.encrData, kemacIv(transport.saltKey, csbId, timestamp64(timestamp)));
+    try {
+      return decodeKeyDataList(plain);
+    } finally {
+      plain.fill(0);
+    }
+  });
+  options.replayCache?.admit(replayId, nowMs);
+  return {
+    message, csbId, rand, timestamp, keys, idi: ids[0], idr: ids[1],
+    policies: find(PayloadType.SP), extensions: find(PayloadType.GeneralExtension),
+  };
+}
+
+function checkFreshness(t: TimestampPayload, options: PskOpenOptions): void {
+  if (t.tsType === TsType.Counter) {
+    if (options.lastCounter !== undefined && t.value <= options.lastCounter) {
+      throw new MikeyError("ERR_TIMESTAMP", "counter not above the last one accepted");
+    }
+    return;
+  }
+  const skew = options.clockSkewMs ?? 5 * 60_000;
+  if (Math.abs(msFromNtp(t.value) - (options.nowMs ?? Date.now())) > skew) {
+    throw new MikeyError("ERR_TIMESTAMP", "timestamp outside the allowed clock skew");
+  }
+}
+
+const hexOf = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+export type { TransportKeys };
