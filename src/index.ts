@@ -4,3 +4,4 @@ export * from "./srtp/index.js";
 export * from "./mikey/index.js";
 export * from "./mbms/errors.js";
 export * from "./mbms/key-hierarchy.js";
+export * from "./mbms/key-message.js";

@@ -1,0 +1,172 @@
+/**
+ * The MBMS key message (docs/mikey-profile.md): how the BM-SC delivers TGKs to one user, point-to-point,
+ * in a MIKEY PSK message keyed with that user's KEK. Standard payloads carry everything:
+ *
+ *   HDR   PSK Initiator, CSB ID of the service, SRTP-ID map (policy 0, SSRC, ROC for late joiners)
+ *   T     NTP-UTC (unique per message: the replay protection)
+ *   RAND  TEK_RAND of the service
+ *   IDi   URI of the BM-SC            IDr  URI of the user (selects the KEK)
+ *   EXT   RFC 4563 Key ID: type 0 (Key Domain ID) = MBMS service id; per TGK a private type 241
+ *         "TGK validity" = TGK-ID (4) ‖ valid-from (NTP, 8) ‖ expires-at (NTP, 8)
+ *   SP    the SRTP policy of the stream (RFC 4563 §7: policy travels with the long-lived key)
+ *   KEMAC one Key data sub-payload per TGK: type TGK, KV = SPI with the 4-byte TGK-ID (the MKI prefix)
+ *
+ * Several TGKs (the current one and the next ones) travel in one message: the implosion mitigation of
+ * the founding document.
+ */
+import type { CryptoCore } from "../wasm/core.js";
+import {
+  ExtensionType, IdType, KeyDataType, KeyIdType, KvType, PayloadType, SrtpAuthAlg, SrtpEncrAlg, TsType,
+  buildSrtpParams, readSrtpPolicy, ProtType,
+} from "../mikey/codec/index.js";
+import type { KeyIdEntry, KeyDataPayload } from "../mikey/codec/index.js";
+import { msFromNtp, ntpFromMs } from "../mikey/ntp.js";
+import { defaultCore } from "../mikey/prf.js";
+import { openPskMessage, sealPskMessage, type PskOpenOptions } from "../mikey/psk.js";
+import { SRTP_PROFILES, type SrtpProfileName } from "../srtp/profiles.js";
+import { MbmsError } from "./errors.js";
+
+/** RFC 4563 §8: Key ID types 241–255 are for private use; ours carries a TGK's validity. */
+export const KEY_ID_TGK_VALIDITY = 241;
+
+export interface TgkGrant {
+  tgkId: number;
+  tgk: Uint8Array;
+  /** Validity, ms since the epoch. */
+  validFrom: number;
+  expiresAt: number;
+}
+
+export interface MbmsKeyMessageInput {
+  kek: Uint8Array;
+  bmscId: string;
+  userId: string;
+  serviceId: string;
+  csbId: number;
+  tekRand: Uint8Array;
+  profile: SrtpProfileName;
+  tgks: TgkGrant[];
+  ssrc?: number;
+  roc?: number;
+  /** Default Date.now(). */
+  nowMs?: number;
+}
+
+export interface MbmsKeyDelivery {
+  bmscId: string;
+  userId: string;
+  serviceId: string;
+  csbId: number;
+  /** cs_id of the stream: its 1-based position in the SRTP-ID map. */
+  csId: number;
+  ssrc: number;
+  roc: number;
+  tekRand: Uint8Array;
+  profile: SrtpProfileName;
+  tgks: TgkGrant[];
+  /** The message's NTP timestamp (the freshness value a card keeps). */
+  timestamp: bigint;
+}
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+function validityEntry(g: TgkGrant): KeyIdEntry {
+  const keyId = new Uint8Array(20);
+  const view = new DataView(keyId.buffer);
+  view.setUint32(0, g.tgkId >>> 0);
+  view.setBigUint64(4, ntpFromMs(g.validFrom));
+  view.setBigUint64(12, ntpFromMs(g.expiresAt));
+  return { keyIdType: KEY_ID_TGK_VALIDITY, keyId };
+}
+
+/** The SP parameters of an SRTP profile (RFC 3830 §6.10.1). */
+function policyOf(name: SrtpProfileName) {
+  const p = SRTP_PROFILES[name];
+  return buildSrtpParams({
+    encrAlg: SrtpEncrAlg.AesCm, encrKeyLen: p.keyLength, authAlg: SrtpAuthAlg.HmacSha1, authKeyLen: p.authKeyLength,
+    saltKeyLen: p.saltLength, prf: 0, keyDerivationRate: 0, srtpEncryption: 1, srtcpEncryption: 1, srtpAuthentication: 1,
+    authTagLen: p.srtpTagLength,
+  });
+}
+
+function profileOf(params: Parameters<typeof readSrtpPolicy>[0]): SrtpProfileName {
+  const { policy } = readSrtpPolicy(params);
+  const match = (Object.keys(SRTP_PROFILES) as SrtpProfileName[]).find((name) => {
+    const p = SRTP_PROFILES[name];
+    return (policy.encrKeyLen ?? 16) === p.keyLength && (policy.authTagLen ?? 10) === p.srtpTagLength;
+  });
+  if (!match) throw new MbmsError("ERR_ARGUMENT", "the message's SRTP policy matches no supported profile");
+  return match;
+}
+
+/** Builds the MBMS key message for one user (BM-SC side). */
+export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore = defaultCore()): Uint8Array {
+  if (input.tgks.length === 0) throw new MbmsError("ERR_ARGUMENT", "a key message carries at least one TGK");
+  const keys: KeyDataPayload[] = input.tgks.map((g) => {
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, g.tgkId >>> 0);
+    return { keyType: KeyDataType.Tgk, key: g.tgk, kv: { kvType: KvType.Spi, spi } };
+  });
+  return sealPskMessage({
+    psk: input.kek,
+    csbId: input.csbId,
+    srtpMap: [{ policyNo: 0, ssrc: input.ssrc ?? 0, roc: input.roc ?? 0 }],
+    rand: input.tekRand,
+    timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(input.nowMs ?? Date.now()) },
+    idi: { idType: IdType.Uri, id: utf8.encode(input.bmscId) },
+    idr: { idType: IdType.Uri, id: utf8.encode(input.userId) },
+    extensions: [{
+      type: PayloadType.GeneralExtension, extType: ExtensionType.KeyId,
+      keyIds: [{ keyIdType: KeyIdType.MbmsKeyDomainId, keyId: utf8.encode(input.serviceId) }, ...input.tgks.map(validityEntry)],
+    }],
+    policies: [{ policyNo: 0, protType: ProtType.Srtp, params: policyOf(input.profile) }],
+    keys,
+  }, core);
+}
+
+/**
+ * Opens an MBMS key message (UE side, or inside the card): the PSK checks of openPskMessage (timestamp,
+ * replay, MAC before decryption), then the profile's structure. `kek` may be a lookup by user id.
+ */
+export function openMbmsKeyMessage(
+  bytes: Uint8Array,
+  options: Omit<PskOpenOptions, "psk"> & { kek: Uint8Array | ((userId: string) => Uint8Array | undefined) },
+  core: CryptoCore = defaultCore(),
+): MbmsKeyDelivery {
+  const { kek } = options;
+  const opened = openPskMessage(bytes, {
+    ...options,
+    psk: typeof kek === "function"
+      ? (m) => {
+          const ids = m.payloads.filter((p) => p.type === PayloadType.ID);
+          const idr = ids[1];
+          return idr && idr.type === PayloadType.ID ? kek(text.decode(idr.id)) : undefined;
+        }
+      : kek,
+  }, core);
+  const keyIds = opened.extensions.flatMap((e) => ("keyIds" in e ? e.keyIds : []));
+  const serviceId = keyIds.find((k) => k.keyIdType === KeyIdType.MbmsKeyDomainId);
+  const validity = new Map(keyIds.filter((k) => k.keyIdType === KEY_ID_TGK_VALIDITY && k.keyId.length === 20).map((k) => {
+    const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
+    return [v.getUint32(0), { validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) }] as const;
+  }));
+  const map = opened.message.header.srtpMap[0];
+  if (!serviceId || !opened.idi || !opened.idr || !map || opened.policies.length === 0) {
+    throw new MbmsError("ERR_ARGUMENT", "not an MBMS key message (service id, identities, CS map or policy missing)");
+  }
+  const tgks = opened.keys.map((k) => {
+    if (k.keyType !== KeyDataType.Tgk || k.kv.kvType !== KvType.Spi || k.kv.spi.length !== 4) {
+      throw new MbmsError("ERR_ARGUMENT", "an MBMS key message carries TGKs named by a 4-byte TGK-ID");
+    }
+    const tgkId = new DataView(k.kv.spi.buffer, k.kv.spi.byteOffset, 4).getUint32(0);
+    const life = validity.get(tgkId);
+    if (!life) throw new MbmsError("ERR_ARGUMENT", `no validity for TGK-ID ${tgkId}`);
+    return { tgkId, tgk: k.key, ...life };
+  });
+  return {
+    bmscId: text.decode(opened.idi.id), userId: text.decode(opened.idr.id), serviceId: text.decode(serviceId.keyId),
+    csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand,
+    profile: profileOf(opened.policies[0]!.params), tgks, timestamp: opened.timestamp.value,
+  };
+}

@@ -1,0 +1,60 @@
+// The MBMS key message profile (docs/mikey-profile.md): several TGKs with lifetimes, service id and
+// policy in one PSK message under the user's KEK, opened by the user, refused to anyone else; the
+// delivered TGK keys an SRTP receiver through the MKI.
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  buildMbmsKeyMessage, buildMki, deriveSrtpMasterKeys, loadCore, MikeyError, openMbmsKeyMessage, SrtpContext,
+} from "../src/index.js";
+import { rtpPacket, withRoom } from "./helpers/rtp.js";
+
+const core = loadCore();
+const NOW = 1_800_000_000_000;
+const HOUR = 3_600_000;
+const kek = new Uint8Array(randomBytes(16));
+const tgks = [1, 2, 3].map((tgkId) => ({
+  tgkId: 0x1000 + tgkId, tgk: new Uint8Array(randomBytes(16)), validFrom: NOW + (tgkId - 1) * HOUR, expiresAt: NOW + tgkId * HOUR,
+}));
+const input = {
+  kek, bmscId: "bmsc.operator.example", userId: "sip:user17@operator.example", serviceId: "urn:mbms:tv:channel-1",
+  csbId: 0xc0ffee01, tekRand: new Uint8Array(randomBytes(16)), profile: "AES_CM_128_HMAC_SHA1_80" as const, tgks,
+  ssrc: 0x11223344, roc: 7, nowMs: NOW,
+};
+
+describe("MBMS key message", () => {
+  it("round-trips three TGKs with their lifetimes, the service, identities, policy and CS map", () => {
+    const bytes = buildMbmsKeyMessage(input, core);
+    const d = openMbmsKeyMessage(bytes, { kek: (user) => (user === input.userId ? kek : undefined), nowMs: NOW }, core);
+    expect(d).toMatchObject({
+      bmscId: input.bmscId, userId: input.userId, serviceId: input.serviceId, csbId: input.csbId, csId: 1,
+      ssrc: input.ssrc, roc: 7, profile: "AES_CM_128_HMAC_SHA1_80",
+    });
+    expect(d.tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt])).toEqual(
+      tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt]),
+    );
+  });
+
+  it("is refused under another user's KEK and for an unknown user", () => {
+    const bytes = buildMbmsKeyMessage(input, core);
+    expect(() => openMbmsKeyMessage(bytes, { kek: new Uint8Array(16), nowMs: NOW }, core)).toThrow(
+      expect.objectContaining({ code: "ERR_AUTH" }),
+    );
+    expect(() => openMbmsKeyMessage(bytes, { kek: () => undefined, nowMs: NOW }, core)).toThrow(MikeyError);
+  });
+
+  it("a delivered TGK keys an SRTP receiver for the MKI the BM-SC sends (Alternative 1)", () => {
+    const d = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
+    const tekRand2 = new Uint8Array(randomBytes(8));
+    const mki = buildMki(tgks[0]!.tgkId, tekRand2);
+    const derive = (tgk: Uint8Array) =>
+      deriveSrtpMasterKeys({ tgk, tgkId: tgks[0]!.tgkId, csbId: d.csbId, csId: d.csId, tekRand: d.tekRand, mki }, { core });
+    const bmsc = derive(tgks[0]!.tgk), ue = derive(d.tgks[0]!.tgk);
+    const tx = new SrtpContext({ keys: [{ key: bmsc.masterKey, salt: bmsc.masterSalt, mki }] }, core);
+    const rx = new SrtpContext({ keys: [{ key: ue.masterKey, salt: ue.masterSalt, mki }] }, core);
+    const plain = rtpPacket({ seq: 1, ssrc: d.ssrc, payload: 100 });
+    const buf = withRoom(plain);
+    expect(rx.unprotect(buf, tx.protect(buf, plain.length))).toBe(plain.length);
+    tx.close();
+    rx.close();
+  });
+});
