@@ -7,20 +7,21 @@
 //                              8 without); keys 1..rounds are pre-XORed with the S-box output
 //                              complement (bytes ^ 0x63: the circuit's 4 NOTs are dropped, and an
 //                              all-equal-bytes constant passes ShiftRows and MixColumns unchanged);
-//                              with v128 they are also byte-permuted (ShiftRows left in place)
+//                              bytes in FIPS order (the v128 core transposes them when bitslicing)
 // The round count (10, 12, 14 for 16-, 24-, 32-byte keys) is not stored: the host, which knows each
 // slot's key length (public), passes it. Every value loaded from memory is then secret data, which is
 // what the constant-time checker assumes.
 // All loops and branches below depend only on public lengths, counts and the round number.
 import { aesKeySlot, AES_SLOT_BYTES } from "./layout";
-import { aesBatch, BATCH_STORE, BATCH_XOR, BATCH_RAW } from "./aes_ct";
+import { aesBatch, aesBatch2, BATCH_STORE, BATCH_XOR, BATCH_RAW } from "./aes_ct";
 
 const BATCH: u32 = ASC_FEATURE_SIMD ? 8 : 4;
 const BATCH_BYTES: u32 = BATCH * 16;
 
-// Static scratch (128 bytes of blocks + 240 bytes of raw key schedule). Wiped after use.
-const BLK: usize = memory.data(128, 16);   // one batch of blocks (counters / keystream / ECB tail)
-const KS: usize = memory.data(128, 16);    // keystream of one batch
+// Static scratch (256 bytes of blocks, 256 of keystream, 240 of raw key schedule). Wiped after use.
+const BLK: usize = memory.data(256, 16);   // one or two batches of blocks (counters / ECB tail)
+const BLK2: usize = BLK + BATCH_BYTES;     // the second batch (aesCmXor)
+const KS: usize = memory.data(256, 16);    // keystream of the last one or two batches
 const W: usize = memory.data(240, 16);     // raw key schedule words (60 x u32)
 
 // @ts-ignore: decorator
@@ -68,13 +69,9 @@ export function aesSetKey(slot: u32, key: usize, keyLen: u32): void {
   const L: usize = ASC_FEATURE_SIMD ? 16 : 8;
   for (let r: u32 = 0; r <= rounds; r++) {
     const c: u32 = (0 - <u32>(r != 0)) & 0x63; // S-box complement folding (rounds 1..n)
-    // v128 layout: byte (col c, row w) of round key r is stored at (c + r*w mod 4, w), following
-    // the ShiftRows permutation that the core leaves in place (see MASKS in aes_ct.ts).
-    const t: usize = ASC_FEATURE_SIMD ? <usize>(r & 3) : 0;
     for (let b: usize = 0; b < <usize>BATCH; b++) {
       for (let i: usize = 0; i < 16; i++) {
-        const w = i & 3, j = (((i >> 2) + t * w) & 3) * 4 + w;
-        store<u8>(BLK + (b << 4) + j, load<u8>(W + (<usize>r << 4) + i) ^ <u8>c);
+        store<u8>(BLK + (b << 4) + i, load<u8>(W + (<usize>r << 4) + i) ^ <u8>c);
       }
     }
     const out = skey + <usize>r * 8 * L;
@@ -113,25 +110,40 @@ export function aesCmXor(slot: u32, rounds: u32, iv: usize, data: usize, len: u3
   // Counter blocks: words 0..2 of the IV are fixed for the whole call; only word 3 changes.
   const w0 = load<u32>(iv), w1 = load<u32>(iv, 4), w2 = load<u32>(iv, 8);
   let ctr = bswap<u32>(load<u32>(iv, 12));
-  for (let b: usize = 0; b < <usize>BATCH; b++) {
+  for (let b: usize = 0; b < <usize>(2 * BATCH); b++) { // BLK and BLK2 (adjacent)
     store<u32>(BLK + (b << 4), w0); store<u32>(BLK + (b << 4), w1, 4); store<u32>(BLK + (b << 4), w2, 8);
   }
   let left = len;
   while (true) {
-    for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
-    ctr += BATCH;
-    if (left >= BATCH_BYTES) {
-      batch(skey, rounds, BLK, data, BATCH_XOR);
-      data += BATCH_BYTES; left -= BATCH_BYTES;
-      if (left == 0) break;
-    } else { // last, partial batch: keystream to KS, XOR the bytes needed
+    if (ASC_FEATURE_SIMD && left > BATCH_BYTES) {
+      // two batches at once (aesBatch2: their instruction streams interleave, which hides much of
+      // the latency of the S-box circuit)
+      for (let b: u32 = 0; b < 2 * BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
+      ctr += 2 * BATCH;
+      if (left >= 2 * BATCH_BYTES) {
+        aesBatch2<v128>(skey, rounds, BLK, data, BLK2, data + BATCH_BYTES, BATCH_XOR);
+        data += 2 * BATCH_BYTES; left -= 2 * BATCH_BYTES;
+        if (left == 0) break;
+        continue;
+      }
+      aesBatch2<v128>(skey, rounds, BLK, KS, BLK2, KS + BATCH_BYTES, BATCH_STORE);
+    } else {
+      for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
+      ctr += BATCH;
+      if (left >= BATCH_BYTES) {
+        batch(skey, rounds, BLK, data, BATCH_XOR);
+        data += BATCH_BYTES; left -= BATCH_BYTES;
+        if (left == 0) break;
+        continue;
+      }
       batch(skey, rounds, BLK, KS, BATCH_STORE);
-      let o: usize = 0;
-      for (; o + 8 <= <usize>left; o += 8) store<u64>(data + o, load<u64>(data + o) ^ load<u64>(KS + o));
-      for (; o < <usize>left; o++) store<u8>(data + o, load<u8>(data + o) ^ load<u8>(KS + o));
-      break;
     }
+    // last, partial batch(es): the keystream is in KS; XOR the bytes needed
+    let o: usize = 0;
+    for (; o + 8 <= <usize>left; o += 8) store<u64>(data + o, load<u64>(data + o) ^ load<u64>(KS + o));
+    for (; o < <usize>left; o++) store<u8>(data + o, load<u8>(data + o) ^ load<u8>(KS + o));
+    break;
   }
-  wipe(KS, 128);
-  wipe(BLK, 128);
+  wipe(KS, 2 * BATCH_BYTES);
+  wipe(BLK, 2 * BATCH_BYTES);
 }
