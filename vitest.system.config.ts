@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 // They fail, never skip, when their tool is missing.
 export default defineConfig({
   test: {
-    include: ["test/browser/**/*.test.ts", "test/libsrtp/**/*.test.ts"],
+    include: ["test/browser/**/*.test.ts", "test/libsrtp/**/*.test.ts", "test/tshark/**/*.test.ts"],
     testTimeout: 120_000,
   },
 });
