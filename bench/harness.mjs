@@ -21,7 +21,7 @@ export function runSuite(cases) {
     const bench = new Benchmark(`${c.impl} ${c.primitive} ${c.bytes}`, c.fn, { maxTime: MAX_TIME });
     bench.run();
     if (bench.error) throw bench.error;
-    const nsPerOp = (median(bench.stats.sample) * 1e9) / c.perOp;
+    const nsPerOp = (median(bench.stats.sample) * 1e9) / (c.perOp ?? 1);
     const row = { impl: c.impl, primitive: c.primitive, bytes: c.bytes, nsPerOp: Math.round(nsPerOp), mbPerS: +(c.bytes / nsPerOp * 1e3).toFixed(1) };
     results.push(row);
     const what = `${row.primitive} ${c.note ?? ""}`.padEnd(36);
