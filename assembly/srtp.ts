@@ -115,6 +115,20 @@ export function srtpVerify(hmacSlot: u32, pkt: usize, authLen: u32, roc: u32, wi
   return ctEqual(RECEIVED_TAG, DIGEST, tagLen);
 }
 
+/** The four messages' HMACs (with their ROCs appended) to DIGESTS_X4, in the 4-lane HMAC-SHA1. */
+// @ts-ignore: decorator
+@inline function macX4(
+  withRoc: bool, s0: u32, p0: usize, a0: u32, r0: u32, s1: u32, p1: usize, a1: u32, r1: u32,
+  s2: u32, p2: usize, a2: u32, r2: u32, s3: u32, p3: usize, a3: u32, r3: u32,
+): void {
+  hmacSha1x4(
+    s0, p0, appendRoc(p0, a0, r0, withRoc), DIGESTS_X4,
+    s1, p1, appendRoc(p1, a1, r1, withRoc), DIGESTS_X4 + SHA1_BYTES,
+    s2, p2, appendRoc(p2, a2, r2, withRoc), DIGESTS_X4 + 2 * SHA1_BYTES,
+    s3, p3, appendRoc(p3, a3, r3, withRoc), DIGESTS_X4 + 3 * SHA1_BYTES,
+  );
+}
+
 /**
  * Four SRTP tags at once (the 4-lane HMAC-SHA1 of the batch path): lane k authenticates pkt_k[0..auth_k)
  * ‖ roc_k and writes `tagLen` bytes at pkt_k + tagAt_k. Encryption is done before, per packet.
@@ -126,12 +140,7 @@ export function srtpTagX4(
   s2: u32, p2: usize, a2: u32, r2: u32, t2: u32,
   s3: u32, p3: usize, a3: u32, r3: u32, t3: u32,
 ): void {
-  hmacSha1x4(
-    s0, p0, appendRoc(p0, a0, r0, withRoc), DIGESTS_X4,
-    s1, p1, appendRoc(p1, a1, r1, withRoc), DIGESTS_X4 + SHA1_BYTES,
-    s2, p2, appendRoc(p2, a2, r2, withRoc), DIGESTS_X4 + 2 * SHA1_BYTES,
-    s3, p3, appendRoc(p3, a3, r3, withRoc), DIGESTS_X4 + 3 * SHA1_BYTES,
-  );
+  macX4(withRoc, s0, p0, a0, r0, s1, p1, a1, r1, s2, p2, a2, r2, s3, p3, a3, r3);
   memory.copy(p0 + t0, DIGESTS_X4, tagLen);
   memory.copy(p1 + t1, DIGESTS_X4 + SHA1_BYTES, tagLen);
   memory.copy(p2 + t2, DIGESTS_X4 + 2 * SHA1_BYTES, tagLen);
@@ -162,12 +171,7 @@ export function srtpVerifyX4(
   saveTag(1, p1, a1, t1, tagLen);
   saveTag(2, p2, a2, t2, tagLen);
   saveTag(3, p3, a3, t3, tagLen);
-  hmacSha1x4(
-    s0, p0, appendRoc(p0, a0, r0, withRoc), DIGESTS_X4,
-    s1, p1, appendRoc(p1, a1, r1, withRoc), DIGESTS_X4 + SHA1_BYTES,
-    s2, p2, appendRoc(p2, a2, r2, withRoc), DIGESTS_X4 + 2 * SHA1_BYTES,
-    s3, p3, appendRoc(p3, a3, r3, withRoc), DIGESTS_X4 + 3 * SHA1_BYTES,
-  );
+  macX4(withRoc, s0, p0, a0, r0, s1, p1, a1, r1, s2, p2, a2, r2, s3, p3, a3, r3);
   return checkLane(0, p0, a0, tagLen) | checkLane(1, p1, a1, tagLen) | checkLane(2, p2, a2, tagLen) | checkLane(3, p3, a3, tagLen);
 }
 

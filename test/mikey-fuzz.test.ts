@@ -9,20 +9,11 @@ import {
   decodeKeyDataList, decodeMessage, encodeKeyDataList, encodeMessage, encodeMessageWithLayout,
   type KeyDataPayload, type KeyValidity, type MikeyPayload,
 } from "../src/mikey/codec/index.js";
+import { prng } from "./helpers/prng.js";
 
 const MUTATIONS = Number(process.env.FUZZ_MUTATIONS ?? 1_050_000);
 const CODES = new Set<string>(MIKEY_ERROR_CODES);
 
-/** A cheap deterministic PRNG (xorshift32): the fuzzer needs volume, not secrecy. */
-function prng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 const I_MESSAGE = Uint8Array.from(Buffer.from(
   "0100050012345678010000cafebabe00000000" + "0b00eb0a1b2c3d4e5f60" + "0a10202122232425262728292a2b2c2d2e2f" +

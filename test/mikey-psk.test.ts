@@ -3,6 +3,7 @@
 // and taken before decryption; the Verification message; and a fuzz of the verifier.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { prng } from "./helpers/prng.js";
 import {
   DataType, IdType, KeyDataType, KvType, MikeyError, PayloadType, ReplayCache, TsType, decodeMessage,
   loadCore, ntpFromMs, openPskMessage, openPskVerification, sealPskMessage, sealPskVerification,
@@ -131,13 +132,7 @@ describe("fuzzing the PSK verifier", () => {
   it("1,000,000 mutated messages: only MikeyError, never a key out of a modified message", () => {
     const N = Number(process.env.FUZZ_MUTATIONS ?? 1_000_000);
     const originals = [message(), message({ keys: [tgk(TGK, 1), tgk(TGK, 2), tgk(TGK, 3)] })];
-    let x = 0x9e3779b9;
-    const rand = (n: number) => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) % n;
-    };
+    const rand = prng(0x9e3779b9);
     let opened = 0;
     const codes = new Map<string, number>();
     for (let i = 0; i < N; i++) {

@@ -8,7 +8,7 @@
 //    given. Every MKI the attacker can think of (the current one, 10,000 guesses) yields nothing for the
 //    next period, whose TEK_RAND2 the BM-SC draws at random and reveals only when the period starts.
 import { createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   buildMki,
   deriveSrtpMasterKeys,
@@ -18,6 +18,7 @@ import {
   type SrtpMasterKeys,
 } from "../src/index.js";
 import { NaiveSessionKeyCard, type SrtpSessionKeys } from "./helpers/naive-card.js";
+import { contextsOn } from "./helpers/contexts.js";
 import { rtpPacket, withRoom } from "./helpers/rtp.js";
 
 const TAG = 10; // AES_CM_128_HMAC_SHA1_80
@@ -25,13 +26,7 @@ const PACKETS_PER_SECOND = 50; // a 20 ms audio/video cadence, for turning packe
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 const core = loadCore();
-const open: SrtpContext[] = [];
-const context = (options: ConstructorParameters<typeof SrtpContext>[0]) => {
-  const ctx = new SrtpContext(options, core);
-  open.push(ctx);
-  return ctx;
-};
-afterEach(() => open.splice(0).forEach((ctx) => ctx.close()));
+const context = contextsOn(core);
 
 /** Protects `plain` (an RTP packet) with `tx` and returns the SRTP packet as its own buffer. */
 function protect(tx: SrtpContext, plain: Buffer): Buffer {

@@ -4,20 +4,11 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadCore, SrtpContext } from "../src/index.js";
+import { prng } from "./helpers/prng.js";
 import { randomRtpShape, rtcpPacket, rtpPacket, withRoom } from "./helpers/rtp.js";
 
 const MUTATIONS = Number(process.env.FUZZ_MUTATIONS ?? 1_050_000);
 
-/** A cheap deterministic PRNG (xorshift32): the fuzzer needs volume, not secrecy. */
-function prng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 function mutate(src: Uint8Array, out: Uint8Array, rand: (n: number) => number): number {
   out.set(src);

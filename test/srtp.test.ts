@@ -1,11 +1,12 @@
 // The SRTP/SRTCP engine: libsrtp's known-answer packets, and behaviour (replay, ROC, MKI, rejection
 // leaves state unchanged) checked against the independent node:crypto implementation.
 import { randomBytes, randomInt } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import vectors from "./vectors/srtp.json" with { type: "json" };
 import { NodeCryptoSrtp } from "../bench/node-crypto-srtp.mjs";
 import { loadCore, SrtpContext, SrtpError, SrtpStatus, SRTP_PROFILES, type SrtpProfileName } from "../src/index.js";
 import { hex, unhex } from "./helpers/backends.js";
+import { contextsOn } from "./helpers/contexts.js";
 import { randomRtpShape, rtcpPacket, rtpPacket, withRoom } from "./helpers/rtp.js";
 
 const v = vectors.packets;
@@ -25,13 +26,7 @@ function statusOf(f: () => unknown): SrtpStatus | "ok" {
 
 describe.each(["simd", "scalar"] as const)("%s build", (flavor) => {
   const core = loadCore({ flavor });
-  const open: SrtpContext[] = [];
-  const context = (options: ConstructorParameters<typeof SrtpContext>[0]) => {
-    const ctx = new SrtpContext(options, core);
-    open.push(ctx);
-    return ctx;
-  };
-  afterEach(() => open.splice(0).forEach((ctx) => ctx.close()));
+  const context = contextsOn(core);
 
   describe("libsrtp known-answer packets (srtp_validate, srtp_validate_mki)", () => {
     it("protects and unprotects the RTP packet without MKI", () => {
