@@ -5,3 +5,4 @@ export * from "./mikey/index.js";
 export * from "./mbms/errors.js";
 export * from "./mbms/key-hierarchy.js";
 export * from "./mbms/key-message.js";
+export * from "./mbms/ue/index.js";

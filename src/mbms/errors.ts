@@ -8,7 +8,10 @@ export type MbmsErrorCode =
   | "ERR_ARGUMENT" // other malformed input (cs_id, CSB ID, TEK_RAND length, derivation name)
   | "ERR_DUPLICATE" // key store: a user, service or TGK-ID that already exists
   | "ERR_NOT_FOUND" // key store: the user or service named does not exist
-  | "ERR_STORE"; // key store: the backend failed (I/O, busy, closed, schema newer than this code)
+  | "ERR_STORE" // key store: the backend failed (I/O, busy, closed, schema newer than this code)
+  | "ERR_HTTP" // UE key client: network failure or an HTTP error status from the BM-SC (retried when transient)
+  | "ERR_UNAUTHORIZED" // UE key client: the BM-SC refused the signed request (401/403)
+  | "ERR_PROTOCOL"; // UE key client: a 200 response that is not a key message for this user and service
 
 export class MbmsError extends MbmsSrtpError {
   declare readonly code: MbmsErrorCode;

@@ -1,0 +1,7 @@
+// The BM-SC (sender) side of MBMS: the persistent key store, the Session Manager (TGKs, TEK_RAND,
+// TEK_RAND2 schedule, key messages, retrieval windows), request authentication and the HTTP key server.
+// Node-only where it serves HTTP (key-server.ts) or opens SQLite (store); the rest is plain JS.
+export * from "./store/index.js";
+export * from "./session-manager.js";
+export * from "./request-auth.js";
+export * from "./key-server.js";

@@ -1,0 +1,251 @@
+/**
+ * The BM-SC key server: Node `http`, one route, `POST /mbms/v1/keys` (src/mbms/http-protocol.ts).
+ * Every request is authenticated (request-auth.ts) before its body is parsed; the answer is a MIKEY key
+ * message from the SessionManager with the user's retrieval window for the next request.
+ *
+ * Robustness: bodies over 4 KiB → 413 (checked on content-length and while reading); at most
+ * `maxHeaders` header lines and `maxHeaderBytes` of headers; header/request timeouts; client aborts and
+ * socket errors are swallowed; any unexpected exception answers 500 without detail. Error bodies are
+ * fixed JSON strings and never mention keys; log lines carry codes and counts only.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { CryptoCore } from "../../wasm/core.js";
+import {
+  CONTENT_TYPE_JSON, CONTENT_TYPE_MIKEY, DEFAULT_MAX_SKEW_MS, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_METHOD, KEYS_PATH,
+  MAX_BODY_BYTES, type ErrorBodyCode, type KeyRequestBody,
+} from "../http-protocol.js";
+import { authenticateRequest, type AuthResult } from "./request-auth.js";
+import { consoleLogger, type Logger, type SessionManager } from "./session-manager.js";
+
+export interface KeyServerOptions {
+  manager: SessionManager;
+  /** Tolerated client clock skew (default 5 min). */
+  maxSkewMs?: number;
+  /** Header lines allowed per request (default 32). */
+  maxHeaders?: number;
+  /** Bytes of request line + headers (default 8 KiB). */
+  maxHeaderBytes?: number;
+  /** Time allowed for the whole request (default 10 s) and its headers (default 5 s). */
+  requestTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  /** How often expired nonces are purged (default 60 s). */
+  purgeIntervalMs?: number;
+  logger?: Logger;
+  core?: CryptoCore;
+  /** Called once per request that reached the handler, with its outcome (metrics, tests). */
+  onRequest?: (info: RequestInfo) => void;
+}
+
+export interface RequestInfo {
+  status: number;
+  /** Why a 4xx/5xx happened (never sent to the client). */
+  reason?: string;
+  userId?: string;
+  serviceId?: string;
+  /** Clock time (manager's clock) when the request's body was complete. */
+  at: number;
+}
+
+export interface KeyServer {
+  readonly server: http.Server;
+  /** Listens (default 127.0.0.1, port 0) and resolves with the address. */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+  /** The request handler, for mounting in another server. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
+const ERROR_STATUS: Record<ErrorBodyCode, number> = {
+  bad_request: 400, unauthorized: 401, not_found: 404, method_not_allowed: 405, too_large: 413, internal: 500,
+};
+const errorBodies = Object.fromEntries(
+  Object.keys(ERROR_STATUS).map((k) => [k, Buffer.from(JSON.stringify({ error: k }))]),
+) as Record<ErrorBodyCode, Buffer>;
+
+const MAX_HAVE = 64;
+const SERVICE_ID_MAX = 256;
+
+/** Parses and checks the JSON body; undefined when malformed. */
+export function parseKeyRequestBody(body: Uint8Array): KeyRequestBody | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const { serviceId, have } = v as Record<string, unknown>;
+  if (typeof serviceId !== "string" || serviceId.length === 0 || serviceId.length > SERVICE_ID_MAX) return undefined;
+  if (!Array.isArray(have) || have.length > MAX_HAVE) return undefined;
+  if (!have.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) return undefined;
+  return { serviceId, have: have as number[] };
+}
+
+export function createKeyServer(options: KeyServerOptions): KeyServer {
+  const { manager } = options;
+  const log = options.logger ?? consoleLogger;
+  const maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  const maxHeaders = options.maxHeaders ?? 32;
+  const onRequest = options.onRequest;
+
+  const report = (info: RequestInfo) => {
+    if (!onRequest) return;
+    try {
+      onRequest(info);
+    } catch {
+      /* a metrics hook must not break the server */
+    }
+  };
+
+  const sendError = (res: http.ServerResponse, code: ErrorBodyCode, extra: Record<string, string> = {}, close = false) => {
+    if (res.headersSent || res.destroyed) return;
+    const body = errorBodies[code];
+    res.writeHead(ERROR_STATUS[code], {
+      "content-type": CONTENT_TYPE_JSON, "content-length": body.length, "cache-control": "no-store",
+      ...(close ? { connection: "close" } : {}), ...extra,
+    });
+    res.end(body);
+  };
+
+  const respond = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    const at = manager.clock.now();
+    const auth: AuthResult = authenticateRequest(
+      { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body },
+      { store: manager.store, now: at, maxSkewMs, ...(options.core ? { core: options.core } : {}) },
+    );
+    if (!auth.ok) {
+      report({ status: auth.status, reason: auth.reason, at });
+      return sendError(res, auth.status === 400 ? "bad_request" : "unauthorized");
+    }
+    const parsed = parseKeyRequestBody(body);
+    if (!parsed) {
+      report({ status: 400, reason: "bad_body", userId: auth.userId, at });
+      return sendError(res, "bad_request");
+    }
+    if (!manager.hasService(parsed.serviceId)) {
+      report({ status: 404, reason: "unknown_service", userId: auth.userId, at });
+      return sendError(res, "not_found");
+    }
+    const kr = manager.keyResponse(auth.userId, parsed.serviceId);
+    res.writeHead(200, {
+      "content-type": CONTENT_TYPE_MIKEY,
+      "content-length": kr.body.length,
+      "cache-control": "no-store",
+      [HEADER_REKEY_FROM]: String(kr.rekeyFrom),
+      [HEADER_REKEY_WINDOW]: String(kr.rekeyWindow),
+    });
+    res.end(kr.body);
+    report({ status: 200, userId: auth.userId, serviceId: parsed.serviceId, at });
+  };
+
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    req.on("error", () => {});
+    res.on("error", () => {});
+    try {
+      const url = req.url ?? "";
+      if (url !== KEYS_PATH) {
+        report({ status: 404, reason: "unknown_path", at: manager.clock.now() });
+        return sendError(res, "not_found", {}, true);
+      }
+      if (req.method !== KEYS_METHOD) {
+        report({ status: 405, reason: "method", at: manager.clock.now() });
+        return sendError(res, "method_not_allowed", { allow: KEYS_METHOD }, true);
+      }
+      if (req.rawHeaders.length / 2 > maxHeaders) {
+        report({ status: 400, reason: "too_many_headers", at: manager.clock.now() });
+        return sendError(res, "bad_request", {}, true);
+      }
+      const declared = req.headers["content-length"];
+      if (declared !== undefined && (!/^[0-9]+$/.test(declared) || Number(declared) > MAX_BODY_BYTES)) {
+        const tooLarge = /^[0-9]+$/.test(declared);
+        report({ status: tooLarge ? 413 : 400, reason: "content_length", at: manager.clock.now() });
+        return sendError(res, tooLarge ? "too_large" : "bad_request", {}, true);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      req.on("data", (chunk: Buffer) => {
+        if (done) return;
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) {
+          done = true;
+          chunks.length = 0;
+          report({ status: 413, reason: "body_size", at: manager.clock.now() });
+          sendError(res, "too_large", {}, true);
+          req.pause();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on("end", () => {
+        if (done) return;
+        done = true;
+        try {
+          respond(req, res, Buffer.concat(chunks, size));
+        } catch (e) {
+          log("error", "key request failed", { code: (e as { code?: string }).code ?? "unknown" });
+          report({ status: 500, reason: "internal", at: manager.clock.now() });
+          sendError(res, "internal", {}, true);
+        }
+      });
+      req.on("aborted", () => {
+        done = true;
+      });
+    } catch (e) {
+      log("error", "key request failed", { code: (e as { code?: string }).code ?? "unknown" });
+      sendError(res, "internal", {}, true);
+    }
+  };
+
+  const server = http.createServer({
+    maxHeaderSize: options.maxHeaderBytes ?? 8192,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    headersTimeout: options.headersTimeoutMs ?? 5_000,
+  }, handle);
+  server.maxHeadersCount = maxHeaders + 1; // one more than allowed, so that the handler sees the excess
+  server.on("clientError", (_err: Error, socket) => {
+    if (socket.writable && !socket.destroyed) {
+      const body = errorBodies.bad_request;
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: ${CONTENT_TYPE_JSON}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString()}`);
+    } else {
+      socket.destroy();
+    }
+  });
+  server.on("connection", (socket) => socket.on("error", () => {}));
+
+  let purgeTimer: ReturnType<typeof setInterval> | undefined;
+  const startPurge = () => {
+    purgeTimer = setInterval(() => {
+      try {
+        manager.store.purgeNonces(manager.clock.now());
+      } catch (e) {
+        log("warn", "nonce purge failed", { code: (e as { code?: string }).code ?? "unknown" });
+      }
+    }, options.purgeIntervalMs ?? 60_000);
+    purgeTimer.unref();
+  };
+
+  return {
+    server,
+    handle,
+    listen(port = 0, host = "127.0.0.1") {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          if (!purgeTimer) startPurge();
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      if (purgeTimer) clearInterval(purgeTimer);
+      purgeTimer = undefined;
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

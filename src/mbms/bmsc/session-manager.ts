@@ -1,0 +1,553 @@
+/**
+ * The BM-SC Session Manager (design.md §1): per MBMS service it generates the TGKs (with TGK-IDs and
+ * TGK_LIFE), TEK_RAND once, and TEK_RAND2 on a schedule; it tells the SRTP sender about every new TEK
+ * (MKI = TGK-ID ‖ TEK_RAND2) and builds the per-user MIKEY key messages the key server hands out.
+ *
+ * All state lives in the KeyStore, written before it is used: a new SessionManager on the same store (an
+ * SQLite file after a restart) resumes with the same TGKs, TEK_RAND and TEK_RAND2, hence the same MKI and TEK.
+ *
+ * Schedule, per service:
+ * - TGK n is valid [validFrom, validFrom + tgkLifetimeMs); TGK n+1 is generated `nextTgkLeadMs` before
+ *   TGK n expires and becomes valid when it expires. Every key message carries the current TGK and every
+ *   future TGK already generated (implosion mitigation: several TGKs in one message).
+ * - TEK_RAND2 rotates every `tekRand2PeriodMs` (periods aligned on the first one, so a restart keeps the
+ *   grid) and whenever the TGK in force changes. A fresh 8..16 random bytes each time, persisted with
+ *   KeyStore.rotateTekRand2 (compare-and-set: of several BM-SC instances the first wins, the others read
+ *   the winner's value back) before any TEK derived from it is announced.
+ * - Retrieval window (implosion mitigation: the BM-SC assigns windows): a user that received TGKs up to
+ *   expiry E must come back in [E − nextTgkLeadMs, E − nextTgkLeadMs/2). That window is cut into
+ *   `rekeySlots` equal slots; each user gets one slot, by hash of (user, service, last TGK-ID) by default or
+ *   at random, and is told `from` = the slot's start and `window` = the slot's length; the UE picks a
+ *   uniformly random time inside it. TGK n+1 exists from E − nextTgkLeadMs on, so every request in the
+ *   window gets it.
+ */
+import type { CryptoCore } from "../../wasm/core.js";
+import { defaultCore } from "../../mikey/prf.js";
+import { SRTP_PROFILES, DEFAULT_PROFILE, type SrtpProfileName } from "../../srtp/profiles.js";
+import { MbmsError } from "../errors.js";
+import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";
+import {
+  buildMki, deriveSrtpMasterKeys, mkiLayout, type MkiLayout, type TekDerivation,
+} from "../key-hierarchy.js";
+import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
+
+// ---- clock ----------------------------------------------------------------------------------------
+
+/** Time source and one-shot timers; injectable so that tests run fast and deterministically. */
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, delayMs: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Date.now() and unref'd setTimeout (a pending rotation never keeps the process alive). */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, delayMs) {
+    const t = setTimeout(fn, Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
+    (t as { unref?: () => void }).unref?.();
+    return t;
+  },
+  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** A clock that moves only when told: `advance(ms)` runs the timers that fall due, in order. */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  constructor(startMs = 1_700_000_000_000) {
+    this.#now = startMs;
+  }
+  now(): number {
+    return this.#now;
+  }
+  setTimer(fn: () => void, delayMs: number): unknown {
+    const id = ++this.#seq;
+    this.#timers.set(id, { at: this.#now + Math.max(0, delayMs), fn });
+    return id;
+  }
+  clearTimer(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+  /** Moves time forward by `ms`, running due timers (timers they set run too if due). */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.#timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.#timers.delete(next[0]);
+      this.#now = Math.max(this.#now, next[1].at);
+      next[1].fn();
+    }
+    this.#now = end;
+  }
+}
+
+// ---- configuration ---------------------------------------------------------------------------------
+
+export interface ServiceConfig {
+  serviceId: string;
+  /** CSB ID of the service's MIKEY messages (default: random u32 when the service is created). */
+  csbId?: number;
+  /** cs_id of the SRTP crypto session (default 1, the position in the key message's CS map). */
+  csId?: number;
+  /** SRTP profile (default AES_CM_128_HMAC_SHA1_80); TGKs and TEKs are 16 or 32 bytes accordingly. */
+  profile?: SrtpProfileName;
+  /** TGK_LIFE (default 24 h). */
+  tgkLifetimeMs?: number;
+  /** TEK_RAND2 period (default 10 min). */
+  tekRand2PeriodMs?: number;
+  /** How long before the current TGK expires the next one is generated (default tgkLifetimeMs / 4). */
+  nextTgkLeadMs?: number;
+}
+
+export type RekeySpread = "hash" | "random";
+
+export interface LogFields {
+  [k: string]: string | number | boolean | undefined;
+}
+/** Log lines carry identifiers, times and counts only — never key bytes, TEK_RAND(2), MKIs or nonces. */
+export type Logger = (level: "info" | "warn" | "error", message: string, fields?: LogFields) => void;
+
+export const consoleLogger: Logger = (level, message, fields) => {
+  const line = fields ? `${message} ${JSON.stringify(fields)}` : message;
+  (level === "info" ? console.info : level === "warn" ? console.warn : console.error)(`[bmsc] ${line}`);
+};
+export const silentLogger: Logger = () => {};
+
+export interface TekEvent {
+  serviceId: string;
+  /** MKI = TGK-ID ‖ TEK_RAND2: the SRTP sender's addKey + setSendKey. */
+  mki: Uint8Array;
+  /** The TEK (SRTP master key) and the master salt. Zeroed after the listeners return: copy to keep. */
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+  tgkId: number;
+  /** When this TEK came into force (the TEK_RAND2 period start), ms. */
+  startsAt: number;
+  /** true for the announcement at start() of a TEK already in force (e.g. after a restart). */
+  resumed: boolean;
+}
+
+export interface SessionManagerOptions {
+  store: KeyStore;
+  services?: ServiceConfig[];
+  /** The BM-SC's identity in key messages (IDi), default "bmsc.mbms.invalid". */
+  bmscId?: string;
+  clock?: Clock;
+  onTek?: (event: TekEvent) => void;
+  logger?: Logger;
+  /** MKI layout (default TGK-ID 4 bytes ‖ TEK_RAND2 8 bytes). */
+  layout?: Partial<MkiLayout>;
+  /** TEK derivation (default "alt1": TEK = f(TGK, TEK_RAND, TEK_RAND2)). */
+  derivation?: TekDerivation;
+  /** How users are spread over the retrieval window (default "hash"). */
+  rekeySpread?: RekeySpread;
+  /** Number of slots the retrieval window is cut into (default 16). */
+  rekeySlots?: number;
+  /** Retry delay after a failed schedule step (default 1 s). */
+  retryMs?: number;
+  core?: CryptoCore;
+}
+
+interface ServiceState {
+  readonly serviceId: string;
+  readonly csbId: number;
+  readonly csId: number;
+  readonly profile: SrtpProfileName;
+  readonly keyLength: 16 | 32;
+  readonly tgkLifetimeMs: number;
+  readonly tekRand2PeriodMs: number;
+  readonly nextTgkLeadMs: number;
+}
+
+export interface KeyResponse {
+  /** The MIKEY key message (application/mikey). */
+  body: Uint8Array;
+  /** The retrieval window for the next re-key request: [rekeyFrom, rekeyFrom + rekeyWindow). */
+  rekeyFrom: number;
+  rekeyWindow: number;
+  /** TGK-IDs carried, current first. */
+  tgkIds: number[];
+}
+
+const HOUR = 3_600_000;
+const DEFAULT_LIFETIME = 24 * HOUR;
+const DEFAULT_PERIOD = 10 * 60_000;
+const TEK_RAND_BYTES = 16;
+
+const random = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
+
+function positiveInt(what: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new MbmsError("ERR_ARGUMENT", `${what} must be a positive integer of milliseconds`);
+  return v;
+}
+
+/** Zeroes the key bytes of TGK records read from the store (copies) once they are no longer needed. */
+function wipe(tgks: TgkRecord[]): TgkRecord[] {
+  for (const t of tgks) t.tgk.fill(0);
+  return tgks;
+}
+
+/** FNV-1a, 32 bits: spreads users over slots (not a security function). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export class SessionManager {
+  readonly store: KeyStore;
+  readonly clock: Clock;
+  readonly bmscId: string;
+  readonly layout: MkiLayout;
+  readonly derivation: TekDerivation;
+  #core: CryptoCore;
+  #log: Logger;
+  #listeners = new Set<(e: TekEvent) => void>();
+  #services = new Map<string, ServiceState>();
+  /** Last announced (TGK-ID, TEK_RAND2 period start) per service, to announce each TEK once. */
+  #announced = new Map<string, string>();
+  #timer: unknown;
+  #running = false;
+  #spread: RekeySpread;
+  #slots: number;
+  #retryMs: number;
+  #maxTgkId: number;
+
+  constructor(options: SessionManagerOptions) {
+    if (!options || typeof options !== "object" || !options.store) throw new MbmsError("ERR_ARGUMENT", "a KeyStore is required");
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.bmscId = options.bmscId ?? "bmsc.mbms.invalid";
+    this.layout = mkiLayout(options.layout);
+    this.derivation = options.derivation ?? "alt1";
+    if (this.derivation !== "alt1" && this.derivation !== "alt2") throw new MbmsError("ERR_ARGUMENT", "derivation is \"alt1\" or \"alt2\"");
+    this.#core = options.core ?? defaultCore();
+    this.#log = options.logger ?? consoleLogger;
+    this.#spread = options.rekeySpread ?? "hash";
+    if (this.#spread !== "hash" && this.#spread !== "random") throw new MbmsError("ERR_ARGUMENT", "rekeySpread is \"hash\" or \"random\"");
+    this.#slots = options.rekeySlots ?? 16;
+    if (!Number.isSafeInteger(this.#slots) || this.#slots < 1 || this.#slots > 1_000_000) throw new MbmsError("ERR_ARGUMENT", "rekeySlots must be an integer in 1..10^6");
+    this.#retryMs = positiveInt("retryMs", options.retryMs ?? 1000);
+    this.#maxTgkId = 2 ** (8 * this.layout.tgkIdBytes) - 1;
+    if (options.onTek) this.#listeners.add(options.onTek);
+    for (const s of options.services ?? []) this.addService(s);
+  }
+
+  // ---- users ----
+
+  /** Registers a user and its KEK (16 or 32 bytes; the store keeps a copy). */
+  addUser(userId: string, kek: Uint8Array): void {
+    this.store.addUser({ userId, kek, createdAt: this.clock.now() });
+  }
+
+  removeUser(userId: string): boolean {
+    return this.store.removeUser(userId);
+  }
+
+  setUserDisabled(userId: string, disabled: boolean): void {
+    this.store.setUserDisabled(userId, disabled);
+  }
+
+  // ---- services ----
+
+  /**
+   * Adds a service (creating it in the store with a fresh TEK_RAND, or resuming the stored one) and
+   * makes sure it has its TGKs. A stored service must match the configured CSB ID and profile.
+   */
+  addService(config: ServiceConfig): void {
+    if (!config || typeof config !== "object") throw new MbmsError("ERR_ARGUMENT", "service config must be an object");
+    const profile = config.profile ?? DEFAULT_PROFILE;
+    const p = SRTP_PROFILES[profile];
+    if (!p) throw new MbmsError("ERR_ARGUMENT", "unknown SRTP profile");
+    const tgkLifetimeMs = positiveInt("tgkLifetimeMs", config.tgkLifetimeMs ?? DEFAULT_LIFETIME);
+    const tekRand2PeriodMs = positiveInt("tekRand2PeriodMs", config.tekRand2PeriodMs ?? DEFAULT_PERIOD);
+    const nextTgkLeadMs = positiveInt("nextTgkLeadMs", config.nextTgkLeadMs ?? Math.max(1, Math.floor(tgkLifetimeMs / 4)));
+    if (nextTgkLeadMs >= tgkLifetimeMs) throw new MbmsError("ERR_ARGUMENT", "nextTgkLeadMs must be shorter than tgkLifetimeMs");
+    if (this.#services.has(config.serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(config.serviceId)} already managed`);
+    let rec = this.store.getService(config.serviceId);
+    if (!rec) {
+      const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
+      this.store.addService({
+        serviceId: config.serviceId, csbId, csId: config.csId ?? 1, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
+      });
+      rec = this.store.getService(config.serviceId)!;
+      this.#log("info", "service created", { serviceId: config.serviceId, profile });
+    } else {
+      if (config.csbId !== undefined && config.csbId !== rec.csbId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another CSB ID");
+      if (config.csId !== undefined && config.csId !== rec.csId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another cs_id");
+      if (rec.srtpProfile !== profile) throw new MbmsError("ERR_ARGUMENT", "the stored service has another SRTP profile");
+      this.#log("info", "service resumed", { serviceId: config.serviceId, profile });
+    }
+    this.#services.set(rec.serviceId, {
+      serviceId: rec.serviceId, csbId: rec.csbId, csId: rec.csId, profile, keyLength: p.keyLength as 16 | 32,
+      tgkLifetimeMs, tekRand2PeriodMs, nextTgkLeadMs,
+    });
+    this.#ensureTgks(this.#services.get(rec.serviceId)!, this.clock.now());
+    if (this.#running) this.#reschedule();
+  }
+
+  get serviceIds(): string[] {
+    return [...this.#services.keys()];
+  }
+
+  hasService(serviceId: string): boolean {
+    return this.#services.has(serviceId);
+  }
+
+  // ---- TEK listeners ----
+
+  onTek(listener: (e: TekEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- schedule ----
+
+  /** Announces the TEKs in force (resumed: true) and starts the timers. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.tick(true);
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * One schedule step at clock.now(): new TGKs where due, TEK_RAND2 rotation where due, TEK events.
+   * start() and the timers call it; tests may too.
+   */
+  tick(announceCurrent = false): void {
+    const now = this.clock.now();
+    let failed = false;
+    for (const s of this.#services.values()) {
+      try {
+        wipe(this.#ensureTgks(s, now));
+        this.#ensureTek(s, now, announceCurrent);
+      } catch (e) {
+        failed = true;
+        this.#log("error", "schedule step failed", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
+      }
+    }
+    this.#reschedule(failed ? this.#retryMs : undefined);
+  }
+
+  #reschedule(forcedDelay?: number): void {
+    if (!this.#running) return;
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    const now = this.clock.now();
+    let next = forcedDelay !== undefined ? now + forcedDelay : Infinity;
+    for (const s of this.#services.values()) {
+      try {
+        const tgks = wipe(this.#liveTgks(s.serviceId, now));
+        const cur = tgks.find((t) => t.validFrom <= now);
+        const last = tgks[tgks.length - 1];
+        if (last) next = Math.min(next, last.expiresAt - s.nextTgkLeadMs);
+        if (cur) next = Math.min(next, cur.expiresAt);
+        const st = this.store.getTekRand2(s.serviceId);
+        if (st) next = Math.min(next, st.currentStart + s.tekRand2PeriodMs * (Math.floor((now - st.currentStart) / s.tekRand2PeriodMs) + 1));
+      } catch {
+        next = Math.min(next, now + this.#retryMs);
+      }
+    }
+    if (next === Infinity) return;
+    this.#timer = this.clock.setTimer(() => {
+      this.#timer = undefined;
+      if (this.#running) this.tick();
+    }, Math.max(0, next - now));
+  }
+
+  /** The service's TGKs not yet expired at `now`, soonest expiry first. */
+  #liveTgks(serviceId: string, now: number): TgkRecord[] {
+    return this.store.listTgks(serviceId).filter((t) => t.expiresAt > now);
+  }
+
+  /** Makes sure a TGK is in force and, `nextTgkLeadMs` before it expires, the next one exists. */
+  #ensureTgks(s: ServiceState, now: number): TgkRecord[] {
+    let tgks = this.#liveTgks(s.serviceId, now);
+    if (!tgks.some((t) => t.validFrom <= now)) {
+      // Nothing in force (new service, or the BM-SC was down past the last expiry): a TGK from now.
+      const start = tgks.length > 0 ? Math.min(now, tgks[0]!.validFrom) : now;
+      const end = tgks.length > 0 ? tgks[0]!.validFrom : now + s.tgkLifetimeMs;
+      if (end > start) this.#newTgk(s, start, end);
+      tgks = this.#liveTgks(s.serviceId, now);
+    }
+    for (let last = tgks[tgks.length - 1]!; last.expiresAt - now <= s.nextTgkLeadMs; last = tgks[tgks.length - 1]!) {
+      this.#newTgk(s, last.expiresAt, last.expiresAt + s.tgkLifetimeMs);
+      tgks = this.#liveTgks(s.serviceId, now);
+    }
+    this.store.deleteExpiredTgks(now, s.serviceId);
+    return tgks;
+  }
+
+  #newTgk(s: ServiceState, validFrom: number, expiresAt: number): void {
+    const tgkId = this.store.allocateTgkId(s.serviceId, this.#maxTgkId);
+    const tgk = random(s.keyLength);
+    try {
+      this.store.addTgk({ serviceId: s.serviceId, tgkId, tgk, validFrom, expiresAt });
+    } finally {
+      tgk.fill(0);
+    }
+    this.#log("info", "TGK generated", { serviceId: s.serviceId, tgkId, validFrom, expiresAt });
+  }
+
+  /** Rotates TEK_RAND2 when its period ended or the TGK changed, and announces a new TEK. */
+  #ensureTek(s: ServiceState, now: number, announceCurrent: boolean): void {
+    const live = this.#liveTgks(s.serviceId, now);
+    const tgk = live.find((t) => t.validFrom <= now);
+    wipe(live.filter((t) => t !== tgk));
+    if (!tgk) throw new MbmsError("ERR_NOT_FOUND", "no TGK in force");
+    try {
+      this.#rotateAndAnnounce(s, tgk, now, announceCurrent);
+    } finally {
+      tgk.tgk.fill(0);
+    }
+  }
+
+  #rotateAndAnnounce(s: ServiceState, tgk: TgkRecord, now: number, announceCurrent: boolean): void {
+    let st = this.store.getTekRand2(s.serviceId);
+    const due = !st || now >= st.currentStart + s.tekRand2PeriodMs || st.currentStart < tgk.validFrom;
+    if (due) {
+      const aligned = st ? st.currentStart + Math.floor((now - st.currentStart) / s.tekRand2PeriodMs) * s.tekRand2PeriodMs : now;
+      const startsAt = Math.min(now, Math.max(aligned, tgk.validFrom));
+      const rand2 = random(this.layout.randBytes);
+      try {
+        // Persisted before use: a crash after this line resumes with this very value.
+        st = this.store.rotateTekRand2(s.serviceId, rand2, startsAt).state;
+      } finally {
+        rand2.fill(0);
+      }
+      this.#log("info", "TEK_RAND2 rotated", { serviceId: s.serviceId, tgkId: tgk.tgkId, startsAt: st.currentStart });
+    }
+    const key = `${tgk.tgkId}/${st!.currentStart}`;
+    if (this.#announced.get(s.serviceId) === key) return;
+    if (!due && !announceCurrent && this.#announced.has(s.serviceId)) return;
+    this.#announced.set(s.serviceId, key);
+    this.#emit(s, tgk, st!, !due);
+  }
+
+  #emit(s: ServiceState, tgk: TgkRecord, st: TekRand2State, resumed: boolean): void {
+    const ev = this.#deriveTek(s, tgk, st);
+    try {
+      for (const l of this.#listeners) {
+        try {
+          l({ ...ev, resumed });
+        } catch (e) {
+          this.#log("warn", "TEK listener threw", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
+        }
+      }
+    } finally {
+      ev.masterKey.fill(0);
+      ev.masterSalt.fill(0);
+      tgk.tgk.fill(0);
+    }
+  }
+
+  #deriveTek(s: ServiceState, tgk: TgkRecord, st: TekRand2State): Omit<TekEvent, "resumed"> {
+    const svc = this.#serviceRecord(s.serviceId);
+    const mki = buildMki(tgk.tgkId, st.current, this.layout);
+    const { masterKey, masterSalt } = deriveSrtpMasterKeys(
+      { tgk: tgk.tgk, tgkId: tgk.tgkId, csbId: svc.csbId, csId: svc.csId, tekRand: svc.tekRand, mki },
+      { layout: this.layout, derivation: this.derivation, tekLength: s.keyLength, core: this.#core },
+    );
+    svc.tekRand.fill(0);
+    return { serviceId: s.serviceId, mki, masterKey, masterSalt, tgkId: tgk.tgkId, startsAt: st.currentStart };
+  }
+
+  #serviceRecord(serviceId: string): ServiceRecord {
+    const rec = this.store.getService(serviceId);
+    if (!rec) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not found`);
+    return rec;
+  }
+
+  /** The TEK in force for a service (fresh arrays, owned by the caller), without rotating anything. */
+  currentTek(serviceId: string): Omit<TekEvent, "resumed"> {
+    const s = this.#services.get(serviceId);
+    if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
+    const now = this.clock.now();
+    const live = this.#liveTgks(serviceId, now);
+    const tgk = live.find((t) => t.validFrom <= now);
+    wipe(live.filter((t) => t !== tgk));
+    const st = this.store.getTekRand2(serviceId);
+    if (!tgk || !st) throw new MbmsError("ERR_NOT_FOUND", "no TEK in force (start() or tick() first)");
+    try {
+      return this.#deriveTek(s, tgk, st);
+    } finally {
+      tgk.tgk.fill(0);
+    }
+  }
+
+  // ---- key messages ----
+
+  /**
+   * The key message for one user: the current TGK and every future TGK already generated, and the
+   * user's retrieval window for the next request. The caller has authenticated the user.
+   * ERR_NOT_FOUND for an unknown service or user.
+   */
+  keyResponse(userId: string, serviceId: string): KeyResponse {
+    const s = this.#services.get(serviceId);
+    if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
+    const user = this.store.getUser(userId);
+    if (!user || user.disabled) throw new MbmsError("ERR_NOT_FOUND", "user not found");
+    const now = this.clock.now();
+    const tgks = this.#ensureTgks(s, now);
+    const svc = this.#serviceRecord(serviceId);
+    const grants: TgkGrant[] = tgks.map((t) => ({ tgkId: t.tgkId, tgk: t.tgk, validFrom: t.validFrom, expiresAt: t.expiresAt }));
+    try {
+      const body = buildMbmsKeyMessage({
+        kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
+        profile: s.profile, tgks: grants, nowMs: now,
+      }, this.#core);
+      const last = tgks[tgks.length - 1]!;
+      const { from, window } = this.retrievalWindow(userId, serviceId, last.expiresAt, last.tgkId, now);
+      return { body, rekeyFrom: from, rekeyWindow: window, tgkIds: tgks.map((t) => t.tgkId) };
+    } finally {
+      user.kek.fill(0);
+      svc.tekRand.fill(0);
+      for (const t of tgks) t.tgk.fill(0);
+    }
+  }
+
+  /**
+   * The retrieval window of `userId` for the TGK after the one expiring at `lastExpiry`: one of
+   * `rekeySlots` slots of [lastExpiry − lead, lastExpiry − lead/2).
+   */
+  retrievalWindow(userId: string, serviceId: string, lastExpiry: number, lastTgkId: number, now = this.clock.now()): { from: number; window: number } {
+    const s = this.#services.get(serviceId);
+    if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
+    const base = lastExpiry - s.nextTgkLeadMs;
+    const total = Math.max(1, Math.floor(s.nextTgkLeadMs / 2));
+    const slots = Math.min(this.#slots, total);
+    const slot = this.#spread === "hash"
+      ? fnv1a(`${userId}\u0000${serviceId}\u0000${lastTgkId}`) % slots
+      : Math.floor(Math.random() * slots);
+    const slotLen = Math.floor(total / slots);
+    let from = base + slot * slotLen;
+    let window = slot === slots - 1 ? total - slot * slotLen : slotLen;
+    if (from < now) {
+      // Late (the BM-SC was behind its schedule): come back soon, spread over what is left before expiry.
+      from = now;
+      window = Math.max(1, Math.min(window, lastExpiry - now));
+    }
+    return { from, window };
+  }
+}

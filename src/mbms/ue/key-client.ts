@@ -1,0 +1,318 @@
+/**
+ * The UE's key client (design.md §1 "UE", "Implosion"): initial keying and re-keying over HTTP against
+ * the BM-SC key server (protocol: src/mbms/http-protocol.ts).
+ *
+ *   POST /mbms/v1/keys  {"serviceId", "have": [TGK-IDs held]}, signed with signRequest (K_req from the KEK)
+ *   200 application/mikey → openMbmsKeyMessage(bytes, { kek }) → tekSource.accept(delivery)
+ *
+ * Scheduling (the implosion mitigations): the next re-key is at a uniformly random instant
+ * (crypto.getRandomValues) in the window the BM-SC names (x-mbms-rekey-from, x-mbms-rekey-window), plus
+ * optional extra jitter, and never later than a random instant in [E − 2·margin, E − margin] where E is
+ * the earliest expiry of the TGKs held. An unknown TGK-ID (MkiEvaluator.onUnknownTgk → `rekeyNow`)
+ * re-keys at once, at most once per `minRekeyIntervalMs`. Network errors, 429 and 5xx are retried with
+ * exponential backoff and equal jitter; 4xx are not retried within an attempt.
+ *
+ * Browser-safe: uses fetch (injectable), crypto.getRandomValues and setTimeout (injectable).
+ */
+import { defaultCore } from "../../mikey/prf.js";
+import type { ReplayCache } from "../../mikey/replay-cache.js";
+import type { CryptoCore } from "../../wasm/core.js";
+import { MbmsError, type MbmsErrorCode } from "../errors.js";
+import {
+  CONTENT_TYPE_JSON, CONTENT_TYPE_MIKEY, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_METHOD, KEYS_PATH, signRequest,
+} from "../http-protocol.js";
+import { openMbmsKeyMessage, type MbmsKeyDelivery } from "../key-message.js";
+
+/** The part of a TekSource the key client needs (MeTekSource has it). */
+export interface KeyedTekSource {
+  accept(delivery: MbmsKeyDelivery): void;
+  knownTgkIds(): number[];
+  tgkExpiries(): Map<number, number>;
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface KeyClientOptions {
+  /** Base URL of the BM-SC, e.g. "https://bmsc.operator.example" (KEYS_PATH is appended). */
+  baseUrl: string;
+  serviceId: string;
+  userId: string;
+  /** The user's KEK: signs requests (K_req) and opens key messages. */
+  kek: Uint8Array;
+  tekSource: KeyedTekSource;
+  /** Injectable for tests and other transports (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Wall clock, ms since the epoch (default Date.now). */
+  now?: () => number;
+  /** Timers (default globalThis.setTimeout / clearTimeout). */
+  timers?: Timers;
+  /** Uniform random in [0, 1) (default from crypto.getRandomValues). */
+  random?: () => number;
+  /** Extra uniform jitter added to the BM-SC's window, ms (default 0). */
+  extraJitterMs?: number;
+  /** Re-key no later than E − margin·(1 + U[0,1)) before the earliest TGK expiry E (default 60 s). */
+  expiryMarginMs?: number;
+  /** Minimum interval between re-keys requested with `rekeyNow` (default 10 s). */
+  minRekeyIntervalMs?: number;
+  /** Retries of one re-key: attempts (default 6), base and cap of the backoff (default 500 ms, 60 s). */
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Passed to openMbmsKeyMessage: clock skew and a replay cache for key messages. */
+  clockSkewMs?: number;
+  replayCache?: ReplayCache;
+  core?: CryptoCore;
+  /** Each delivery accepted (e.g. to set the evaluator's ROC for a late join). */
+  onDelivery?: (delivery: MbmsKeyDelivery) => void;
+  /** Failures of scheduled or on-demand re-keys (they are retried later; `start` rejects instead). */
+  onError?: (error: MbmsError) => void;
+}
+
+/** An MbmsError with the HTTP status (0 for a network failure) and whether a retry may help. */
+export class KeyClientError extends MbmsError {
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+  constructor(code: MbmsErrorCode, message: string, httpStatus: number, retryable: boolean) {
+    super(code, message);
+    this.httpStatus = httpStatus;
+    this.retryable = retryable;
+  }
+}
+
+export interface KeyClientStats {
+  /** HTTP requests sent (attempts, retries included). */
+  requests: number;
+  /** Key messages accepted. */
+  deliveries: number;
+  /** Failed attempts. */
+  failures: number;
+  /** rekeyNow calls, and how many of them were deferred or joined by the rate limit. */
+  rekeyNowCalls: number;
+  rekeyNowDeferred: number;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function cryptoRandom(): number {
+  const w = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  // 53 random bits → [0, 1)
+  return (w[0]! * 2 ** 21 + (w[1]! >>> 11)) / 2 ** 53;
+}
+
+const sleep = (timers: Timers, ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms));
+
+export class KeyClient {
+  private readonly o: KeyClientOptions;
+  private readonly fetchFn: typeof fetch;
+  private readonly now: () => number;
+  private readonly timers: Timers;
+  private readonly random: () => number;
+  private readonly core: CryptoCore;
+  private inFlight: Promise<MbmsKeyDelivery> | undefined;
+  private timer: unknown;
+  private timerAt: number | undefined;
+  private lastStartAt = -Infinity;
+  private stopped = false;
+  private readonly s: KeyClientStats = { requests: 0, deliveries: 0, failures: 0, rekeyNowCalls: 0, rekeyNowDeferred: 0 };
+
+  constructor(options: KeyClientOptions) {
+    this.o = options;
+    const f = options.fetch ?? globalThis.fetch;
+    if (typeof f !== "function") throw new MbmsError("ERR_ARGUMENT", "no fetch available: pass options.fetch");
+    this.fetchFn = f;
+    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? { setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms), clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>) };
+    this.random = options.random ?? cryptoRandom;
+    this.core = options.core ?? defaultCore();
+  }
+
+  get stats(): KeyClientStats {
+    return { ...this.s };
+  }
+
+  /** When the next re-key is scheduled (ms since the epoch), if one is. */
+  get nextRekeyAt(): number | undefined {
+    return this.timerAt;
+  }
+
+  /** Initial keying (with retries); then re-keys run on their own. Rejects if every attempt fails. */
+  start(): Promise<MbmsKeyDelivery> {
+    this.stopped = false;
+    return this.rekey();
+  }
+
+  /** Stops scheduling; an attempt in flight completes but schedules nothing. */
+  stop(): void {
+    this.stopped = true;
+    this.disarm();
+  }
+
+  /**
+   * Re-key as soon as the rate limit allows (an unknown TGK-ID, a TGK near expiry). Joins a re-key in
+   * flight; within `minRekeyIntervalMs` of the last one it is deferred to the end of that interval.
+   * Errors go to onError. Suitable as `MkiEvaluator`'s `onUnknownTgk`.
+   */
+  rekeyNow = (): void => {
+    if (this.stopped) return;
+    this.s.rekeyNowCalls++;
+    if (this.inFlight) {
+      this.s.rekeyNowDeferred++;
+      return;
+    }
+    const earliest = this.lastStartAt + (this.o.minRekeyIntervalMs ?? 10_000);
+    const now = this.now();
+    if (now >= earliest) {
+      this.rekey().catch(() => undefined);
+      return;
+    }
+    this.s.rekeyNowDeferred++;
+    if (this.timerAt === undefined || this.timerAt > earliest) this.arm(earliest);
+  };
+
+  /** One re-key with retries; single-flight. */
+  private rekey(): Promise<MbmsKeyDelivery> {
+    if (this.inFlight) return this.inFlight;
+    this.disarm();
+    this.lastStartAt = this.now();
+    const p = this.withRetries().then(
+      (d) => {
+        this.inFlight = undefined;
+        return d;
+      },
+      (e: unknown) => {
+        this.inFlight = undefined;
+        const err = e instanceof MbmsError ? e : new KeyClientError("ERR_HTTP", String(e), 0, true);
+        // Come back later anyway: at the backoff cap, or earlier if a TGK is about to expire.
+        if (!this.stopped) {
+          const at = Math.min(this.now() + this.backoffMax(), this.latestBeforeExpiry() ?? Infinity);
+          this.arm(Math.max(at, this.lastStartAt + (this.o.minRekeyIntervalMs ?? 10_000)), true);
+        }
+        this.o.onError?.(err);
+        throw err;
+      },
+    );
+    this.inFlight = p;
+    return p;
+  }
+
+  private backoffMax(): number {
+    return this.o.backoffMaxMs ?? 60_000;
+  }
+
+  private async withRetries(): Promise<MbmsKeyDelivery> {
+    const attempts = this.o.maxAttempts ?? 6;
+    const base = this.o.backoffBaseMs ?? 500;
+    for (let n = 0; ; n++) {
+      try {
+        return await this.attempt();
+      } catch (e) {
+        this.s.failures++;
+        const retryable = e instanceof KeyClientError ? e.retryable : false;
+        if (!retryable || n + 1 >= attempts || this.stopped) throw e;
+        const cap = Math.min(this.backoffMax(), base * 2 ** n);
+        await sleep(this.timers, cap / 2 + this.random() * (cap / 2));
+      }
+    }
+  }
+
+  private async attempt(): Promise<MbmsKeyDelivery> {
+    const o = this.o;
+    const body = JSON.stringify({ serviceId: o.serviceId, have: o.tekSource.knownTgkIds() });
+    const auth = signRequest({ kek: o.kek, userId: o.userId, method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: Math.floor(this.now()) }, this.core);
+    this.s.requests++;
+    let res: Response;
+    try {
+      res = await this.fetchFn(o.baseUrl.replace(/\/+$/, "") + KEYS_PATH, {
+        method: KEYS_METHOD,
+        headers: { ...auth, "content-type": CONTENT_TYPE_JSON },
+        body,
+      });
+    } catch (e) {
+      throw new KeyClientError("ERR_HTTP", `key request failed: ${e instanceof Error ? e.message : String(e)}`, 0, true);
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new KeyClientError("ERR_UNAUTHORIZED", `the BM-SC refused the key request (${res.status})`, res.status, false);
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => undefined);
+      const retryable = res.status === 429 || res.status >= 500;
+      throw new KeyClientError("ERR_HTTP", `key request answered ${res.status}`, res.status, retryable);
+    }
+    const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== CONTENT_TYPE_MIKEY) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new KeyClientError("ERR_PROTOCOL", `expected ${CONTENT_TYPE_MIKEY}, got ${type || "no content type"}`, 200, false);
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const delivery = openMbmsKeyMessage(bytes, {
+      kek: o.kek, nowMs: this.now(),
+      ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
+      ...(o.replayCache ? { replayCache: o.replayCache } : {}),
+    }, this.core);
+    if (delivery.serviceId !== o.serviceId || delivery.userId !== o.userId) {
+      throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
+    }
+    o.tekSource.accept(delivery);
+    this.s.deliveries++;
+    o.onDelivery?.(delivery);
+    if (!this.stopped) this.schedule(res.headers);
+    return delivery;
+  }
+
+  /** The latest instant to re-key: E − margin·(1 + U) for the earliest future expiry E, if any. */
+  private latestBeforeExpiry(): number | undefined {
+    const now = this.now();
+    const future = [...this.o.tekSource.tgkExpiries().values()].filter((e) => e > now);
+    if (future.length === 0) return undefined;
+    const margin = this.o.expiryMarginMs ?? 60_000;
+    return Math.min(...future) - margin * (1 + this.random());
+  }
+
+  private schedule(headers: Headers): void {
+    const now = this.now();
+    const from = Number(headers.get(HEADER_REKEY_FROM));
+    const window = Number(headers.get(HEADER_REKEY_WINDOW));
+    const latest = this.latestBeforeExpiry();
+    let at: number;
+    if (headers.has(HEADER_REKEY_FROM) && Number.isFinite(from) && Number.isFinite(window) && window >= 0) {
+      at = from + this.random() * window + this.random() * (this.o.extraJitterMs ?? 0);
+    } else if (latest !== undefined) {
+      // No window named: anywhere in the second half of the time left.
+      at = now + (latest - now) * (0.5 + this.random() / 2);
+    } else {
+      at = now + this.backoffMax();
+    }
+    if (latest !== undefined) at = Math.min(at, latest);
+    // Never a tight loop: at least the on-demand interval after this re-key started.
+    at = Math.max(at, this.lastStartAt + (this.o.minRekeyIntervalMs ?? 10_000));
+    this.arm(at, true);
+  }
+
+  private arm(at: number, force = false): void {
+    if (this.stopped) return;
+    if (!force && this.timerAt !== undefined && this.timerAt <= at && this.timer !== undefined) return;
+    this.disarm();
+    this.timerAt = at;
+    const fire = () => {
+      const left = at - this.now();
+      if (left > 0) {
+        this.timer = this.timers.setTimeout(fire, Math.min(left, MAX_TIMER_MS));
+        return;
+      }
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.rekey().catch(() => undefined);
+    };
+    this.timer = this.timers.setTimeout(fire, Math.min(Math.max(0, at - this.now()), MAX_TIMER_MS));
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = undefined;
+  }
+}

@@ -1,0 +1,688 @@
+/**
+ * The UE's SRTP receiver with MKI evaluation (design.md §1 "UE", §4): one receive SrtpContext in MKI
+ * mode whose master keys come from a TekSource (ME-based or UICC-based: same code, design.md §1).
+ *
+ * The MKI is not authenticated (RFC 3711 §3.1), so every MKI value is untrusted input until a packet
+ * under it authenticates (standards.md §3.5). What bounds an attacker who floods forged MKIs:
+ *
+ *   - Fast path: a packet whose MKI is installed goes straight to `tryUnprotect` (no allocation, no
+ *     derivation); the current key is compared first.
+ *   - A new MKI becomes a *candidate* (bounded set, LRU-evicted) holding a bounded queue of its packets.
+ *     Derivations are started by a token bucket (default 50/s, burst 10), at most `maxInFlight` at once,
+ *     and always for the candidate with the most packets seen first: the real stream's new MKI repeats at
+ *     the stream's rate, forged MKIs each need their own packets, so the real switch wins quickly.
+ *   - A derived key is on probation until a packet under it authenticates; only then does it become the
+ *     current key (the old one becomes "previous" and stays `graceMs` for late packets). A probation key
+ *     without any authentic packet after `probationMs`, or evicted to keep `maxKeys`, is removed and its
+ *     MKI negative-cached. The current and previous keys are never removed for unauthenticated reasons.
+ *   - MKIs naming an unknown TGK-ID cost no derivation: their packets wait (for a re-key), and
+ *     `onUnknownTgk` is called — only for an MKI seen at least `unknownTgkMinPackets` times, and at most
+ *     once per `unknownTgkIntervalMs`.
+ *
+ * Delivery: every decrypted packet is passed to `onPacket` exactly once. `receive` also returns a
+ * status: ≥ 0 = the packet decrypted now, in place (`buf[0..n)` is the RTP packet, and `onPacket` got
+ * the same view); `-EvaluatorStatus.Queued` = held until its MKI's TEK arrives (then delivered through
+ * `onPacket` with a copy, or dropped and counted); any other negative value is a refusal (negated
+ * `SrtpStatus` or `EvaluatorStatus`).
+ *
+ * Browser-safe: no Node APIs. Single-threaded: not for concurrent use from several workers.
+ */
+import { SrtpContext } from "../../srtp/context.js";
+import { SrtpStatus } from "../../srtp/errors.js";
+import { SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
+import type { CryptoCore } from "../../wasm/core.js";
+import { defaultCore } from "../../mikey/prf.js";
+import { MbmsError } from "../errors.js";
+import { DEFAULT_MKI_LAYOUT, mkiLayout, type MkiLayout } from "../key-hierarchy.js";
+import type { TekResult, TekSource } from "./tek-source.js";
+
+/** Evaluator-level outcomes, returned negated by `receive` (beyond the negated SrtpStatus values). */
+export enum EvaluatorStatus {
+  /** Held until the TEK of its MKI is derived (or its TGK arrives). */
+  Queued = 100,
+  /** The MKI was derived recently and no packet under it authenticated: dropped without derivation. */
+  ForgedMki = 101,
+  /** The MKI belongs to a key retired after its grace period: dropped without derivation. */
+  RetiredMki = 102,
+  /** The evaluator is closed. */
+  Closed = 103,
+}
+
+export interface MkiEvaluatorStats {
+  /** Packets decrypted and passed to onPacket. */
+  delivered: number;
+  /** Packets under an installed key whose tag did not verify. */
+  authFailed: number;
+  /** Packets refused by the replay window (replayed or too old). */
+  replayed: number;
+  /** Other refusals (malformed, too short, key limit, …). */
+  refused: number;
+  /** TEK derivations started (calls into the TekSource). */
+  derivations: number;
+  /** Times a derivation was wanted but the rate limit refused it (once per packet while starved). */
+  derivationsRefused: number;
+  /** Derivations that failed (source error, or a TEK the context refused). */
+  derivationErrors: number;
+  /** Queued packets dropped (queue bounds, candidate eviction or expiry). */
+  queuedDropped: number;
+  /** Packets dropped because their MKI is negative-cached (forged) or retired. */
+  untrustedDropped: number;
+  /** Probation keys removed without any authentic packet (forged MKIs). */
+  forgedKeys: number;
+  /** Times the current key changed to another (the first key is not a switch). */
+  switches: number;
+  /** onUnknownTgk calls made. */
+  unknownTgkNotified: number;
+  /** The current MKI, hex; undefined before the first packet authenticates. */
+  currentMki: string | undefined;
+}
+
+export interface MkiEvaluatorOptions {
+  tekSource: TekSource;
+  /** Called with every decrypted packet (see the module comment). */
+  onPacket: (packet: Uint8Array) => void;
+  /** A packet names a TGK-ID the source does not hold: re-key (e.g. KeyClient.rekeyNow). Rate-limited. */
+  onUnknownTgk?: (tgkId: number) => void;
+  profile?: SrtpProfileName;
+  /** MKI layout (default TGK-ID 4 bytes ‖ TEK_RAND2 8 bytes). */
+  layout?: Partial<MkiLayout>;
+  replayWindow?: number;
+  core?: CryptoCore;
+  /** Monotonic clock in ms (default performance.now). */
+  now?: () => number;
+  /** Token bucket for new derivations: rate per second (default 50) and burst (default 10). */
+  derivationRate?: number;
+  derivationBurst?: number;
+  /** Concurrent derivations (default 4; a card source serialises them anyway). */
+  maxInFlight?: number;
+  /** Installed master keys, current and previous included (default 6, ≥ 3). */
+  maxKeys?: number;
+  /** Pending MKIs (candidates) held at once (default 64). */
+  maxCandidates?: number;
+  /** Packets queued across all pending MKIs (default 256) and per MKI (default 64); oldest dropped. */
+  maxQueued?: number;
+  maxQueuedPerMki?: number;
+  /** A pending MKI not seen for this long is dropped with its packets (default 5 s). */
+  candidateTtlMs?: number;
+  /** The TEK_RAND2 period of the service, if known: sets the default grace period to 2× it. */
+  rotationPeriodMs?: number;
+  /** How long the previous key stays for late packets (default 2 × rotationPeriodMs, else 30 s). */
+  graceMs?: number;
+  /** How long a derived key may go without an authentic packet (default 2 s). */
+  probationMs?: number;
+  /** How long a forged MKI stays negative-cached (default 60 s). */
+  negativeTtlMs?: number;
+  /** Entries in the LRU of recently retired / forged MKIs (default 1024). */
+  recentLimit?: number;
+  /** Packets an unknown-TGK MKI needs before onUnknownTgk (default 2), and the hook's interval (default 1 s). */
+  unknownTgkMinPackets?: number;
+  unknownTgkIntervalMs?: number;
+}
+
+type KeyState = "probation" | "current" | "previous";
+
+interface InstalledKey {
+  id: string;
+  mki: Uint8Array;
+  state: KeyState;
+  installedAt: number;
+  retireAt: number;
+  ok: number;
+  failed: number;
+  /** Clock of the last authentic packet under it. */
+  lastOkAt: number;
+}
+
+interface QueuedPacket {
+  data: Uint8Array;
+  len: number;
+  /** Set once tried: the tryUnprotect result. */
+  result?: number;
+}
+
+interface Candidate {
+  id: string;
+  mki: Uint8Array;
+  tgkId: number;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  queue: QueuedPacket[];
+  inFlight?: Promise<void>;
+  /** The source answered "unknown TGK" for it: not derived again until the TGKs change. */
+  waitTgk?: boolean;
+}
+
+const HOUSEKEEP_MS = 1000;
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+function positive(name: string, v: number, integer = true): number {
+  if (!(v > 0) || (integer && !Number.isInteger(v)) || !Number.isFinite(v)) throw new MbmsError("ERR_ARGUMENT", `${name} must be a positive ${integer ? "integer" : "number"}`);
+  return v;
+}
+
+export class MkiEvaluator {
+  private readonly source: TekSource;
+  private readonly onPacket: (packet: Uint8Array) => void;
+  private readonly onUnknownTgk: ((tgkId: number) => void) | undefined;
+  private readonly profile: SrtpProfileName;
+  private readonly layout: MkiLayout;
+  private readonly mkiLen: number;
+  private readonly tagLen: number;
+  private readonly replayWindow: number | undefined;
+  private readonly core: CryptoCore;
+  private readonly clock: () => number;
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly maxInFlight: number;
+  private readonly maxKeys: number;
+  private readonly maxCandidates: number;
+  private readonly maxQueued: number;
+  private readonly maxQueuedPerMki: number;
+  private readonly candidateTtlMs: number;
+  private readonly graceMs: number;
+  private readonly probationMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly recentLimit: number;
+  private readonly unknownMin: number;
+  private readonly unknownInterval: number;
+
+  private ctx: SrtpContext | undefined;
+  private readonly pendingRoc = new Map<number, number>();
+  private readonly installed = new Map<string, InstalledKey>();
+  private current: InstalledKey | undefined;
+  private previous: InstalledKey | undefined;
+  /** Pending MKIs, in LRU order (least recently seen first). */
+  private readonly candidates = new Map<string, Candidate>();
+  /** Recently retired or forged MKIs → until when they are dropped unseen. */
+  private readonly recent = new Map<string, { status: EvaluatorStatus; until: number }>();
+  private queued = 0;
+  private inFlight = 0;
+  private tokens: number;
+  private refilledAt: number;
+  private nextPumpAt = Infinity;
+  private nextHousekeepAt = 0;
+  private known = new Set<number>();
+  private knownStale = true;
+  private unknownNotifiedAt = -Infinity;
+  private readonly unsubscribe: (() => void) | undefined;
+  private closed = false;
+  private readonly s: MkiEvaluatorStats = {
+    delivered: 0, authFailed: 0, replayed: 0, refused: 0, derivations: 0, derivationsRefused: 0, derivationErrors: 0,
+    queuedDropped: 0, untrustedDropped: 0, forgedKeys: 0, switches: 0, unknownTgkNotified: 0, currentMki: undefined,
+  };
+
+  constructor(options: MkiEvaluatorOptions) {
+    this.source = options.tekSource;
+    this.onPacket = options.onPacket;
+    this.onUnknownTgk = options.onUnknownTgk;
+    this.profile = options.profile ?? "AES_CM_128_HMAC_SHA1_80";
+    const profile = SRTP_PROFILES[this.profile];
+    if (!profile) throw new MbmsError("ERR_ARGUMENT", `unknown SRTP profile ${String(this.profile)}`);
+    this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
+    this.mkiLen = this.layout.tgkIdBytes + this.layout.randBytes;
+    this.tagLen = profile.srtpTagLength;
+    this.replayWindow = options.replayWindow;
+    this.core = options.core ?? defaultCore();
+    this.clock = options.now ?? (() => performance.now());
+    this.rate = positive("derivationRate", options.derivationRate ?? 50, false);
+    this.burst = positive("derivationBurst", options.derivationBurst ?? 10);
+    this.maxInFlight = positive("maxInFlight", options.maxInFlight ?? 4);
+    this.maxKeys = positive("maxKeys", options.maxKeys ?? 6);
+    if (this.maxKeys < 3) throw new MbmsError("ERR_ARGUMENT", "maxKeys must be ≥ 3 (current, previous and one new key)");
+    this.maxCandidates = positive("maxCandidates", options.maxCandidates ?? 64);
+    this.maxQueued = positive("maxQueued", options.maxQueued ?? 256);
+    this.maxQueuedPerMki = positive("maxQueuedPerMki", options.maxQueuedPerMki ?? 64);
+    this.candidateTtlMs = positive("candidateTtlMs", options.candidateTtlMs ?? 5000, false);
+    this.graceMs = positive("graceMs", options.graceMs ?? (options.rotationPeriodMs ? 2 * options.rotationPeriodMs : 30_000), false);
+    this.probationMs = positive("probationMs", options.probationMs ?? 2000, false);
+    this.negativeTtlMs = positive("negativeTtlMs", options.negativeTtlMs ?? 60_000, false);
+    this.recentLimit = positive("recentLimit", options.recentLimit ?? 1024);
+    this.unknownMin = positive("unknownTgkMinPackets", options.unknownTgkMinPackets ?? 2);
+    this.unknownInterval = positive("unknownTgkIntervalMs", options.unknownTgkIntervalMs ?? 1000, false);
+    this.tokens = this.burst;
+    this.refilledAt = this.clock();
+    this.unsubscribe = this.source.subscribe?.(() => this.tgksChanged());
+  }
+
+  /** Counters (a snapshot). */
+  get stats(): MkiEvaluatorStats {
+    return { ...this.s };
+  }
+
+  /** Master keys installed in the context now (current, previous and on probation). */
+  get installedKeys(): number {
+    return this.installed.size;
+  }
+
+  /** Packets waiting for a TEK. */
+  get queuedPackets(): number {
+    return this.queued;
+  }
+
+  /** MKIs waiting for a derivation or a TGK. */
+  get pendingMkis(): number {
+    return this.candidates.size;
+  }
+
+  /** Sets the ROC of `ssrc` (late join, from the key message's CS map); applied when the context exists. */
+  setRoc(ssrc: number, roc: number): void {
+    if (this.ctx) this.ctx.setRoc(ssrc, roc);
+    else this.pendingRoc.set(ssrc >>> 0, roc);
+  }
+
+  /** Tell the evaluator the source's TGKs changed (automatic when the source has `subscribe`). */
+  tgksChanged(): void {
+    this.knownStale = true;
+    for (const c of this.candidates.values()) c.waitTgk = false;
+    if (!this.closed && this.candidates.size > 0) this.pump(this.clock());
+  }
+
+  /** Runs timers (grace expiry, probation, pending derivations) without a packet. */
+  tick(): void {
+    if (this.closed) return;
+    const now = this.clock();
+    this.housekeep(now);
+    this.pump(now);
+  }
+
+  /** Resolves once no derivation is in flight (those started while waiting included). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.candidates.values()].map((c) => c.inFlight).filter((p): p is Promise<void> => p !== undefined);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
+  /**
+   * Receives one SRTP packet `buf[0..len)`. Returns the RTP length (decrypted in place, also passed to
+   * onPacket), `-EvaluatorStatus.Queued`, or another negated SrtpStatus / EvaluatorStatus refusal.
+   */
+  receive(buf: Uint8Array, len: number = buf.length): number {
+    if (this.closed) return -EvaluatorStatus.Closed;
+    const now = this.clock();
+    if (now >= this.nextHousekeepAt) this.housekeep(now);
+    if (now >= this.nextPumpAt) this.pump(now);
+    if (!(Number.isInteger(len) && len >= 0 && len <= buf.length)) {
+      throw new MbmsError("ERR_ARGUMENT", `length ${len} does not fit the ${buf.length}-byte buffer`);
+    }
+    const mkiAt = len - this.mkiLen - this.tagLen;
+    if (mkiAt < 12) {
+      this.s.refused++;
+      return -SrtpStatus.TooShort;
+    }
+    const cur = this.current;
+    if (cur !== undefined && sameBytes(buf, mkiAt, cur.mki)) return this.unprotect(cur, buf, len);
+    const id = this.idOf(buf, mkiAt);
+    const key = this.installed.get(id);
+    if (key !== undefined) return this.unprotect(key, buf, len);
+    const verdict = this.recent.get(id);
+    if (verdict !== undefined) {
+      if (verdict.until > now) {
+        this.s.untrustedDropped++;
+        return -verdict.status;
+      }
+      this.recent.delete(id);
+    }
+    return this.admit(id, buf, mkiAt, len, now);
+  }
+
+  /** Zeroes every key and drops every queued packet. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    this.ctx?.close();
+    this.ctx = undefined;
+    this.installed.clear();
+    this.current = this.previous = undefined;
+    this.candidates.clear();
+    this.queued = 0;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------
+
+  private idOf(buf: Uint8Array, at: number): string {
+    let id = "";
+    for (let i = 0; i < this.mkiLen; i++) id += String.fromCharCode(buf[at + i]!);
+    return id;
+  }
+
+  /** tryUnprotect under an installed key, with the bookkeeping of its outcome. */
+  private unprotect(key: InstalledKey, buf: Uint8Array, len: number): number {
+    const r = this.ctx!.tryUnprotect(buf, len);
+    this.account(key, r, buf);
+    return r;
+  }
+
+  private account(key: InstalledKey, r: number, buf: Uint8Array): void {
+    if (r >= 0) {
+      key.ok++;
+      key.lastOkAt = this.clock();
+      if (key.state === "probation") this.promote(key);
+      this.s.delivered++;
+      this.onPacket(buf.subarray(0, r));
+    } else if (r === -SrtpStatus.AuthFailed) {
+      key.failed++;
+      this.s.authFailed++;
+    } else if (r === -SrtpStatus.Replayed || r === -SrtpStatus.TooOld) {
+      this.s.replayed++;
+    } else {
+      this.s.refused++;
+    }
+  }
+
+  /** A packet under `key` authenticated: it becomes the current key. */
+  private promote(key: InstalledKey): void {
+    const now = this.clock();
+    const old = this.current;
+    if (old !== undefined) {
+      if (this.previous !== undefined) this.uninstall(this.previous, EvaluatorStatus.RetiredMki, now + this.negativeTtlMs);
+      old.state = "previous";
+      old.retireAt = now + this.graceMs;
+      this.previous = old;
+      this.nextHousekeepAt = Math.min(this.nextHousekeepAt, old.retireAt);
+      this.s.switches++;
+    }
+    key.state = "current";
+    this.current = key;
+    this.s.currentMki = hex(key.mki);
+  }
+
+  /** Removes an installed key (never the current one) and remembers its MKI for `until`. */
+  private uninstall(key: InstalledKey, status: EvaluatorStatus, until: number): void {
+    if (key === this.current) return;
+    if (key === this.previous) this.previous = undefined;
+    this.installed.delete(key.id);
+    this.ctx?.removeKey(key.mki);
+    this.remember(key.id, status, until);
+  }
+
+  private remember(id: string, status: EvaluatorStatus, until: number): void {
+    this.recent.delete(id);
+    this.recent.set(id, { status, until });
+    if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  /** A packet under an MKI that is neither installed nor cached. */
+  private admit(id: string, buf: Uint8Array, mkiAt: number, len: number, now: number): number {
+    let c = this.candidates.get(id);
+    if (c !== undefined) {
+      this.candidates.delete(id); // re-insert: most recently seen last
+      c.count++;
+      c.lastSeen = now;
+    } else {
+      if (this.candidates.size >= this.maxCandidates && !this.evictCandidate()) {
+        this.s.queuedDropped++;
+        return -EvaluatorStatus.Queued;
+      }
+      let tgkId = 0;
+      for (let i = 0; i < this.layout.tgkIdBytes; i++) tgkId = tgkId * 256 + buf[mkiAt + i]!;
+      c = { id, mki: buf.slice(mkiAt, mkiAt + this.mkiLen), tgkId, count: 1, firstSeen: now, lastSeen: now, queue: [] };
+    }
+    this.candidates.set(id, c);
+    const entry: QueuedPacket = { data: buf.slice(0, len), len };
+    this.enqueue(c, entry);
+    if (!this.knownTgk(c.tgkId)) {
+      this.maybeNotifyUnknown(c, now);
+    } else {
+      this.pump(now);
+    }
+    if (entry.result === undefined) return -EvaluatorStatus.Queued;
+    // Derived synchronously inside pump: the packet has been tried; mirror it into the caller's buffer.
+    if (entry.result >= 0) buf.set(entry.data.subarray(0, entry.result));
+    return entry.result;
+  }
+
+  private enqueue(c: Candidate, entry: QueuedPacket): void {
+    c.queue.push(entry);
+    this.queued++;
+    if (c.queue.length > this.maxQueuedPerMki) {
+      c.queue.shift();
+      this.queued--;
+      this.s.queuedDropped++;
+    }
+    while (this.queued > this.maxQueued) {
+      // Drop from the MKI with the least demand (fewest packets seen, then least recently seen).
+      let victim: Candidate | undefined;
+      for (const k of this.candidates.values()) {
+        if (k.queue.length > 0 && (victim === undefined || k.count < victim.count)) victim = k;
+      }
+      if (victim === undefined) break;
+      victim.queue.shift();
+      this.queued--;
+      this.s.queuedDropped++;
+      if (victim.queue.length === 0 && victim.inFlight === undefined && victim !== c) this.candidates.delete(victim.id);
+    }
+  }
+
+  /** Drops the least recently seen candidate that is not being derived; false if there is none. */
+  private evictCandidate(): boolean {
+    for (const k of this.candidates.values()) {
+      if (k.inFlight === undefined) {
+        this.dropCandidate(k);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private dropCandidate(c: Candidate): void {
+    this.candidates.delete(c.id);
+    this.queued -= c.queue.length;
+    this.s.queuedDropped += c.queue.length;
+    c.queue.length = 0;
+  }
+
+  private knownTgk(tgkId: number): boolean {
+    if (this.knownStale) {
+      this.known = new Set(this.source.knownTgkIds());
+      this.knownStale = false;
+    }
+    return this.known.has(tgkId);
+  }
+
+  private maybeNotifyUnknown(c: Candidate, now: number): void {
+    if (this.onUnknownTgk === undefined || c.count < this.unknownMin || now - this.unknownNotifiedAt < this.unknownInterval) return;
+    this.unknownNotifiedAt = now;
+    this.s.unknownTgkNotified++;
+    try {
+      this.onUnknownTgk(c.tgkId);
+    } catch {
+      // the hook's failure is the hook's business
+    }
+  }
+
+  private refill(now: number): void {
+    if (now > this.refilledAt) {
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.rate) / 1000);
+      this.refilledAt = now;
+    }
+  }
+
+  /** Starts derivations for the most-demanded pending MKIs while the rate limit and in-flight bound allow. */
+  private pump(now: number): void {
+    this.nextPumpAt = Infinity;
+    this.refill(now);
+    while (this.inFlight < this.maxInFlight && !this.closed) {
+      let best: Candidate | undefined;
+      for (const c of this.candidates.values()) {
+        if (c.inFlight !== undefined || c.waitTgk || c.queue.length === 0 || !this.knownTgk(c.tgkId)) continue;
+        if (best === undefined || c.count > best.count || (c.count === best.count && c.firstSeen < best.firstSeen)) best = c;
+      }
+      if (best === undefined) return;
+      if (this.tokens < 1) {
+        this.s.derivationsRefused++;
+        this.nextPumpAt = this.refilledAt + ((1 - this.tokens) * 1000) / this.rate;
+        return;
+      }
+      this.tokens -= 1;
+      this.derive(best, now);
+    }
+  }
+
+  private derive(c: Candidate, now: number): void {
+    this.s.derivations++;
+    const sync = this.source.deriveTekSync;
+    if (sync !== undefined) {
+      let tek: TekResult | undefined;
+      try {
+        tek = sync.call(this.source, c.mki);
+      } catch {
+        this.derivationFailed(c, now);
+        return;
+      }
+      this.derived(c, tek, now);
+      return;
+    }
+    this.inFlight++;
+    let promise: Promise<TekResult | undefined>;
+    try {
+      promise = this.source.deriveTek(c.mki);
+    } catch (e) {
+      promise = Promise.reject(e);
+    }
+    c.inFlight = promise.then(
+      (tek) => this.finishAsync(c, tek, undefined),
+      () => this.finishAsync(c, undefined, true),
+    );
+  }
+
+  private finishAsync(c: Candidate, tek: TekResult | undefined, failed: true | undefined): void {
+    this.inFlight--;
+    c.inFlight = undefined;
+    if (this.closed) {
+      tek?.masterKey.fill(0);
+      tek?.masterSalt.fill(0);
+      return;
+    }
+    const now = this.clock();
+    if (failed) this.derivationFailed(c, now);
+    else this.derived(c, tek, now);
+    this.pump(now);
+  }
+
+  private derivationFailed(c: Candidate, now: number): void {
+    this.s.derivationErrors++;
+    if (this.candidates.get(c.id) === c) this.dropCandidate(c);
+    this.remember(c.id, EvaluatorStatus.ForgedMki, now + this.negativeTtlMs);
+  }
+
+  /** A derivation finished: install the TEK and try the MKI's queued packets. */
+  private derived(c: Candidate, tek: TekResult | undefined, now: number): void {
+    if (tek === undefined) {
+      // The TGK-ID is unknown after all (dropped or expired meanwhile): wait for a re-key.
+      this.knownStale = true;
+      c.waitTgk = true;
+      this.maybeNotifyUnknown(c, now);
+      return;
+    }
+    if (this.candidates.get(c.id) !== c) {
+      // evicted meanwhile (cannot happen while in flight, but stay safe)
+      tek.masterKey.fill(0);
+      tek.masterSalt.fill(0);
+      return;
+    }
+    this.candidates.delete(c.id);
+    let key: InstalledKey;
+    try {
+      key = this.install(c, tek, now);
+    } catch {
+      this.s.derivationErrors++;
+      this.queued -= c.queue.length;
+      this.s.queuedDropped += c.queue.length;
+      this.remember(c.id, EvaluatorStatus.ForgedMki, now + this.negativeTtlMs);
+      return;
+    } finally {
+      tek.masterKey.fill(0);
+      tek.masterSalt.fill(0);
+    }
+    this.queued -= c.queue.length;
+    for (const entry of c.queue) {
+      if (!this.installed.has(key.id)) {
+        // removed meanwhile (an onPacket callback closed us, …)
+        this.s.queuedDropped++;
+        continue;
+      }
+      entry.result = this.ctx!.tryUnprotect(entry.data, entry.len);
+      this.account(key, entry.result, entry.data);
+    }
+    c.queue.length = 0;
+  }
+
+  private install(c: Candidate, tek: TekResult, now: number): InstalledKey {
+    if (this.installed.size >= this.maxKeys) {
+      let victim: InstalledKey | undefined;
+      for (const k of this.installed.values()) {
+        if (k.state === "probation" && (victim === undefined || k.installedAt < victim.installedAt)) victim = k;
+      }
+      if (victim !== undefined) {
+        this.s.forgedKeys++;
+        this.uninstall(victim, EvaluatorStatus.ForgedMki, now + this.negativeTtlMs);
+      } else if (this.previous !== undefined) {
+        this.uninstall(this.previous, EvaluatorStatus.RetiredMki, now + this.negativeTtlMs);
+      }
+    }
+    const init = { key: tek.masterKey, salt: tek.masterSalt, mki: c.mki };
+    if (this.ctx === undefined) {
+      this.ctx = new SrtpContext({ profile: this.profile, keys: [init], ...(this.replayWindow ? { replayWindow: this.replayWindow } : {}) }, this.core);
+      for (const [ssrc, roc] of this.pendingRoc) this.ctx.setRoc(ssrc, roc);
+      this.pendingRoc.clear();
+    } else {
+      this.ctx.addKey(init);
+    }
+    const key: InstalledKey = { id: c.id, mki: c.mki, state: "probation", installedAt: now, retireAt: Infinity, ok: 0, failed: 0, lastOkAt: -Infinity };
+    this.installed.set(c.id, key);
+    this.nextHousekeepAt = Math.min(this.nextHousekeepAt, now + this.probationMs);
+    return key;
+  }
+
+  /** Grace expiry, probation timeouts, stale candidates, TGK refresh. */
+  private housekeep(now: number): void {
+    let next = now + HOUSEKEEP_MS;
+    const prev = this.previous, cur = this.current;
+    if (prev !== undefined && cur !== undefined) {
+      if (now >= prev.retireAt) {
+        if (prev.lastOkAt > cur.lastOkAt) {
+          // The sender went back to the previous key (or the current one was promoted by a straggler):
+          // the key actually in use stays, the other gets the grace period.
+          prev.state = "current";
+          cur.state = "previous";
+          cur.retireAt = now + this.graceMs;
+          this.current = prev;
+          this.previous = cur;
+          this.s.currentMki = hex(prev.mki);
+          this.s.switches++;
+          next = Math.min(next, cur.retireAt);
+        } else {
+          this.uninstall(prev, EvaluatorStatus.RetiredMki, now + this.negativeTtlMs);
+        }
+      } else {
+        next = Math.min(next, prev.retireAt);
+      }
+    }
+    for (const c of this.candidates.values()) if (c.waitTgk && this.source.subscribe === undefined) c.waitTgk = false;
+    for (const k of [...this.installed.values()]) {
+      if (k.state !== "probation") continue;
+      const end = k.installedAt + this.probationMs;
+      if (now >= end && k.ok === 0) {
+        this.s.forgedKeys++;
+        this.uninstall(k, EvaluatorStatus.ForgedMki, now + this.negativeTtlMs);
+      } else if (now < end) {
+        next = Math.min(next, end);
+      }
+    }
+    for (const c of [...this.candidates.values()]) {
+      if (c.inFlight === undefined && now - c.lastSeen > this.candidateTtlMs) this.dropCandidate(c);
+    }
+    this.knownStale = true;
+    this.nextHousekeepAt = next;
+  }
+}
+
+function sameBytes(buf: Uint8Array, at: number, mki: Uint8Array): boolean {
+  for (let i = 0; i < mki.length; i++) if (buf[at + i] !== mki[i]) return false;
+  return true;
+}

@@ -1,0 +1,157 @@
+/**
+ * Where the UE gets the TEK (SRTP master key + salt) for an MKI. The receiver code is the same in both
+ * modes of the founding document (the migration requirement): only the TekSource differs.
+ *
+ *   - ME-based ({@link MeTekSource}): the ME holds the TGKs delivered by MBMS key messages and derives
+ *     TEKs itself (`deriveSrtpMasterKeys`, Alternative 1 or 2).
+ *   - UICC-based: the card holds KEK and TGKs; a TekSource over the card proxy forwards the MKI and gets
+ *     back the TEK, asynchronously and slowly (~100–500 µs per APDU round trip).
+ *
+ * Browser-safe: no Node APIs.
+ */
+import { DEFAULT_MKI_LAYOUT, deriveSrtpMasterKeys, mkiLayout, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import type { MbmsKeyDelivery } from "../key-message.js";
+import { SRTP_PROFILES } from "../../srtp/profiles.js";
+import type { CryptoCore } from "../../wasm/core.js";
+import { defaultCore } from "../../mikey/prf.js";
+
+export interface TekResult {
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+}
+
+export interface TekSource {
+  /**
+   * The TEK for this MKI (TGK-ID ‖ TEK_RAND2/TGK_RAND), or undefined when the TGK-ID is unknown (or its
+   * TGK has expired). Rejects only on a fault of the source itself (card removed, …). The MKI is
+   * untrusted: the caller (MkiEvaluator) bounds how often this runs.
+   */
+  deriveTek(mki: Uint8Array): Promise<TekResult | undefined>;
+  /**
+   * Optional synchronous form, for sources that can answer without I/O (ME-based). The evaluator then
+   * decrypts the first packet under a new MKI inside `receive` instead of queueing it.
+   */
+  deriveTekSync?(mki: Uint8Array): TekResult | undefined;
+  /** TGK-IDs this source can derive from now. */
+  knownTgkIds(): number[];
+  /** TGK-ID → expiry (ms since the epoch) of every TGK held. */
+  tgkExpiries(): Map<number, number>;
+  /** Optional change notification (a TGK added or dropped); returns an unsubscribe function. */
+  subscribe?(listener: () => void): () => void;
+}
+
+export interface MeTekSourceOptions {
+  /** "alt1" (default) or "alt2": how the BM-SC derives TEKs (design.md §1). */
+  derivation?: TekDerivation;
+  layout?: Partial<MkiLayout>;
+  core?: CryptoCore;
+  /** Clock, ms since the epoch (default Date.now). */
+  now?: () => number;
+  /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
+  expirySkewMs?: number;
+}
+
+interface HeldTgk {
+  tgk: Uint8Array;
+  csbId: number;
+  csId: number;
+  tekRand: Uint8Array;
+  tekLength: 16 | 32;
+  validFrom: number;
+  expiresAt: number;
+}
+
+/**
+ * The ME-based TekSource: holds the TGKs of the key messages it `accept`s and derives TEKs in the ME.
+ * TGKs are copies, zeroed when dropped (`prune`, `close`).
+ */
+export class MeTekSource implements TekSource {
+  private readonly tgks = new Map<number, HeldTgk>();
+  private readonly listeners = new Set<() => void>();
+  private readonly layout: MkiLayout;
+  private readonly derivation: TekDerivation;
+  private readonly core: CryptoCore;
+  private readonly now: () => number;
+  private readonly skew: number;
+
+  constructor(options: MeTekSourceOptions = {}) {
+    this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
+    this.derivation = options.derivation ?? "alt1";
+    this.core = options.core ?? defaultCore();
+    this.now = options.now ?? Date.now;
+    this.skew = options.expirySkewMs ?? 60_000;
+  }
+
+  /** Takes the TGKs of an opened key message (replacing any held under the same TGK-ID). */
+  accept(delivery: MbmsKeyDelivery): void {
+    const tekLength = SRTP_PROFILES[delivery.profile].keyLength as 16 | 32;
+    for (const g of delivery.tgks) {
+      this.tgks.get(g.tgkId)?.tgk.fill(0);
+      this.tgks.set(g.tgkId, {
+        tgk: g.tgk.slice(), csbId: delivery.csbId, csId: delivery.csId, tekRand: delivery.tekRand.slice(), tekLength,
+        validFrom: g.validFrom, expiresAt: g.expiresAt,
+      });
+    }
+    this.prune();
+    this.notify();
+  }
+
+  deriveTekSync(mki: Uint8Array): TekResult | undefined {
+    if (mki.length !== this.layout.tgkIdBytes + this.layout.randBytes) return undefined;
+    const { tgkId } = splitMki(mki, this.layout);
+    const held = this.tgks.get(tgkId);
+    if (!held || this.now() > held.expiresAt + this.skew) return undefined;
+    return deriveSrtpMasterKeys(
+      { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
+      { layout: this.layout, derivation: this.derivation, tekLength: held.tekLength, core: this.core },
+    );
+  }
+
+  deriveTek(mki: Uint8Array): Promise<TekResult | undefined> {
+    try {
+      return Promise.resolve(this.deriveTekSync(mki));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  knownTgkIds(): number[] {
+    const t = this.now();
+    return [...this.tgks].filter(([, h]) => t <= h.expiresAt + this.skew).map(([id]) => id);
+  }
+
+  tgkExpiries(): Map<number, number> {
+    return new Map([...this.tgks].map(([id, h]) => [id, h.expiresAt]));
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Drops (and zeroes) TGKs past expiry + skew. Returns how many were dropped. */
+  prune(): number {
+    const t = this.now();
+    let n = 0;
+    for (const [id, h] of this.tgks) {
+      if (t > h.expiresAt + this.skew) {
+        h.tgk.fill(0);
+        this.tgks.delete(id);
+        n++;
+      }
+    }
+    if (n > 0) this.notify();
+    return n;
+  }
+
+  /** Zeroes every TGK held. */
+  close(): void {
+    for (const h of this.tgks.values()) h.tgk.fill(0);
+    this.tgks.clear();
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+}

@@ -1,0 +1,269 @@
+// The UE key client against a tiny fake BM-SC (a fetch stub running the real buildMbmsKeyMessage and
+// checking the request signature): initial keying, the scheduled re-key inside the BM-SC's window and
+// before expiry, re-key on an unknown TGK-ID (wired to the MkiEvaluator), backoff on 500s.
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  buildMbmsKeyMessage, buildMki, deriveSrtpMasterKeys, loadCore, SrtpContext, type TgkGrant,
+} from "../src/index.js";
+import {
+  HEADER_NONCE, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, HEADER_TIME, HEADER_USER, KEYS_PATH, parseAuthorization,
+  requestAuthKey, requestMacInput, verifyRequestMac,
+} from "../src/mbms/http-protocol.js";
+import { KeyClient, KeyClientError, MeTekSource, MkiEvaluator, type Timers } from "../src/mbms/ue/index.js";
+import { rtpPacket } from "./helpers/rtp.js";
+
+const core = loadCore();
+const NOW = 1_800_000_000_000;
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const USER = "sip:ue7@operator.example";
+const SERVICE = "urn:mbms:tv:2";
+
+/** Wall clock + timers under test control. */
+class FakeClock implements Timers {
+  t = NOW;
+  private next = 1;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  now = () => this.t;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  /** Runs due timers in order up to now + ms, letting promises settle between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    await settle();
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (due === undefined || e[1].at < due[1].at)) due = e;
+      if (due === undefined) break;
+      this.timers.delete(due[0]);
+      this.t = Math.max(this.t, due[1].at);
+      due[1].fn();
+      await settle();
+    }
+    this.t = end;
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+interface Seen {
+  at: number;
+  have: number[];
+}
+
+/** The BM-SC: answers signed key requests with the TGKs in `tgks`, a window, or a scripted failure. */
+class FakeBmsc {
+  readonly kek = new Uint8Array(randomBytes(16));
+  readonly tekRand = new Uint8Array(randomBytes(16));
+  readonly csbId = 0x2a2a2a2a;
+  tgks: TgkGrant[] = [];
+  window: { from: number; window: number } | undefined;
+  failures: (number | "network")[] = [];
+  readonly seen: Seen[] = [];
+  constructor(private readonly clock: FakeClock) {}
+  grant(tgkId: number, validFrom: number, expiresAt: number): TgkGrant {
+    const g = { tgkId, tgk: new Uint8Array(randomBytes(16)), validFrom, expiresAt };
+    this.tgks.push(g);
+    return g;
+  }
+  fetch = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    expect(String(url)).toBe(`https://bmsc.example${KEYS_PATH}`);
+    const headers = new Headers(init!.headers);
+    const body = String(init!.body);
+    const mac = parseAuthorization(headers.get("authorization") ?? undefined);
+    const input = requestMacInput("POST", KEYS_PATH, headers.get(HEADER_USER)!, headers.get(HEADER_TIME)!, headers.get(HEADER_NONCE)!, body);
+    const kReq = requestAuthKey(this.kek, core);
+    const ok = mac !== undefined && verifyRequestMac(kReq, input, mac, core);
+    this.seen.push({ at: this.clock.t, have: (JSON.parse(body) as { have: number[] }).have });
+    const fail = this.failures.shift();
+    if (fail === "network") throw new TypeError("fetch failed");
+    if (fail !== undefined) return new Response(JSON.stringify({ error: "internal" }), { status: fail });
+    if (!ok || headers.get(HEADER_USER) !== USER) return new Response(JSON.stringify({ error: "unauthorized" }), { status: 401 });
+    const msg = buildMbmsKeyMessage({
+      kek: this.kek, bmscId: "bmsc.example", userId: USER, serviceId: SERVICE, csbId: this.csbId, tekRand: this.tekRand,
+      profile: "AES_CM_128_HMAC_SHA1_80", tgks: this.tgks, ssrc: 0x77, roc: 0, nowMs: this.clock.t,
+    }, core);
+    const h: Record<string, string> = { "content-type": "application/mikey" };
+    if (this.window) {
+      h[HEADER_REKEY_FROM] = String(this.window.from);
+      h[HEADER_REKEY_WINDOW] = String(this.window.window);
+    }
+    return new Response(msg, { status: 200, headers: h });
+  };
+}
+
+function setup(extra: Partial<ConstructorParameters<typeof KeyClient>[0]> = {}) {
+  const clock = new FakeClock();
+  const bmsc = new FakeBmsc(clock);
+  const source = new MeTekSource({ core, now: clock.now });
+  const errors: unknown[] = [];
+  const client = new KeyClient({
+    baseUrl: "https://bmsc.example/", serviceId: SERVICE, userId: USER, kek: bmsc.kek, tekSource: source,
+    fetch: bmsc.fetch, now: clock.now, timers: clock, core, onError: (e) => errors.push(e), ...extra,
+  });
+  return { clock, bmsc, source, client, errors };
+}
+
+describe("KeyClient", () => {
+  it("initial keying: a signed request, the TGKs accepted, the next re-key inside the BM-SC's window", async () => {
+    const { clock, bmsc, source, client } = setup();
+    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+    bmsc.grant(8, NOW + 2 * HOUR, NOW + 4 * HOUR);
+    bmsc.window = { from: NOW + 30 * MIN, window: 20 * MIN };
+    const d = await client.start();
+    expect(d.tgks.map((g) => g.tgkId)).toEqual([7, 8]);
+    expect(source.knownTgkIds().sort()).toEqual([7, 8]);
+    expect(bmsc.seen).toEqual([{ at: NOW, have: [] }]);
+    const at = client.nextRekeyAt!;
+    expect(at).toBeGreaterThanOrEqual(NOW + 30 * MIN);
+    expect(at).toBeLessThan(NOW + 50 * MIN);
+    // Nothing happens before; the re-key happens at that instant and says what the UE holds.
+    await clock.advance(at - NOW - 1);
+    expect(bmsc.seen).toHaveLength(1);
+    bmsc.grant(9, NOW + 4 * HOUR, NOW + 6 * HOUR);
+    await clock.advance(2);
+    expect(bmsc.seen).toHaveLength(2);
+    expect(bmsc.seen[1]!.have.sort()).toEqual([7, 8]);
+    expect(source.knownTgkIds().sort()).toEqual([7, 8, 9]);
+    expect(client.stats).toMatchObject({ requests: 2, deliveries: 2, failures: 0 });
+    client.stop();
+  });
+
+  it("spreads re-keys uniformly over the window (many UEs: no implosion)", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const { bmsc, client } = setup();
+      bmsc.grant(1, NOW - HOUR, NOW + 10 * HOUR);
+      bmsc.window = { from: NOW + HOUR, window: HOUR };
+      await client.start();
+      times.push(client.nextRekeyAt! - (NOW + HOUR));
+      client.stop();
+    }
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...times)).toBeLessThan(HOUR);
+    // Each quarter of the window gets a fair share (expected 50 each).
+    const quarters = [0, 0, 0, 0];
+    for (const t of times) quarters[Math.floor((t / HOUR) * 4)]!++;
+    for (const q of quarters) expect(q).toBeGreaterThan(20);
+  });
+
+  it("re-keys before the earliest TGK expires even when the window is later", async () => {
+    const { bmsc, client } = setup({ expiryMarginMs: 2 * MIN });
+    bmsc.grant(1, NOW - HOUR, NOW + 30 * MIN);
+    bmsc.window = { from: NOW + 2 * HOUR, window: HOUR };
+    await client.start();
+    expect(client.nextRekeyAt!).toBeLessThanOrEqual(NOW + 28 * MIN);
+    expect(client.nextRekeyAt!).toBeGreaterThanOrEqual(NOW + 26 * MIN);
+    client.stop();
+  });
+
+  it("an unknown TGK-ID reported by the MkiEvaluator re-keys at once (rate-limited) and the stream resumes", async () => {
+    const { clock, bmsc, source, client } = setup({ minRekeyIntervalMs: 5000 });
+    const a = bmsc.grant(0x10, NOW - HOUR, NOW + HOUR);
+    bmsc.window = { from: NOW + 50 * MIN, window: 5 * MIN };
+    await client.start();
+    const got: number[] = [];
+    const ev = new MkiEvaluator({
+      tekSource: source, core, now: clock.now, onUnknownTgk: client.rekeyNow, unknownTgkIntervalMs: 100,
+      onPacket: (p) => got.push((p[2]! << 8) | p[3]!),
+    });
+    // The BM-SC starts the next TGK early (the UE missed its announcement).
+    const b = bmsc.grant(0x11, NOW, NOW + 2 * HOUR);
+    const send = (g: TgkGrant, seq: number) => {
+      const mki = buildMki(g.tgkId, new Uint8Array(8).fill(seq >> 4));
+      const k = deriveSrtpMasterKeys({ tgk: g.tgk, tgkId: g.tgkId, csbId: bmsc.csbId, csId: 1, tekRand: bmsc.tekRand, mki }, { core });
+      const tx = new SrtpContext({ keys: [{ key: k.masterKey, salt: k.masterSalt, mki }] }, core);
+      tx.setIndex(0x77, seq - 1, { send: true });
+      const plain = rtpPacket({ seq, ssrc: 0x77, payload: 50 });
+      const buf = new Uint8Array(plain.length + 22);
+      buf.set(plain);
+      const n = tx.protect(buf, plain.length);
+      tx.close();
+      return buf.subarray(0, n);
+    };
+    await clock.advance(10_000); // past the on-demand interval of the initial keying
+    expect(ev.receive(send(a, 1))).toBeGreaterThan(0);
+    for (let seq = 2; seq < 12; seq++) {
+      await clock.advance(20);
+      ev.receive(send(b, seq));
+    }
+    await clock.advance(20);
+    expect(bmsc.seen).toHaveLength(2); // one re-key
+    expect(client.stats.rekeyNowCalls).toBe(1); // the re-key answered before the hook fired again
+    expect(source.knownTgkIds().sort()).toEqual([0x10, 0x11]);
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // Within the interval a further request is deferred to its end, not sent.
+    client.rekeyNow();
+    await clock.advance(1000);
+    expect(bmsc.seen).toHaveLength(2);
+    await clock.advance(4100);
+    expect(bmsc.seen).toHaveLength(3);
+    ev.close();
+    client.stop();
+  });
+
+  it("retries 500s and network errors with exponential backoff and jitter", async () => {
+    const { clock, bmsc, client } = setup({ backoffBaseMs: 1000 });
+    bmsc.grant(1, NOW - HOUR, NOW + HOUR);
+    bmsc.failures = [500, "network", 503, 502];
+    const done = client.start();
+    await clock.advance(60_000);
+    await expect(done).resolves.toMatchObject({ serviceId: SERVICE });
+    expect(bmsc.seen).toHaveLength(5);
+    const gaps = bmsc.seen.slice(1).map((s, i) => s.at - bmsc.seen[i]!.at);
+    gaps.forEach((g, n) => {
+      expect(g).toBeGreaterThanOrEqual((1000 * 2 ** n) / 2);
+      expect(g).toBeLessThanOrEqual(1000 * 2 ** n);
+    });
+    expect(client.stats).toMatchObject({ requests: 5, failures: 4, deliveries: 1 });
+    client.stop();
+  });
+
+  it("gives up after maxAttempts, reports ERR_HTTP and comes back later", async () => {
+    const { clock, bmsc, client, errors } = setup({ maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 10_000 });
+    bmsc.grant(1, NOW - HOUR, NOW + HOUR);
+    bmsc.failures = [500, 500, 500];
+    const done = client.start();
+    const caught = done.catch((e: unknown) => e);
+    await clock.advance(1000);
+    const e = await caught;
+    expect(e).toBeInstanceOf(KeyClientError);
+    expect(e).toMatchObject({ code: "ERR_HTTP", httpStatus: 500, retryable: true });
+    expect(errors).toHaveLength(1);
+    expect(bmsc.seen).toHaveLength(3);
+    await clock.advance(10_000);
+    expect(bmsc.seen).toHaveLength(4);
+    expect(client.stats.deliveries).toBe(1);
+    client.stop();
+  });
+
+  it("a refused signature is ERR_UNAUTHORIZED and is not retried at once", async () => {
+    const { clock, bmsc, client } = setup({ kek: new Uint8Array(16) });
+    bmsc.grant(1, NOW - HOUR, NOW + HOUR);
+    const caught = client.start().catch((e: unknown) => e);
+    await clock.advance(5000);
+    expect(await caught).toMatchObject({ code: "ERR_UNAUTHORIZED", httpStatus: 401 });
+    expect(bmsc.seen).toHaveLength(1);
+    client.stop();
+  });
+
+  it("refuses a 200 that is not application/mikey", async () => {
+    const clock = new FakeClock();
+    const source = new MeTekSource({ core, now: clock.now });
+    const client = new KeyClient({
+      baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, kek: new Uint8Array(16), tekSource: source, core,
+      now: clock.now, timers: clock, fetch: async () => new Response("<html>", { status: 200, headers: { "content-type": "text/html" } }),
+    });
+    await expect(client.start()).rejects.toMatchObject({ code: "ERR_PROTOCOL" });
+    client.stop();
+  });
+});

@@ -1,0 +1,303 @@
+// The UE's MKI evaluator (design.md §1 "UE", §4; standards.md §3.5): a BM-SC-like sender rotating
+// TEK_RAND2 → every packet decrypted, no loss at a switch, late packets under the previous MKI during the
+// grace period; and a forged-MKI flood at 10× the stream rate that never stops the real stream.
+import { randomBytes, randomInt } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  buildMbmsKeyMessage, buildMki, deriveSrtpMasterKeys, loadCore, openMbmsKeyMessage, SrtpContext, SrtpStatus,
+  type MbmsKeyDelivery, type TekDerivation,
+} from "../src/index.js";
+import { EvaluatorStatus, MeTekSource, MkiEvaluator, type TekResult, type TekSource } from "../src/mbms/ue/index.js";
+import { rtpPacket } from "./helpers/rtp.js";
+
+const core = loadCore();
+const NOW = 1_800_000_000_000;
+const HOUR = 3_600_000;
+const SSRC = 0x5eed0001;
+const PROFILE = "AES_CM_128_HMAC_SHA1_80" as const;
+const TRAILER = 12 + 10;
+
+function service(tgkIds = [0x00c0ffee]) {
+  const kek = new Uint8Array(randomBytes(16));
+  const tgks = tgkIds.map((tgkId, i) => ({ tgkId, tgk: new Uint8Array(randomBytes(16)), validFrom: NOW - HOUR + i * HOUR, expiresAt: NOW + (i + 1) * HOUR }));
+  const input = {
+    kek, bmscId: "bmsc.example", userId: "sip:ue1@example", serviceId: "urn:mbms:tv:1", csbId: 0x0b0b0b0b,
+    tekRand: new Uint8Array(randomBytes(16)), profile: PROFILE, tgks, ssrc: SSRC, roc: 0, nowMs: NOW,
+  };
+  const delivery: MbmsKeyDelivery = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
+  return { input, delivery };
+}
+
+/** The BM-SC's SRTP sender: a fresh TEK_RAND2 (hence MKI and TEK) on every `rotate`. */
+class Sender {
+  readonly tx: SrtpContext;
+  mki!: Uint8Array;
+  private seq = 0;
+  constructor(private readonly svc: ReturnType<typeof service>["input"], private readonly derivation: TekDerivation = "alt1", private tgkIndex = 0) {
+    const k = this.next();
+    this.tx = new SrtpContext({ profile: PROFILE, keys: [k] }, core);
+  }
+  private next() {
+    const g = this.svc.tgks[this.tgkIndex]!;
+    this.mki = buildMki(g.tgkId, new Uint8Array(randomBytes(8)));
+    const { masterKey, masterSalt } = deriveSrtpMasterKeys(
+      { tgk: g.tgk, tgkId: g.tgkId, csbId: this.svc.csbId, csId: 1, tekRand: this.svc.tekRand, mki: this.mki },
+      { core, derivation: this.derivation },
+    );
+    return { key: masterKey, salt: masterSalt, mki: this.mki };
+  }
+  rotate(tgkIndex = this.tgkIndex): void {
+    this.tgkIndex = tgkIndex;
+    const k = this.next();
+    this.tx.addKey(k);
+    this.tx.setSendKey(k.mki);
+  }
+  packet(): { seq: number; bytes: Uint8Array } {
+    const seq = this.seq++;
+    const plain = rtpPacket({ seq: seq & 0xffff, ssrc: SSRC, payload: 160 });
+    const buf = new Uint8Array(plain.length + TRAILER);
+    buf.set(plain);
+    return { seq, bytes: buf.subarray(0, this.tx.protect(buf, plain.length)) };
+  }
+}
+
+/** A packet with a random (or given) MKI and a random tag: what an attacker injects. */
+function forged(mki: Uint8Array): Uint8Array {
+  const p = rtpPacket({ seq: randomInt(0, 65536), ssrc: SSRC, payload: 160 });
+  const out = new Uint8Array(p.length + TRAILER);
+  out.set(p);
+  out.set(mki, p.length);
+  out.set(randomBytes(10), p.length + 12);
+  return out;
+}
+
+const seqOf = (p: Uint8Array) => (p[2]! << 8) | p[3]!;
+
+function harness(extra: Partial<ConstructorParameters<typeof MkiEvaluator>[0]> = {}, source?: TekSource, clock = { t: 0 }) {
+  const got: number[] = [];
+  const deliveredAt = new Map<number, number>();
+  const me = new MeTekSource({ core, now: () => NOW + clock.t });
+  const unknown: number[] = [];
+  const ev = new MkiEvaluator({
+    tekSource: source ?? me, core, now: () => clock.t, onUnknownTgk: (id) => unknown.push(id),
+    onPacket: (p) => {
+      got.push(seqOf(p));
+      deliveredAt.set(seqOf(p), clock.t);
+    },
+    ...extra,
+  });
+  return { clock, got, deliveredAt, me, ev, unknown };
+}
+
+/** An async TekSource answering after `delayMs` of the fake clock (a card behind the proxy). */
+class DelayedSource implements TekSource {
+  private pending: { due: number; run: () => void }[] = [];
+  calls = 0;
+  constructor(private readonly inner: MeTekSource, private readonly clock: { t: number }, private readonly delayMs: number) {}
+  deriveTek(mki: Uint8Array): Promise<TekResult | undefined> {
+    this.calls++;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ due: this.clock.t + this.delayMs, run: () => this.inner.deriveTek(mki).then(resolve, reject) });
+    });
+  }
+  knownTgkIds() { return this.inner.knownTgkIds(); }
+  tgkExpiries() { return this.inner.tgkExpiries(); }
+  /** Answers what is due; true if anything was. */
+  release(): boolean {
+    const due = this.pending.filter((p) => p.due <= this.clock.t);
+    this.pending = this.pending.filter((p) => p.due > this.clock.t);
+    due.forEach((p) => p.run());
+    return due.length > 0;
+  }
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+describe("MkiEvaluator: a rotating stream", () => {
+  for (const derivation of ["alt1", "alt2"] as const) {
+    it(`decrypts every packet across TEK_RAND2 switches, late packets of the previous MKI included (${derivation})`, () => {
+      const { input, delivery } = service();
+      const me = new MeTekSource({ core, derivation, now: () => NOW });
+      me.accept(delivery);
+      const h = harness({ rotationPeriodMs: 2000 }, me);
+      const tx = new Sender(input, derivation);
+      const held: { seq: number; bytes: Uint8Array }[] = [];
+      const results: number[] = [];
+      for (let i = 0; i < 1000; i++) {
+        h.clock.t += 20;
+        if (i > 0 && i % 100 === 0) tx.rotate();
+        const p = tx.packet();
+        // The last two packets before each switch arrive late, after 5 packets under the new MKI.
+        if (i % 100 >= 98) {
+          held.push(p);
+          continue;
+        }
+        results.push(h.ev.receive(p.bytes, p.bytes.length));
+        if (i % 100 === 5 && i > 100) for (const late of held.splice(0)) results.push(h.ev.receive(late.bytes, late.bytes.length));
+      }
+      for (const late of held.splice(0)) results.push(h.ev.receive(late.bytes, late.bytes.length));
+      // Every packet decrypted synchronously (the ME source answers inside receive): no queueing, no loss.
+      expect(results.every((r) => r > 0)).toBe(true);
+      expect(new Set(h.got).size).toBe(1000);
+      const st = h.ev.stats;
+      expect(st).toMatchObject({ delivered: 1000, authFailed: 0, replayed: 0, switches: 9, derivations: 10, queuedDropped: 0 });
+      expect(st.currentMki).toBe(Buffer.from(tx.mki).toString("hex"));
+      expect(h.ev.installedKeys).toBeLessThanOrEqual(2);
+      h.ev.close();
+    });
+  }
+
+  it("removes the previous key after the grace period; a straggler is then dropped without a derivation", () => {
+    const { input, delivery } = service();
+    const h = harness({ graceMs: 300 });
+    h.me.accept(delivery);
+    const tx = new Sender(input);
+    for (let i = 0; i < 10; i++) {
+      h.clock.t += 20;
+      h.ev.receive(tx.packet().bytes);
+    }
+    const straggler = tx.packet(); // under the first MKI, never delivered in time
+    tx.rotate();
+    for (let i = 0; i < 30; i++) {
+      h.clock.t += 20;
+      expect(h.ev.receive(tx.packet().bytes)).toBeGreaterThan(0);
+    }
+    expect(h.ev.installedKeys).toBe(1);
+    const before = h.ev.stats.derivations;
+    expect(h.ev.receive(straggler.bytes)).toBe(-EvaluatorStatus.RetiredMki);
+    expect(h.ev.stats.derivations).toBe(before);
+  });
+
+  it("a replayed old packet under the previous MKI is still refused (replay state belongs to the SSRC)", () => {
+    const { input, delivery } = service();
+    const h = harness();
+    h.me.accept(delivery);
+    const tx = new Sender(input);
+    const first = tx.packet();
+    const copy = first.bytes.slice();
+    expect(h.ev.receive(first.bytes)).toBeGreaterThan(0);
+    tx.rotate();
+    for (let i = 0; i < 3; i++) expect(h.ev.receive(tx.packet().bytes)).toBeGreaterThan(0);
+    expect(h.ev.receive(copy)).toBe(-SrtpStatus.Replayed);
+    expect(h.ev.stats.replayed).toBe(1);
+  });
+
+  it("an unknown TGK-ID queues the packets, calls onUnknownTgk (rate-limited), and decrypts them once the TGK arrives", () => {
+    const svc = service([0x101, 0x102]);
+    const h = harness({ unknownTgkIntervalMs: 1000 });
+    // The UE holds only the first TGK.
+    h.me.accept({ ...svc.delivery, tgks: svc.delivery.tgks.slice(0, 1) });
+    const tx = new Sender(svc.input);
+    for (let i = 0; i < 5; i++) {
+      h.clock.t += 20;
+      expect(h.ev.receive(tx.packet().bytes)).toBeGreaterThan(0);
+    }
+    tx.rotate(1); // the BM-SC moves to TGK 0x102
+    const queued: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      h.clock.t += 20;
+      queued.push(h.ev.receive(tx.packet().bytes));
+    }
+    expect(queued.every((r) => r === -EvaluatorStatus.Queued)).toBe(true);
+    expect(h.unknown).toEqual([0x102, 0x102]); // 1.2 s of packets, one call per second
+    expect(h.ev.stats.derivations).toBe(1);
+    h.me.accept(svc.delivery); // the re-key brings TGK 0x102
+    expect(new Set(h.got).size).toBe(65);
+    h.clock.t += 20;
+    expect(h.ev.receive(tx.packet().bytes)).toBeGreaterThan(0);
+    expect(h.ev.stats).toMatchObject({ delivered: 66, switches: 1, queuedDropped: 0 });
+  });
+});
+
+interface FloodReport {
+  realPackets: number;
+  delivered: number;
+  forgedPackets: number;
+  derivations: number;
+  derivationsPerSecond: number;
+  maxSwitchDelayMs: number;
+  maxInstalledKeys: number;
+  stats: unknown;
+}
+
+/**
+ * 50 packets/s, TEK_RAND2 every 2 s, for `seconds`; between two real packets `ratio` forged ones: a third
+ * with the real TGK-ID prefix, a third with random TGK-IDs, a third under the current real MKI.
+ */
+async function flood(h: ReturnType<typeof harness>, input: ReturnType<typeof service>["input"], seconds: number, ratio: number, settle?: () => Promise<void>): Promise<FloodReport> {
+  const tx = new Sender(input);
+  const tgkId = input.tgks[0]!.tgkId;
+  const interval = 20, rotationMs = 2000, perRotation = rotationMs / interval;
+  const sentAt = new Map<number, number>();
+  const firstOfRotation: number[] = [];
+  let forgedCount = 0, maxKeys = 0;
+  const total = (seconds * 1000) / interval;
+  const derivationsBefore = h.ev.stats.derivations;
+  const t0 = h.clock.t;
+  for (let i = 0; i < total; i++) {
+    if (i > 0 && i % perRotation === 0) tx.rotate();
+    const p = tx.packet();
+    if (i % perRotation === 0) firstOfRotation.push(p.seq);
+    sentAt.set(p.seq, h.clock.t);
+    const r = h.ev.receive(p.bytes);
+    // The current key is never dropped: once the stream has switched, its packets decrypt at once.
+    if (i % perRotation > 10) expect(r).toBeGreaterThan(0);
+    for (let k = 0; k < ratio; k++) {
+      h.clock.t += interval / (ratio + 1);
+      const kind = k % 3;
+      const mki = kind === 0 ? buildMki(tgkId, new Uint8Array(randomBytes(8)))
+        : kind === 1 ? new Uint8Array(randomBytes(12))
+        : tx.mki;
+      h.ev.receive(forged(mki));
+      forgedCount++;
+      maxKeys = Math.max(maxKeys, h.ev.installedKeys);
+      if (settle) await settle();
+    }
+    h.clock.t = t0 + (i + 1) * interval;
+    if (settle) await settle();
+  }
+  h.clock.t += 100;
+  h.ev.tick();
+  if (settle) await settle();
+  const delays = firstOfRotation.map((seq) => (h.deliveredAt.get(seq) ?? Infinity) - sentAt.get(seq)!);
+  const derivations = h.ev.stats.derivations - derivationsBefore;
+  return {
+    realPackets: total, delivered: new Set(h.got).size, forgedPackets: forgedCount, derivations,
+    derivationsPerSecond: derivations / seconds, maxSwitchDelayMs: Math.max(...delays), maxInstalledKeys: maxKeys, stats: h.ev.stats,
+  };
+}
+
+describe("MkiEvaluator under a forged-MKI flood (10× the stream's packet rate)", () => {
+  it("ME-based: the real stream never stops, switches are not delayed beyond a rotation period, keys stay bounded", async () => {
+    const { input, delivery } = service();
+    const h = harness({ rotationPeriodMs: 2000 });
+    h.me.accept(delivery);
+    const report = await flood(h, input, 20, 10);
+    console.log("flood ME-based:", JSON.stringify(report));
+    expect(report.delivered).toBe(report.realPackets);
+    expect(report.maxSwitchDelayMs).toBeLessThan(2000);
+    expect(report.maxInstalledKeys).toBeLessThanOrEqual(6);
+    // Token bucket 50/s, burst 10, over the run (20 s + 100 ms).
+    expect(report.derivations).toBeLessThanOrEqual(50 * 20.1 + 10);
+    expect(h.unknown).toEqual([]); // random TGK-IDs seen once each never trigger a re-key
+  });
+
+  it("UICC-like async source (answers after 0.4 ms): same guarantees", async () => {
+    const { input, delivery } = service();
+    const clock = { t: 0 };
+    const me = new MeTekSource({ core, now: () => NOW });
+    me.accept(delivery);
+    const card = new DelayedSource(me, clock, 0.4);
+    const h = harness({ rotationPeriodMs: 2000, derivationRate: 20, derivationBurst: 5, maxInFlight: 1 }, card, clock);
+    const report = await flood(h, input, 10, 10, async () => {
+      if (card.release()) {
+        await turn();
+      }
+    });
+    console.log("flood UICC-like:", JSON.stringify(report));
+    expect(report.delivered).toBe(report.realPackets);
+    expect(report.maxSwitchDelayMs).toBeLessThan(2000);
+    expect(report.maxInstalledKeys).toBeLessThanOrEqual(6);
+    expect(card.calls).toBeLessThanOrEqual(20 * 10.1 + 5);
+  });
+});
