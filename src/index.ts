@@ -6,3 +6,4 @@ export * from "./mbms/errors.js";
 export * from "./mbms/key-hierarchy.js";
 export * from "./mbms/key-message.js";
 export * from "./mbms/ue/index.js";
+export * from "./mbms/uicc/index.js";

@@ -1,0 +1,206 @@
+/**
+ * The card side of the UICC-proxy boundary (design.md §1, UICC-based mode): a software UICC that holds the
+ * user's KEK (provisioned at construction, as at manufacture) and up to `capacity` TGKs, and answers
+ * AUTHENTICATE (MBMS context) APDUs: APDU in, APDU out (apdu.ts). Pure: no worker or Node APIs, so the
+ * same logic runs in a Node worker thread, a browser Web Worker, or in-process in tests.
+ *
+ * What leaves the card: status words, and for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
+ * MKI. Never the KEK, never a TGK.
+ *
+ * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", standards.md §4.2): the card keeps the timestamp of
+ * the last key message it accepted and accepts only strictly greater ones (9865 otherwise). Our key
+ * messages carry T as NTP-UTC; a card has no clock, so T is treated as the counter and no skew check runs.
+ * The counter moves only when a message is accepted (MAC verified and stored).
+ *
+ * Memory: TGKs whose expiry lies before the T of an accepted message are dropped then (the only trusted
+ * time the card has); a message whose new TGK-IDs would not fit is refused whole with 9866.
+ */
+import { SRTP_PROFILES } from "../../srtp/profiles.js";
+import { defaultCore } from "../../mikey/prf.js";
+import { decodeMessage, PayloadType } from "../../mikey/codec/index.js";
+import { msFromNtp } from "../../mikey/ntp.js";
+import { MikeyError } from "../../mikey/errors.js";
+import type { CryptoCore } from "../../wasm/core.js";
+import { MbmsError } from "../errors.js";
+import { deriveSrtpMasterKeys, mkiLayout, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { openMbmsKeyMessage } from "../key-message.js";
+import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
+import { SW, UiccError } from "./errors.js";
+
+export const DEFAULT_TGK_CAPACITY = 8;
+
+export interface SoftCardOptions {
+  /** TGKs the card can hold (default 8); a key message that would exceed it gets 9866. */
+  capacity?: number;
+  /** MKI layout of mode F2 (default TGK-ID 4 ‖ TEK_RAND2 8). */
+  layout?: Partial<MkiLayout>;
+  /** TEK derivation (default "alt1", the founding document's preferred one). */
+  derivation?: TekDerivation;
+  /** Initial freshness counter (e.g. restored card state); default: accept any first message. */
+  lastTimestamp?: bigint;
+  core?: CryptoCore;
+}
+
+interface CardTgk {
+  tgk: Uint8Array;
+  csbId: number;
+  csId: number;
+  tekRand: Uint8Array;
+  tekLength: 16 | 32;
+  expiresAtNtpMs: number;
+}
+
+/** Layout of the mode F2 response value: TGK-ID (4) ‖ master key (16|32) ‖ master salt (14). */
+export const TEK_RESPONSE_TGK_ID_BYTES = 4;
+export const MASTER_SALT_BYTES = 14;
+
+export class SoftCard {
+  private kek: Uint8Array;
+  private readonly tgks = new Map<number, CardTgk>();
+  private readonly capacity: number;
+  private readonly layout: MkiLayout;
+  private readonly derivation: TekDerivation;
+  private readonly core: CryptoCore;
+  private last: bigint | undefined;
+  private closed = false;
+
+  constructor(kek: Uint8Array, options: SoftCardOptions = {}) {
+    if (!(kek instanceof Uint8Array) || kek.length < 16 || kek.length > 64) {
+      throw new UiccError("ERR_ARGUMENT", `the KEK is 16..64 bytes, got ${kek instanceof Uint8Array ? kek.length : typeof kek}`);
+    }
+    const capacity = options.capacity ?? DEFAULT_TGK_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) throw new UiccError("ERR_ARGUMENT", "capacity is 1..1024 TGKs");
+    this.kek = copyBytes(kek);
+    this.capacity = capacity;
+    this.layout = mkiLayout(options.layout);
+    this.derivation = options.derivation ?? "alt1";
+    this.core = options.core ?? defaultCore();
+    this.last = options.lastTimestamp;
+  }
+
+  /** TGKs held (public, like the count byte of EF_MSK). */
+  get tgkCount(): number {
+    return this.tgks.size;
+  }
+
+  /** The freshness counter: T of the last accepted key message (public, like EF_MUK's counter). */
+  get lastTimestamp(): bigint | undefined {
+    return this.last;
+  }
+
+  /** One command APDU in, one response APDU out. Never throws. */
+  process(apdu: Uint8Array): Uint8Array {
+    try {
+      if (this.closed) return encodeResponseApdu(SW.NO_DIAGNOSIS);
+      if (!(apdu instanceof Uint8Array)) return encodeResponseApdu(SW.WRONG_LENGTH);
+      const { mode, modeData } = decodeAuthenticate(apdu);
+      switch (mode) {
+        case AuthMode.KeyMessage:
+          return this.deliver(modeData);
+        case AuthMode.TekFromMki:
+          return this.generateTek(modeData);
+        case AuthMode.DeleteTgk:
+          return this.deleteTgk(modeData);
+        default:
+          return encodeResponseApdu(SW.INCORRECT_DATA);
+      }
+    } catch (e) {
+      return encodeResponseApdu(e instanceof UiccError ? e.sw : SW.NO_DIAGNOSIS);
+    }
+  }
+
+  /** Zeroes the KEK and every TGK; afterwards every command gets 6F00. */
+  close(): void {
+    this.kek.fill(0);
+    this.kek = new Uint8Array(0);
+    for (const t of this.tgks.values()) t.tgk.fill(0);
+    this.tgks.clear();
+    this.closed = true;
+  }
+
+  private deliver(bytes: Uint8Array): Uint8Array {
+    // The counter check comes first (RFC 3830 §5.3 step 1), then the MAC (inside openMbmsKeyMessage).
+    let timestamp: bigint;
+    try {
+      const t = decodeMessage(bytes).payloads.find((p) => p.type === PayloadType.T);
+      if (!t || t.type !== PayloadType.T) return encodeResponseApdu(SW.INCORRECT_DATA);
+      timestamp = t.value;
+    } catch {
+      return encodeResponseApdu(SW.INCORRECT_DATA);
+    }
+    if (this.last !== undefined && timestamp <= this.last) return encodeResponseApdu(SW.FRESHNESS);
+    // No clock: "now" is the message's own time, so the skew check is moot (the counter replaces it).
+    const asMs = msFromNtp(timestamp);
+    let delivery;
+    try {
+      delivery = openMbmsKeyMessage(bytes, { kek: this.kek, nowMs: asMs, lastCounter: this.last }, this.core);
+    } catch (e) {
+      if (e instanceof MikeyError) {
+        if (e.code === "ERR_AUTH") return encodeResponseApdu(SW.INCORRECT_MAC);
+        if (e.code === "ERR_TIMESTAMP" || e.code === "ERR_REPLAY") return encodeResponseApdu(SW.FRESHNESS);
+        return encodeResponseApdu(SW.INCORRECT_DATA);
+      }
+      if (e instanceof MbmsError) return encodeResponseApdu(SW.INCORRECT_DATA);
+      throw e;
+    }
+    const profile = SRTP_PROFILES[delivery.profile];
+    const tekLength = profile.keyLength === 32 ? 32 : 16;
+    const ids = new Set(delivery.tgks.map((g) => g.tgkId));
+    const wipe = () => {
+      for (const g of delivery.tgks) g.tgk.fill(0);
+    };
+    if (ids.size !== delivery.tgks.length || delivery.tgks.some((g) => g.tgkId >= 2 ** (8 * this.layout.tgkIdBytes))) {
+      wipe();
+      return encodeResponseApdu(SW.INCORRECT_DATA);
+    }
+    // Room: TGKs still valid at T that this message does not replace, plus the message's.
+    const kept = [...this.tgks].filter(([id, t]) => !ids.has(id) && t.expiresAtNtpMs >= asMs).length;
+    if (kept + ids.size > this.capacity) {
+      wipe();
+      return encodeResponseApdu(SW.MEMORY_FULL);
+    }
+    for (const [id, t] of this.tgks) {
+      if (ids.has(id) || t.expiresAtNtpMs < asMs) {
+        t.tgk.fill(0);
+        this.tgks.delete(id);
+      }
+    }
+    for (const g of delivery.tgks) {
+      this.tgks.set(g.tgkId, {
+        tgk: g.tgk, csbId: delivery.csbId, csId: delivery.csId, tekRand: copyBytes(delivery.tekRand), tekLength, expiresAtNtpMs: g.expiresAt,
+      });
+    }
+    this.last = timestamp;
+    return encodeAuthenticateResponse();
+  }
+
+  private generateTek(mki: Uint8Array): Uint8Array {
+    if (mki.length !== this.layout.tgkIdBytes + this.layout.randBytes) return encodeResponseApdu(SW.WRONG_LENGTH);
+    const { tgkId } = splitMki(mki, this.layout);
+    const held = this.tgks.get(tgkId);
+    if (!held) return encodeResponseApdu(SW.KEY_NOT_FOUND);
+    const { masterKey, masterSalt } = deriveSrtpMasterKeys(
+      { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
+      { layout: this.layout, derivation: this.derivation, tekLength: held.tekLength, core: this.core },
+    );
+    const value = new Uint8Array(TEK_RESPONSE_TGK_ID_BYTES + masterKey.length + masterSalt.length);
+    new DataView(value.buffer).setUint32(0, tgkId);
+    value.set(masterKey, TEK_RESPONSE_TGK_ID_BYTES);
+    value.set(masterSalt, TEK_RESPONSE_TGK_ID_BYTES + masterKey.length);
+    masterKey.fill(0);
+    masterSalt.fill(0);
+    const out = encodeAuthenticateResponse(value);
+    value.fill(0);
+    return out;
+  }
+
+  private deleteTgk(data: Uint8Array): Uint8Array {
+    if (data.length !== 4) return encodeResponseApdu(SW.WRONG_LENGTH);
+    const tgkId = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
+    const held = this.tgks.get(tgkId);
+    if (!held) return encodeResponseApdu(SW.KEY_NOT_FOUND);
+    held.tgk.fill(0);
+    this.tgks.delete(tgkId);
+    return encodeAuthenticateResponse();
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The ME side of the UICC-proxy boundary (design.md §1, UICC-based mode). `UiccProxy` turns calls into
+ * AUTHENTICATE APDUs (apdu.ts), sends them to a card over a CardChannel (a worker's message port:
+ * card-worker.ts for Node), matches responses by id, applies timeouts and maps status words to UiccError.
+ * `UiccTekSource` is the UE's TekSource over it: the receiver code is the same as in ME-based mode.
+ *
+ * The ME never holds the KEK or a TGK: it forwards key messages as opaque bytes, and reads only their
+ * clear, non-secret parts (T, and the Key ID extension's TGK validity entries) to know which TGK-IDs the
+ * card holds and until when. Browser-safe: no Node APIs.
+ */
+import { decodeMessage, PayloadType, ExtensionType } from "../../mikey/codec/index.js";
+import { msFromNtp } from "../../mikey/ntp.js";
+import { DEFAULT_MKI_LAYOUT, mkiLayout, splitMki, type MkiLayout } from "../key-hierarchy.js";
+import { KEY_ID_TGK_VALIDITY } from "../key-message.js";
+import type { TekResult, TekSource } from "../ue/tek-source.js";
+import { AuthMode, copyBytes, decodeAuthenticateResponse, encodeAuthenticate } from "./apdu.js";
+import type { CardRequest, CardResponse } from "./card-protocol.js";
+import { SW, UiccError } from "./errors.js";
+import { MASTER_SALT_BYTES, TEK_RESPONSE_TGK_ID_BYTES } from "./soft-card.js";
+
+/** How the proxy reaches the card: a message port with transfer (Worker, MessagePort, Web Worker). */
+export interface CardChannel {
+  /** Sends a request; implementations transfer `request.apdu`. */
+  post(request: CardRequest): void;
+  /** Called once by the proxy: responses, and faults (the card died). */
+  listen(onResponse: (response: CardResponse) => void, onFault: (error: Error) => void): void;
+  terminate(): Promise<void>;
+}
+
+export interface UiccProxyOptions {
+  /** Per-APDU timeout, ms (default 2000). */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (apdu: Uint8Array) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class UiccProxy {
+  private readonly pending = new Map<number, Pending>();
+  private readonly timeoutMs: number;
+  private nextId = 0;
+  private closed = false;
+  private fault: Error | undefined;
+
+  constructor(private readonly channel: CardChannel, options: UiccProxyOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    channel.listen((r) => this.onResponse(r), (e) => this.onFault(e));
+  }
+
+  /** Sends one command APDU, resolves with the response APDU (any status word). */
+  transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new UiccError("ERR_CLOSED", "the proxy is closed"));
+    if (this.fault) return Promise.reject(this.fault);
+    const id = this.nextId;
+    this.nextId = this.nextId >= Number.MAX_SAFE_INTEGER ? 0 : this.nextId + 1;
+    const buffer = copyBytes(apdu).buffer as ArrayBuffer;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new UiccError("ERR_TIMEOUT", `no answer from the card in ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      try {
+        this.channel.post({ id, apdu: buffer });
+      } catch (e) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new UiccError("ERR_CARD_FAULT", `could not reach the card: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  /** AUTHENTICATE mode 01: hands a key message to the card. Rejects with the card's UiccError (9862, 9865, 9866, 6A80…). */
+  async deliverKeyMessage(bytes: Uint8Array): Promise<void> {
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > 65000) {
+      throw new UiccError("ERR_ARGUMENT", "a key message is 1..65000 bytes");
+    }
+    const value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.KeyMessage, bytes)));
+    value?.fill(0); // no V message is requested; ignore any
+  }
+
+  /** AUTHENTICATE mode F2: the TEK (SRTP master key + salt) for an MKI; undefined when the card holds no such TGK (6A88). */
+  async generateTek(mki: Uint8Array): Promise<TekResult | undefined> {
+    if (!(mki instanceof Uint8Array) || mki.length === 0 || mki.length > 255) throw new UiccError("ERR_ARGUMENT", "an MKI is 1..255 bytes");
+    let value: Uint8Array | undefined;
+    try {
+      value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.TekFromMki, mki)));
+    } catch (e) {
+      if (e instanceof UiccError && e.sw === SW.KEY_NOT_FOUND && e.code === "ERR_KEY_NOT_FOUND") return undefined;
+      throw e;
+    }
+    const keyLength = value ? value.length - TEK_RESPONSE_TGK_ID_BYTES - MASTER_SALT_BYTES : -1;
+    if (!value || (keyLength !== 16 && keyLength !== 32)) {
+      value?.fill(0);
+      throw new UiccError("ERR_BAD_RESPONSE", `a TEK response of ${value?.length ?? 0} bytes`);
+    }
+    const result = {
+      masterKey: value.slice(TEK_RESPONSE_TGK_ID_BYTES, TEK_RESPONSE_TGK_ID_BYTES + keyLength),
+      masterSalt: value.slice(TEK_RESPONSE_TGK_ID_BYTES + keyLength),
+    };
+    value.fill(0);
+    return result;
+  }
+
+  /** AUTHENTICATE mode F3: deletes a TGK. False when the card held none under that TGK-ID (6A88). */
+  async deleteTgk(tgkId: number): Promise<boolean> {
+    if (!Number.isInteger(tgkId) || tgkId < 0 || tgkId > 0xffffffff) throw new UiccError("ERR_ARGUMENT", "a TGK-ID is 32 bits");
+    const data = new Uint8Array(4);
+    new DataView(data.buffer).setUint32(0, tgkId);
+    try {
+      decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.DeleteTgk, data)));
+      return true;
+    } catch (e) {
+      if (e instanceof UiccError && e.code === "ERR_KEY_NOT_FOUND") return false;
+      throw e;
+    }
+  }
+
+  /** Rejects pending requests with ERR_CLOSED and terminates the card's worker. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.rejectAll(new UiccError("ERR_CLOSED", "the proxy was closed"));
+    await this.channel.terminate();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private onResponse(r: CardResponse): void {
+    const p = this.pending.get(r.id);
+    if (!p) return; // timed out, or not ours
+    this.pending.delete(r.id);
+    clearTimeout(p.timer);
+    p.resolve(new Uint8Array(r.apdu));
+  }
+
+  private onFault(e: Error): void {
+    if (this.closed) return;
+    this.fault ??= e;
+    this.rejectAll(e);
+  }
+
+  private rejectAll(e: Error): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
+    this.pending.clear();
+  }
+}
+
+/** The non-secret facts of a key message: its T, and TGK-ID → validity from the Key ID extension. */
+export interface KeyMessageFacts {
+  timestamp: bigint;
+  tgks: { tgkId: number; validFrom: number; expiresAt: number }[];
+}
+
+/**
+ * Reads T and the TGK validity entries (Key ID type 241) of a key message with the codec: clear fields
+ * only, no key is decrypted (the ME has no KEK). Throws MikeyError when the bytes do not decode.
+ */
+export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
+  const message = decodeMessage(bytes);
+  let timestamp = 0n;
+  const tgks: KeyMessageFacts["tgks"] = [];
+  for (const p of message.payloads) {
+    if (p.type === PayloadType.T) timestamp = p.value;
+    if (p.type === PayloadType.GeneralExtension && p.extType === ExtensionType.KeyId && "keyIds" in p) {
+      for (const k of p.keyIds) {
+        if (k.keyIdType !== KEY_ID_TGK_VALIDITY || k.keyId.length !== 20) continue;
+        const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
+        tgks.push({ tgkId: v.getUint32(0), validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) });
+      }
+    }
+  }
+  return { timestamp, tgks };
+}
+
+export interface UiccTekSourceOptions {
+  layout?: Partial<MkiLayout>;
+  /** Clock, ms since the epoch (default Date.now): the ME's, since the card has none. */
+  now?: () => number;
+  /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
+  expirySkewMs?: number;
+}
+
+/**
+ * The UICC-based TekSource. It tracks TGK-IDs and expiries from the key messages it delivered (clear
+ * parts only, mirroring the card's rule of dropping TGKs expired before an accepted message's T), and
+ * asks the card only for MKIs naming a TGK it knows and that has not expired: the card has no clock, so
+ * the ME enforces lifetimes.
+ */
+export class UiccTekSource implements TekSource {
+  private readonly expiries = new Map<number, number>();
+  private readonly listeners = new Set<() => void>();
+  private readonly layout: MkiLayout;
+  private readonly now: () => number;
+  private readonly skew: number;
+
+  constructor(readonly proxy: UiccProxy, options: UiccTekSourceOptions = {}) {
+    this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
+    this.now = options.now ?? Date.now;
+    this.skew = options.expirySkewMs ?? 60_000;
+  }
+
+  /** Forwards a key message to the card; on 9000 records its TGK-IDs and expiries. Rejects with the card's UiccError. */
+  async deliver(bytes: Uint8Array): Promise<void> {
+    let facts: KeyMessageFacts;
+    try {
+      facts = keyMessageFacts(bytes);
+    } catch {
+      facts = { timestamp: 0n, tgks: [] }; // let the card refuse it (6A80)
+    }
+    await this.proxy.deliverKeyMessage(bytes);
+    const t = msFromNtp(facts.timestamp);
+    for (const [id, expiresAt] of this.expiries) if (expiresAt < t) this.expiries.delete(id);
+    for (const g of facts.tgks) this.expiries.set(g.tgkId, g.expiresAt);
+    this.notify();
+  }
+
+  async deriveTek(mki: Uint8Array): Promise<TekResult | undefined> {
+    if (mki.length !== this.layout.tgkIdBytes + this.layout.randBytes) return undefined;
+    const { tgkId } = splitMki(mki, this.layout);
+    const expiresAt = this.expiries.get(tgkId);
+    if (expiresAt === undefined || this.now() > expiresAt + this.skew) return undefined;
+    const tek = await this.proxy.generateTek(mki);
+    if (!tek && this.expiries.delete(tgkId)) this.notify(); // the card no longer holds it
+    return tek;
+  }
+
+  knownTgkIds(): number[] {
+    const t = this.now();
+    return [...this.expiries].filter(([, e]) => t <= e + this.skew).map(([id]) => id);
+  }
+
+  tgkExpiries(): Map<number, number> {
+    return new Map(this.expiries);
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Deletes a TGK on the card (mode F3) and forgets it. */
+  async deleteTgk(tgkId: number): Promise<boolean> {
+    const deleted = await this.proxy.deleteTgk(tgkId);
+    if (this.expiries.delete(tgkId) || deleted) this.notify();
+    return deleted;
+  }
+
+  /** Deletes, on the card too, every TGK past expiry + skew (frees card memory). Returns how many. */
+  async prune(): Promise<number> {
+    const t = this.now();
+    const expired = [...this.expiries].filter(([, e]) => t > e + this.skew).map(([id]) => id);
+    for (const id of expired) {
+      await this.proxy.deleteTgk(id);
+      this.expiries.delete(id);
+    }
+    if (expired.length > 0) this.notify();
+    return expired.length;
+  }
+
+  /** Closes the proxy (terminating the card's worker). */
+  async close(): Promise<void> {
+    this.expiries.clear();
+    this.notify();
+    await this.proxy.close();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+}
