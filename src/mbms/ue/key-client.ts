@@ -263,13 +263,18 @@ export class KeyClient {
     return delivery;
   }
 
-  /** The latest instant to re-key: E − margin·(1 + U) for the earliest future expiry E, if any. */
+  /**
+   * The latest instant to re-key: E − margin·(1 + U), E the expiry of the last-expiring TGK held (when
+   * the UE would run out of keys). Capping by the earliest expiry instead would make every UE that
+   * already holds the next TGK ask again just before the current one expires: the implosion the
+   * server's retrieval window exists to prevent.
+   */
   private latestBeforeExpiry(): number | undefined {
     const now = this.now();
     const future = [...this.o.tekSource.tgkExpiries().values()].filter((e) => e > now);
     if (future.length === 0) return undefined;
     const margin = this.o.expiryMarginMs ?? 60_000;
-    return Math.min(...future) - margin * (1 + this.random());
+    return Math.max(...future) - margin * (1 + this.random());
   }
 
   private schedule(headers: Headers): void {
