@@ -32,6 +32,10 @@ afterAll(async () => {
 });
 
 describe("the core in headless Chromium", () => {
+  it("runs the UICC card in a module Web Worker: the TEK it derives for an MKI matches the key hierarchy", () => {
+    expect(results.card).toEqual({ sameTek: true, unknownIsUndefined: true });
+  });
+
   it("loads without error, detects SIMD and loads synchronously too", () => {
     expect(results.error).toBeUndefined();
     expect(results.simdSupported).toBe(true);

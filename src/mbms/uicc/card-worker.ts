@@ -6,11 +6,7 @@
  * The KEK goes in once, through workerData, in an ArrayBuffer on the transfer list: after the Worker is
  * constructed the ME's copy is detached, like a key written to a card at manufacture.
  *
- * TODO(browser): a Web Worker entry is the same ~10 lines over `self`: on the first message (or a
- * provisioning message) build `new SoftCard(new Uint8Array(kek), options)` after `await initCore()`, then
- * `self.onmessage = (e) => { const r = handleCardRequest(card, e.data); if (r) self.postMessage(r, [r.apdu]); }`,
- * and a CardChannel over `worker.postMessage` / `worker.onmessage` / `worker.terminate()` on the page side.
- * Not written or tested here.
+ * In browsers the same card runs in a module Web Worker: card-web-worker.ts and web-card.ts.
  */
 import { Worker, isMainThread, parentPort, workerData, type WorkerOptions } from "node:worker_threads";
 import { loadCore } from "../../wasm/load.js";
