@@ -2,7 +2,9 @@
 // SessionManager, key server, SRTP sender — test/helpers/bmsc-child.mjs over dist/) streams to a mixed
 // population of UEs in this process — three ME-based (MeTekSource) and one UICC-based (UiccTekSource over a
 // soft card in a worker thread) — each a KeyClient (HTTP + MIKEY) in front of an MkiEvaluator on its own UDP
-// socket. The stream runs through many TEK_RAND2 changes and three TGK expiries (the UEs re-key by
+// socket. The UICC UE's ME holds no KEK: its KeyClient has card credentials (requests signed by the card,
+// AUTHENTICATE mode F4; key messages forwarded as bytes, mode 01), and every APDU to and from its card's
+// worker is recorded to show the KEK never crosses the boundary after provisioning (workerData). The stream runs through many TEK_RAND2 changes and three TGK expiries (the UEs re-key by
 // themselves); mid-stream the BM-SC is SIGKILLed and restarted on the same SQLite file and port.
 //
 // Network: UDP unicast and HTTP on 127.0.0.1 only (design.md §6). Multicast proper (a group address) is left
@@ -14,10 +16,9 @@ import { join } from "node:path";
 import { format } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { HEADER_REKEY_FROM, HEADER_REKEY_WINDOW } from "../src/mbms/http-protocol.js";
-import type { MbmsKeyDelivery } from "../src/mbms/key-message.js";
-import { KeyClient, MeTekSource, MkiEvaluator, type KeyedTekSource, type TekSource } from "../src/mbms/ue/index.js";
-import { UiccTekSource } from "../src/mbms/uicc/index.js";
-import { spawnCardWorker } from "../src/mbms/uicc/card-worker.js";
+import { KeyClient, MeTekSource, MkiEvaluator, type KeyDelivery, type TekSource } from "../src/mbms/ue/index.js";
+import { AuthMode, UiccProxy, UiccTekSource, cardCredentials, decodeAuthenticate, type CardChannel } from "../src/mbms/uicc/index.js";
+import { nodeWorkerChannel, startCardWorker } from "../src/mbms/uicc/card-worker.js";
 import { BmscProcess, DIST_CARD_WORKER, requireDist, type BmscConfig, type SentRange, type TekMessage } from "./helpers/bmsc-process.js";
 
 const SERVICE = "urn:mbms:flow:1";
@@ -46,12 +47,19 @@ interface Ue {
   name: string;
   mode: "ME" | "UICC";
   userId: string;
+  /**
+   * The operator's copy of the user's KEK (registration at the BM-SC, and the log scan). ME UE: also given
+   * to its KeyClient. UICC UE: written to the card at provisioning (workerData) and never to an ME object.
+   */
   kek: Uint8Array;
+  /** UICC UE: every APDU the ME sent to the card's worker and every answer, copied before transfer. */
+  toCard: Uint8Array[];
+  fromCard: Uint8Array[];
   socket: dgram.Socket;
   port: number;
   source: TekSource;
   evaluator?: MkiEvaluator;
-  client?: KeyClient;
+  client?: KeyClient<KeyDelivery>;
   /** seq → wire MKI (hex) at arrival. */
   wireMki: Map<number, string>;
   /** packet number → MKI (hex) it arrived under, once decrypted. */
@@ -83,6 +91,43 @@ interface FlowResult {
   secrets: Map<string, string>;
   parentLog: string[];
   resourcesLeft: string[];
+  /** ME-side objects of the UICC UE found holding its KEK's bytes (must be none). */
+  meKekHolders: string[];
+}
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Walks an object graph (own properties, Maps, Sets, arrays, byte arrays; not closures) for `needle`. */
+function holdsBytes(root: unknown, needle: Uint8Array): boolean {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object" || seen.has(v)) continue;
+    seen.add(v);
+    if (seen.size > 200_000) throw new Error("object graph too large to walk");
+    if (ArrayBuffer.isView(v)) {
+      if (contains(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), needle)) return true;
+      continue;
+    }
+    if (v instanceof ArrayBuffer) {
+      if (v.byteLength > 0 && contains(new Uint8Array(v), needle)) return true;
+      continue;
+    }
+    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+    if (v instanceof Set) for (const x of v) stack.push(x);
+    for (const k of Reflect.ownKeys(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, k);
+      if (d && "value" in d) stack.push(d.value);
+    }
+  }
+  return false;
 }
 
 let result: FlowResult;
@@ -108,10 +153,28 @@ async function makeUe(name: string, mode: "ME" | "UICC"): Promise<Ue> {
     socket.once("error", reject);
     socket.bind(0, "127.0.0.1", () => resolve());
   });
-  const proxy = mode === "UICC" ? spawnCardWorker(kek, { workerUrl: DIST_CARD_WORKER }) : undefined;
+  const toCard: Uint8Array[] = [];
+  const fromCard: Uint8Array[] = [];
+  let proxy: UiccProxy | undefined;
+  if (mode === "UICC") {
+    // Provisioning: the KEK goes to the card once, in workerData (transferred copy). Then only APDUs.
+    const channel = nodeWorkerChannel(startCardWorker(kek, { workerUrl: DIST_CARD_WORKER }));
+    const tapped: CardChannel = {
+      post: (r) => {
+        toCard.push(new Uint8Array(r.apdu.slice(0)));
+        channel.post(r);
+      },
+      listen: (onResponse, onFault) => channel.listen((r) => {
+        fromCard.push(new Uint8Array(r.apdu.slice(0)));
+        onResponse(r);
+      }, onFault),
+      terminate: () => channel.terminate(),
+    };
+    proxy = new UiccProxy(tapped);
+  }
   const source: TekSource = proxy ? new UiccTekSource(proxy) : new MeTekSource();
   const ue: Ue = {
-    name, mode, userId: `sip:${name}@flow.invalid`, kek, socket, port: socket.address().port, source,
+    name, mode, userId: `sip:${name}@flow.invalid`, kek, toCard, fromCard, socket, port: socket.address().port, source,
     wireMki: new Map(), delivered: new Map(), duplicates: 0, badPayload: 0, refusals: new Map(), http: [], deliveries: 0, keyErrors: [],
     async close() {
       ue.client?.stop();
@@ -125,12 +188,11 @@ async function makeUe(name: string, mode: "ME" | "UICC"): Promise<Ue> {
 }
 
 /**
- * Starts the UE's key client (initial keying) and evaluator. The UICC UE's key client is given a fetch that
- * forwards each key message to the card (UiccTekSource.deliver, AUTHENTICATE mode 01) before the client sees
- * it, and a tekSource whose accept() does nothing: TEKs come from the card only (mode F2). See the note in
- * docs/mbms-flows.md: KeyClient itself opens the message with the KEK, so this UE's ME still holds the KEK.
+ * Starts the UE's key client (initial keying) and evaluator. ME UE: KEK credentials and its MeTekSource.
+ * UICC UE: card credentials (cardCredentials: the card signs each request, mode F4; each key message goes
+ * to the card as bytes, UiccTekSource.deliver, mode 01) and its UiccTekSource; TEKs come from the card (F2).
  */
-async function startUe(ue: Ue, port: () => number, onDelivery: (d: MbmsKeyDelivery) => void): Promise<void> {
+async function startUe(ue: Ue, port: () => number, onDelivery: (d: KeyDelivery) => void): Promise<void> {
   const fetchVia: typeof fetch = async (input, init) => {
     const url = String(input).replace(/^http:\/\/127\.0\.0\.1:\d+/, `http://127.0.0.1:${port()}`);
     const ex: HttpExchange = { at: Date.now(), status: 0 };
@@ -140,26 +202,21 @@ async function startUe(ue: Ue, port: () => number, onDelivery: (d: MbmsKeyDelive
     if (res.status === 200) {
       ex.from = Number(res.headers.get(HEADER_REKEY_FROM));
       ex.window = Number(res.headers.get(HEADER_REKEY_WINDOW));
-      if (ue.source instanceof UiccTekSource) {
-        const bytes = new Uint8Array(await res.arrayBuffer());
-        await ue.source.deliver(bytes.slice());
-        return new Response(bytes, { status: 200, headers: res.headers });
-      }
     }
     return res;
   };
-  const tekSource: KeyedTekSource = ue.source instanceof MeTekSource
-    ? ue.source
-    : { accept: () => {}, knownTgkIds: () => ue.source.knownTgkIds(), tgkExpiries: () => ue.source.tgkExpiries() };
-  const client = new KeyClient({
-    baseUrl: `http://127.0.0.1:${port()}`, serviceId: SERVICE, userId: ue.userId, kek: ue.kek, tekSource, fetch: fetchVia,
+  const common = {
+    baseUrl: `http://127.0.0.1:${port()}`, serviceId: SERVICE, userId: ue.userId, fetch: fetchVia,
     expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8,
-    onDelivery: (d) => {
+    onDelivery: (d: KeyDelivery) => {
       ue.deliveries++;
       onDelivery(d);
     },
-    onError: (e) => ue.keyErrors.push(`${e.code}`),
-  });
+    onError: (e: { code: string }) => ue.keyErrors.push(`${e.code}`),
+  };
+  const client: KeyClient<KeyDelivery> = ue.source instanceof UiccTekSource
+    ? new KeyClient<KeyDelivery>({ ...common, credentials: cardCredentials(ue.source, ue.userId), tekSource: ue.source })
+    : new KeyClient({ ...common, credentials: { kind: "kek", kek: ue.kek }, tekSource: ue.source as MeTekSource });
   ue.client = client;
   ue.evaluator = new MkiEvaluator({
     tekSource: ue.source, rotationPeriodMs: PERIOD, onUnknownTgk: client.rekeyNow,
@@ -231,7 +288,12 @@ async function runFlow(): Promise<FlowResult> {
     for (const ue of ues) await bmsc1.addUser(ue.userId, hex(ue.kek));
 
     // 2. Initial keying of every UE (HTTP + MIKEY), then the stream.
-    const onDelivery = (d: MbmsKeyDelivery) => {
+    const onDelivery = (d: KeyDelivery) => {
+      if ("kind" in d) {
+        // The UICC UE: only the clear facts of what it forwarded to the card.
+        for (const g of d.tgks) tgkExpiries.add(g.expiresAt);
+        return;
+      }
       secrets.set(hex(d.tekRand), "TEK_RAND");
       for (const g of d.tgks) {
         secrets.set(hex(g.tgk), `TGK ${g.tgkId}`);
@@ -261,11 +323,14 @@ async function runFlow(): Promise<FlowResult> {
     const streamEnd = Date.now();
     await sleep(200);
     await Promise.all(ues.map((u) => u.evaluator!.settled()));
+    // The UICC UE's ME-side objects, walked while still open: none may hold the KEK's bytes.
+    const meKekHolders = ues.filter((u) => u.mode === "UICC").flatMap((u) =>
+      [["KeyClient", u.client], ["UiccTekSource", u.source], ["MkiEvaluator", u.evaluator]].filter(([, o]) => holdsBytes(o, u.kek)).map(([what]) => `${u.name}: ${what}`));
 
     const ranges = [...bmsc1.sent, ...bmsc2.sent].sort((a, b) => a.first - b.first);
     const r: FlowResult = {
       ues, bmsc1, bmsc2, ranges, teks: [...bmsc1.teks, ...bmsc2.teks], killAt, restartedAt, portReused: ready.portReused,
-      tgkExpiries: [...tgkExpiries].sort((a, b) => a - b), streamStart, streamEnd, secrets, parentLog, resourcesLeft: [],
+      tgkExpiries: [...tgkExpiries].sort((a, b) => a - b), streamStart, streamEnd, secrets, parentLog, resourcesLeft: [], meKekHolders,
     };
     printFigures(r);
     return r;
@@ -409,6 +474,35 @@ describe("MBMS flow: BM-SC child process, 3 ME-based UEs and 1 UICC-based UE on 
     expect(result.secrets.size).toBeGreaterThan(20);
     const leaks = [...result.secrets].filter(([h]) => seenInLog(childLog, h) || seenInLog(parentLog, h)).map(([, what]) => what);
     expect(leaks).toEqual([]);
+  });
+
+  it("the UICC UE's ME holds no KEK: the card signs (F4) and takes key messages (01); the KEK never crosses the boundary", () => {
+    const ue = result.ues.find((u) => u.mode === "UICC")!;
+    // The ME-side configuration has no KEK: card credentials, no kek option.
+    const options = (ue.client as unknown as { o: Record<string, unknown> }).o;
+    expect(options).not.toHaveProperty("kek");
+    expect((options.credentials as { kind: string }).kind).toBe("card");
+    expect(options.credentials).not.toHaveProperty("kek");
+    expect(ue.client!.mode).toBe("card");
+    expect(result.meKekHolders).toEqual([]);
+    // The ME-based UEs are the control: the same walk finds their KEK in their KeyClient.
+    for (const me of result.ues.filter((u) => u.mode === "ME")) expect(holdsBytes(me.client, me.kek), me.name).toBe(true);
+    // What crossed the boundary: F4 per key request, 01 per key message, F2 per new MKI; never the KEK.
+    const modes = new Map<number, number>();
+    for (const apdu of ue.toCard) {
+      const mode = decodeAuthenticate(apdu.slice()).mode;
+      modes.set(mode, (modes.get(mode) ?? 0) + 1);
+    }
+    expect(modes.get(AuthMode.SignKeyRequest)).toBe(ue.client!.stats.requests);
+    expect(modes.get(AuthMode.KeyMessage)).toBe(ue.deliveries);
+    expect(modes.get(AuthMode.TekFromMki) ?? 0).toBeGreaterThanOrEqual(10);
+    expect(ue.fromCard.length).toBe(ue.toCard.length);
+    const kekHex = hex(ue.kek);
+    for (const buf of [...ue.toCard, ...ue.fromCard]) {
+      expect(contains(buf, ue.kek)).toBe(false);
+      expect(hex(buf)).not.toContain(kekHex);
+    }
+    console.log(`  ${ue.name} card traffic: ${ue.toCard.length} APDUs (F4 ${modes.get(AuthMode.SignKeyRequest)}, 01 ${modes.get(AuthMode.KeyMessage)}, F2 ${modes.get(AuthMode.TekFromMki) ?? 0}, F3 ${modes.get(AuthMode.DeleteTgk) ?? 0}), ${ue.toCard.reduce((n, b) => n + b.length, 0)} bytes to the card, ${ue.fromCard.reduce((n, b) => n + b.length, 0)} back; KEK bytes in any: none`);
   });
 
   it("every socket, timer, worker and child process is closed at the end", () => {

@@ -267,3 +267,65 @@ describe("KeyClient", () => {
     client.stop();
   });
 });
+
+describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the key message)", () => {
+  it("card mode: the card's SoftCard signs (mode F4) and takes the bytes (mode 01); the client holds no KEK", async () => {
+    const { SoftCard, UiccProxy, UiccTekSource, cardCredentials } = await import("../src/mbms/uicc/index.js");
+    const clock = new FakeClock();
+    const bmsc = new FakeBmsc(clock);
+    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+    bmsc.grant(8, NOW + 2 * HOUR, NOW + 4 * HOUR);
+    // An in-process card (no worker) behind the proxy.
+    const card = new SoftCard(bmsc.kek, { core });
+    const modes: number[] = [];
+    let respond: ((r: { id: number; apdu: ArrayBuffer }) => void) | undefined;
+    const proxy = new UiccProxy({
+      post: (r) => {
+        const apdu = new Uint8Array(r.apdu);
+        modes.push(apdu[apdu[4] === 0 ? (apdu[8] === 0x82 ? 11 : apdu[8] === 0x81 ? 10 : 9) : (apdu[6] === 0x82 ? 9 : apdu[6] === 0x81 ? 8 : 7)]!);
+        const out = card.process(apdu);
+        queueMicrotask(() => respond!({ id: r.id, apdu: out.slice().buffer }));
+      },
+      listen: (onResponse) => { respond = onResponse; },
+      terminate: async () => {},
+    });
+    const source = new UiccTekSource(proxy, { now: clock.now });
+    const delivered: unknown[] = [];
+    const client = new KeyClient({
+      baseUrl: "https://bmsc.example/", serviceId: SERVICE, userId: USER, credentials: cardCredentials(source, USER), tekSource: source,
+      fetch: bmsc.fetch, now: clock.now, timers: clock, core, onDelivery: (d) => delivered.push(d),
+    });
+    expect(client.mode).toBe("card");
+    const d = await client.start();
+    expect(d).toMatchObject({ kind: "card", serviceId: SERVICE, userId: USER, tgks: [{ tgkId: 7 }, { tgkId: 8 }] });
+    expect(d).not.toHaveProperty("tekRand");
+    expect(delivered).toHaveLength(1);
+    expect(modes).toEqual([0xf4, 0x01]);
+    expect(source.knownTgkIds().sort()).toEqual([7, 8]);
+    expect(client.nextRekeyAt).toBeDefined();
+    const mki = buildMki(7, new Uint8Array(8).fill(3));
+    expect(await source.deriveTek(mki)).toEqual(deriveSrtpMasterKeys(
+      { tgk: bmsc.tgks[0]!.tgk, tgkId: 7, csbId: bmsc.csbId, csId: 1, tekRand: bmsc.tekRand, mki }, { core },
+    ));
+    client.stop();
+  });
+
+  it("card mode: a refused key message is a protocol error; the options are checked", async () => {
+    const clock = new FakeClock();
+    const bmsc = new FakeBmsc(clock);
+    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+    const source = new MeTekSource({ core, now: clock.now });
+    const { signRequest } = await import("../src/mbms/http-protocol.js");
+    const signer = { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek: bmsc.kek, userId: USER, ...r }, core) }) };
+    const refused = Object.assign(new Error("9862"), { code: "ERR_INCORRECT_MAC" });
+    const client = new KeyClient({
+      baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, tekSource: source, fetch: bmsc.fetch, now: clock.now, timers: clock, core,
+      credentials: { kind: "card", signer, deliver: async () => { throw refused; } },
+    });
+    await expect(client.start()).rejects.toMatchObject({ code: "ERR_PROTOCOL", retryable: false });
+    const base = { baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, tekSource: source };
+    expect(() => new KeyClient({ ...base })).toThrow(/exactly one/);
+    expect(() => new KeyClient({ ...base, kek: bmsc.kek, credentials: { kind: "kek", kek: bmsc.kek } })).toThrow(/exactly one/);
+    expect(() => new KeyClient({ ...base, credentials: { kind: "kek", kek: bmsc.kek }, tekSource: { knownTgkIds: () => [], tgkExpiries: () => new Map() } })).toThrow(/accept/);
+  });
+});

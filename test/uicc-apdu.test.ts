@@ -77,6 +77,9 @@ describe("AUTHENTICATE in the MBMS security context", () => {
     expect(hex(encodeAuthenticate(AuthMode.TekFromMki, mki))).toBe("00898085" + "0f" + "530d" + "f2" + "000000070102030405060708" + "00");
     expect(decodeAuthenticate(encodeAuthenticate(AuthMode.TekFromMki, mki))).toEqual({ mode: 0xf2, modeData: mki });
     expect(hex(encodeAuthenticate(AuthMode.DeleteTgk, unhex("00000007")))).toBe("00898085" + "07" + "5305" + "f3" + "00000007" + "00");
+    // F4 (sign key request): the MAC input as mode data; response 53 14 ‖ MAC.
+    expect(hex(encodeAuthenticate(AuthMode.SignKeyRequest, unhex("0a0a")))).toBe("00898085" + "05" + "5303" + "f4" + "0a0a" + "00");
+    expect(AuthMode.SignKeyRequest).toBe(0xf4);
   });
 
   it("uses BER long lengths (81, 82) and extended APDUs for long key messages", () => {

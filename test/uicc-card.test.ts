@@ -19,6 +19,10 @@ import {
   encodeAuthenticate, keyMessageFacts, type CardChannel, type CardResponse,
 } from "../src/mbms/uicc/index.js";
 import { nodeWorkerChannel, startCardWorker } from "../src/mbms/uicc/card-worker.js";
+import { cardSigner } from "../src/mbms/uicc/uicc-proxy.js";
+import {
+  KEYS_METHOD, KEYS_PATH, MAX_BODY_BYTES, parseAuthorization, requestAuthKey, requestMacInput, signRequest, verifyRequestMac,
+} from "../src/mbms/http-protocol.js";
 import type { TekSource } from "../src/mbms/ue/tek-source.js";
 
 const core = loadCore();
@@ -148,6 +152,50 @@ describe("SoftCard (APDU in, APDU out)", () => {
   });
 });
 
+describe("SoftCard mode F4 (sign key request)", () => {
+  const USER = "sip:card@example";
+  const BODY = JSON.stringify({ serviceId: "urn:mbms:x", have: [1, 2] });
+  const NONCE = "00112233445566778899aabbccddeeff";
+  const input = (over: Partial<{ method: string; path: string; user: string; time: string; nonce: string; body: string }> = {}) =>
+    requestMacInput(over.method ?? KEYS_METHOD, over.path ?? KEYS_PATH, over.user ?? USER, over.time ?? String(NOW), over.nonce ?? NONCE, over.body ?? BODY);
+  const sign = (card: SoftCard, data: Uint8Array) => card.process(encodeAuthenticate(AuthMode.SignKeyRequest, data));
+
+  it("answers 53 14 ‖ the MAC signRequest computes for the same input (K_req from the card's KEK)", () => {
+    const card = new SoftCard(KEK, { core });
+    const response = sign(card, input());
+    expect(decodeResponseApdu(response).sw).toBe(SW.OK);
+    expect([...response.subarray(0, 2)]).toEqual([0x53, 0x14]);
+    expect(response.length).toBe(2 + 20 + 2);
+    const mac = decodeAuthenticateResponse(response)!;
+    const headers = signRequest({ kek: KEK, userId: USER, method: KEYS_METHOD, path: KEYS_PATH, body: BODY, timeMs: NOW, nonce: NONCE }, core);
+    expect(mac).toEqual(parseAuthorization(headers.authorization));
+    const kReq = requestAuthKey(KEK, core);
+    expect(verifyRequestMac(kReq, input(), mac, core)).toBe(true);
+    // Another KEK, another MAC; the body is covered.
+    expect(decodeAuthenticateResponse(sign(new SoftCard(OTHER_KEK, { core }), input()))).not.toEqual(mac);
+    expect(decodeAuthenticateResponse(sign(card, input({ body: BODY + " " })))).not.toEqual(mac);
+    // A byte body and a 4 KiB body.
+    const big = "x".repeat(MAX_BODY_BYTES);
+    expect(verifyRequestMac(kReq, input({ body: big }), decodeAuthenticateResponse(sign(card, input({ body: big })))!, core)).toBe(true);
+  });
+
+  it("malformed: empty or oversized → 6700; not a key request's MAC input → 6A80; closed → 6F00", () => {
+    const card = new SoftCard(KEK, { core });
+    expect(sw(sign(card, new Uint8Array(0)))).toBe(SW.WRONG_LENGTH);
+    expect(sw(sign(card, input({ body: "x".repeat(MAX_BODY_BYTES + 4096) })))).toBe(SW.WRONG_LENGTH);
+    for (const bad of [
+      input({ method: "GET" }), input({ path: "/other" }), input({ user: "" }), input({ time: "12a" }), input({ time: "" }),
+      input({ nonce: NONCE.toUpperCase() }), input({ nonce: NONCE.slice(2) }),
+      new TextEncoder().encode(`POST\n${KEYS_PATH}\n${USER}\n${NOW}`), // cut before the nonce
+      new Uint8Array(40).fill(0x41),
+    ]) {
+      expect(sw(sign(card, bad))).toBe(SW.INCORRECT_DATA);
+    }
+    card.close();
+    expect(sw(sign(card, input()))).toBe(SW.NO_DIAGNOSIS);
+  });
+});
+
 describe("the card in a worker, behind UiccProxy", () => {
   let dir: string;
   let workerUrl: URL;
@@ -247,6 +295,18 @@ describe("the card in a worker, behind UiccProxy", () => {
     expect(await source.deleteTgk(13)).toBe(true);
     expect(changes).toBeGreaterThanOrEqual(3);
     off();
+  });
+
+  it("signKeyRequest (mode F4) and cardSigner: headers a KEK holder would produce, with no KEK in the ME", async () => {
+    const body = JSON.stringify({ serviceId: "urn:mbms:x", have: [] });
+    const nonce = "0123456789abcdef0123456789abcdef";
+    const headers = await cardSigner(proxy, "sip:w@example").sign({ method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: NOW, nonce });
+    expect(headers).toEqual({ ...signRequest({ kek: KEK, userId: "sip:w@example", method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: NOW, nonce }, core) });
+    const fresh = await cardSigner(proxy, "sip:w@example").sign({ method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: NOW });
+    expect(fresh["x-mbms-nonce"]).toMatch(/^[0-9a-f]{32}$/);
+    expect(fresh["x-mbms-nonce"]).not.toBe(nonce);
+    await expect(proxy.signKeyRequest(new TextEncoder().encode("GET\n/\nu\n1\nn\n"))).rejects.toMatchObject({ code: "ERR_INCORRECT_DATA", sw: 0x6a80 });
+    await expect(proxy.signKeyRequest(new Uint8Array(0))).rejects.toMatchObject({ code: "ERR_ARGUMENT" });
   });
 
   it("no message from the card ever contains any TGK (nor does any command carry one in clear)", async () => {

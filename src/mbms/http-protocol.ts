@@ -143,24 +143,75 @@ export function verifyRequestMac(kReq: Uint8Array, input: Uint8Array, mac: Uint8
   }
 }
 
-/** Signs a key request; returns the four authentication headers. */
-export function signRequest(p: SignRequestParams, core: CryptoCore = defaultCore()): AuthHeaders {
-  if (!Number.isSafeInteger(p.timeMs) || p.timeMs < 0) throw new MbmsError("ERR_ARGUMENT", "timeMs must be a non-negative integer");
-  const nonce = p.nonce ?? newNonce();
-  if (!/^[0-9a-f]{32}$/.test(nonce)) throw new MbmsError("ERR_ARGUMENT", "nonce must be 32 lowercase hex chars");
-  const time = String(p.timeMs);
-  const kReq = requestAuthKey(p.kek, core);
-  let mac: Uint8Array;
+/**
+ * HMAC-SHA1 under K_req = PRF(KEK, label) over `input` (requestMacInput). The one place K_req is derived
+ * and used for signing: signRequest (ME mode) and the card's AUTHENTICATE mode F4 (src/mbms/uicc/soft-card.ts)
+ * both call it. K_req is zeroed before returning.
+ */
+export function requestMacFromKek(kek: Uint8Array, input: Uint8Array, core: CryptoCore = defaultCore()): Uint8Array {
+  const kReq = requestAuthKey(kek, core);
   try {
-    mac = requestMac(kReq, requestMacInput(p.method, p.path, p.userId, time, nonce, p.body), core);
+    return requestMac(kReq, input, core);
   } finally {
     kReq.fill(0);
   }
+}
+
+/** Checks timeMs and the nonce (default: a fresh one); returns the header strings of a request to sign. */
+export function requestTimeAndNonce(timeMs: number, nonce?: string): { time: string; nonce: string } {
+  if (!Number.isSafeInteger(timeMs) || timeMs < 0) throw new MbmsError("ERR_ARGUMENT", "timeMs must be a non-negative integer");
+  const n = nonce ?? newNonce();
+  if (!/^[0-9a-f]{32}$/.test(n)) throw new MbmsError("ERR_ARGUMENT", "nonce must be 32 lowercase hex chars");
+  return { time: String(timeMs), nonce: n };
+}
+
+/** The four authentication headers for a computed MAC. */
+export function authHeaders(userId: string, time: string, nonce: string, mac: Uint8Array): AuthHeaders {
+  if (mac.length !== MAC_BYTES) throw new MbmsError("ERR_ARGUMENT", `a request MAC is ${MAC_BYTES} bytes`);
   return {
-    "x-mbms-user": p.userId,
+    "x-mbms-user": userId,
     "x-mbms-time": time,
     "x-mbms-nonce": nonce,
     authorization: `${AUTH_SCHEME} ${toHex(mac)}`,
+  };
+}
+
+/** Signs a key request; returns the four authentication headers. */
+export function signRequest(p: SignRequestParams, core: CryptoCore = defaultCore()): AuthHeaders {
+  const { time, nonce } = requestTimeAndNonce(p.timeMs, p.nonce);
+  const mac = requestMacFromKek(p.kek, requestMacInput(p.method, p.path, p.userId, time, nonce, p.body), core);
+  try {
+    return authHeaders(p.userId, time, nonce, mac);
+  } finally {
+    mac.fill(0);
+  }
+}
+
+/** A key request to sign: everything but the user, whom the signer knows. */
+export interface RequestToSign {
+  method: string;
+  path: string;
+  /** The body exactly as sent (string → UTF-8). */
+  body: string | Uint8Array;
+  timeMs: number;
+  /** 32 lowercase hex chars; default: 16 fresh random bytes. */
+  nonce?: string;
+}
+
+/**
+ * Who signs the UE's key requests: the seam between the ME-based mode (the ME holds the KEK: kekSigner)
+ * and the UICC-based mode (the card holds it: cardSigner in src/mbms/uicc/uicc-proxy.ts, AUTHENTICATE
+ * mode F4). Resolves with the authentication headers (x-mbms-user, x-mbms-time, x-mbms-nonce, authorization).
+ */
+export interface RequestSigner {
+  sign(request: RequestToSign): Promise<Record<string, string>>;
+}
+
+/** ME mode: signs with the KEK held in the ME (signRequest). Keeps a reference to `kek`, not a copy. */
+export function kekSigner(kek: Uint8Array, userId: string, core?: CryptoCore): RequestSigner {
+  if (!(kek instanceof Uint8Array) || kek.length === 0) throw new MbmsError("ERR_KEY_LENGTH", "KEK must be a non-empty byte array");
+  return {
+    sign: async (r) => ({ ...signRequest({ kek, userId, method: r.method, path: r.path, body: r.body, timeMs: r.timeMs, ...(r.nonce !== undefined ? { nonce: r.nonce } : {}) }, core) }),
   };
 }
 

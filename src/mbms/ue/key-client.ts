@@ -2,8 +2,14 @@
  * The UE's key client (design.md §1 "UE", "Implosion"): initial keying and re-keying over HTTP against
  * the BM-SC key server (protocol: src/mbms/http-protocol.ts).
  *
- *   POST /mbms/v1/keys  {"serviceId", "have": [TGK-IDs held]}, signed with signRequest (K_req from the KEK)
- *   200 application/mikey → openMbmsKeyMessage(bytes, { kek }) → tekSource.accept(delivery)
+ *   POST /mbms/v1/keys  {"serviceId", "have": [TGK-IDs held]}, signed by a RequestSigner
+ *   200 application/mikey → delivered according to the credentials:
+ *     - ME-based ({ kind: "kek", kek }): kekSigner (signRequest, K_req from the KEK in the ME);
+ *       openMbmsKeyMessage(bytes, { kek }) → tekSource.accept(delivery)
+ *     - UICC-based ({ kind: "card", signer, deliver }): the card signs (AUTHENTICATE mode F4, cardSigner) and
+ *       the raw bytes go to `deliver` (mode 01, UiccTekSource.deliver); the ME reads only the clear parts
+ *       (keyMessageFacts: T, TGK-IDs and lifetimes, service, user) and never holds the KEK.
+ *   Scheduling is the same in both modes: it needs only tekSource.knownTgkIds / tgkExpiries.
  *
  * Scheduling (the implosion mitigations): the next re-key is at a uniformly random instant
  * (crypto.getRandomValues) in the window the BM-SC names (x-mbms-rekey-from, x-mbms-rekey-window), plus
@@ -19,30 +25,58 @@ import type { ReplayCache } from "../../mikey/replay-cache.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError, type MbmsErrorCode } from "../errors.js";
 import {
-  CONTENT_TYPE_JSON, CONTENT_TYPE_MIKEY, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_METHOD, KEYS_PATH, signRequest,
+  CONTENT_TYPE_JSON, CONTENT_TYPE_MIKEY, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_METHOD, KEYS_PATH, kekSigner, type RequestSigner,
 } from "../http-protocol.js";
 import { openMbmsKeyMessage, type MbmsKeyDelivery } from "../key-message.js";
+import { keyMessageFacts, type KeyMessageFacts } from "../uicc/uicc-proxy.js";
 
-/** The part of a TekSource the key client needs (MeTekSource has it). */
-export interface KeyedTekSource {
-  accept(delivery: MbmsKeyDelivery): void;
+/** What the key client's scheduling reads from a TekSource (MeTekSource and UiccTekSource have it). */
+export interface TgkInventory {
   knownTgkIds(): number[];
   tgkExpiries(): Map<number, number>;
 }
+
+/** The part of a TekSource the key client needs in ME mode (MeTekSource has it). */
+export interface KeyedTekSource extends TgkInventory {
+  accept(delivery: MbmsKeyDelivery): void;
+}
+
+/**
+ * How the UE authenticates and where key messages go.
+ *   - kek:  ME-based. The ME holds the KEK: signs with it and opens key messages, tekSource.accept(delivery).
+ *   - card: UICC-based. `signer` signs on the card (cardSigner, mode F4); `deliver` forwards the raw key
+ *           message to the card (UiccTekSource.deliver, mode 01). The ME holds no KEK.
+ */
+export type KeyCredentials =
+  | { kind: "kek"; kek: Uint8Array }
+  | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<void> };
+
+/** What one keying delivered in card mode: the clear facts of the forwarded key message (no key). */
+export interface CardKeyDelivery extends KeyMessageFacts {
+  kind: "card";
+  /** Length of the key message forwarded to the card. */
+  bytes: number;
+}
+
+/** A keying's result: the opened message (ME mode) or the clear facts of the one the card took (card mode). */
+export type KeyDelivery = MbmsKeyDelivery | CardKeyDelivery;
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-export interface KeyClientOptions {
+export interface KeyClientOptions<D extends KeyDelivery = MbmsKeyDelivery> {
   /** Base URL of the BM-SC, e.g. "https://bmsc.operator.example" (KEYS_PATH is appended). */
   baseUrl: string;
   serviceId: string;
   userId: string;
-  /** The user's KEK: signs requests (K_req) and opens key messages. */
-  kek: Uint8Array;
-  tekSource: KeyedTekSource;
+  /** The mode (exactly one of `credentials` and `kek`). */
+  credentials?: KeyCredentials;
+  /** Shorthand for credentials { kind: "kek", kek }: the user's KEK signs requests (K_req) and opens key messages. */
+  kek?: Uint8Array;
+  /** ME mode: a KeyedTekSource (accept is called). Card mode: anything with knownTgkIds/tgkExpiries (UiccTekSource). */
+  tekSource: TgkInventory & { accept?(delivery: MbmsKeyDelivery): void };
   /** Injectable for tests and other transports (default globalThis.fetch). */
   fetch?: typeof fetch;
   /** Wall clock, ms since the epoch (default Date.now). */
@@ -61,12 +95,12 @@ export interface KeyClientOptions {
   maxAttempts?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Passed to openMbmsKeyMessage: clock skew and a replay cache for key messages. */
+  /** ME mode, passed to openMbmsKeyMessage: clock skew and a replay cache (the card keeps its own counter). */
   clockSkewMs?: number;
   replayCache?: ReplayCache;
   core?: CryptoCore;
-  /** Each delivery accepted (e.g. to set the evaluator's ROC for a late join). */
-  onDelivery?: (delivery: MbmsKeyDelivery) => void;
+  /** Each delivery accepted (e.g. to set the evaluator's ROC for a late join). Card mode: CardKeyDelivery. */
+  onDelivery?: (delivery: D) => void;
   /** Failures of scheduled or on-demand re-keys (they are retried later; `start` rejects instead). */
   onError?: (error: MbmsError) => void;
 }
@@ -104,22 +138,38 @@ function cryptoRandom(): number {
 
 const sleep = (timers: Timers, ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms));
 
-export class KeyClient {
-  private readonly o: KeyClientOptions;
+/**
+ * `KeyClient` (ME mode, resolving MbmsKeyDelivery) or `KeyClient<CardKeyDelivery>` (card mode). The type
+ * parameter only types the results; the mode is `options.credentials`.
+ */
+export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
+  private readonly o: KeyClientOptions<D>;
+  private readonly credentials: KeyCredentials;
+  private readonly signer: RequestSigner;
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
   private readonly timers: Timers;
   private readonly random: () => number;
   private readonly core: CryptoCore;
-  private inFlight: Promise<MbmsKeyDelivery> | undefined;
+  private inFlight: Promise<D> | undefined;
   private timer: unknown;
   private timerAt: number | undefined;
   private lastStartAt = -Infinity;
   private stopped = false;
   private readonly s: KeyClientStats = { requests: 0, deliveries: 0, failures: 0, rekeyNowCalls: 0, rekeyNowDeferred: 0 };
 
-  constructor(options: KeyClientOptions) {
+  constructor(options: KeyClientOptions<D>) {
     this.o = options;
+    if ((options.credentials === undefined) === (options.kek === undefined)) {
+      throw new MbmsError("ERR_ARGUMENT", "pass exactly one of options.credentials and options.kek");
+    }
+    this.credentials = options.credentials ?? { kind: "kek", kek: options.kek! };
+    const c = this.credentials;
+    if (c.kind === "kek") {
+      if (typeof options.tekSource.accept !== "function") throw new MbmsError("ERR_ARGUMENT", "KEK mode needs a tekSource with accept()");
+    } else if (c.kind !== "card" || typeof c.signer?.sign !== "function" || typeof c.deliver !== "function") {
+      throw new MbmsError("ERR_ARGUMENT", "card credentials are { kind: \"card\", signer, deliver }");
+    }
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== "function") throw new MbmsError("ERR_ARGUMENT", "no fetch available: pass options.fetch");
     this.fetchFn = f;
@@ -127,6 +177,12 @@ export class KeyClient {
     this.timers = options.timers ?? { setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms), clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>) };
     this.random = options.random ?? cryptoRandom;
     this.core = options.core ?? defaultCore();
+    this.signer = c.kind === "kek" ? kekSigner(c.kek, options.userId, this.core) : c.signer;
+  }
+
+  /** "kek" (ME-based) or "card" (UICC-based). */
+  get mode(): KeyCredentials["kind"] {
+    return this.credentials.kind;
   }
 
   get stats(): KeyClientStats {
@@ -139,7 +195,7 @@ export class KeyClient {
   }
 
   /** Initial keying (with retries); then re-keys run on their own. Rejects if every attempt fails. */
-  start(): Promise<MbmsKeyDelivery> {
+  start(): Promise<D> {
     this.stopped = false;
     return this.rekey();
   }
@@ -173,7 +229,7 @@ export class KeyClient {
   };
 
   /** One re-key with retries; single-flight. */
-  private rekey(): Promise<MbmsKeyDelivery> {
+  private rekey(): Promise<D> {
     if (this.inFlight) return this.inFlight;
     this.disarm();
     this.lastStartAt = this.now();
@@ -202,7 +258,7 @@ export class KeyClient {
     return this.o.backoffMaxMs ?? 60_000;
   }
 
-  private async withRetries(): Promise<MbmsKeyDelivery> {
+  private async withRetries(): Promise<D> {
     const attempts = this.o.maxAttempts ?? 6;
     const base = this.o.backoffBaseMs ?? 500;
     for (let n = 0; ; n++) {
@@ -218,10 +274,18 @@ export class KeyClient {
     }
   }
 
-  private async attempt(): Promise<MbmsKeyDelivery> {
+  private async attempt(): Promise<D> {
     const o = this.o;
     const body = JSON.stringify({ serviceId: o.serviceId, have: o.tekSource.knownTgkIds() });
-    const auth = signRequest({ kek: o.kek, userId: o.userId, method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: Math.floor(this.now()) }, this.core);
+    let auth: Record<string, string>;
+    try {
+      auth = await this.signer.sign({ method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: Math.floor(this.now()) });
+    } catch (e) {
+      if (e instanceof MbmsError || this.credentials.kind === "kek") throw e;
+      // The card did not sign (UiccError): a timeout may pass, a refusal will not.
+      const code = (e as { code?: unknown } | null)?.code;
+      throw new KeyClientError("ERR_HTTP", `the card did not sign the key request: ${e instanceof Error ? e.message : String(e)}`, 0, code === "ERR_TIMEOUT");
+    }
     this.s.requests++;
     let res: Response;
     try {
@@ -248,19 +312,47 @@ export class KeyClient {
       throw new KeyClientError("ERR_PROTOCOL", `expected ${CONTENT_TYPE_MIKEY}, got ${type || "no content type"}`, 200, false);
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
-    const delivery = openMbmsKeyMessage(bytes, {
-      kek: o.kek, nowMs: this.now(),
-      ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
-      ...(o.replayCache ? { replayCache: o.replayCache } : {}),
-    }, this.core);
-    if (delivery.serviceId !== o.serviceId || delivery.userId !== o.userId) {
-      throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
-    }
-    o.tekSource.accept(delivery);
+    const delivery = (await this.deliver(bytes)) as D;
     this.s.deliveries++;
     o.onDelivery?.(delivery);
     if (!this.stopped) this.schedule(res.headers);
     return delivery;
+  }
+
+  /** ME mode: open with the KEK, accept. Card mode: check the clear parts, forward the bytes to the card. */
+  private async deliver(bytes: Uint8Array): Promise<KeyDelivery> {
+    const o = this.o;
+    const c = this.credentials;
+    if (c.kind === "kek") {
+      const delivery = openMbmsKeyMessage(bytes, {
+        kek: c.kek, nowMs: this.now(),
+        ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
+        ...(o.replayCache ? { replayCache: o.replayCache } : {}),
+      }, this.core);
+      if (delivery.serviceId !== o.serviceId || delivery.userId !== o.userId) {
+        throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
+      }
+      o.tekSource.accept!(delivery);
+      return delivery;
+    }
+    let facts: KeyMessageFacts;
+    try {
+      facts = keyMessageFacts(bytes);
+    } catch (e) {
+      throw new KeyClientError("ERR_PROTOCOL", `the key message does not decode: ${e instanceof Error ? e.message : String(e)}`, 200, false);
+    }
+    // Clear fields, not yet authenticated: the card checks the MAC (its KEK) and freshness (its counter).
+    if (facts.serviceId !== o.serviceId || facts.userId !== o.userId) {
+      throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
+    }
+    try {
+      await c.deliver(bytes);
+    } catch (e) {
+      if (e instanceof MbmsError) throw e;
+      const code = (e as { code?: unknown } | null)?.code;
+      throw new KeyClientError("ERR_PROTOCOL", `the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${e instanceof Error ? e.message : String(e)}`, 200, false);
+    }
+    return { kind: "card", bytes: bytes.length, ...facts };
   }
 
   /**

@@ -19,6 +19,13 @@
  *       Response: `53` L ‖ TGK-ID (4) ‖ SRTP master key (16|32) ‖ master salt (14).
  *   F3  key deletion: data = TGK-ID (4 bytes, big-endian). Private value (31.102 mode 03 deletes an MSK
  *       by Key Domain ID ‖ Key Group). Response: none.
+ *   F4  sign key request: data = the MAC input of an HTTP key request (src/mbms/http-protocol.ts
+ *       requestMacInput: method \n path \n user \n time \n nonce \n body, UTF-8). Private value, no
+ *       31.102 counterpart (there the BM-SC authenticates the UE by HTTP digest over GBA keys). The card
+ *       derives K_req = PRF(KEK, "mbms-srtp http request key v1", 20) from its own KEK (the shared
+ *       requestMacFromKek) and answers `53` 14 ‖ HMAC-SHA1 (20 bytes). It signs only `POST /mbms/v1/keys`
+ *       requests with a decimal time and a 32-hex nonce (6A80 otherwise; empty or over 8 KiB: 6700), so
+ *       the ME gets a MAC oracle for key requests only, never K_req or the KEK.
  *
  * Response: [`53` L ‖ data] ‖ SW1 SW2. Data only with 9000; every other status word comes alone. (The
  * Nokia TSY puts a `DB` success tag inside the `53` TLV; its exact 31.102 coding is unconfirmed, and we do
@@ -44,6 +51,8 @@ export const AuthMode = {
   TekFromMki: 0xf2,
   /** Private: delete one TGK by TGK-ID. */
   DeleteTgk: 0xf3,
+  /** Private: HMAC-SHA1 under K_req (from the card's KEK) over an HTTP key request's MAC input. */
+  SignKeyRequest: 0xf4,
 } as const;
 export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
 

@@ -4,8 +4,8 @@
  * AUTHENTICATE (MBMS context) APDUs: APDU in, APDU out (apdu.ts). Pure: no worker or Node APIs, so the
  * same logic runs in a Node worker thread, a browser Web Worker, or in-process in tests.
  *
- * What leaves the card: status words, and for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
- * MKI. Never the KEK, never a TGK.
+ * What leaves the card: status words, for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
+ * MKI, and for mode F4 the 20-byte HMAC of a key request under K_req. Never the KEK, K_req or a TGK.
  *
  * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", standards.md §4.2): the card keeps the timestamp of
  * the last key message it accepted and accepts only strictly greater ones (9865 otherwise). Our key
@@ -22,6 +22,7 @@ import { msFromNtp } from "../../mikey/ntp.js";
 import { MikeyError } from "../../mikey/errors.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
+import { KEYS_METHOD, KEYS_PATH, MAX_BODY_BYTES, requestMacFromKek } from "../http-protocol.js";
 import { deriveSrtpMasterKeys, mkiLayout, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
 import { openMbmsKeyMessage } from "../key-message.js";
 import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
@@ -53,6 +54,27 @@ interface CardTgk {
 /** Layout of the mode F2 response value: TGK-ID (4) ‖ master key (16|32) ‖ master salt (14). */
 export const TEK_RESPONSE_TGK_ID_BYTES = 4;
 export const MASTER_SALT_BYTES = 14;
+
+/** Mode F4: the largest MAC input the card signs (a 4 KiB body plus generous headers). */
+export const MAX_SIGN_INPUT_BYTES = MAX_BODY_BYTES + 4096;
+const LF = 0x0a;
+const ascii = new TextDecoder("utf-8", { fatal: false });
+
+/** Mode F4: is this the MAC input of a key request (POST /mbms/v1/keys, decimal time, 32-hex nonce)? */
+function isKeyRequestMacInput(input: Uint8Array): boolean {
+  const fields: string[] = [];
+  let start = 0;
+  for (let i = 0; i < input.length && fields.length < 5; i++) {
+    if (input[i] === LF) {
+      if (i - start > 1024) return false;
+      fields.push(ascii.decode(input.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  if (fields.length < 5) return false;
+  const [method, path, user, time, nonce] = fields as [string, string, string, string, string];
+  return method === KEYS_METHOD && path === KEYS_PATH && user.length > 0 && /^[0-9]{1,16}$/.test(time) && /^[0-9a-f]{32}$/.test(nonce);
+}
 
 export class SoftCard {
   private kek: Uint8Array;
@@ -101,6 +123,8 @@ export class SoftCard {
           return this.generateTek(modeData);
         case AuthMode.DeleteTgk:
           return this.deleteTgk(modeData);
+        case AuthMode.SignKeyRequest:
+          return this.signKeyRequest(modeData);
         default:
           return encodeResponseApdu(SW.INCORRECT_DATA);
       }
@@ -191,6 +215,16 @@ export class SoftCard {
     masterSalt.fill(0);
     const out = encodeAuthenticateResponse(value);
     value.fill(0);
+    return out;
+  }
+
+  /** Mode F4: HMAC-SHA1 under K_req (derived from the KEK by the shared http-protocol function). */
+  private signKeyRequest(input: Uint8Array): Uint8Array {
+    if (input.length === 0 || input.length > MAX_SIGN_INPUT_BYTES) return encodeResponseApdu(SW.WRONG_LENGTH);
+    if (!isKeyRequestMacInput(input)) return encodeResponseApdu(SW.INCORRECT_DATA);
+    const mac = requestMacFromKek(this.kek, input, this.core);
+    const out = encodeAuthenticateResponse(mac);
+    mac.fill(0);
     return out;
   }
 

@@ -6,13 +6,17 @@
  *
  * The ME never holds the KEK or a TGK: it forwards key messages as opaque bytes, and reads only their
  * clear, non-secret parts (T, and the Key ID extension's TGK validity entries) to know which TGK-IDs the
- * card holds and until when. Browser-safe: no Node APIs.
+ * card holds and until when; HTTP key requests are signed by the card (`cardSigner`, mode F4). With
+ * `KeyClient`'s card credentials (`cardCredentials`) the key client needs no KEK either.
+ * Browser-safe: no Node APIs.
  */
-import { decodeMessage, PayloadType, ExtensionType } from "../../mikey/codec/index.js";
+import { decodeMessage, PayloadType, ExtensionType, KeyIdType } from "../../mikey/codec/index.js";
 import { msFromNtp } from "../../mikey/ntp.js";
 import { DEFAULT_MKI_LAYOUT, mkiLayout, splitMki, type MkiLayout } from "../key-hierarchy.js";
 import { KEY_ID_TGK_VALIDITY } from "../key-message.js";
+import { MAC_BYTES, authHeaders, requestMacInput, requestTimeAndNonce, type RequestSigner } from "../http-protocol.js";
 import type { TekResult, TekSource } from "../ue/tek-source.js";
+import type { KeyCredentials } from "../ue/key-client.js";
 import { AuthMode, copyBytes, decodeAuthenticateResponse, encodeAuthenticate } from "./apdu.js";
 import type { CardRequest, CardResponse } from "./card-protocol.js";
 import { SW, UiccError } from "./errors.js";
@@ -105,6 +109,22 @@ export class UiccProxy {
     return result;
   }
 
+  /**
+   * AUTHENTICATE mode F4: the 20-byte HMAC-SHA1 of a key request's MAC input (requestMacInput) under
+   * K_req, which the card derives from its KEK. Rejects with the card's UiccError (6700, 6A80…).
+   */
+  async signKeyRequest(macInput: Uint8Array): Promise<Uint8Array> {
+    if (!(macInput instanceof Uint8Array) || macInput.length === 0 || macInput.length > 65000) {
+      throw new UiccError("ERR_ARGUMENT", "a MAC input is 1..65000 bytes");
+    }
+    const value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.SignKeyRequest, macInput)));
+    if (!value || value.length !== MAC_BYTES) {
+      value?.fill(0);
+      throw new UiccError("ERR_BAD_RESPONSE", `a request MAC of ${value?.length ?? 0} bytes`);
+    }
+    return value;
+  }
+
   /** AUTHENTICATE mode F3: deletes a TGK. False when the card held none under that TGK-ID (6A88). */
   async deleteTgk(tgkId: number): Promise<boolean> {
     if (!Number.isInteger(tgkId) || tgkId < 0 || tgkId > 0xffffffff) throw new UiccError("ERR_ARGUMENT", "a TGK-ID is 32 bits");
@@ -154,11 +174,17 @@ export class UiccProxy {
   }
 }
 
-/** The non-secret facts of a key message: its T, and TGK-ID → validity from the Key ID extension. */
+/** The non-secret facts of a key message: its T, TGK-ID → validity, service (Key Domain ID) and user (IDr). */
 export interface KeyMessageFacts {
   timestamp: bigint;
   tgks: { tgkId: number; validFrom: number; expiresAt: number }[];
+  /** The Key ID extension's MBMS Key Domain ID (our service id), when present. */
+  serviceId?: string;
+  /** The IDr payload (the user's URI), when present: the second ID payload, IDi coming first. */
+  userId?: string;
 }
+
+const text = new TextDecoder();
 
 /**
  * Reads T and the TGK validity entries (Key ID type 241) of a key message with the codec: clear fields
@@ -168,17 +194,49 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
   const message = decodeMessage(bytes);
   let timestamp = 0n;
   const tgks: KeyMessageFacts["tgks"] = [];
+  const ids: Uint8Array[] = [];
+  let serviceId: string | undefined;
   for (const p of message.payloads) {
     if (p.type === PayloadType.T) timestamp = p.value;
+    if (p.type === PayloadType.ID) ids.push(p.id);
     if (p.type === PayloadType.GeneralExtension && p.extType === ExtensionType.KeyId && "keyIds" in p) {
       for (const k of p.keyIds) {
+        if (k.keyIdType === KeyIdType.MbmsKeyDomainId) serviceId ??= text.decode(k.keyId);
         if (k.keyIdType !== KEY_ID_TGK_VALIDITY || k.keyId.length !== 20) continue;
         const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
         tgks.push({ tgkId: v.getUint32(0), validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) });
       }
     }
   }
-  return { timestamp, tgks };
+  const userId = ids.length === 2 ? text.decode(ids[1]) : undefined;
+  return { timestamp, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}) };
+}
+
+/**
+ * UICC mode: a RequestSigner whose MAC comes from the card (AUTHENTICATE mode F4). The ME builds the MAC
+ * input and the headers; the card alone holds the KEK and derives K_req.
+ */
+export function cardSigner(card: Pick<UiccProxy, "signKeyRequest">, userId: string): RequestSigner {
+  return {
+    async sign(r) {
+      const { time, nonce } = requestTimeAndNonce(r.timeMs, r.nonce);
+      const input = requestMacInput(r.method, r.path, userId, time, nonce, r.body);
+      const mac = await card.signKeyRequest(input);
+      try {
+        return { ...authHeaders(userId, time, nonce, mac) };
+      } finally {
+        mac.fill(0);
+      }
+    },
+  };
+}
+
+/**
+ * KeyClient credentials for a UICC-based UE: requests signed by the card (mode F4), key messages forwarded
+ * to it as bytes (mode 01, `UiccTekSource.deliver`). Pass the same UiccTekSource as the client's tekSource.
+ */
+export function cardCredentials(source: UiccTekSource, userId: string): KeyCredentials & { kind: "card" } {
+  return { kind: "card", signer: cardSigner(source.proxy, userId), deliver: (bytes) => source.deliver(bytes) };
 }
 
 export interface UiccTekSourceOptions {
