@@ -1,6 +1,6 @@
-// The main job, for now: prove the WASM core and the SRTP engine against published vectors, then run an
+// `npm run selftest`: prove the WASM core and the SRTP engine against published vectors, then run an
 // SRTP stream with MKI key switching through a sender and a receiver and report the cost per packet.
-// (The MBMS streaming demo of later issues replaces this.)
+// (The main job, `npm run demo`, is the MBMS streaming demo of src/cli.)
 import { SrtpContext } from "./srtp/index.js";
 import { loadCore, simdSupported, type CryptoCore } from "./wasm/index.js";
 

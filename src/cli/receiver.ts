@@ -1,0 +1,132 @@
+/**
+ * One demo receiver (UE): a UDP socket on 127.0.0.1, a KeyClient keying itself over HTTP from the key
+ * server, and an MkiEvaluator decrypting every packet. ME mode: the ME holds the KEK (MeTekSource). UICC
+ * mode: a soft card in a worker thread holds it (UiccTekSource, card credentials): the ME never does.
+ */
+import dgram from "node:dgram";
+import { KeyClient, MeTekSource, MkiEvaluator, type KeyDelivery, type TekSource } from "../mbms/ue/index.js";
+import { UiccTekSource, cardCredentials } from "../mbms/uicc/index.js";
+import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
+import { checkPacket } from "./synthetic-source.js";
+import { mkiPrefix, type ReceiverReport } from "./status.js";
+
+export interface ReceiverConfig {
+  name: string;
+  mode: "ME" | "UICC";
+  userId: string;
+  /** ME mode: given to the KeyClient. UICC mode: provisioned into the card worker (copied) and not kept. */
+  kek: Uint8Array;
+  baseUrl: string;
+  serviceId: string;
+  rotationPeriodMs: number;
+  payloadSize: number;
+  ssrc: number;
+}
+
+export class DemoReceiver {
+  private seen = new Uint8Array(1 << 16);
+  delivered = 0;
+  deliveredBytes = 0;
+  badPackets = 0;
+  duplicates = 0;
+  keyDeliveries = 0;
+  keyErrors: string[] = [];
+  private client!: KeyClient<KeyDelivery>;
+  private evaluator!: MkiEvaluator;
+
+  private constructor(readonly cfg: ReceiverConfig, readonly socket: dgram.Socket, private readonly source: TekSource) {}
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  static async open(cfg: ReceiverConfig): Promise<DemoReceiver> {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, "127.0.0.1", () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    try {
+      socket.setRecvBufferSize(8 << 20); // capped by net.core.rmem_max
+    } catch {
+      // keep the default
+    }
+    const source: TekSource = cfg.mode === "UICC" ? new UiccTekSource(spawnCardWorker(cfg.kek)) : new MeTekSource();
+    return new DemoReceiver(cfg, socket, source);
+  }
+
+  /** Initial keying, then packets are decrypted as they arrive. */
+  async start(): Promise<void> {
+    const c = this.cfg;
+    const common = {
+      baseUrl: c.baseUrl, serviceId: c.serviceId, userId: c.userId,
+      expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8,
+      onDelivery: () => {
+        this.keyDeliveries++;
+      },
+      onError: (e: { code: string }) => {
+        this.keyErrors.push(e.code);
+      },
+    };
+    const src = this.source;
+    this.client = src instanceof UiccTekSource
+      ? new KeyClient<KeyDelivery>({ ...common, credentials: cardCredentials(src, c.userId), tekSource: src })
+      : new KeyClient({ ...common, credentials: { kind: "kek", kek: c.kek }, tekSource: src as MeTekSource });
+    this.evaluator = new MkiEvaluator({
+      tekSource: src, rotationPeriodMs: c.rotationPeriodMs, onUnknownTgk: this.client.rekeyNow,
+      onPacket: (p) => this.onPacket(p),
+    });
+    this.socket.on("message", (msg: Buffer) => {
+      this.evaluator.receive(msg, msg.length);
+    });
+    await this.client.start();
+  }
+
+  private onPacket(p: Uint8Array): void {
+    const n = checkPacket(p, this.cfg.payloadSize, this.cfg.ssrc);
+    if (n < 0) {
+      this.badPackets++;
+      return;
+    }
+    if (n >> 3 >= this.seen.length) {
+      const grown = new Uint8Array(Math.max(this.seen.length * 2, (n >> 3) + 1));
+      grown.set(this.seen);
+      this.seen = grown;
+    }
+    const bit = 1 << (n & 7);
+    if (this.seen[n >> 3]! & bit) {
+      this.duplicates++;
+      return;
+    }
+    this.seen[n >> 3]! |= bit;
+    this.delivered++;
+    this.deliveredBytes += p.length;
+  }
+
+  /** Waits for TEK derivations in flight (queued packets are delivered or dropped). */
+  async settled(): Promise<void> {
+    await this.evaluator?.settled();
+  }
+
+  report(sent: number, mbps: number): ReceiverReport {
+    const s = this.evaluator?.stats;
+    return {
+      name: this.cfg.name, mode: this.cfg.mode, delivered: this.delivered, lost: Math.max(0, sent - this.delivered),
+      badPackets: this.badPackets, duplicates: this.duplicates,
+      authFailed: s?.authFailed ?? 0, replayed: s?.replayed ?? 0, refused: s?.refused ?? 0, queuedDropped: s?.queuedDropped ?? 0,
+      switches: s?.switches ?? 0, keyDeliveries: this.keyDeliveries, rekeys: Math.max(0, this.keyDeliveries - 1),
+      keyErrors: this.keyErrors.length, mbps, mkiPrefix: mkiPrefix(s?.currentMki),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.client?.stop();
+    this.evaluator?.close();
+    await new Promise<void>((r) => this.socket.close(() => r()));
+    if (this.source instanceof UiccTekSource) await this.source.close();
+    else (this.source as MeTekSource).close();
+  }
+}

@@ -1,0 +1,58 @@
+/** Receiver statistics and their formatting (status lines, summary). Never key bytes: only the TGK-ID part of the MKI. */
+export interface ReceiverReport {
+  name: string;
+  mode: "ME" | "UICC";
+  /** Distinct packets decrypted and verified. */
+  delivered: number;
+  /** Packets sent minus delivered (includes packets in flight while the demo runs). */
+  lost: number;
+  /** Decrypted packets whose content did not check out, and duplicates. */
+  badPackets: number;
+  duplicates: number;
+  authFailed: number;
+  replayed: number;
+  refused: number;
+  queuedDropped: number;
+  switches: number;
+  /** Key messages received (initial keying + re-keys). */
+  keyDeliveries: number;
+  rekeys: number;
+  keyErrors: number;
+  /** Mbit/s of RTP delivered over the last interval (status) or the whole run (summary). */
+  mbps: number;
+  /** TGK-ID part of the current MKI (hex), "-" before the first packet. */
+  mkiPrefix: string;
+}
+
+export interface SenderReport {
+  packets: number;
+  bytes: number;
+  mbps: number;
+  tekSwitches: number;
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+
+export function statusLine(r: ReceiverReport): string {
+  return `${r.name.padEnd(7)} ${pad(r.delivered, 8)} pkts ${pad(r.mbps.toFixed(1), 6)} Mbit/s  loss ${pad(r.lost, 5)}  auth-fail ${r.authFailed}  replay ${r.replayed}  switches ${pad(r.switches, 2)}  re-keys ${r.rekeys}  mki ${r.mkiPrefix}…`;
+}
+
+export function senderLine(s: SenderReport, seconds: number): string {
+  return `sender  ${pad(s.packets, 8)} pkts ${pad(s.mbps.toFixed(1), 6)} Mbit/s  TEK switches ${s.tekSwitches}  t=${seconds.toFixed(1)} s`;
+}
+
+/** Redraws `lines` in place on a TTY (cursor up + clear line). */
+export class LiveStatus {
+  private drawn = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+  draw(lines: string[]): void {
+    let s = this.drawn > 0 ? `\x1b[${this.drawn}F` : "";
+    for (const l of lines) s += `\x1b[2K${l}\n`;
+    this.out.write(s);
+    this.drawn = lines.length;
+  }
+}
+
+export function mkiPrefix(mkiHex: string | undefined, tgkIdBytes = 4): string {
+  return mkiHex === undefined ? "-" : mkiHex.slice(0, 2 * tgkIdBytes);
+}
