@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // Suites that need Debian packages run with vitest.system.config.ts (npm run test:system).
-    exclude: ["test/browser/**", "test/libsrtp/**", "test/tshark/**"],
+    exclude: ["test/browser/**", "test/libsrtp/**", "test/tshark/**", "test/netns/**"],
     testTimeout: 120_000,
   },
 });

@@ -44,8 +44,8 @@ const SSRC = 0x6d626d73;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const randomKek = () => globalThis.crypto.getRandomValues(new Uint8Array(16));
 
-/** The sender: keys from the SessionManager's TEK events, paced packets to every receiver port. */
-class Sender {
+/** The sender: keys from the SessionManager's TEK events, paced packets to every destination. */
+export class Sender {
   ctx: SrtpContext | undefined;
   private sendMki: string | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -54,7 +54,7 @@ class Sender {
   bytes = 0;
   tekSwitches = 0;
 
-  constructor(private readonly sock: dgram.Socket, private readonly source: SyntheticSource, private readonly ports: number[]) {}
+  constructor(private readonly sock: dgram.Socket, private readonly source: SyntheticSource, private readonly dests: ReadonlyArray<{ port: number; host: string }>) {}
 
   onTek = (e: TekEvent): void => {
     // Copies: the manager zeroes masterKey/masterSalt once the listeners return.
@@ -94,7 +94,7 @@ class Sender {
       const buf = Buffer.allocUnsafe(len + ctx.trailerLength);
       this.source.write(buf);
       const n = ctx.protect(buf, len);
-      for (const port of this.ports) this.sock.send(buf, 0, n, port, "127.0.0.1");
+      for (const d of this.dests) this.sock.send(buf, 0, n, d.port, d.host);
       this.packets++;
       this.bytes += len;
     }
@@ -143,7 +143,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       sock.bind(0, "127.0.0.1", () => resolve());
     });
     const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: SSRC });
-    sender = new Sender(sock, source, receivers.map((r) => r.port));
+    sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
     manager.onTek(sender.onTek);
     manager.start();
     await Promise.all(receivers.map((r) => r.start()));

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 /**
- * The `mbms-srtp` command line. Subcommands: demo (implemented); send, receive and keyserver (not yet).
+ * The `mbms-srtp` command line. Subcommands: demo, send (BM-SC: key server + sender), receive (one UE), keyserver.
  */
 import { parseArgs } from "node:util";
 import { runDemo, summary } from "./demo.js";
+import { ConfigError, bmscSummary, loadConfig, parseHexKek, runBmsc, type BmscOptions } from "./bmsc.js";
+import { receiveSummary, runReceive } from "./receive.js";
 
 const USAGE = `Usage: mbms-srtp <command> [options]
 
 Commands:
   demo        BM-SC, sender and two receivers (ME and UICC) in one process on 127.0.0.1
-  send        (not implemented yet)
-  receive     (not implemented yet)
-  keyserver   (not implemented yet)
+  send        BM-SC in one process: key server + SRTP sender (synthetic source) to a unicast or multicast address
+  receive     one UE (ME or UICC): joins a group or listens on a port, keys itself, decrypts, reports
+  keyserver   the BM-SC's key server (and session manager) alone, without sending
 
 Run "mbms-srtp <command> --help" for a command's options.`;
 
@@ -34,7 +36,178 @@ Options:
 Exit status: 0 if both receivers decrypted every packet sent with no authentication failure, 1 otherwise,
 2 on a usage error. Ctrl-C stops early and prints the summary.`;
 
-const NOT_YET = (cmd: string) => `Usage: mbms-srtp ${cmd} [options]\n\nNot implemented yet: see "mbms-srtp demo --help".`;
+const CONFIG_HELP = `Config file (JSON; KEKs are 32 or 64 hex digits):
+  { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
+    "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "000102…0f" }] }`;
+
+const KEYSERVER_USAGE = `Usage: mbms-srtp keyserver --config FILE.json [options]
+
+Runs the BM-SC's session manager and HTTP key server for the config's services and users, until Ctrl-C.
+Prints "key server http://HOST:PORT" first.
+
+Options:
+  --config <file>          services and users (alias: --users)
+  --port <port>            key server port (default 0: any free port)
+  --host <addr>            key server address (default 127.0.0.1)
+  --store <file.sqlite>    persistent SQLite key store (default: in memory)
+  --duration <seconds>     stop after this long (default: until Ctrl-C)
+  --json                   print the summary as one JSON line
+  -h, --help               this help
+
+${CONFIG_HELP}`;
+
+const SEND_USAGE = `Usage: mbms-srtp send --dest HOST:PORT --config FILE.json [options]
+
+The BM-SC as one process: session manager + HTTP key server + SRTP sender of a synthetic RTP source
+(SSRC 0x6d626d73, packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period).
+Prints "key server http://HOST:PORT" first. HOST may be a multicast group (224.0.0.0/4).
+
+Options:
+  --dest <host:port>       destination (e.g. 239.1.2.3:5004 or 127.0.0.1:5004)
+  --config <file>          services and users
+  --service <id>           service to send (default: the config's first)
+  --bitrate <bit/s>        target RTP bitrate (default 20M)
+  --packet-size <bytes>    RTP payload bytes (default 1200)
+  --duration <seconds>     how long to send (default: until Ctrl-C)
+  --key-port <port>        key server port (default 0: any free port)
+  --key-host <addr>        key server address (default 127.0.0.1)
+  --store <file.sqlite>    persistent SQLite key store (default: in memory)
+  --multicast-ttl <n>      multicast TTL (default 1)
+  --multicast-interface <addr>  outgoing interface address (default 127.0.0.1)
+  --json                   print the summary as one JSON line
+  -h, --help               this help
+
+${CONFIG_HELP}`;
+
+const RECEIVE_USAGE = `Usage: mbms-srtp receive (--group ADDR:PORT | --port PORT) --key-server URL --user ID --kek HEX [options]
+
+One UE: joins the multicast group (port shared with SO_REUSEADDR) or listens on 127.0.0.1:PORT, keys itself
+over HTTP (MIKEY), decrypts through an MKI evaluator and checks every packet. Counts from the first packet
+it decrypted: "lost" is the gaps between the first and the last.
+
+Options:
+  --group <addr:port>      multicast group to join
+  --port <port>            unicast port on 127.0.0.1 (without --group)
+  --interface <addr>       interface address for the membership (default 127.0.0.1)
+  --key-server <url>       e.g. http://127.0.0.1:8080
+  --user <id>              user ID known to the key server
+  --kek <hex>              the user's KEK (32 or 64 hex digits)
+  --mode <me|uicc>         KEK in the ME, or in a soft UICC in a worker thread (default me)
+  --service <id>           service (default urn:mbms:demo:1)
+  --tek-period <ms>        TEK_RAND2 period (default 1000)
+  --packet-size <bytes>    RTP payload bytes (default 1200)
+  --duration <seconds>     how long to receive (default: until Ctrl-C)
+  --json                   print the summary as one JSON line (delivered, lost, authFailed, switches, …)
+  -h, --help               this help
+
+Exit status: 0 if packets were decrypted with no gap and no authentication failure, 1 otherwise, 2 on a usage error.`;
+
+function hostPort(name: string, v: string): { host: string; port: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--${name}: expected IPv4:PORT, got ${v}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** Runs `fn` with an AbortSignal fired by SIGINT or SIGTERM. */
+async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const on = () => abort.abort();
+  process.once("SIGINT", on);
+  process.once("SIGTERM", on);
+  try {
+    return await fn(abort.signal);
+  } finally {
+    process.off("SIGINT", on);
+    process.off("SIGTERM", on);
+  }
+}
+
+async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args, strict: true, allowPositionals: false,
+    options: {
+      config: { type: "string" }, users: { type: "string" }, store: { type: "string" }, duration: { type: "string" },
+      port: { type: "string" }, host: { type: "string" }, "key-port": { type: "string" }, "key-host": { type: "string" },
+      dest: { type: "string" }, service: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" },
+      "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
+      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(cmd === "send" ? SEND_USAGE : KEYSERVER_USAGE);
+    return 0;
+  }
+  const configPath = values.config ?? values.users;
+  if (!configPath) throw new UsageError("--config is required");
+  const config = loadConfig(configPath);
+  let send: BmscOptions["send"];
+  if (cmd === "send") {
+    if (!values.dest) throw new UsageError("--dest is required");
+    send = {
+      ...hostPort("dest", values.dest),
+      serviceId: values.service ?? config.services[0]!.serviceId,
+      bitrate: number("bitrate", values.bitrate, 20e6, 1e3, 10e9),
+      payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
+      multicastTtl: Math.floor(number("multicast-ttl", values["multicast-ttl"], 1, 0, 255)),
+      multicastInterface: values["multicast-interface"] ?? "127.0.0.1",
+    };
+  }
+  const keyPort = cmd === "send" ? values["key-port"] : (values.port ?? values["key-port"]);
+  const keyHost = (cmd === "send" ? values["key-host"] : (values.host ?? values["key-host"])) ?? "127.0.0.1";
+  const result = await withSignals((signal) => runBmsc({
+    config, storePath: values.store, keyPort: Math.floor(number("port", keyPort, 0, 0, 65535)), keyHost, send,
+    durationS: values.duration === undefined ? Infinity : number("duration", values.duration, 0, 0.1, 86_400 * 365),
+    json: values.json, out: process.stdout, signal,
+  }));
+  console.log(values.json ? JSON.stringify(result) : bmscSummary(result));
+  return 0;
+}
+
+async function receive(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args, strict: true, allowPositionals: false,
+    options: {
+      group: { type: "string" }, port: { type: "string" }, interface: { type: "string" }, "key-server": { type: "string" },
+      user: { type: "string" }, kek: { type: "string" }, mode: { type: "string" }, service: { type: "string" },
+      "tek-period": { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
+      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(RECEIVE_USAGE);
+    return 0;
+  }
+  let group: string | undefined;
+  let port: number;
+  if (values.group !== undefined) {
+    const g = hostPort("group", values.group);
+    const a = Number(g.host.split(".")[0]);
+    if (!(a >= 224 && a <= 239)) throw new UsageError(`--group: ${g.host} is not a multicast address`);
+    group = g.host;
+    port = g.port;
+  } else if (values.port !== undefined) port = Math.floor(number("port", values.port, 0, 1, 65535));
+  else throw new UsageError("--group or --port is required");
+  if (!values["key-server"] || !/^https?:\/\//.test(values["key-server"])) throw new UsageError("--key-server URL is required");
+  if (!values.user) throw new UsageError("--user is required");
+  let kek: Uint8Array;
+  try {
+    kek = parseHexKek(values.kek, "--kek");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const mode = (values.mode ?? "me").toLowerCase();
+  if (mode !== "me" && mode !== "uicc") throw new UsageError("--mode must be me or uicc");
+  const result = await withSignals((signal) => runReceive({
+    group, port, iface: values.interface ?? "127.0.0.1", keyServer: values["key-server"]!, userId: values.user!, kek,
+    mode: mode === "uicc" ? "UICC" : "ME", serviceId: values.service ?? "urn:mbms:demo:1",
+    tekPeriodMs: Math.floor(number("tek-period", values["tek-period"], 1000, 100, 3_600_000)),
+    payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
+    durationS: values.duration === undefined ? Infinity : number("duration", values.duration, 0, 0.1, 86_400 * 365),
+    json: values.json, out: process.stdout, signal,
+  }));
+  console.log(values.json ? JSON.stringify(result) : receiveSummary(result));
+  return result.ok ? 0 : 1;
+}
 
 class UsageError extends Error {}
 
@@ -88,14 +261,10 @@ export async function main(argv: string[]): Promise<number> {
       case "demo":
         return await demo(rest);
       case "send":
-      case "receive":
       case "keyserver":
-        if (rest.includes("--help") || rest.includes("-h")) {
-          console.log(NOT_YET(cmd));
-          return 0;
-        }
-        console.error(NOT_YET(cmd));
-        return 2;
+        return await bmsc(cmd, rest);
+      case "receive":
+        return await receive(rest);
       case undefined:
       case "help":
       case "--help":
@@ -107,7 +276,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (e instanceof UsageError || e instanceof ConfigError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`mbms-srtp ${cmd}: ${(e as Error).message}`);
       return 2;
     }

@@ -21,6 +21,9 @@ export interface ReceiverConfig {
   rotationPeriodMs: number;
   payloadSize: number;
   ssrc: number;
+  /** Where to listen (default: an ephemeral port on 127.0.0.1). With `group`, joins that multicast group on
+   * `iface` (default 127.0.0.1) and binds the port with SO_REUSEADDR so several receivers can share it. */
+  listen?: { port: number; group?: string; iface?: string };
 }
 
 export class DemoReceiver {
@@ -29,6 +32,9 @@ export class DemoReceiver {
   deliveredBytes = 0;
   badPackets = 0;
   duplicates = 0;
+  /** Lowest and highest packet numbers delivered (-1 before the first). */
+  firstPacket = -1;
+  lastPacket = -1;
   keyDeliveries = 0;
   keyErrors: string[] = [];
   private client!: KeyClient<KeyDelivery>;
@@ -41,14 +47,24 @@ export class DemoReceiver {
   }
 
   static async open(cfg: ReceiverConfig): Promise<DemoReceiver> {
-    const socket = dgram.createSocket("udp4");
+    const l = cfg.listen;
+    const socket = dgram.createSocket({ type: "udp4", reuseAddr: l?.group !== undefined });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
-      socket.bind(0, "127.0.0.1", () => {
+      // A multicast receiver binds the group address (only that group's datagrams), else 127.0.0.1.
+      socket.bind(l?.port ?? 0, l?.group ?? "127.0.0.1", () => {
         socket.off("error", reject);
         resolve();
       });
     });
+    if (l?.group !== undefined) {
+      try {
+        socket.addMembership(l.group, l.iface ?? "127.0.0.1");
+      } catch (e) {
+        socket.close();
+        throw e;
+      }
+    }
     try {
       socket.setRecvBufferSize(8 << 20); // capped by net.core.rmem_max
     } catch {
@@ -102,6 +118,8 @@ export class DemoReceiver {
       return;
     }
     this.seen[n >> 3]! |= bit;
+    if (this.firstPacket < 0 || n < this.firstPacket) this.firstPacket = n;
+    if (n > this.lastPacket) this.lastPacket = n;
     this.delivered++;
     this.deliveredBytes += p.length;
   }

@@ -1,0 +1,192 @@
+/**
+ * `mbms-srtp send` and `mbms-srtp keyserver`: the BM-SC as one process. A key store (in memory, or SQLite
+ * with --store), a SessionManager for the services of a JSON config file, and the HTTP key server; `send`
+ * also runs an SRTP sender with the synthetic RTP source, keyed from the manager's TEK events, to a UDP
+ * destination (unicast, or a multicast group with TTL and outgoing interface). `keyserver` runs the same
+ * BM-SC without sending.
+ *
+ * Config file (KEKs in hex, 16 or 32 bytes):
+ *   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
+ *     "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "00112233…" }] }
+ */
+import dgram from "node:dgram";
+import { readFileSync } from "node:fs";
+import { MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type KeyStore, type ServiceConfig } from "../mbms/bmsc/index.js";
+import { Sender } from "./demo.js";
+import { senderLine, type SenderReport } from "./status.js";
+import { SyntheticSource } from "./synthetic-source.js";
+
+export const SSRC = 0x6d626d73;
+
+export interface BmscConfig {
+  services: ServiceConfig[];
+  users: { userId: string; kek: Uint8Array }[];
+}
+
+export class ConfigError extends Error {}
+
+function hex(s: unknown, what: string): Uint8Array {
+  if (typeof s !== "string" || !/^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(s)) throw new ConfigError(`${what}: expected 32 or 64 hex digits`);
+  return Uint8Array.from(Buffer.from(s, "hex"));
+}
+
+export function parseHexKek(s: unknown, what: string): Uint8Array {
+  return hex(s, what);
+}
+
+export function loadConfig(path: string): BmscConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`${path}: ${(e as Error).message}`);
+  }
+  const o = raw as { services?: unknown; users?: unknown };
+  if (!o || typeof o !== "object" || !Array.isArray(o.services) || o.services.length === 0) throw new ConfigError(`${path}: "services" must be a non-empty array`);
+  if (!Array.isArray(o.users)) throw new ConfigError(`${path}: "users" must be an array`);
+  const services = o.services.map((s: unknown, i) => {
+    const x = s as ServiceConfig;
+    if (!x || typeof x.serviceId !== "string" || x.serviceId === "") throw new ConfigError(`${path}: services[${i}].serviceId must be a string`);
+    return { ...x };
+  });
+  const users = o.users.map((u: unknown, i) => {
+    const x = u as { userId?: unknown; kek?: unknown };
+    if (!x || typeof x.userId !== "string" || x.userId === "") throw new ConfigError(`${path}: users[${i}].userId must be a string`);
+    return { userId: x.userId, kek: hex(x.kek, `${path}: users[${i}].kek`) };
+  });
+  return { services, users };
+}
+
+export interface BmscOptions {
+  config: BmscConfig;
+  storePath?: string;
+  keyPort: number;
+  keyHost: string;
+  /** Absent: key server only. */
+  send?: {
+    host: string;
+    port: number;
+    serviceId: string;
+    bitrate: number;
+    payloadSize: number;
+    multicastTtl: number;
+    multicastInterface: string;
+  };
+  /** Seconds; Infinity: until the signal aborts. */
+  durationS: number;
+  json: boolean;
+  out: NodeJS.WriteStream;
+  signal?: AbortSignal;
+}
+
+export interface BmscResult {
+  keyServer: { url: string; requests: number; errors: number };
+  sender?: SenderReport & { dest: string; serviceId: string };
+  durationS: number;
+  interrupted: boolean;
+}
+
+const isMulticast = (host: string) => {
+  const a = Number(host.split(".")[0]);
+  return a >= 224 && a <= 239;
+};
+
+export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
+  const store: KeyStore = o.storePath ? new SqliteKeyStore(o.storePath) : new MemoryKeyStore();
+  const ks = { requests: 0, errors: 0 };
+  let manager: SessionManager | undefined;
+  let server: ReturnType<typeof createKeyServer> | undefined;
+  let sock: dgram.Socket | undefined;
+  let sender: Sender | undefined;
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
+  let interrupted = false;
+  try {
+    manager = new SessionManager({ store, logger: silentLogger, services: o.config.services });
+    for (const u of o.config.users) {
+      if (!store.getUser(u.userId)) manager.addUser(u.userId, u.kek);
+    }
+    server = createKeyServer({
+      manager, logger: silentLogger,
+      onRequest: (r) => {
+        ks.requests++;
+        if (r.status !== 200) ks.errors++;
+      },
+    });
+    const addr = await server.listen(o.keyPort, o.keyHost);
+    const url = `http://${o.keyHost}:${addr.port}`;
+    // First line, so a caller (or a test) knows where to key: printed before anything is sent.
+    o.out.write(`key server ${url}\n`);
+
+    if (o.send) {
+      const s = o.send;
+      if (!manager.serviceIds.includes(s.serviceId)) throw new ConfigError(`service ${JSON.stringify(s.serviceId)} is not in the config`);
+      const udp = dgram.createSocket("udp4");
+      sock = udp;
+      await new Promise<void>((resolve, reject) => {
+        udp.once("error", reject);
+        udp.bind(0, s.multicastInterface, () => {
+          udp.off("error", reject);
+          resolve();
+        });
+      });
+      if (isMulticast(s.host)) {
+        udp.setMulticastTTL(s.multicastTtl);
+        udp.setMulticastInterface(s.multicastInterface);
+        udp.setMulticastLoopback(true);
+      }
+      const source = new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: SSRC });
+      const snd = new Sender(udp, source, [{ port: s.port, host: s.host }]);
+      sender = snd;
+      manager.onTek((e) => {
+        if (e.serviceId === s.serviceId) snd.onTek(e);
+      });
+    }
+    manager.start();
+    sender?.start();
+    const t0 = Date.now();
+    if (sender && !o.json) {
+      let prev = { at: t0, bytes: 0 };
+      statusTimer = setInterval(() => {
+        const now = Date.now();
+        const snd = sender!;
+        const mbps = ((snd.bytes - prev.bytes) * 8) / 1e3 / Math.max(1, now - prev.at);
+        prev = { at: now, bytes: snd.bytes };
+        o.out.write(senderLine({ packets: snd.packets, bytes: snd.bytes, mbps, tekSwitches: snd.tekSwitches }, (now - t0) / 1000) + "\n");
+      }, 1000);
+    }
+    await new Promise<void>((resolve) => {
+      const t = Number.isFinite(o.durationS) ? setTimeout(resolve, o.durationS * 1000) : undefined;
+      const stop = () => {
+        interrupted = true;
+        if (t) clearTimeout(t);
+        resolve();
+      };
+      if (o.signal?.aborted) stop();
+      else o.signal?.addEventListener("abort", stop, { once: true });
+    });
+    const runMs = Date.now() - t0;
+    sender?.stop();
+    const result: BmscResult = { keyServer: { url, ...ks }, durationS: runMs / 1000, interrupted };
+    if (sender && o.send) {
+      result.sender = {
+        packets: sender.packets, bytes: sender.bytes, mbps: (sender.bytes * 8) / 1e3 / Math.max(1, runMs), tekSwitches: sender.tekSwitches,
+        dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId,
+      };
+    }
+    return result;
+  } finally {
+    if (statusTimer) clearInterval(statusTimer);
+    sender?.stop();
+    manager?.stop();
+    await server?.close().catch(() => undefined);
+    if (sock) await new Promise<void>((r) => sock!.close(() => r()));
+    sender?.ctx?.close();
+    store.close();
+  }
+}
+
+export function bmscSummary(r: BmscResult): string {
+  const lines = [`key server ${r.keyServer.url}: ${r.keyServer.requests} requests (${r.keyServer.errors} errors), ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}`];
+  if (r.sender) lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} packets (numbers 0..${r.sender.packets - 1}), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches`);
+  return lines.join("\n");
+}

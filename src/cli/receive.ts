@@ -1,0 +1,103 @@
+/**
+ * `mbms-srtp receive`: one UE. Listens on a UDP port (127.0.0.1, or a multicast group it joins, port shared
+ * with SO_REUSEADDR), keys itself over HTTP from the BM-SC's key server (ME mode: the KEK in the ME; UICC
+ * mode: in a soft card in a worker thread), decrypts through an MkiEvaluator and checks every packet.
+ *
+ * Counting: the receiver cannot know what was sent before it joined and keyed, so it counts from the
+ * lowest packet number it decrypted (firstPacket) to the highest (lastPacket); `lost` is the gaps in that
+ * window. A caller that knows the sender's count N checks delivered === N - firstPacket (no gap, no tail).
+ */
+import { DemoReceiver } from "./receiver.js";
+import { statusLine } from "./status.js";
+import { SSRC } from "./bmsc.js";
+
+export interface ReceiveOptions {
+  group?: string;
+  port: number;
+  iface: string;
+  keyServer: string;
+  userId: string;
+  kek: Uint8Array;
+  mode: "ME" | "UICC";
+  serviceId: string;
+  tekPeriodMs: number;
+  payloadSize: number;
+  durationS: number;
+  json: boolean;
+  out: NodeJS.WriteStream;
+  signal?: AbortSignal;
+}
+
+export interface ReceiveResult {
+  ok: boolean;
+  mode: "ME" | "UICC";
+  userId: string;
+  listen: string;
+  durationS: number;
+  interrupted: boolean;
+  delivered: number;
+  firstPacket: number;
+  lastPacket: number;
+  /** Gaps between firstPacket and lastPacket. */
+  lost: number;
+  authFailed: number;
+  replayed: number;
+  badPackets: number;
+  duplicates: number;
+  switches: number;
+  rekeys: number;
+  keyErrors: number;
+}
+
+export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
+  const r = await DemoReceiver.open({
+    name: o.mode === "UICC" ? "ue-uicc" : "ue-me", mode: o.mode, userId: o.userId, kek: o.kek, baseUrl: o.keyServer.replace(/\/+$/, ""),
+    serviceId: o.serviceId, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC,
+    listen: { port: o.port, group: o.group, iface: o.iface },
+  });
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
+  let interrupted = false;
+  try {
+    await r.start();
+    const t0 = Date.now();
+    if (!o.json) {
+      o.out.write(`receiving on ${o.group ?? "127.0.0.1"}:${r.port} (${o.mode})\n`);
+      let prev = { at: t0, bytes: 0 };
+      statusTimer = setInterval(() => {
+        const now = Date.now();
+        const mbps = ((r.deliveredBytes - prev.bytes) * 8) / 1e3 / Math.max(1, now - prev.at);
+        prev = { at: now, bytes: r.deliveredBytes };
+        const span = r.firstPacket < 0 ? 0 : r.lastPacket - r.firstPacket + 1;
+        o.out.write(statusLine(r.report(span, mbps)) + "\n");
+      }, 1000);
+    }
+    await new Promise<void>((resolve) => {
+      const t = Number.isFinite(o.durationS) ? setTimeout(resolve, o.durationS * 1000) : undefined;
+      const stop = () => {
+        interrupted = true;
+        if (t) clearTimeout(t);
+        resolve();
+      };
+      if (o.signal?.aborted) stop();
+      else o.signal?.addEventListener("abort", stop, { once: true });
+    });
+    if (statusTimer) clearInterval(statusTimer);
+    await r.settled();
+    const span = r.firstPacket < 0 ? 0 : r.lastPacket - r.firstPacket + 1;
+    const rep = r.report(span, 0);
+    return {
+      ok: r.delivered > 0 && rep.lost === 0 && rep.authFailed === 0 && r.badPackets === 0 && r.duplicates === 0,
+      mode: o.mode, userId: o.userId, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
+      delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost,
+      authFailed: rep.authFailed, replayed: rep.replayed, badPackets: r.badPackets, duplicates: r.duplicates,
+      switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors,
+    };
+  } finally {
+    if (statusTimer) clearInterval(statusTimer);
+    await r.close().catch(() => undefined);
+  }
+}
+
+export function receiveSummary(x: ReceiveResult): string {
+  return `${x.mode} receiver ${x.userId} on ${x.listen}: delivered ${x.delivered} (packets ${x.firstPacket}..${x.lastPacket}), lost ${x.lost}, auth failures ${x.authFailed}, replays ${x.replayed}, key switches ${x.switches}, re-keys ${x.rekeys}${x.interrupted ? " (interrupted)" : ""}\n${x.ok ? "OK" : "FAILED"}`;
+}
