@@ -71,6 +71,10 @@ export interface BmscOptions {
     payloadSize: number;
     multicastTtl: number;
     multicastInterface: string;
+    /** Read RTP datagrams from this UDP address and protect + send each one (instead of the synthetic source). */
+    rtpIn?: { host: string; port: number };
+    /** With rtpIn: stop once no datagram arrived for this long (after the first). Default 2000. */
+    idleTimeoutMs?: number;
   };
   /** Seconds; Infinity: until the signal aborts. */
   durationS: number;
@@ -81,7 +85,7 @@ export interface BmscOptions {
 
 export interface BmscResult {
   keyServer: { url: string; requests: number; errors: number };
-  sender?: SenderReport & { dest: string; serviceId: string };
+  sender?: SenderReport & { dest: string; serviceId: string; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
@@ -97,6 +101,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let manager: SessionManager | undefined;
   let server: ReturnType<typeof createKeyServer> | undefined;
   let sock: dgram.Socket | undefined;
+  let inSock: dgram.Socket | undefined;
+  const rtpIn = { received: 0, invalid: 0, idleStop: false, lastAt: 0, firstAt: 0 };
+  let idleTimer: ReturnType<typeof setInterval> | undefined;
+  let idleStop: () => void = () => undefined;
   let sender: Sender | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
@@ -134,9 +142,47 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         udp.setMulticastInterface(s.multicastInterface);
         udp.setMulticastLoopback(true);
       }
-      const source = new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: SSRC });
+      const source = s.rtpIn ? undefined : new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: SSRC });
       const snd = new Sender(udp, source, [{ port: s.port, host: s.host }]);
       sender = snd;
+      if (s.rtpIn) {
+        const inp = dgram.createSocket("udp4");
+        inSock = inp;
+        await new Promise<void>((resolve, reject) => {
+          inp.once("error", reject);
+          inp.bind(s.rtpIn!.port, s.rtpIn!.host, () => {
+            inp.off("error", reject);
+            resolve();
+          });
+        });
+        try {
+          inp.setRecvBufferSize(8 << 20);
+        } catch {
+          // keep the default
+        }
+        inp.on("message", (msg: Buffer) => {
+          rtpIn.received++;
+          rtpIn.lastAt = Date.now();
+          if (rtpIn.firstAt === 0) rtpIn.firstAt = rtpIn.lastAt;
+          // RTP version 2 with at least a fixed header; anything else (e.g. stray RTCP) is not forwarded.
+          if (msg.length < 12 || msg[0]! >> 6 !== 2 || (msg[1]! >= 200 && msg[1]! <= 204)) {
+            rtpIn.invalid++;
+            return;
+          }
+          try {
+            snd.forward(msg);
+          } catch {
+            rtpIn.invalid++;
+          }
+        });
+        const idleMs = s.idleTimeoutMs ?? 2000;
+        idleTimer = setInterval(() => {
+          if (rtpIn.lastAt > 0 && Date.now() - rtpIn.lastAt >= idleMs) {
+            rtpIn.idleStop = true;
+            idleStop();
+          }
+        }, Math.max(10, Math.min(250, idleMs / 4)));
+      }
       manager.onTek((e) => {
         if (e.serviceId === s.serviceId) snd.onTek(e);
       });
@@ -156,6 +202,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     }
     await new Promise<void>((resolve) => {
       const t = Number.isFinite(o.durationS) ? setTimeout(resolve, o.durationS * 1000) : undefined;
+      idleStop = () => {
+        if (t) clearTimeout(t);
+        resolve();
+      };
       const stop = () => {
         interrupted = true;
         if (t) clearTimeout(t);
@@ -169,13 +219,23 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     const result: BmscResult = { keyServer: { url, ...ks }, durationS: runMs / 1000, interrupted };
     if (sender && o.send) {
       result.sender = {
-        packets: sender.packets, bytes: sender.bytes, mbps: (sender.bytes * 8) / 1e3 / Math.max(1, runMs), tekSwitches: sender.tekSwitches,
+        // With --rtp-in: over the input's span (first to last datagram), not the whole run.
+        packets: sender.packets, bytes: sender.bytes,
+        mbps: (sender.bytes * 8) / 1e3 / Math.max(1, o.send?.rtpIn && rtpIn.firstAt > 0 ? rtpIn.lastAt - rtpIn.firstAt : runMs), tekSwitches: sender.tekSwitches,
         dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId,
       };
+      if (o.send.rtpIn) {
+        result.sender.rtpIn = {
+          listen: `${o.send.rtpIn.host}:${o.send.rtpIn.port}`, received: rtpIn.received, droppedUnkeyed: sender.droppedUnkeyed,
+          invalid: rtpIn.invalid, idleStop: rtpIn.idleStop,
+        };
+      }
     }
     return result;
   } finally {
     if (statusTimer) clearInterval(statusTimer);
+    if (idleTimer) clearInterval(idleTimer);
+    if (inSock) await new Promise<void>((r) => inSock!.close(() => r()));
     sender?.stop();
     manager?.stop();
     await server?.close().catch(() => undefined);
@@ -187,6 +247,9 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
 
 export function bmscSummary(r: BmscResult): string {
   const lines = [`key server ${r.keyServer.url}: ${r.keyServer.requests} requests (${r.keyServer.errors} errors), ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}`];
-  if (r.sender) lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} packets (numbers 0..${r.sender.packets - 1}), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches`);
+  const x = r.sender?.rtpIn;
+  if (r.sender && x) {
+    lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} RTP packets from ${x.listen} (${x.received} received, ${x.droppedUnkeyed} before keying, ${x.invalid} invalid), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches${x.idleStop ? ", stopped: input idle" : ""}`);
+  } else if (r.sender) lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} packets (numbers 0..${r.sender.packets - 1}), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches`);
   return lines.join("\n");
 }

@@ -54,7 +54,11 @@ export class Sender {
   bytes = 0;
   tekSwitches = 0;
 
-  constructor(private readonly sock: dgram.Socket, private readonly source: SyntheticSource, private readonly dests: ReadonlyArray<{ port: number; host: string }>) {}
+  /** RTP packets given to `forward` before the first TEK (not sent). */
+  droppedUnkeyed = 0;
+
+  /** `source` undefined: nothing is paced; packets come through `forward` (e.g. RTP read from a UDP port). */
+  constructor(private readonly sock: dgram.Socket, private readonly source: SyntheticSource | undefined, private readonly dests: ReadonlyArray<{ port: number; host: string }>) {}
 
   onTek = (e: TekEvent): void => {
     // Copies: the manager zeroes masterKey/masterSalt once the listeners return.
@@ -82,13 +86,30 @@ export class Sender {
   };
 
   start(): void {
+    if (!this.source) return;
     this.source.start(Date.now());
     this.pace = setInterval(() => this.tick(), 2);
   }
 
+  /** Protects one plain RTP packet (SSRC and sequence number kept) and sends it to every destination. */
+  forward(rtp: Uint8Array): boolean {
+    const ctx = this.ctx;
+    if (!ctx) {
+      this.droppedUnkeyed++;
+      return false;
+    }
+    const buf = Buffer.allocUnsafe(rtp.length + ctx.trailerLength);
+    buf.set(rtp);
+    const n = ctx.protect(buf, rtp.length);
+    for (const d of this.dests) this.sock.send(buf, 0, n, d.port, d.host);
+    this.packets++;
+    this.bytes += rtp.length;
+    return true;
+  }
+
   private tick(): void {
     const ctx = this.ctx;
-    if (!ctx) return;
+    if (!ctx || !this.source) return;
     const len = this.source.packetLength;
     for (let due = Math.min(this.source.due(Date.now()), 1000); due > 0; due--) {
       const buf = Buffer.allocUnsafe(len + ctx.trailerLength);

@@ -11,7 +11,7 @@ const USAGE = `Usage: mbms-srtp <command> [options]
 
 Commands:
   demo        BM-SC, sender and two receivers (ME and UICC) in one process on 127.0.0.1
-  send        BM-SC in one process: key server + SRTP sender (synthetic source) to a unicast or multicast address
+  send        BM-SC in one process: key server + SRTP sender (synthetic source, or RTP from a UDP port) to a unicast or multicast address
   receive     one UE (ME or UICC): joins a group or listens on a port, keys itself, decrypts, reports
   keyserver   the BM-SC's key server (and session manager) alone, without sending
 
@@ -74,6 +74,10 @@ Options:
   --store <file.sqlite>    persistent SQLite key store (default: in memory)
   --multicast-ttl <n>      multicast TTL (default 1)
   --multicast-interface <addr>  outgoing interface address (default 127.0.0.1)
+  --rtp-in <host:port>     instead of the synthetic source, read RTP datagrams from this UDP address (e.g.
+                           ffmpeg -f rtp rtp://HOST:PORT) and protect + send each as it arrives (SSRC and
+                           sequence numbers kept; --bitrate and --packet-size do not apply)
+  --idle-timeout <ms>      with --rtp-in: stop once the input has been silent this long (default 2000)
   --json                   print the summary as one JSON line
   -h, --help               this help
 
@@ -97,6 +101,8 @@ Options:
   --tek-period <ms>        TEK_RAND2 period (default 1000)
   --packet-size <bytes>    RTP payload bytes (default 1200)
   --duration <seconds>     how long to receive (default: until Ctrl-C)
+  --rtp-out <host:port>    forward each decrypted RTP packet (plain) to this UDP address (e.g. ffmpeg reading
+                           an SDP); packets are then counted by RTP sequence number, not the synthetic payload
   --json                   print the summary as one JSON line (delivered, lost, authFailed, switches, …)
   -h, --help               this help
 
@@ -130,6 +136,7 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
       port: { type: "string" }, host: { type: "string" }, "key-port": { type: "string" }, "key-host": { type: "string" },
       dest: { type: "string" }, service: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" },
       "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
+      "rtp-in": { type: "string" }, "idle-timeout": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -150,6 +157,8 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
       payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
       multicastTtl: Math.floor(number("multicast-ttl", values["multicast-ttl"], 1, 0, 255)),
       multicastInterface: values["multicast-interface"] ?? "127.0.0.1",
+      rtpIn: values["rtp-in"] === undefined ? undefined : hostPort("rtp-in", values["rtp-in"]),
+      idleTimeoutMs: Math.floor(number("idle-timeout", values["idle-timeout"], 2000, 10, 86_400_000)),
     };
   }
   const keyPort = cmd === "send" ? values["key-port"] : (values.port ?? values["key-port"]);
@@ -170,6 +179,7 @@ async function receive(args: string[]): Promise<number> {
       group: { type: "string" }, port: { type: "string" }, interface: { type: "string" }, "key-server": { type: "string" },
       user: { type: "string" }, kek: { type: "string" }, mode: { type: "string" }, service: { type: "string" },
       "tek-period": { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
+      "rtp-out": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -203,6 +213,7 @@ async function receive(args: string[]): Promise<number> {
     tekPeriodMs: Math.floor(number("tek-period", values["tek-period"], 1000, 100, 3_600_000)),
     payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
     durationS: values.duration === undefined ? Infinity : number("duration", values.duration, 0, 0.1, 86_400 * 365),
+    rtpOut: values["rtp-out"] === undefined ? undefined : hostPort("rtp-out", values["rtp-out"]),
     json: values.json, out: process.stdout, signal,
   }));
   console.log(values.json ? JSON.stringify(result) : receiveSummary(result));

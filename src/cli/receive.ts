@@ -23,6 +23,8 @@ export interface ReceiveOptions {
   tekPeriodMs: number;
   payloadSize: number;
   durationS: number;
+  /** Forward each decrypted RTP packet (plain) here; packets are then counted by RTP sequence number. */
+  rtpOut?: { host: string; port: number };
   json: boolean;
   out: NodeJS.WriteStream;
   signal?: AbortSignal;
@@ -53,7 +55,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
   const r = await DemoReceiver.open({
     name: o.mode === "UICC" ? "ue-uicc" : "ue-me", mode: o.mode, userId: o.userId, kek: o.kek, baseUrl: o.keyServer.replace(/\/+$/, ""),
     serviceId: o.serviceId, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC,
-    listen: { port: o.port, group: o.group, iface: o.iface },
+    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut,
   });
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;

@@ -24,7 +24,13 @@ export interface ReceiverConfig {
   /** Where to listen (default: an ephemeral port on 127.0.0.1). With `group`, joins that multicast group on
    * `iface` (default 127.0.0.1) and binds the port with SO_REUSEADDR so several receivers can share it. */
   listen?: { port: number; group?: string; iface?: string };
+  /** Forward each decrypted packet (plain RTP) to this UDP address, and count packets by their RTP sequence
+   * number (extended to 32 bits) instead of the synthetic source's payload (which is then not checked). */
+  rtpOut?: { host: string; port: number };
 }
+
+/** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
+const SEQ_BASE = 0x10000;
 
 export class DemoReceiver {
   private seen = new Uint8Array(1 << 16);
@@ -101,12 +107,29 @@ export class DemoReceiver {
     await this.client.start();
   }
 
+  private extSeq = -1;
+
+  /** The RTP sequence number extended to 32 bits (plus SEQ_BASE), -1 for a packet too short to be RTP. */
+  private seqNumber(p: Uint8Array): number {
+    if (p.length < 12) return -1;
+    const s = (p[2]! << 8) | p[3]!;
+    if (this.extSeq < 0) return (this.extSeq = SEQ_BASE + s);
+    const delta = ((s - (this.extSeq & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+    const n = this.extSeq + delta;
+    if (n < 0) return -1;
+    if (n > this.extSeq) this.extSeq = n;
+    return n;
+  }
+
   private onPacket(p: Uint8Array): void {
-    const n = checkPacket(p, this.cfg.payloadSize, this.cfg.ssrc);
-    if (n < 0) {
+    const out = this.cfg.rtpOut;
+    const n0 = out ? this.seqNumber(p) : checkPacket(p, this.cfg.payloadSize, this.cfg.ssrc);
+    if (n0 < 0) {
       this.badPackets++;
       return;
     }
+    if (out) this.socket.send(Buffer.from(p), out.port, out.host);
+    const n = n0;
     if (n >> 3 >= this.seen.length) {
       const grown = new Uint8Array(Math.max(this.seen.length * 2, (n >> 3) + 1));
       grown.set(this.seen);
@@ -118,8 +141,9 @@ export class DemoReceiver {
       return;
     }
     this.seen[n >> 3]! |= bit;
-    if (this.firstPacket < 0 || n < this.firstPacket) this.firstPacket = n;
-    if (n > this.lastPacket) this.lastPacket = n;
+    const pn = out ? n - SEQ_BASE : n;
+    if (this.firstPacket < 0 || pn < this.firstPacket) this.firstPacket = pn;
+    if (pn > this.lastPacket) this.lastPacket = pn;
     this.delivered++;
     this.deliveredBytes += p.length;
   }
