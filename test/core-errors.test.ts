@@ -61,6 +61,7 @@ describe("typed errors", () => {
 
   it("error messages carry no key bytes", () => {
     const key = new Uint8Array(17).fill(0xab);
+    expect(() => core.setAesKey(0, key)).toThrow(CoreError);
     try {
       core.setAesKey(0, key);
     } catch (e) {

@@ -15,6 +15,7 @@ import { MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silent
 import { Sender } from "./demo.js";
 import { senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
+import { RunWindow } from "./run-window.js";
 
 export const SSRC = 0x6d626d73;
 
@@ -200,20 +201,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         o.out.write(senderLine({ packets: snd.packets, bytes: snd.bytes, mbps, tekSwitches: snd.tekSwitches }, (now - t0) / 1000) + "\n");
       }, 1000);
     }
-    await new Promise<void>((resolve) => {
-      const t = Number.isFinite(o.durationS) ? setTimeout(resolve, o.durationS * 1000) : undefined;
-      idleStop = () => {
-        if (t) clearTimeout(t);
-        resolve();
-      };
-      const stop = () => {
-        interrupted = true;
-        if (t) clearTimeout(t);
-        resolve();
-      };
-      if (o.signal?.aborted) stop();
-      else o.signal?.addEventListener("abort", stop, { once: true });
-    });
+    const run = new RunWindow(o.durationS, o.signal);
+    idleStop = () => run.end();
+    await run.done;
+    interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender?.stop();
     const result: BmscResult = { keyServer: { url, ...ks }, durationS: runMs / 1000, interrupted };

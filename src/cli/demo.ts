@@ -11,6 +11,7 @@ import { SrtpContext } from "../srtp/index.js";
 import { DemoReceiver } from "./receiver.js";
 import { LiveStatus, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
+import { RunWindow } from "./run-window.js";
 
 export interface DemoOptions {
   bitrate: number;
@@ -195,16 +196,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
 
     // Run for the duration, or until aborted.
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, o.durationS * 1000);
-      const stop = () => {
-        interrupted = true;
-        clearTimeout(t);
-        resolve();
-      };
-      if (o.signal?.aborted) stop();
-      else o.signal?.addEventListener("abort", stop, { once: true });
-    });
+    const run = new RunWindow(o.durationS, o.signal);
+    await run.done;
+    interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender.stop();
     if (statusTimer) clearInterval(statusTimer);

@@ -10,6 +10,7 @@
 import { DemoReceiver } from "./receiver.js";
 import { statusLine } from "./status.js";
 import { SSRC } from "./bmsc.js";
+import { RunWindow } from "./run-window.js";
 
 export interface ReceiveOptions {
   group?: string;
@@ -73,16 +74,9 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
         o.out.write(statusLine(r.report(span, mbps)) + "\n");
       }, 1000);
     }
-    await new Promise<void>((resolve) => {
-      const t = Number.isFinite(o.durationS) ? setTimeout(resolve, o.durationS * 1000) : undefined;
-      const stop = () => {
-        interrupted = true;
-        if (t) clearTimeout(t);
-        resolve();
-      };
-      if (o.signal?.aborted) stop();
-      else o.signal?.addEventListener("abort", stop, { once: true });
-    });
+    const run = new RunWindow(o.durationS, o.signal);
+    await run.done;
+    interrupted = run.interrupted;
     if (statusTimer) clearInterval(statusTimer);
     await r.settled();
     const span = r.firstPacket < 0 ? 0 : r.lastPacket - r.firstPacket + 1;
