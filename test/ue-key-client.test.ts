@@ -97,7 +97,9 @@ class FakeBmsc {
       h[HEADER_REKEY_FROM] = String(this.window.from);
       h[HEADER_REKEY_WINDOW] = String(this.window.window);
     }
-    return new Response(msg, { status: 200, headers: h });
+    // buildMbmsKeyMessage is typed Uint8Array (any ArrayBufferLike); a Response body must be backed by an
+    // ArrayBuffer, which slice() guarantees (a copy).
+    return new Response(msg.slice(), { status: 200, headers: h });
   };
 }
 

@@ -179,7 +179,10 @@ function mutate(seed: Uint8Array, rand: (n: number) => number): Uint8Array {
   for (let r = 0; r < rounds; r++) {
     switch (rand(9)) {
       case 0: // bit flip
-        if (b.length) b[rand(b.length)] ^= 1 << rand(8);
+        if (b.length) {
+          const i = rand(b.length);
+          b[i] = b[i]! ^ (1 << rand(8));
+        }
         break;
       case 1: // random byte
         if (b.length) b[rand(b.length)] = rand(256);

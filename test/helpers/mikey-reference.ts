@@ -56,7 +56,7 @@ export function minisipPieces(len: number): number[] {
 const u32be = (x: number) => new Uint8Array([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]);
 
 /** const ‖ cs_id (8 bits) ‖ CSB_ID (32 bits) ‖ RAND ‖ extra (§4.1.3; 0xFF as cs_id for §4.1.4). */
-export function refLabel(constant: number, csId: number, csbId: number, rand: Uint8Array, extra = new Uint8Array(0)): Uint8Array {
+export function refLabel(constant: number, csId: number, csbId: number, rand: Uint8Array, extra: Uint8Array = new Uint8Array(0)): Uint8Array {
   return concat(u32be(constant), new Uint8Array([csId]), u32be(csbId), rand, extra);
 }
 
