@@ -210,6 +210,46 @@ describe("SessionManager", () => {
     b.store.close();
   });
 
+  it("rotateTekNow: a restarted sender gets a fresh TEK at once (its SRTP index starts over), persisted and derivable", () => {
+    const file = join(dir, "rotate-now.db");
+    const clock = new ManualClock();
+    const a = rig(new SqliteKeyStore(file), clock);
+    const kek = kekOf(4);
+    remember(kek);
+    a.mgr.addUser("dave", kek);
+    a.mgr.start();
+    clock.advance(2 * PERIOD + 100);
+    const before = a.teks.at(-1)!;
+    a.mgr.stop();
+    a.store.close();
+
+    clock.advance(100); // same period: start() resumes `before`
+    const b = rig(new SqliteKeyStore(file), clock);
+    b.mgr.start();
+    expect(b.teks[0]!.resumed).toBe(true);
+    b.mgr.rotateTekNow("svc-1");
+    expect(b.teks).toHaveLength(2);
+    const fresh = b.teks[1]!;
+    expect(fresh.resumed).toBe(false);
+    expect(fresh.startsAt).toBe(clock.now());
+    expect(hex(fresh.mki)).not.toBe(hex(before.mki));
+    expect(hex(fresh.masterKey)).not.toBe(hex(before.masterKey));
+    // A UE keyed now derives it, and the store holds it (a second restart resumes the fresh one).
+    const { keys } = ueDerive(b.mgr.keyResponse("dave", "svc-1").body, kek, fresh.mki, clock.now());
+    expect(hex(keys.masterKey)).toBe(hex(fresh.masterKey));
+    b.mgr.stop();
+    b.store.close();
+    const c = rig(new SqliteKeyStore(file), clock);
+    c.mgr.start();
+    expect(hex(c.teks[0]!.mki)).toBe(hex(fresh.mki));
+    // The next period follows the new grid.
+    clock.advance(PERIOD);
+    expect(c.teks[1]!.startsAt).toBe(fresh.startsAt + PERIOD);
+    expect(() => c.mgr.rotateTekNow("no-such-service")).toThrow(MbmsError);
+    c.mgr.stop();
+    c.store.close();
+  });
+
   it("puts no key bytes in thrown errors or log lines", () => {
     const { clock, mgr, store, teks } = rig();
     const kek = kekOf(0x5a);

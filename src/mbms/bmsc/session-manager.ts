@@ -410,25 +410,37 @@ export class SessionManager {
     this.#log("info", "TGK generated", { serviceId: s.serviceId, tgkId, validFrom, expiresAt });
   }
 
-  /** Rotates TEK_RAND2 when its period ended or the TGK changed, and announces a new TEK. */
-  #ensureTek(s: ServiceState, now: number, announceCurrent: boolean): void {
+  /**
+   * Starts a new TEK_RAND2 period of `serviceId` now (persisted, then announced). For a sender that cannot
+   * continue the SRTP packet index of the TEK in force — a restarted sender's index starts over, and one
+   * keystream must never protect two packets (RFC 3711 §9.1) — or for an early key change.
+   */
+  rotateTekNow(serviceId: string): void {
+    const s = this.#services.get(serviceId);
+    if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
+    this.#ensureTek(s, this.clock.now(), false, true);
+  }
+
+  /** Rotates TEK_RAND2 when its period ended, the TGK changed or `force`, and announces a new TEK. */
+  #ensureTek(s: ServiceState, now: number, announceCurrent: boolean, force = false): void {
     const live = this.#liveTgks(s.serviceId, now);
     const tgk = live.find((t) => t.validFrom <= now);
     wipe(live.filter((t) => t !== tgk));
     if (!tgk) throw new MbmsError("ERR_NOT_FOUND", "no TGK in force");
     try {
-      this.#rotateAndAnnounce(s, tgk, now, announceCurrent);
+      this.#rotateAndAnnounce(s, tgk, now, announceCurrent, force);
     } finally {
       tgk.tgk.fill(0);
     }
   }
 
-  #rotateAndAnnounce(s: ServiceState, tgk: TgkRecord, now: number, announceCurrent: boolean): void {
+  #rotateAndAnnounce(s: ServiceState, tgk: TgkRecord, now: number, announceCurrent: boolean, force: boolean): void {
     let st = this.store.getTekRand2(s.serviceId);
-    const due = !st || now >= st.currentStart + s.tekRand2PeriodMs || st.currentStart < tgk.validFrom;
+    const due = force || !st || now >= st.currentStart + s.tekRand2PeriodMs || st.currentStart < tgk.validFrom;
     if (due) {
       const aligned = st ? st.currentStart + Math.floor((now - st.currentStart) / s.tekRand2PeriodMs) * s.tekRand2PeriodMs : now;
-      const startsAt = Math.min(now, Math.max(aligned, tgk.validFrom));
+      // Forced: a new period from now on (after the current one's start: the store only moves forward).
+      const startsAt = force ? Math.max(now, (st?.currentStart ?? -1) + 1) : Math.min(now, Math.max(aligned, tgk.validFrom));
       const rand2 = random(this.layout.randBytes);
       try {
         // Persisted before use: a crash after this line resumes with this very value.
