@@ -3,7 +3,8 @@
  * with --store), a SessionManager for the services of a JSON config file, and the HTTP key server; `send`
  * also runs an SRTP sender with the synthetic RTP source, keyed from the manager's TEK events, to a UDP
  * destination (unicast, or a multicast group with TTL and outgoing interface). `keyserver` runs the same
- * BM-SC without sending.
+ * BM-SC without sending. `send --srtp-key-file` is the sender alone, keyed with one fixed master key and
+ * no MKI (SDES style, for players such as ffmpeg): no session manager, no key server.
  *
  * Config file (KEKs in hex, 16 or 32 bytes):
  *   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
@@ -16,6 +17,9 @@ import { Sender } from "./demo.js";
 import { senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
+import { isMulticast } from "./address.js";
+import type { SrtpKey } from "./srtp-key.js";
+import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
 export const SSRC = 0x6d626d73;
 
@@ -59,7 +63,8 @@ export function loadConfig(path: string): BmscConfig {
 }
 
 export interface BmscOptions {
-  config: BmscConfig;
+  /** Services and users of the MIKEY key server; absent when `send.srtpKey` keys the sender (no key server then). */
+  config?: BmscConfig;
   storePath?: string;
   keyPort: number;
   keyHost: string;
@@ -67,7 +72,10 @@ export interface BmscOptions {
   send?: {
     host: string;
     port: number;
-    serviceId: string;
+    /** The service whose TEKs (from the session manager) key the sender; absent with srtpKey. */
+    serviceId?: string;
+    /** One fixed master key, no MKI (SDES style, RFC 4568): no session manager, no key server, no --config. */
+    srtpKey?: SrtpKey;
     bitrate: number;
     payloadSize: number;
     multicastTtl: number;
@@ -76,6 +84,8 @@ export interface BmscOptions {
     rtpIn?: { host: string; port: number };
     /** With rtpIn: stop once no datagram arrived for this long (after the first). Default 2000. */
     idleTimeoutMs?: number;
+    /** Send RTP unprotected: a baseline for line-rate benchmarks (same pacing and socket path, no SRTP). */
+    plain?: boolean;
   };
   /** Seconds; Infinity: until the signal aborts. */
   durationS: number;
@@ -85,19 +95,16 @@ export interface BmscOptions {
 }
 
 export interface BmscResult {
-  keyServer: { url: string; requests: number; errors: number };
-  sender?: SenderReport & { dest: string; serviceId: string; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
+  /** Absent with a fixed SRTP key. */
+  keyServer?: { url: string; requests: number; errors: number };
+  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
 
-const isMulticast = (host: string) => {
-  const a = Number(host.split(".")[0]);
-  return a >= 224 && a <= 239;
-};
-
 export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
-  const store: KeyStore = o.storePath ? new SqliteKeyStore(o.storePath) : new MemoryKeyStore();
+  if (!o.config && !o.send?.srtpKey) throw new ConfigError("a config (MIKEY key server) or a fixed SRTP key is needed");
+  const store: KeyStore | undefined = o.config && (o.storePath ? new SqliteKeyStore(o.storePath) : new MemoryKeyStore());
   const ks = { requests: 0, errors: 0 };
   let manager: SessionManager | undefined;
   let server: ReturnType<typeof createKeyServer> | undefined;
@@ -109,26 +116,30 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let sender: Sender | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
+  let resumedTek = false;
+  let url: string | undefined;
   try {
-    manager = new SessionManager({ store, logger: silentLogger, services: o.config.services });
-    for (const u of o.config.users) {
-      if (!store.getUser(u.userId)) manager.addUser(u.userId, u.kek);
+    if (o.config && store) {
+      manager = new SessionManager({ store, logger: silentLogger, services: o.config.services });
+      for (const u of o.config.users) {
+        if (!store.getUser(u.userId)) manager.addUser(u.userId, u.kek);
+      }
+      server = createKeyServer({
+        manager, logger: silentLogger,
+        onRequest: (r) => {
+          ks.requests++;
+          if (r.status !== 200) ks.errors++;
+        },
+      });
+      const addr = await server.listen(o.keyPort, o.keyHost);
+      url = `http://${o.keyHost}:${addr.port}`;
+      // First line, so a caller (or a test) knows where to key: printed before anything is sent.
+      o.out.write(`key server ${url}\n`);
     }
-    server = createKeyServer({
-      manager, logger: silentLogger,
-      onRequest: (r) => {
-        ks.requests++;
-        if (r.status !== 200) ks.errors++;
-      },
-    });
-    const addr = await server.listen(o.keyPort, o.keyHost);
-    const url = `http://${o.keyHost}:${addr.port}`;
-    // First line, so a caller (or a test) knows where to key: printed before anything is sent.
-    o.out.write(`key server ${url}\n`);
 
     if (o.send) {
       const s = o.send;
-      if (!manager.serviceIds.includes(s.serviceId)) throw new ConfigError(`service ${JSON.stringify(s.serviceId)} is not in the config`);
+      if (manager && !manager.serviceIds.includes(s.serviceId ?? "")) throw new ConfigError(`service ${JSON.stringify(s.serviceId)} is not in the config`);
       const udp = dgram.createSocket("udp4");
       sock = udp;
       await new Promise<void>((resolve, reject) => {
@@ -144,7 +155,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         udp.setMulticastLoopback(true);
       }
       const source = s.rtpIn ? undefined : new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: SSRC });
-      const snd = new Sender(udp, source, [{ port: s.port, host: s.host }]);
+      const snd = new Sender(udp, source, [{ port: s.port, host: s.host }], s.plain === true);
       sender = snd;
       if (s.rtpIn) {
         const inp = dgram.createSocket("udp4");
@@ -184,12 +195,23 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
           }
         }, Math.max(10, Math.min(250, idleMs / 4)));
       }
-      manager.onTek((e) => {
-        if (e.serviceId === s.serviceId) snd.onTek(e);
+      manager?.onTek((e) => {
+        if (e.serviceId !== s.serviceId) return;
+        snd.onTek(e);
+        resumedTek ||= e.resumed;
       });
+      if (s.srtpKey) {
+        snd.useKey(s.srtpKey);
+        // First line (as "key server" with MIKEY): the sockets are bound, packets are protected from now on.
+        o.out.write(`sending to ${s.host}:${s.port} (fixed SRTP key, ${s.srtpKey.profile}, no MKI)\n`);
+      }
     }
-    manager.start();
+    manager?.start();
+    // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
+    // indices this new sender starts from again: take a fresh TEK before the first packet (RFC 3711 §9.1).
+    if (resumedTek && o.send?.serviceId !== undefined) manager!.rotateTekNow(o.send.serviceId);
     sender?.start();
+    const cpu = new CpuMeter();
     const t0 = Date.now();
     if (sender && !o.json) {
       let prev = { at: t0, bytes: 0 };
@@ -207,13 +229,15 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender?.stop();
-    const result: BmscResult = { keyServer: { url, ...ks }, durationS: runMs / 1000, interrupted };
+    const result: BmscResult = { keyServer: url === undefined ? undefined : { url, ...ks }, durationS: runMs / 1000, interrupted };
     if (sender && o.send) {
       result.sender = {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.
         packets: sender.packets, bytes: sender.bytes,
         mbps: (sender.bytes * 8) / 1e3 / Math.max(1, o.send?.rtpIn && rtpIn.firstAt > 0 ? rtpIn.lastAt - rtpIn.firstAt : runMs), tekSwitches: sender.tekSwitches,
-        dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId,
+        dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, plain: o.send.plain === true,
+        // The whole process (key server included) over the sending window.
+        cpu: cpu.report(sender.packets),
       };
       if (o.send.rtpIn) {
         result.sender.rtpIn = {
@@ -232,12 +256,14 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     await server?.close().catch(() => undefined);
     if (sock) await new Promise<void>((r) => sock!.close(() => r()));
     sender?.ctx?.close();
-    store.close();
+    store?.close();
   }
 }
 
 export function bmscSummary(r: BmscResult): string {
-  const lines = [`key server ${r.keyServer.url}: ${r.keyServer.requests} requests (${r.keyServer.errors} errors), ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}`];
+  const k = r.keyServer;
+  const head = k ? `key server ${k.url}: ${k.requests} requests (${k.errors} errors)` : "no key server (fixed SRTP key, no MKI)";
+  const lines = [`${head}, ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}`];
   const x = r.sender?.rtpIn;
   if (r.sender && x) {
     lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} RTP packets from ${x.listen} (${x.received} received, ${x.droppedUnkeyed} before keying, ${x.invalid} invalid), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches${x.idleStop ? ", stopped: input idle" : ""}`);

@@ -12,6 +12,7 @@ import { DemoReceiver } from "./receiver.js";
 import { LiveStatus, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
+import { fixedKeyContext, type SrtpKey } from "./srtp-key.js";
 
 export interface DemoOptions {
   bitrate: number;
@@ -45,7 +46,7 @@ const SSRC = 0x6d626d73;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const randomKek = () => globalThis.crypto.getRandomValues(new Uint8Array(16));
 
-/** The sender: keys from the SessionManager's TEK events, paced packets to every destination. */
+/** The sender: keys from the SessionManager's TEK events (or one fixed key), paced packets to every destination. */
 export class Sender {
   ctx: SrtpContext | undefined;
   private sendMki: string | undefined;
@@ -58,8 +59,16 @@ export class Sender {
   /** RTP packets given to `forward` before the first TEK (not sent). */
   droppedUnkeyed = 0;
 
-  /** `source` undefined: nothing is paced; packets come through `forward` (e.g. RTP read from a UDP port). */
-  constructor(private readonly sock: dgram.Socket, private readonly source: SyntheticSource | undefined, private readonly dests: ReadonlyArray<{ port: number; host: string }>) {}
+  /**
+   * `source` undefined: nothing is paced; packets come through `forward` (e.g. RTP read from a UDP port).
+   * `plain`: send RTP unprotected (a baseline for benchmarks: the same pacing and sockets, no SRTP).
+   */
+  constructor(
+    private readonly sock: dgram.Socket,
+    private readonly source: SyntheticSource | undefined,
+    private readonly dests: ReadonlyArray<{ port: number; host: string }>,
+    private readonly plain = false,
+  ) {}
 
   onTek = (e: TekEvent): void => {
     // Copies: the manager zeroes masterKey/masterSalt once the listeners return.
@@ -86,6 +95,11 @@ export class Sender {
     }
   };
 
+  /** Keys the sender with one fixed master key and no MKI instead of TEK events; zeroes the caller's copy. */
+  useKey(k: SrtpKey): void {
+    this.ctx = fixedKeyContext(k);
+  }
+
   start(): void {
     if (!this.source) return;
     this.source.start(Date.now());
@@ -94,31 +108,40 @@ export class Sender {
 
   /** Protects one plain RTP packet (SSRC and sequence number kept) and sends it to every destination. */
   forward(rtp: Uint8Array): boolean {
-    const ctx = this.ctx;
-    if (!ctx) {
+    if (!this.ready) {
       this.droppedUnkeyed++;
       return false;
     }
-    const buf = Buffer.allocUnsafe(rtp.length + ctx.trailerLength);
+    const buf = Buffer.allocUnsafe(rtp.length + this.trailerLength);
     buf.set(rtp);
-    const n = ctx.protect(buf, rtp.length);
-    for (const d of this.dests) this.sock.send(buf, 0, n, d.port, d.host);
-    this.packets++;
-    this.bytes += rtp.length;
+    this.protectAndSend(buf, rtp.length);
     return true;
   }
 
+  private get ready(): boolean {
+    return this.plain || this.ctx !== undefined;
+  }
+
+  private get trailerLength(): number {
+    return this.plain ? 0 : this.ctx!.trailerLength;
+  }
+
+  /** buf holds one RTP packet of `len` bytes and room for the SRTP trailer. */
+  private protectAndSend(buf: Buffer, len: number): void {
+    const n = this.plain ? len : this.ctx!.protect(buf, len);
+    // dgram keeps `buf` until the datagram is sent, hence a fresh buffer per packet (from Node's pool).
+    for (const d of this.dests) this.sock.send(buf, 0, n, d.port, d.host);
+    this.packets++;
+    this.bytes += len;
+  }
+
   private tick(): void {
-    const ctx = this.ctx;
-    if (!ctx || !this.source) return;
+    if (!this.ready || !this.source) return;
     const len = this.source.packetLength;
     for (let due = Math.min(this.source.due(Date.now()), 1000); due > 0; due--) {
-      const buf = Buffer.allocUnsafe(len + ctx.trailerLength);
+      const buf = Buffer.allocUnsafe(len + this.trailerLength);
       this.source.write(buf);
-      const n = ctx.protect(buf, len);
-      for (const d of this.dests) this.sock.send(buf, 0, n, d.port, d.host);
-      this.packets++;
-      this.bytes += len;
+      this.protectAndSend(buf, len);
     }
   }
 

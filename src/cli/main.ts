@@ -6,6 +6,10 @@ import { parseArgs } from "node:util";
 import { runDemo, summary } from "./demo.js";
 import { ConfigError, bmscSummary, loadConfig, parseHexKek, runBmsc, type BmscOptions } from "./bmsc.js";
 import { receiveSummary, runReceive } from "./receive.js";
+import type { MikeyKeying } from "./receiver.js";
+import { fixedKeyOption } from "./fixed-key-options.js";
+import { writeProtectedSdp } from "./sdp.js";
+import { UsageError } from "./usage-error.js";
 
 const USAGE = `Usage: mbms-srtp <command> [options]
 
@@ -57,10 +61,14 @@ Options:
 ${CONFIG_HELP}`;
 
 const SEND_USAGE = `Usage: mbms-srtp send --dest HOST:PORT --config FILE.json [options]
+       mbms-srtp send --dest HOST:PORT --srtp-key-file FILE [--sdp-in FILE --sdp-out FILE] [options]
 
 The BM-SC as one process: session manager + HTTP key server + SRTP sender of a synthetic RTP source
 (SSRC 0x6d626d73, packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period).
 Prints "key server http://HOST:PORT" first. HOST may be a multicast group (224.0.0.0/4).
+With --srtp-key-file: no MIKEY, no session manager and no key server (so no --config, --service, --store,
+--key-port, --key-host); every packet is protected with that one master key and no MKI, as ffmpeg's SRTP
+(SDES, RFC 4568) expects. Prints "sending to HOST:PORT (…)" first.
 
 Options:
   --dest <host:port>       destination (e.g. 239.1.2.3:5004 or 127.0.0.1:5004)
@@ -78,16 +86,30 @@ Options:
                            ffmpeg -f rtp rtp://HOST:PORT) and protect + send each as it arrives (SSRC and
                            sequence numbers kept; --bitrate and --packet-size do not apply)
   --idle-timeout <ms>      with --rtp-in: stop once the input has been silent this long (default 2000)
-  --json                   print the summary as one JSON line
+  --plain                  send RTP unprotected: a baseline for benchmarks only (receivers need --plain too)
+  --srtp-key-file <file>   one fixed master key: base64 of the 16-byte key ‖ 14-byte salt (what ffmpeg's
+                           -srtp_out_params takes; e.g. head -c 30 /dev/urandom | base64), an inline: parameter,
+                           an a=crypto: line, or an SDP with one a=crypto: line. A file, not an option value:
+                           command lines are visible to every user (ps). Keys are never printed.
+  --srtp-profile <name>    AES_CM_128_HMAC_SHA1_80 (default) or AES_CM_128_HMAC_SHA1_32; an a=crypto: line's
+                           suite must agree
+  --sdp-in <file>          the source's SDP (e.g. ffmpeg -sdp_file; one media section), with --sdp-out
+  --sdp-out <file>         write the SDP of the protected stream for a player (ffmpeg -protocol_whitelist
+                           file,udp,rtp,srtp -i FILE): --sdp-in with c= and m= set to --dest, RTP/SAVP and an
+                           a=crypto: line. It holds the key: written with mode 0600
+  --json                   print the summary as one JSON line (includes the process CPU time per packet)
   -h, --help               this help
 
 ${CONFIG_HELP}`;
 
 const RECEIVE_USAGE = `Usage: mbms-srtp receive (--group ADDR:PORT | --port PORT) --key-server URL --user ID --kek HEX [options]
+       mbms-srtp receive (--group ADDR:PORT | --port PORT) --srtp-key-file FILE [options]
 
 One UE: joins the multicast group (port shared with SO_REUSEADDR) or listens on 127.0.0.1:PORT, keys itself
 over HTTP (MIKEY), decrypts through an MKI evaluator and checks every packet. Counts from the first packet
-it decrypted: "lost" is the gaps between the first and the last.
+it decrypted: "lost" is the gaps between the first and the last. With --srtp-key-file (SDES mode): no key
+server, one fixed master key without MKI decrypts every SSRC (e.g. ffmpeg -srtp_out_suite … srtp://…);
+RTCP on the port is dropped.
 
 Options:
   --group <addr:port>      multicast group to join
@@ -103,6 +125,10 @@ Options:
   --duration <seconds>     how long to receive (default: until Ctrl-C)
   --rtp-out <host:port>    forward each decrypted RTP packet (plain) to this UDP address (e.g. ffmpeg reading
                            an SDP); packets are then counted by RTP sequence number, not the synthetic payload
+  --plain                  expect unprotected RTP from "send --plain" (a benchmark baseline): no keying, no SRTP
+  --srtp-key-file <file>   one fixed master key, as for send (instead of --key-server, --user, --kek, --mode,
+                           --service, --tek-period)
+  --srtp-profile <name>    AES_CM_128_HMAC_SHA1_80 (default) or AES_CM_128_HMAC_SHA1_32
   --json                   print the summary as one JSON line (delivered, lost, authFailed, switches, …)
   -h, --help               this help
 
@@ -136,7 +162,8 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
       port: { type: "string" }, host: { type: "string" }, "key-port": { type: "string" }, "key-host": { type: "string" },
       dest: { type: "string" }, service: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" },
       "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
-      "rtp-in": { type: "string" }, "idle-timeout": { type: "string" },
+      "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
+      "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -144,22 +171,25 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
     console.log(cmd === "send" ? SEND_USAGE : KEYSERVER_USAGE);
     return 0;
   }
+  const srtpKey = cmd === "send" ? fixedKeyOption(values, ["config", "users", "store", "service", "key-port", "key-host", "plain"]) : undefined;
   const configPath = values.config ?? values.users;
-  if (!configPath) throw new UsageError("--config is required");
-  const config = loadConfig(configPath);
+  if (!configPath && !srtpKey) throw new UsageError(cmd === "send" ? "--config or --srtp-key-file is required" : "--config is required");
+  const config = configPath === undefined ? undefined : loadConfig(configPath);
   let send: BmscOptions["send"];
   if (cmd === "send") {
     if (!values.dest) throw new UsageError("--dest is required");
     send = {
       ...hostPort("dest", values.dest),
-      serviceId: values.service ?? config.services[0]!.serviceId,
+      serviceId: values.service ?? config?.services[0]!.serviceId, srtpKey,
       bitrate: number("bitrate", values.bitrate, 20e6, 1e3, 10e9),
       payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
       multicastTtl: Math.floor(number("multicast-ttl", values["multicast-ttl"], 1, 0, 255)),
       multicastInterface: values["multicast-interface"] ?? "127.0.0.1",
       rtpIn: values["rtp-in"] === undefined ? undefined : hostPort("rtp-in", values["rtp-in"]),
       idleTimeoutMs: Math.floor(number("idle-timeout", values["idle-timeout"], 2000, 10, 86_400_000)),
+      plain: values.plain,
     };
+    if (srtpKey && values["sdp-out"] !== undefined) writeProtectedSdp(values["sdp-in"]!, values["sdp-out"], send, srtpKey, send.multicastTtl);
   }
   const keyPort = cmd === "send" ? values["key-port"] : (values.port ?? values["key-port"]);
   const keyHost = (cmd === "send" ? values["key-host"] : (values.host ?? values["key-host"])) ?? "127.0.0.1";
@@ -179,7 +209,8 @@ async function receive(args: string[]): Promise<number> {
       group: { type: "string" }, port: { type: "string" }, interface: { type: "string" }, "key-server": { type: "string" },
       user: { type: "string" }, kek: { type: "string" }, mode: { type: "string" }, service: { type: "string" },
       "tek-period": { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
-      "rtp-out": { type: "string" },
+      "rtp-out": { type: "string" }, plain: { type: "boolean", default: false },
+      "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -197,7 +228,23 @@ async function receive(args: string[]): Promise<number> {
     port = g.port;
   } else if (values.port !== undefined) port = Math.floor(number("port", values.port, 0, 1, 65535));
   else throw new UsageError("--group or --port is required");
-  if (!values["key-server"] || !/^https?:\/\//.test(values["key-server"])) throw new UsageError("--key-server URL is required");
+  const srtpKey = fixedKeyOption(values, ["key-server", "user", "kek", "mode", "service", "tek-period", "plain"]);
+  const keying = srtpKey ? { mode: "SDES" as const, srtpKey } : mikeyKeying(values);
+  const result = await withSignals((signal) => runReceive({
+    group, port, iface: values.interface ?? "127.0.0.1", keying,
+    payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
+    durationS: values.duration === undefined ? Infinity : number("duration", values.duration, 0, 0.1, 86_400 * 365),
+    rtpOut: values["rtp-out"] === undefined ? undefined : hostPort("rtp-out", values["rtp-out"]),
+    plain: values.plain, json: values.json, out: process.stdout, signal,
+  }));
+  console.log(values.json ? JSON.stringify(result) : receiveSummary(result));
+  return result.ok ? 0 : 1;
+}
+
+/** The MIKEY options of `receive`: key server, user, KEK, mode (ME or UICC), service, TEK period. */
+function mikeyKeying(values: { "key-server"?: string; user?: string; kek?: string; mode?: string; service?: string; "tek-period"?: string }): MikeyKeying {
+  const keyServer = values["key-server"];
+  if (!keyServer || !/^https?:\/\//.test(keyServer)) throw new UsageError("--key-server URL is required");
   if (!values.user) throw new UsageError("--user is required");
   let kek: Uint8Array;
   try {
@@ -207,20 +254,12 @@ async function receive(args: string[]): Promise<number> {
   }
   const mode = (values.mode ?? "me").toLowerCase();
   if (mode !== "me" && mode !== "uicc") throw new UsageError("--mode must be me or uicc");
-  const result = await withSignals((signal) => runReceive({
-    group, port, iface: values.interface ?? "127.0.0.1", keyServer: values["key-server"]!, userId: values.user!, kek,
-    mode: mode === "uicc" ? "UICC" : "ME", serviceId: values.service ?? "urn:mbms:demo:1",
-    tekPeriodMs: Math.floor(number("tek-period", values["tek-period"], 1000, 100, 3_600_000)),
-    payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
-    durationS: values.duration === undefined ? Infinity : number("duration", values.duration, 0, 0.1, 86_400 * 365),
-    rtpOut: values["rtp-out"] === undefined ? undefined : hostPort("rtp-out", values["rtp-out"]),
-    json: values.json, out: process.stdout, signal,
-  }));
-  console.log(values.json ? JSON.stringify(result) : receiveSummary(result));
-  return result.ok ? 0 : 1;
+  return {
+    mode: mode === "uicc" ? "UICC" : "ME", userId: values.user, kek, baseUrl: keyServer.replace(/\/+$/, ""),
+    serviceId: values.service ?? "urn:mbms:demo:1",
+    rotationPeriodMs: Math.floor(number("tek-period", values["tek-period"], 1000, 100, 3_600_000)),
+  };
 }
-
-class UsageError extends Error {}
 
 function number(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;

@@ -2,30 +2,30 @@
  * `mbms-srtp receive`: one UE. Listens on a UDP port (127.0.0.1, or a multicast group it joins, port shared
  * with SO_REUSEADDR), keys itself over HTTP from the BM-SC's key server (ME mode: the KEK in the ME; UICC
  * mode: in a soft card in a worker thread), decrypts through an MkiEvaluator and checks every packet.
+ * SDES mode (--srtp-key-file): no key server; one fixed master key without MKI decrypts every packet.
  *
  * Counting: the receiver cannot know what was sent before it joined and keyed, so it counts from the
  * lowest packet number it decrypted (firstPacket) to the highest (lastPacket); `lost` is the gaps in that
  * window. A caller that knows the sender's count N checks delivered === N - firstPacket (no gap, no tail).
  */
-import { DemoReceiver } from "./receiver.js";
-import { statusLine } from "./status.js";
+import { DemoReceiver, type FixedKeying, type MikeyKeying } from "./receiver.js";
+import { statusLine, type ReceiverMode } from "./status.js";
 import { SSRC } from "./bmsc.js";
 import { RunWindow } from "./run-window.js";
+import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
 export interface ReceiveOptions {
   group?: string;
   port: number;
   iface: string;
-  keyServer: string;
-  userId: string;
-  kek: Uint8Array;
-  mode: "ME" | "UICC";
-  serviceId: string;
-  tekPeriodMs: number;
+  /** MIKEY over HTTP from the key server at baseUrl (ME or UICC mode), or one fixed SRTP key, no MKI (SDES mode). */
+  keying: MikeyKeying | FixedKeying;
   payloadSize: number;
   durationS: number;
   /** Forward each decrypted RTP packet (plain) here; packets are then counted by RTP sequence number. */
   rtpOut?: { host: string; port: number };
+  /** Unprotected RTP from `send --plain` (benchmark baseline). */
+  plain?: boolean;
   json: boolean;
   out: NodeJS.WriteStream;
   signal?: AbortSignal;
@@ -33,8 +33,9 @@ export interface ReceiveOptions {
 
 export interface ReceiveResult {
   ok: boolean;
-  mode: "ME" | "UICC";
-  userId: string;
+  mode: ReceiverMode;
+  /** Absent in SDES mode. */
+  userId?: string;
   listen: string;
   durationS: number;
   interrupted: boolean;
@@ -47,24 +48,32 @@ export interface ReceiveResult {
   replayed: number;
   badPackets: number;
   duplicates: number;
+  /** Packets held for a key that never came in time (queue bounds), and refused as malformed. */
+  queuedDropped: number;
+  refused: number;
   switches: number;
   rekeys: number;
   keyErrors: number;
+  /** Process CPU time from keyed to the end (idle time costs none), per packet delivered. */
+  cpu: CpuReport;
 }
 
+const NAMES: Record<ReceiverMode, string> = { ME: "ue-me", UICC: "ue-uicc", SDES: "ue-sdes" };
+
 export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
+  const k = o.keying;
   const r = await DemoReceiver.open({
-    name: o.mode === "UICC" ? "ue-uicc" : "ue-me", mode: o.mode, userId: o.userId, kek: o.kek, baseUrl: o.keyServer.replace(/\/+$/, ""),
-    serviceId: o.serviceId, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC,
-    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut,
+    ...k, name: NAMES[k.mode], payloadSize: o.payloadSize, ssrc: SSRC,
+    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, plain: o.plain,
   });
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
   try {
     await r.start();
+    const cpu = new CpuMeter();
     const t0 = Date.now();
     if (!o.json) {
-      o.out.write(`receiving on ${o.group ?? "127.0.0.1"}:${r.port} (${o.mode})\n`);
+      o.out.write(`receiving on ${o.group ?? "127.0.0.1"}:${r.port} (${k.mode})\n`);
       let prev = { at: t0, bytes: 0 };
       statusTimer = setInterval(() => {
         const now = Date.now();
@@ -83,10 +92,10 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
     const rep = r.report(span, 0);
     return {
       ok: r.delivered > 0 && rep.lost === 0 && rep.authFailed === 0 && r.badPackets === 0 && r.duplicates === 0,
-      mode: o.mode, userId: o.userId, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
+      mode: k.mode, userId: k.mode === "SDES" ? undefined : k.userId, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
       delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost,
       authFailed: rep.authFailed, replayed: rep.replayed, badPackets: r.badPackets, duplicates: r.duplicates,
-      switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors,
+      queuedDropped: rep.queuedDropped, refused: rep.refused, switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors, cpu: cpu.report(r.delivered),
     };
   } finally {
     if (statusTimer) clearInterval(statusTimer);
@@ -95,5 +104,5 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
 }
 
 export function receiveSummary(x: ReceiveResult): string {
-  return `${x.mode} receiver ${x.userId} on ${x.listen}: delivered ${x.delivered} (packets ${x.firstPacket}..${x.lastPacket}), lost ${x.lost}, auth failures ${x.authFailed}, replays ${x.replayed}, key switches ${x.switches}, re-keys ${x.rekeys}${x.interrupted ? " (interrupted)" : ""}\n${x.ok ? "OK" : "FAILED"}`;
+  return `${x.mode} receiver${x.userId === undefined ? "" : ` ${x.userId}`} on ${x.listen}: delivered ${x.delivered} (packets ${x.firstPacket}..${x.lastPacket}), lost ${x.lost}, auth failures ${x.authFailed}, replays ${x.replayed}, key switches ${x.switches}, re-keys ${x.rekeys}${x.interrupted ? " (interrupted)" : ""}\n${x.ok ? "OK" : "FAILED"}`;
 }

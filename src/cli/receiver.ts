@@ -2,6 +2,8 @@
  * One demo receiver (UE): a UDP socket on 127.0.0.1, a KeyClient keying itself over HTTP from the key
  * server, and an MkiEvaluator decrypting every packet. ME mode: the ME holds the KEK (MeTekSource). UICC
  * mode: a soft card in a worker thread holds it (UiccTekSource, card credentials): the ME never does.
+ * SDES mode: no key server, one fixed master key without MKI (FixedKeyDecryptor). Either way a Decryptor
+ * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same.
  */
 import dgram from "node:dgram";
 import { KeyClient, MeTekSource, MkiEvaluator, type KeyDelivery, type TekSource } from "../mbms/ue/index.js";
@@ -9,9 +11,14 @@ import { UiccTekSource, cardCredentials } from "../mbms/uicc/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
 import { checkPacket } from "./synthetic-source.js";
 import { mkiPrefix, type ReceiverReport } from "./status.js";
+import type { Decryptor } from "./decryptor.js";
+import { FixedKeyDecryptor } from "./fixed-key-decryptor.js";
+import type { SrtpKey } from "./srtp-key.js";
 
-export interface ReceiverConfig {
-  name: string;
+export type ReceiverConfig = ReceiverBase & (MikeyKeying | FixedKeying);
+
+/** ME and UICC modes: keyed over HTTP from the key server (MIKEY), decrypted through an MkiEvaluator. */
+export interface MikeyKeying {
   mode: "ME" | "UICC";
   userId: string;
   /** ME mode: given to the KeyClient. UICC mode: provisioned into the card worker (copied) and not kept. */
@@ -19,6 +26,16 @@ export interface ReceiverConfig {
   baseUrl: string;
   serviceId: string;
   rotationPeriodMs: number;
+}
+
+/** SDES mode: one fixed master key, no MKI (zeroed once installed). */
+export interface FixedKeying {
+  mode: "SDES";
+  srtpKey: SrtpKey;
+}
+
+export interface ReceiverBase {
+  name: string;
   payloadSize: number;
   ssrc: number;
   /** Where to listen (default: an ephemeral port on 127.0.0.1). With `group`, joins that multicast group on
@@ -27,6 +44,8 @@ export interface ReceiverConfig {
   /** Forward each decrypted packet (plain RTP) to this UDP address, and count packets by their RTP sequence
    * number (extended to 32 bits) instead of the synthetic source's payload (which is then not checked). */
   rtpOut?: { host: string; port: number };
+  /** Unprotected RTP (a benchmark baseline against `send --plain`): no keying, no SRTP, the same checks. */
+  plain?: boolean;
 }
 
 /** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
@@ -44,9 +63,9 @@ export class DemoReceiver {
   keyDeliveries = 0;
   keyErrors: string[] = [];
   private client!: KeyClient<KeyDelivery>;
-  private evaluator!: MkiEvaluator;
+  private decryptor: Decryptor | undefined;
 
-  private constructor(readonly cfg: ReceiverConfig, readonly socket: dgram.Socket, private readonly source: TekSource) {}
+  private constructor(readonly cfg: ReceiverConfig, readonly socket: dgram.Socket, private readonly source: TekSource | undefined) {}
 
   get port(): number {
     return this.socket.address().port;
@@ -76,13 +95,24 @@ export class DemoReceiver {
     } catch {
       // keep the default
     }
-    const source: TekSource = cfg.mode === "UICC" ? new UiccTekSource(spawnCardWorker(cfg.kek)) : new MeTekSource();
-    return new DemoReceiver(cfg, socket, source);
+    return new DemoReceiver(cfg, socket, tekSource(cfg));
   }
 
-  /** Initial keying, then packets are decrypted as they arrive. */
+  /**
+   * Initial keying, then packets are decrypted as they arrive. Counting starts once keyed: packets that
+   * arrived before were held in the evaluator's bounded queue (at a high rate it overflows during keying,
+   * which is not loss in the stream), so the counters restart from the first packet after keying.
+   */
   async start(): Promise<void> {
     const c = this.cfg;
+    if (c.plain) {
+      this.socket.on("message", (msg: Buffer) => this.onPacket(msg));
+      return;
+    }
+    if (c.mode === "SDES") {
+      this.listen(new FixedKeyDecryptor(c.srtpKey, (p) => this.onPacket(p)));
+      return;
+    }
     const common = {
       baseUrl: c.baseUrl, serviceId: c.serviceId, userId: c.userId,
       expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8,
@@ -93,18 +123,29 @@ export class DemoReceiver {
         this.keyErrors.push(e.code);
       },
     };
-    const src = this.source;
+    const src = this.source!; // ME and UICC modes have one
     this.client = src instanceof UiccTekSource
       ? new KeyClient<KeyDelivery>({ ...common, credentials: cardCredentials(src, c.userId), tekSource: src })
       : new KeyClient({ ...common, credentials: { kind: "kek", kek: c.kek }, tekSource: src as MeTekSource });
-    this.evaluator = new MkiEvaluator({
+    const evaluator = new MkiEvaluator({
       tekSource: src, rotationPeriodMs: c.rotationPeriodMs, onUnknownTgk: this.client.rekeyNow,
       onPacket: (p) => this.onPacket(p),
     });
-    this.socket.on("message", (msg: Buffer) => {
-      this.evaluator.receive(msg, msg.length);
-    });
+    this.listen(evaluator);
     await this.client.start();
+    await evaluator.settled();
+    this.resetCounts();
+  }
+
+  private listen(d: Decryptor): void {
+    this.decryptor = d;
+    this.socket.on("message", (msg: Buffer) => d.receive(msg, msg.length));
+  }
+
+  private resetCounts(): void {
+    this.seen.fill(0);
+    this.delivered = this.deliveredBytes = this.badPackets = this.duplicates = 0;
+    this.firstPacket = this.lastPacket = -1;
   }
 
   private extSeq = -1;
@@ -150,11 +191,11 @@ export class DemoReceiver {
 
   /** Waits for TEK derivations in flight (queued packets are delivered or dropped). */
   async settled(): Promise<void> {
-    await this.evaluator?.settled();
+    await this.decryptor?.settled();
   }
 
   report(sent: number, mbps: number): ReceiverReport {
-    const s = this.evaluator?.stats;
+    const s = this.decryptor?.stats;
     return {
       name: this.cfg.name, mode: this.cfg.mode, delivered: this.delivered, lost: Math.max(0, sent - this.delivered),
       badPackets: this.badPackets, duplicates: this.duplicates,
@@ -166,9 +207,15 @@ export class DemoReceiver {
 
   async close(): Promise<void> {
     this.client?.stop();
-    this.evaluator?.close();
+    this.decryptor?.close();
     await new Promise<void>((r) => this.socket.close(() => r()));
     if (this.source instanceof UiccTekSource) await this.source.close();
-    else (this.source as MeTekSource).close();
+    else (this.source as MeTekSource | undefined)?.close();
   }
+}
+
+/** ME: the KEK and TGKs in this process; UICC: in a soft card in a worker thread; SDES: no key source. */
+function tekSource(cfg: ReceiverConfig): TekSource | undefined {
+  if (cfg.mode === "SDES") return undefined;
+  return cfg.mode === "UICC" ? new UiccTekSource(spawnCardWorker(cfg.kek)) : new MeTekSource();
 }

@@ -1,7 +1,11 @@
 /** Receiver statistics and their formatting (status lines, summary). Never key bytes: only the TGK-ID part of the MKI. */
+
+/** ME / UICC: keyed with MIKEY (KEK in the ME or in a card); SDES: one fixed key, no MKI. */
+export type ReceiverMode = "ME" | "UICC" | "SDES";
+
 export interface ReceiverReport {
   name: string;
-  mode: "ME" | "UICC";
+  mode: ReceiverMode;
   /** Distinct packets decrypted and verified. */
   delivered: number;
   /** Packets sent minus delivered (includes packets in flight while the demo runs). */

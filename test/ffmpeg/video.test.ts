@@ -8,100 +8,22 @@
 // the output ffmpeg, and the input ffmpeg last, so no packet of the first (IDR) frame is sent before the
 // receiver is keyed. FAILS, never skips, without ffmpeg/ffprobe. Bounded: < 60 s; every child is killed in
 // afterAll.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import dgram from "node:dgram";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAIN, encodeArgs, encoderSdp, freePortPair, killChildren, lastJson, probe, receiverSummary, recordArgs, requireTools, start, withPort, type TestVideo } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const SERVICE = "urn:mbms:video:1";
 const USER = "sip:ue-me@video.invalid";
 const KEK = randomBytes(16).toString("hex");
 const FRAMES = 100; // 4 s at 25 fps
-const children: ChildProcess[] = [];
+const VIDEO: TestVideo = { size: "1920x1080", bitrate: "20M" };
 let dir = "";
 
-interface Proc {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  /** Resolves with the first stdout line that matches (or "" when the process ends first). */
-  line: (re: RegExp) => Promise<string>;
-}
-
-function start(cmd: string, args: string[], timeoutMs: number): Proc {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  const check = () => {
-    for (const w of [...waiters]) {
-      const l = stdout.split("\n").find((x) => w.re.test(x));
-      if (l !== undefined) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-    }
-  };
-  child.stdout!.on("data", (d: Buffer) => {
-    stdout += d;
-    check();
-  });
-  child.stderr!.on("data", (d: Buffer) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      for (const w of waiters.splice(0)) w.resolve("");
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return {
-    child, done,
-    line: (re) => new Promise<string>((resolve) => {
-      waiters.push({ re, resolve });
-      check();
-    }),
-  };
-}
-
-/** An even UDP port with port+1 free too (RTP + RTCP), on 127.0.0.1. */
-async function freePortPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = 20_000 + 2 * Math.floor(Math.random() * 20_000);
-    const socks = [dgram.createSocket("udp4"), dgram.createSocket("udp4")];
-    const ok = await Promise.all(socks.map((s, k) => new Promise<boolean>((r) => {
-      s.once("error", () => r(false));
-      s.bind(p + k, "127.0.0.1", () => r(true));
-    })));
-    await Promise.all(socks.map((s) => new Promise<void>((r) => {
-      try {
-        s.close(() => r());
-      } catch {
-        r();
-      }
-    })));
-    if (ok.every(Boolean)) return p;
-  }
-  throw new Error("no free UDP port pair");
-}
-
-const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
-
 beforeAll(() => {
-  for (const tool of ["ffmpeg", "ffprobe"]) {
-    try {
-      execFileSync(tool, ["-version"], { stdio: "ignore" });
-    } catch {
-      throw new Error(`test/ffmpeg needs ${tool}: apt-get install ffmpeg`);
-    }
-  }
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npx tsc -p tsconfig.json, or npm run build)`);
+  requireTools();
   dir = mkdtempSync(join(tmpdir(), "mbms-ffmpeg-"));
   writeFileSync(join(dir, "config.json"), JSON.stringify({
     services: [{ serviceId: SERVICE, tekRand2PeriodMs: 1000, tgkLifetimeMs: 60_000 }],
@@ -110,7 +32,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  killChildren();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -134,26 +56,18 @@ describe("real video: ffmpeg RTP → send --rtp-in → SRTP → receive --rtp-ou
       "--duration", "14"], 50_000);
     expect(await recv.line(/^receiving on /)).toBe(`receiving on 127.0.0.1:${srtpPort} (ME)`);
 
-    // 3. The SDP: ffmpeg writes it only once it is already sending, too late to start the output ffmpeg
-    // first. So a one-frame encode with the same options (same SPS/PPS, payload type 96) writes in.sdp to a
-    // spare port; out.sdp is that with the port replaced by outPort.
-    const encode = (port: number, extra: string[]) => ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
-      "-i", "testsrc2=size=1920x1080:rate=25", ...extra, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-      "-b:v", "20M", "-minrate", "20M", "-maxrate", "20M", "-bufsize", "2M", "-x264-params", "nal-hrd=cbr", "-an",
-      "-f", "rtp", `rtp://127.0.0.1:${port}?pkt_size=1200`, "-sdp_file", inSdp];
-    execFileSync("ffmpeg", ["-y", ...encode(await freePortPair(), ["-frames:v", "1"])], { stdio: "ignore", timeout: 15_000 });
-    const sdp = readFileSync(inSdp, "utf8");
+    // 3. The SDP (encoderSdp: same SPS/PPS, payload type 96); out.sdp is that with the port replaced by outPort.
+    const sdp = await encoderSdp(VIDEO, inSdp);
     expect(sdp).toMatch(/^m=video \d+ RTP\/AVP 96/m);
-    writeFileSync(outSdp, sdp.replace(/^m=video \d+ /m, `m=video ${outPort} `));
+    writeFileSync(outSdp, withPort(sdp, outPort));
 
     // 4. The output ffmpeg: reads the SDP, copies the H.264 into Matroska.
-    const sink = start("ffmpeg", ["-hide_banner", "-loglevel", "warning", "-y", "-protocol_whitelist", "file,udp,rtp",
-      "-buffer_size", "8388608", "-i", outSdp, "-c", "copy", outMkv], 50_000);
+    const sink = start("ffmpeg", recordArgs(outSdp, outMkv), 50_000);
     await new Promise((r) => setTimeout(r, 1000)); // let it open its ports
 
     // 5. The input ffmpeg: 4 s of video, real time, to the sender's RTP input.
     const t0 = Date.now();
-    const src = start("ffmpeg", ["-y", ...encode(inPort, ["-t", "4"])], 30_000);
+    const src = start("ffmpeg", ["-y", ...encodeArgs(VIDEO, ["-t", "4"], [`rtp://127.0.0.1:${inPort}?pkt_size=1200`, "-sdp_file", inSdp])], 30_000);
     const srcRun = await src.done;
     expect(srcRun.code, srcRun.stderr).toBe(0);
     const encodeS = (Date.now() - t0) / 1000;
@@ -170,12 +84,10 @@ describe("real video: ffmpeg RTP → send --rtp-in → SRTP → receive --rtp-ou
     recv.child.kill("SIGINT");
     const recvRun = await recv.done;
     expect(recvRun.code, recvRun.stdout + recvRun.stderr).toBe(0);
-    const summary = recvRun.stdout.trim().split("\n").slice(-2).join("\n");
-    const m = /delivered (\d+) \(packets (-?\d+)\.\.(-?\d+)\), lost (\d+), auth failures (\d+)/.exec(summary);
-    expect(m, summary).not.toBeNull();
-    expect(Number(m![1])).toBe(sr.sender.packets); // every packet the sender protected was decrypted
-    expect(Number(m![4])).toBe(0);
-    expect(Number(m![5])).toBe(0);
+    const summary = receiverSummary(recvRun.stdout);
+    expect(summary.delivered, summary.text).toBe(sr.sender.packets); // every packet the sender protected was decrypted
+    expect(summary.lost).toBe(0);
+    expect(summary.authFailed).toBe(0);
 
     // The output ffmpeg ends on SIGINT (writes the Matroska trailer).
     await new Promise((r) => setTimeout(r, 300));
@@ -183,15 +95,12 @@ describe("real video: ffmpeg RTP → send --rtp-in → SRTP → receive --rtp-ou
     const sinkRun = await sink.done;
     expect(existsSync(outMkv), sinkRun.stderr).toBe(true);
 
-    const probe = execFileSync("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v", "-show_entries",
-      "stream=nb_read_frames,codec_name,width,height:format=bit_rate,duration", "-of", "json", outMkv], { encoding: "utf8", timeout: 20_000 });
-    const p = JSON.parse(probe) as { streams: { nb_read_frames: string; codec_name: string; width: number; height: number }[]; format: { bit_rate?: string; duration?: string } };
-    const st = p.streams[0]!;
-    console.log(`video: ${st.codec_name} ${st.width}x${st.height}, ${st.nb_read_frames} frames; sender ${sr.sender.packets} RTP packets, ` +
+    const p = probe(outMkv);
+    console.log(`video: ${p.codec} ${p.width}x${p.height}, ${p.frames} frames; sender ${sr.sender.packets} RTP packets, ` +
       `${(sr.sender.bytes / 1e6).toFixed(2)} MB, ${sr.sender.mbps.toFixed(1)} Mbit/s over the input's span (encode ${encodeS.toFixed(1)} s); ` +
-      `mkv ${p.format.duration} s at ${(Number(p.format.bit_rate) / 1e6).toFixed(1)} Mbit/s`);
-    expect(st.codec_name).toBe("h264");
-    expect([st.width, st.height]).toEqual([1920, 1080]);
-    expect(Number(st.nb_read_frames)).toBe(FRAMES);
+      `mkv ${p.durationS} s at ${p.mbps.toFixed(1)} Mbit/s`);
+    expect(p.codec).toBe("h264");
+    expect([p.width, p.height]).toEqual([1920, 1080]);
+    expect(p.frames).toBe(FRAMES);
   }, 60_000);
 });
