@@ -13,7 +13,7 @@
 import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type KeyStore, type ServiceConfig } from "../mbms/bmsc/index.js";
-import { Sender } from "./demo.js";
+import { Sender } from "./sender.js";
 import { senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";

@@ -6,13 +6,12 @@
  * the run, so the receivers switch keys and re-key by themselves.
  */
 import dgram from "node:dgram";
-import { MemoryKeyStore, SessionManager, createKeyServer, silentLogger, type TekEvent } from "../mbms/bmsc/index.js";
-import { SrtpContext } from "../srtp/index.js";
+import { MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
 import { DemoReceiver } from "./receiver.js";
 import { LiveStatus, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
-import { fixedKeyContext, type SrtpKey } from "./srtp-key.js";
+import { Sender } from "./sender.js";
 
 export interface DemoOptions {
   bitrate: number;
@@ -45,113 +44,6 @@ const SERVICE = "urn:mbms:demo:1";
 const SSRC = 0x6d626d73;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const randomKek = () => globalThis.crypto.getRandomValues(new Uint8Array(16));
-
-/** The sender: keys from the SessionManager's TEK events (or one fixed key), paced packets to every destination. */
-export class Sender {
-  ctx: SrtpContext | undefined;
-  private sendMki: string | undefined;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  private pace: ReturnType<typeof setInterval> | undefined;
-  packets = 0;
-  bytes = 0;
-  tekSwitches = 0;
-
-  /** RTP packets given to `forward` before the first TEK (not sent). */
-  droppedUnkeyed = 0;
-
-  /**
-   * `source` undefined: nothing is paced; packets come through `forward` (e.g. RTP read from a UDP port).
-   * `plain`: send RTP unprotected (a baseline for benchmarks: the same pacing and sockets, no SRTP).
-   */
-  constructor(
-    private readonly sock: dgram.Socket,
-    private readonly source: SyntheticSource | undefined,
-    private readonly dests: ReadonlyArray<{ port: number; host: string }>,
-    private readonly plain = false,
-  ) {}
-
-  onTek = (e: TekEvent): void => {
-    // Copies: the manager zeroes masterKey/masterSalt once the listeners return.
-    const init = { key: e.masterKey.slice(), salt: e.masterSalt.slice(), mki: e.mki.slice() };
-    if (!this.ctx) this.ctx = new SrtpContext({ profile: "AES_CM_128_HMAC_SHA1_80", keys: [init] });
-    else if (!this.ctx.hasKey(init.mki)) this.ctx.addKey(init);
-    init.key.fill(0);
-    init.salt.fill(0);
-    const id = Buffer.from(init.mki).toString("hex");
-    const switchNow = () => {
-      if (!this.ctx || this.sendMki === id) return;
-      this.ctx.setSendKey(init.mki);
-      if (this.sendMki !== undefined) this.tekSwitches++;
-      this.sendMki = id;
-    };
-    const delay = e.startsAt - Date.now();
-    if (delay <= 0 || this.sendMki === undefined) switchNow();
-    else {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        switchNow();
-      }, delay);
-      this.timers.add(t);
-    }
-  };
-
-  /** Keys the sender with one fixed master key and no MKI instead of TEK events; zeroes the caller's copy. */
-  useKey(k: SrtpKey): void {
-    this.ctx = fixedKeyContext(k);
-  }
-
-  start(): void {
-    if (!this.source) return;
-    this.source.start(Date.now());
-    this.pace = setInterval(() => this.tick(), 2);
-  }
-
-  /** Protects one plain RTP packet (SSRC and sequence number kept) and sends it to every destination. */
-  forward(rtp: Uint8Array): boolean {
-    if (!this.ready) {
-      this.droppedUnkeyed++;
-      return false;
-    }
-    const buf = Buffer.allocUnsafe(rtp.length + this.trailerLength);
-    buf.set(rtp);
-    this.protectAndSend(buf, rtp.length);
-    return true;
-  }
-
-  private get ready(): boolean {
-    return this.plain || this.ctx !== undefined;
-  }
-
-  private get trailerLength(): number {
-    return this.plain ? 0 : this.ctx!.trailerLength;
-  }
-
-  /** buf holds one RTP packet of `len` bytes and room for the SRTP trailer. */
-  private protectAndSend(buf: Buffer, len: number): void {
-    const n = this.plain ? len : this.ctx!.protect(buf, len);
-    // dgram keeps `buf` until the datagram is sent, hence a fresh buffer per packet (from Node's pool).
-    for (const d of this.dests) this.sock.send(buf, 0, n, d.port, d.host);
-    this.packets++;
-    this.bytes += len;
-  }
-
-  private tick(): void {
-    if (!this.ready || !this.source) return;
-    const len = this.source.packetLength;
-    for (let due = Math.min(this.source.due(Date.now()), 1000); due > 0; due--) {
-      const buf = Buffer.allocUnsafe(len + this.trailerLength);
-      this.source.write(buf);
-      this.protectAndSend(buf, len);
-    }
-  }
-
-  stop(): void {
-    if (this.pace) clearInterval(this.pace);
-    this.pace = undefined;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
-}
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const store = new MemoryKeyStore();

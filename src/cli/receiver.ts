@@ -12,6 +12,7 @@ import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
 import { checkPacket } from "./synthetic-source.js";
 import { mkiPrefix, type ReceiverReport } from "./status.js";
 import type { Decryptor } from "./decryptor.js";
+import { DatagramBatcher } from "./datagram-batcher.js";
 import { FixedKeyDecryptor } from "./fixed-key-decryptor.js";
 import type { SrtpKey } from "./srtp-key.js";
 
@@ -64,6 +65,9 @@ export class DemoReceiver {
   keyErrors: string[] = [];
   private client!: KeyClient<KeyDelivery>;
   private decryptor: Decryptor | undefined;
+  private batcher: DatagramBatcher | undefined;
+  /** Set once keyed: the counters restart when the socket's queue is next emptied. */
+  private countFromNextDrain = false;
 
   private constructor(readonly cfg: ReceiverConfig, readonly socket: dgram.Socket, private readonly source: TekSource | undefined) {}
 
@@ -99,9 +103,11 @@ export class DemoReceiver {
   }
 
   /**
-   * Initial keying, then packets are decrypted as they arrive. Counting starts once keyed: packets that
-   * arrived before were held in the evaluator's bounded queue (at a high rate it overflows during keying,
-   * which is not loss in the stream), so the counters restart from the first packet after keying.
+   * Initial keying, then packets are decrypted as they arrive. Counting starts once keyed and caught up:
+   * while the process keys itself (an HTTP exchange, first-time compilation) it reads nothing, and at a
+   * high rate the kernel's socket buffer overflows; the evaluator's queue of packets that came before the
+   * key is bounded too. Those losses belong to joining, not to the stream, so the counters restart at the
+   * first event-loop turn after keying that empties the socket's queue.
    */
   async start(): Promise<void> {
     const c = this.cfg;
@@ -134,12 +140,22 @@ export class DemoReceiver {
     this.listen(evaluator);
     await this.client.start();
     await evaluator.settled();
-    this.resetCounts();
+    this.countFromNextDrain = true;
   }
 
   private listen(d: Decryptor): void {
     this.decryptor = d;
-    this.socket.on("message", (msg: Buffer) => d.receive(msg, msg.length));
+    if (d.receiveBatch === undefined) {
+      this.socket.on("message", (msg: Buffer) => d.receive(msg, msg.length));
+      return;
+    }
+    const batcher = new DatagramBatcher((b) => d.receiveBatch!(b), (m) => d.receive(m, m.length), () => {
+      if (!this.countFromNextDrain) return;
+      this.countFromNextDrain = false;
+      this.resetCounts();
+    });
+    this.batcher = batcher;
+    this.socket.on("message", (msg: Buffer) => batcher.add(msg));
   }
 
   private resetCounts(): void {
@@ -191,6 +207,7 @@ export class DemoReceiver {
 
   /** Waits for TEK derivations in flight (queued packets are delivered or dropped). */
   async settled(): Promise<void> {
+    this.batcher?.flush();
     await this.decryptor?.settled();
   }
 
@@ -207,6 +224,7 @@ export class DemoReceiver {
 
   async close(): Promise<void> {
     this.client?.stop();
+    this.batcher?.close();
     this.decryptor?.close();
     await new Promise<void>((r) => this.socket.close(() => r()));
     if (this.source instanceof UiccTekSource) await this.source.close();

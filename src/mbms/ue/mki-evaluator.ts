@@ -29,6 +29,7 @@
  */
 import { SrtpContext } from "../../srtp/context.js";
 import { SrtpStatus } from "../../srtp/errors.js";
+import type { PacketBatch } from "../../srtp/batch.js";
 import { SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../mikey/prf.js";
@@ -327,6 +328,45 @@ export class MkiEvaluator {
       this.recent.delete(id);
     }
     return this.admit(id, buf, mkiAt, len, now);
+  }
+
+  /**
+   * Receives `batch` (the PacketBatch layout of SrtpContext.unprotectBatch). Each run of packets under the
+   * current MKI goes through one unprotectBatch call (tags verified four at a time); every other packet
+   * takes the path of receive(). `batch.lengths[i]` gets what receive() would have returned for packet i
+   * (except that a forged copy of a packet earlier in the same batch is refused as an authentication
+   * failure rather than a replay), and onPacket sees each delivered packet as a view into `batch.buffer`.
+   */
+  receiveBatch(batch: PacketBatch): void {
+    const { buffer, offsets, lengths } = batch;
+    const count = batch.count ?? offsets.length;
+    if (!(Number.isInteger(count) && count >= 0 && count <= offsets.length && count <= lengths.length)) {
+      throw new MbmsError("ERR_ARGUMENT", "batch count exceeds its offsets or lengths");
+    }
+    for (let i = 0; i < count;) {
+      const now = this.clock();
+      if (!this.closed && now >= this.nextHousekeepAt) this.housekeep(now); // may retire or swap keys
+      const cur = this.closed ? undefined : this.current;
+      let j = i;
+      while (cur !== undefined && j < count && this.underKey(buffer, offsets[j]!, lengths[j]!, cur.mki)) j++;
+      if (j - i < 2) {
+        const at = offsets[i]!, len = lengths[i]!;
+        lengths[i] = this.receive(buffer.subarray(at, at + len), len);
+        i++;
+        continue;
+      }
+      this.ctx!.unprotectBatch({ buffer, offsets: offsets.subarray(i, j), lengths: lengths.subarray(i, j) });
+      for (; i < j; i++) {
+        const r = lengths[i]!;
+        this.account(cur!, r, r >= 0 ? buffer.subarray(offsets[i]!, offsets[i]! + r) : buffer);
+      }
+    }
+  }
+
+  /** Whether `buf[at..at+len)` is long enough to carry an MKI and carries `mki`. */
+  private underKey(buf: Uint8Array, at: number, len: number, mki: Uint8Array): boolean {
+    const mkiAt = len - this.mkiLen - this.tagLen;
+    return mkiAt >= 12 && at >= 0 && at + len <= buf.length && sameBytes(buf, at + mkiAt, mki);
   }
 
   /** Zeroes every key and drops every queued packet. */
