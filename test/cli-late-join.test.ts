@@ -181,9 +181,13 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
   const proxy = await keyServerProxy(first.line.slice("key server ".length));
   await new Promise((r) => setTimeout(r, JOIN_AFTER_MS));
   const spawnedAt = Date.now();
-  const recv = start(["receive", "--port", String(port), "--key-server", proxy.url, "--service", SERVICE, "--user", USERS[mode],
-    "--kek", KEKS[mode], "--mode", mode.toLowerCase(), "--tek-period", "1000", "--packet-size", String(PAYLOAD),
-    "--duration", "4.5", "--json"], 20_000);
+  // The UE's options from a --config file (the KEK stays off the command line), the port from the flags.
+  const ueConfig = join(dir, `ue-${mode}.json`);
+  writeFileSync(ueConfig, JSON.stringify({
+    "key-server": proxy.url, service: SERVICE, user: USERS[mode], kek: KEKS[mode], mode: mode.toLowerCase(), "tek-period": 1000,
+    "packet-size": PAYLOAD, duration: 4.5, json: true,
+  }), { mode: 0o600 });
+  const recv = start(["receive", "--config", ueConfig, "--port", String(port)], 20_000);
   const [s, r] = await Promise.all([send.done, recv.done]);
 
   expect(s.stderr).toBe("");

@@ -2,7 +2,7 @@
 /**
  * The `mbms-srtp` command line. Subcommands: demo, send (BM-SC: key server + sender), receive (one UE), keyserver.
  */
-import { parseArgs } from "node:util";
+import { parseOptions } from "./options.js";
 import { runDemo, summary } from "./demo.js";
 import { ConfigError, bmscSummary, loadConfig, parseHexKek, runBmsc, type BmscOptions } from "./bmsc.js";
 import { receiveSummary, runReceive } from "./receive.js";
@@ -34,15 +34,16 @@ Options:
   --duration <seconds>     how long to stream (default 10)
   --tek-period <ms>        TEK_RAND2 period (default 1000)
   --tgk-lifetime <ms>      TGK lifetime (default 4000)
+  --config <file>          options from a JSON file: {"bitrate": "50M", "duration": 30} (flags win)
   --json                   print one JSON object at the end instead of status lines
   -h, --help               this help
 
 Exit status: 0 if both receivers decrypted every packet sent with no authentication failure, 1 otherwise,
 2 on a usage error. Ctrl-C stops early and prints the summary.`;
 
-const CONFIG_HELP = `Config file (JSON; KEKs are 32 or 64 hex digits):
+const CONFIG_HELP = `Config file (JSON; KEKs are 32 or 64 hex digits); any other key is an option's long name (flags win):
   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
-    "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "000102…0f" }] }`;
+    "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "000102…0f" }], "dest": "239.1.2.3:5004" }`;
 
 const KEYSERVER_USAGE = `Usage: mbms-srtp keyserver --config FILE.json [options]
 
@@ -112,6 +113,8 @@ server, one fixed master key without MKI decrypts every SSRC (e.g. ffmpeg -srtp_
 RTCP on the port is dropped.
 
 Options:
+  --config <file>          options from a JSON file, keys = long option names, flags win; keeps the KEK off the
+                           command line: {"key-server": "http://127.0.0.1:8443", "user": "…", "kek": "00…0f"}
   --group <addr:port>      multicast group to join
   --port <port>            unicast port on 127.0.0.1 (without --group)
   --interface <addr>       interface address for the membership (default 127.0.0.1)
@@ -155,8 +158,8 @@ async function withSignals<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<
 }
 
 async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args, strict: true, allowPositionals: false,
+  const values = parseOptions({
+    args,
     options: {
       config: { type: "string" }, users: { type: "string" }, store: { type: "string" }, duration: { type: "string" },
       port: { type: "string" }, host: { type: "string" }, "key-port": { type: "string" }, "key-host": { type: "string" },
@@ -166,7 +169,7 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
       "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
-  });
+  }, ["services", "users"]);
   if (values.help) {
     console.log(cmd === "send" ? SEND_USAGE : KEYSERVER_USAGE);
     return 0;
@@ -203,10 +206,10 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
 }
 
 async function receive(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args, strict: true, allowPositionals: false,
+  const values = parseOptions({
+    args,
     options: {
-      group: { type: "string" }, port: { type: "string" }, interface: { type: "string" }, "key-server": { type: "string" },
+      config: { type: "string" }, group: { type: "string" }, port: { type: "string" }, interface: { type: "string" }, "key-server": { type: "string" },
       user: { type: "string" }, kek: { type: "string" }, mode: { type: "string" }, service: { type: "string" },
       "tek-period": { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
       "rtp-out": { type: "string" }, plain: { type: "boolean", default: false },
@@ -272,10 +275,10 @@ function number(name: string, value: string | undefined, fallback: number, min: 
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args, strict: true, allowPositionals: false,
+  const values = parseOptions({
+    args,
     options: {
-      bitrate: { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
+      config: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
       "tek-period": { type: "string" }, "tgk-lifetime": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
