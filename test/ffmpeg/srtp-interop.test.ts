@@ -140,7 +140,7 @@ describe("interop with ffmpeg's SRTP (no MKI)", () => {
       [["receive", "--port", "1", "--srtp-key-file", file("suite.key", `a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:${KEY}`),
         "--srtp-profile", "AES_CM_128_HMAC_SHA1_80"], /for AES_CM_128_HMAC_SHA1_32, not AES_CM_128_HMAC_SHA1_80/],
       [["receive", "--port", "1", "--srtp-key-file", file("ok.key", KEY), "--key-server", "http://127.0.0.1:1"], /conflicts with --key-server/],
-      [["send", "--dest", "127.0.0.1:1", "--srtp-key-file", file("ok.key", KEY), "--config", "x.json"], /conflicts with --config/],
+      [["send", "--dest", "127.0.0.1:1", "--srtp-key-file", file("ok.key", KEY), "--config", file("x.json", "{}")], /conflicts with --config/],
       [["send", "--dest", "127.0.0.1:1", "--srtp-key-file", file("ok.key", KEY), "--sdp-out", join(dir, "x.sdp")], /--sdp-in and --sdp-out go together/],
     ];
     for (const [args, re] of cases) {
