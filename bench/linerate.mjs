@@ -99,6 +99,14 @@ const dir = mkdtempSync(join(tmpdir(), "mbms-linerate-"));
 const config = join(dir, "config.json");
 writeFileSync(config, JSON.stringify({ services: [{ serviceId: SERVICE, tekRand2PeriodMs: 1000, tgkLifetimeMs: 4000 }], users }), { mode: 0o600 });
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+// Each UE's options in a 0600 file: KEKs stay off the command lines (ps).
+const ueConfigs = users.map((u, i) => {
+  const path = join(dir, `ue-${i}.json`);
+  writeFileSync(path, JSON.stringify({
+    "key-server": `http://127.0.0.1:${KEY_PORT}`, service: SERVICE, user: u.userId, kek: u.kek, mode: "me", "packet-size": PAYLOAD, json: true,
+  }), { mode: 0o600 });
+  return path;
+});
 
 /**
  * One trial: a sender at `pps` for `seconds` (+ the receivers' start-up) and `n` receivers. Modes: srtp (the
@@ -114,10 +122,10 @@ async function trial(mode, n, pps, seconds) {
   const first = await send.firstLine;
   if (!first.startsWith("key server ")) throw new Error(`send did not start: ${first}\n${(await send.done).stderr}`);
   const listen = canNetns ? ["--group", `${GROUP}:${PORT}`] : ["--port", String(PORT)];
-  const rx = users.slice(0, n).map((u) => mode === "dgram"
+  if (mode !== "dgram" && first !== `key server http://127.0.0.1:${KEY_PORT}`) throw new Error(`unexpected key server: ${first}`);
+  const rx = ueConfigs.slice(0, n).map((ueConfig) => mode === "dgram"
     ? node(DGRAM, ["rx", GROUP, String(PORT)])
-    : node(CLI, ["receive", ...listen, "--key-server", first.slice("key server ".length), "--service", SERVICE,
-      "--user", u.userId, "--kek", u.kek, "--mode", "me", "--packet-size", String(PAYLOAD), "--json", ...plain]));
+    : node(CLI, ["receive", ...listen, "--config", ueConfig, ...plain]));
   const s = await send.done;
   await sleep(300);
   for (const r of rx) r.child.kill("SIGINT");

@@ -20,19 +20,16 @@
 // on firstPacket is the stricter for it.
 //
 // Runs dist/cli/main.js (build first). Bounded: two runs of ~7 s, < 30 s in all. No key bytes are printed:
-// the KEKs are random per run and only ever passed on the receivers' command lines and in the config file.
-import { spawn, type ChildProcess } from "node:child_process";
+// the KEKs are random per run and only ever written to the 0600 config files (the BM-SC's and each UE's).
 import { randomBytes } from "node:crypto";
-import dgram from "node:dgram";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAIN, cli, freeUdpPort, killChildren, lastJson } from "./helpers/processes.js";
 
-const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const SERVICE = "urn:mbms:late-join:1";
 const USERS = { ME: "sip:ue-me@late-join.invalid", UICC: "sip:ue-uicc@late-join.invalid" } as const;
 const KEKS = { ME: randomBytes(16).toString("hex"), UICC: randomBytes(16).toString("hex") };
@@ -43,58 +40,8 @@ const PPS = BITRATE / (8 * (12 + PAYLOAD));
 const SEND_S = 5;
 const JOIN_AFTER_MS = 1500;
 
-const children = new Set<ChildProcess>();
 const servers = new Set<http.Server>();
 let dir = "";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Date.now() when the first stdout line arrived (0 if none). */
-  firstLineAt: number;
-  firstLine: string;
-}
-
-function start(args: string[], timeoutMs: number): { done: Promise<Run>; firstLine: Promise<{ line: string; at: number }> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  let first = { line: "", at: 0 };
-  let gotLine: (l: { line: string; at: number }) => void = () => undefined;
-  const firstLine = new Promise<{ line: string; at: number }>((r) => (gotLine = r));
-  child.stdout!.on("data", (d: Buffer) => {
-    const now = Date.now();
-    stdout += d;
-    const i = stdout.indexOf("\n");
-    if (first.at === 0 && i >= 0) {
-      first = { line: stdout.slice(0, i), at: now };
-      gotLine(first);
-    }
-  });
-  child.stderr!.on("data", (d: Buffer) => (stderr += d));
-  const done = new Promise<Run>((resolve, reject) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      children.delete(child);
-      gotLine(first);
-      resolve({ code, stdout, stderr, firstLineAt: first.at, firstLine: first.line });
-    });
-  });
-  return { done, firstLine };
-}
-
-/** A UDP port on 127.0.0.1 that was free a moment ago (bound, read, closed). */
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface ProxyLog {
   url: string;
@@ -130,7 +77,6 @@ async function keyServerProxy(target: string): Promise<ProxyLog> {
   return log;
 }
 
-const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
 
 interface SendResult {
   sender: { packets: number; tekSwitches: number; dest: string };
@@ -150,6 +96,7 @@ interface ReceiveResult {
   switches: number;
   rekeys: number;
   keyErrors: number;
+  joinDelivered: number;
 }
 
 beforeAll(() => {
@@ -162,7 +109,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL");
+  killChildren();
   for (const s of servers) {
     s.closeAllConnections();
     await new Promise<void>((r) => s.close(() => r()));
@@ -172,7 +119,7 @@ afterAll(async () => {
 
 async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
   const port = await freeUdpPort();
-  const send = start(["send", "--dest", `127.0.0.1:${port}`, "--config", join(dir, "config.json"), "--bitrate", String(BITRATE),
+  const send = cli(["send", "--dest", `127.0.0.1:${port}`, "--config", join(dir, "config.json"), "--bitrate", String(BITRATE),
     "--packet-size", String(PAYLOAD), "--duration", String(SEND_S), "--json"], 20_000);
   const first = await send.firstLine;
   expect(first.line).toMatch(/^key server http:\/\/127\.0\.0\.1:\d+$/);
@@ -187,7 +134,7 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
     "key-server": proxy.url, service: SERVICE, user: USERS[mode], kek: KEKS[mode], mode: mode.toLowerCase(), "tek-period": 1000,
     "packet-size": PAYLOAD, duration: 4.5, json: true,
   }), { mode: 0o600 });
-  const recv = start(["receive", "--config", ueConfig, "--port", String(port)], 20_000);
+  const recv = cli(["receive", "--config", ueConfig, "--port", String(port)], 20_000);
   const [s, r] = await Promise.all([send.done, recv.done]);
 
   expect(s.stderr).toBe("");
@@ -222,7 +169,9 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
   // It really joined late: nothing sent before the receiver process existed can have reached it.
   expect(x.firstPacket, JSON.stringify(facts)).toBeGreaterThan(0);
   expect(x.firstPacket, JSON.stringify(facts)).toBeGreaterThanOrEqual(packetAt(spawnedAt) - slack);
-  // It decrypted from its first keyed packet on (packets that arrived while it keyed are held, then decrypted).
+  // It decrypted from its first keyed packet on: packets that arrived while it keyed were held, then
+  // decrypted (joinDelivered), and counting started at the packet in flight when it was keyed.
+  expect(x.joinDelivered, JSON.stringify(facts)).toBeGreaterThan(0);
   expect(x.firstPacket, JSON.stringify(facts)).toBeLessThanOrEqual(packetAt(keyedAt) + slack);
   // Every packet from there to the sender's last: no gap, no tail loss, nothing rejected.
   expect({ mode, delivered: x.delivered, lastPacket: x.lastPacket, lost: x.lost, authFailed: x.authFailed, replayed: x.replayed, badPackets: x.badPackets, duplicates: x.duplicates, keyErrors: x.keyErrors })

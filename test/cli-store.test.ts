@@ -16,25 +16,23 @@
 //      shows persistence, not an artefact.
 //
 // The store holds KEKs and TGKs in clear: the file (and its -wal/-shm while open) must be mode 0600.
-// Run 2 starts inside run 1's last TEK_RAND2 period (4 s periods here, checked against the store), where
+// Exit 2 starts inside run 1's last TEK_RAND2 period (4 s periods here, checked against the store), where
 // the session manager resumes the same TEK: the restarted sender's SRTP indices start again at 0, so it
 // must take a fresh TEK_RAND2 before its first packet (RFC 3711 §9.1). Every datagram of both runs is
 // captured: no run-2 datagram may equal the run-1 datagram with the same sequence number (the synthetic
 // source's plaintexts are the same in both runs, so a reused keystream shows as identical bytes).
 //
 // Runs dist/cli/main.js (build first). Bounded: < 25 s. Network: 127.0.0.1 only. No key bytes are printed.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import dgram from "node:dgram";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAIN, cli, freeUdpPort, killChildren, lastJson, type Exit } from "./helpers/processes.js";
 import { SqliteKeyStore } from "../src/mbms/bmsc/store/index.js";
 import { KeyClient, MeTekSource, MkiEvaluator } from "../src/mbms/ue/index.js";
 
-const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const SERVICE = "urn:mbms:store:1";
 const USER = "sip:ue-me@store.invalid";
 const KEK_HEX = randomBytes(16).toString("hex");
@@ -44,44 +42,11 @@ const SSRC = 0x6d626d73; // the CLI's synthetic source
 const HOUR = 3_600_000;
 const PERIOD = 4000; // TEK_RAND2: run 2 restarts inside run 1's last period
 
-const children = new Set<ChildProcess>();
 const sockets = new Set<dgram.Socket>();
 const cleanups: (() => void)[] = [];
 let dir = "";
 let config = "";
 let storePath = "";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], timeoutMs: number): { done: Promise<Run>; firstLine: Promise<string> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  let gotLine: (l: string) => void = () => undefined;
-  const firstLine = new Promise<string>((r) => (gotLine = r));
-  child.stdout!.on("data", (d: Buffer) => {
-    stdout += d;
-    const i = stdout.indexOf("\n");
-    if (i >= 0) gotLine(stdout.slice(0, i));
-  });
-  child.stderr!.on("data", (d: Buffer) => (stderr += d));
-  const done = new Promise<Run>((resolve, reject) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      children.delete(child);
-      gotLine("");
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { done, firstLine };
-}
 
 async function bindUdp(port = 0): Promise<dgram.Socket> {
   const s = dgram.createSocket("udp4");
@@ -98,15 +63,6 @@ async function closeUdp(s: dgram.Socket): Promise<void> {
   await new Promise<void>((r) => s.close(() => r()));
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago. */
-async function freeUdpPort(): Promise<number> {
-  const s = await bindUdp();
-  const port = s.address().port;
-  await closeUdp(s);
-  return port;
-}
-
-const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
 const keyServerUrl = (line: string) => {
   expect(line).toMatch(/^key server http:\/\/127\.0\.0\.1:\d+$/);
   return line.slice("key server ".length);
@@ -140,7 +96,7 @@ function receiveArgs(port: number, keyServer: string, durationS: number): string
 }
 
 /** Checks a `receive` summary against the sender's count N: every packet from its first on, nothing rejected. */
-function expectComplete(run: Run, N: number, what: string): ReceiveResult {
+function expectComplete(run: Exit, N: number, what: string): ReceiveResult {
   expect(run.stderr, what).toBe("");
   const x = lastJson<ReceiveResult>(run.stdout);
   expect(x.firstPacket, what).toBeGreaterThanOrEqual(0);
@@ -152,7 +108,7 @@ function expectComplete(run: Run, N: number, what: string): ReceiveResult {
   return x;
 }
 
-function expectSent(run: Run, durationS: number, what: string): SendResult {
+function expectSent(run: Exit, durationS: number, what: string): SendResult {
   expect(run.stderr, what).toBe("");
   expect(run.code, what).toBe(0);
   const s = lastJson<SendResult>(run.stdout);
@@ -214,8 +170,8 @@ async function captureTee(teeTo: number, capture: Map<number, Buffer>) {
   return sock.address().port;
 }
 
-/** The MKI of an SRTP datagram of this profile (4-byte MKI, 10-byte tag), hex. */
-const mkiOf = (d: Buffer) => d.subarray(d.length - 14, d.length - 10).toString("hex");
+/** The MKI of an SRTP datagram here (12-byte MKI = 4-byte TGK-ID ‖ 8-byte TEK_RAND2, then the 10-byte tag), hex. */
+const mkiOf = (d: Buffer) => d.subarray(d.length - 22, d.length - 10).toString("hex");
 
 /** A UE in this process: a UDP socket, an MkiEvaluator over `source`, and a count of checked packets. */
 async function testUe(source: MeTekSource, teeTo?: number, capture?: Map<number, Buffer>) {
@@ -271,7 +227,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL");
+  killChildren();
   for (const s of [...sockets]) await closeUdp(s);
   for (const f of cleanups) f();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -286,10 +242,10 @@ describe("mbms-srtp send --store: the BM-SC's keys survive a restart", () => {
     // ---- run 1: a new store ----
     const p1 = await freeUdpPort();
     const wire1 = new Map<number, Buffer>();
-    const send1 = start(sendArgs(await captureTee(p1, wire1), 2.5, storePath), 15_000);
-    const url1 = keyServerUrl(await send1.firstLine);
+    const send1 = cli(sendArgs(await captureTee(p1, wire1), 2.5, storePath), 15_000);
+    const url1 = keyServerUrl((await send1.firstLine).line);
     expect(storeModes(storePath)).toEqual({ "keys.sqlite": "600", "keys.sqlite-wal": "600", "keys.sqlite-shm": "600" });
-    const recv1 = start(receiveArgs(p1, url1, 3), 15_000); // outlasts the sender: its window starts once keyed
+    const recv1 = cli(receiveArgs(p1, url1, 3), 15_000); // outlasts the sender: its window starts once keyed
     // The test's UE: keyed once from run 1, then never again (stop() cancels the scheduled re-key).
     const client = new KeyClient({ baseUrl: url1, serviceId: SERVICE, userId: USER, kek, tekSource: source, maxAttempts: 3, backoffBaseMs: 50 });
     const delivery = await client.start();
@@ -315,16 +271,16 @@ describe("mbms-srtp send --store: the BM-SC's keys survive a restart", () => {
     const ue2 = await testUe(source, p2, wire2);
     const restartAt = Date.now();
     expect(restartAt).toBeLessThan(run1Period.currentStart + PERIOD);
-    const send2 = start(sendArgs(ue2.port, 3, storePath), 15_000);
-    const url2 = keyServerUrl(await send2.firstLine);
+    const send2 = cli(sendArgs(ue2.port, 3, storePath), 15_000);
+    const url2 = keyServerUrl((await send2.firstLine).line);
     expect(url2).not.toBe(url1); // another process, another port: nothing but the file links the runs
-    const recv2 = start(receiveArgs(p2, url2, 3.5), 15_000);
+    const recv2 = cli(receiveArgs(p2, url2, 3.5), 15_000);
     const [s2, r2] = await Promise.all([send2.done, recv2.done]);
     const sent2 = expectSent(s2, 3, "run 2");
     const N2 = sent2.sender.packets;
     expectComplete(r2, N2, "run 2 receive (keyed from run 2)");
     const u2 = await ue2.finish();
-    // Run 1's TGK decrypts all of run 2, from its first packet: no unknown TGK-ID, no authentication failure.
+    // Exit 1's TGK decrypts all of run 2, from its first packet: no unknown TGK-ID, no authentication failure.
     expect({ ...u2, mkiTgkId: undefined }).toEqual({ delivered: N2, distinct: N2, first: 0, last: N2 - 1, bad: 0, unknownTgk: 0, authFailed: 0, replayed: 0, mkiTgkId: undefined });
     expect(u2.mkiTgkId).toBe(run1TgkIds[0]!.toString(16).padStart(8, "0"));
     expect(source.knownTgkIds()).toEqual(run1TgkIds);
@@ -349,8 +305,8 @@ describe("mbms-srtp send --store: the BM-SC's keys survive a restart", () => {
 
     // ---- run 3, the control: the same restart without --store ----
     const ue3 = await testUe(source);
-    const send3 = start(sendArgs(ue3.port, 1.5, undefined), 15_000);
-    keyServerUrl(await send3.firstLine);
+    const send3 = cli(sendArgs(ue3.port, 1.5, undefined), 15_000);
+    keyServerUrl((await send3.firstLine).line);
     const sent3 = expectSent(await send3.done, 1.5, "run 3");
     const u3 = await ue3.finish();
     // A new TGK under the same TGK-ID: the UE derives a TEK for it, and every packet fails authentication.

@@ -64,6 +64,8 @@ describe("DatagramBatcher", () => {
     const r = rig();
     r.batcher.add(datagram(1, 100));
     r.batcher.close();
+    r.batcher.add(datagram(2, 100));
+    r.batcher.add(datagram(3, 60_000));
     await turn();
     expect(r.seen).toEqual([]);
   });

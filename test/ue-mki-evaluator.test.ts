@@ -9,6 +9,7 @@ import {
 } from "../src/index.js";
 import { EvaluatorStatus, MeTekSource, MkiEvaluator, type TekResult, type TekSource } from "../src/mbms/ue/index.js";
 import { rtpPacket } from "./helpers/rtp.js";
+import { prng } from "./helpers/prng.js";
 
 const core = loadCore();
 const NOW = 1_800_000_000_000;
@@ -311,16 +312,16 @@ describe("MkiEvaluator under a forged-MKI flood (10× the stream's packet rate)"
 });
 
 describe("MkiEvaluator.receiveBatch", () => {
-  /** Feeds `packets` to `ev` in batches of 1..40 packets (random gaps between them); returns every length/status. */
-  function inBatches(ev: MkiEvaluator, packets: Uint8Array[]): number[] {
+  /** Feeds `packets` to `ev` in batches of 1..40 packets (gaps of 0..2 bytes between them, from `rand`). */
+  function inBatches(ev: MkiEvaluator, packets: Uint8Array[], rand: (n: number) => number): number[] {
     const results: number[] = [];
     for (let at = 0; at < packets.length;) {
-      const chunk = packets.slice(at, at + randomInt(1, 41));
+      const chunk = packets.slice(at, at + 1 + rand(40));
       const offsets = new Int32Array(chunk.length);
       const lengths = new Int32Array(chunk.length);
       let used = 0;
       chunk.forEach((p, i) => {
-        offsets[i] = used + randomInt(0, 3);
+        offsets[i] = used + rand(3);
         lengths[i] = p.length;
         used = offsets[i]! + p.length;
       });
@@ -342,6 +343,7 @@ describe("MkiEvaluator.receiveBatch", () => {
     const tx = new Sender(input);
     const expected: number[] = [];
     const results: number[] = [];
+    const rand = prng(0x8a7c4);
     let previous: Uint8Array[] = [];
     for (let period = 0; period < 6; period++) {
       const cur: Uint8Array[] = [];
@@ -356,7 +358,7 @@ describe("MkiEvaluator.receiveBatch", () => {
       cur.splice(51, 0, bad);
       cur.splice(60, 0, forged(buildMki(input.tgks[0]!.tgkId, new Uint8Array(randomBytes(8)))));
       expected.push(...cur.map((p) => one.ev.receive(p.slice(), p.length)));
-      results.push(...inBatches(many.ev, cur.map((p) => p.slice())));
+      results.push(...inBatches(many.ev, cur.map((p) => p.slice()), rand));
       previous = cur.slice(-10);
       tx.rotate();
       one.clock.t += 500; // derivation tokens refill; the previous key stays within its grace period
@@ -372,6 +374,19 @@ describe("MkiEvaluator.receiveBatch", () => {
     expect(s.replayed).toBeGreaterThanOrEqual(6);
     expect(s.authFailed).toBeGreaterThanOrEqual(6);
     expect(s.forgedKeys + s.untrustedDropped).toBeGreaterThanOrEqual(1);
+  });
+
+  it("an onPacket that closes the evaluator mid-batch: the rest of the batch is refused as Closed", () => {
+    const { input, delivery } = service();
+    let seen = 0;
+    const h = harness({ onPacket: () => void (++seen === 3 && h.ev.close()) });
+    h.me.accept(delivery);
+    const tx = new Sender(input);
+    h.ev.receive(tx.packet().bytes.slice()); // the key becomes current: the rest is one run
+    seen = 0;
+    const packets = Array.from({ length: 8 }, () => tx.packet().bytes.slice());
+    expect(inBatches(h.ev, packets, () => 0).map((r) => (r >= 0 ? "ok" : r))).toEqual(["ok", "ok", "ok", ...Array(5).fill(-EvaluatorStatus.Closed)]);
+    expect(seen).toBe(3);
   });
 
   it("refuses a count beyond its offsets or lengths", () => {

@@ -197,8 +197,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       }
       manager?.onTek((e) => {
         if (e.serviceId !== s.serviceId) return;
-        snd.onTek(e);
-        resumedTek ||= e.resumed;
+        // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
+        // indices this new sender starts from again (RFC 3711 §9.1): never send under it; a fresh one follows.
+        if (e.resumed) resumedTek = true;
+        else snd.onTek(e);
       });
       if (s.srtpKey) {
         snd.useKey(s.srtpKey);
@@ -207,8 +209,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       }
     }
     manager?.start();
-    // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
-    // indices this new sender starts from again: take a fresh TEK before the first packet (RFC 3711 §9.1).
+    // The sender's first key, so it sends under it at once, whatever its period's start says.
     if (resumedTek && o.send?.serviceId !== undefined) manager!.rotateTekNow(o.send.serviceId);
     sender?.start();
     const cpu = new CpuMeter();

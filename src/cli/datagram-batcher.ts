@@ -30,6 +30,7 @@ export class DatagramBatcher {
   };
 
   private readThisTurn = 0;
+  private closed = false;
 
   constructor(
     private readonly sink: (batch: PacketBatch) => void,
@@ -38,6 +39,7 @@ export class DatagramBatcher {
   ) {}
 
   add(datagram: Uint8Array): void {
+    if (this.closed) return;
     this.readThisTurn++;
     this.immediate ??= setImmediate(this.onTurnEnd);
     const b = this.batch;
@@ -66,6 +68,7 @@ export class DatagramBatcher {
 
   /** Drops what is gathered (nothing more is handed on) and wipes the buffer. */
   close(): void {
+    this.closed = true;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.immediate = undefined;
     this.batch.count = this.used = this.readThisTurn = 0;

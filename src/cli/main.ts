@@ -10,6 +10,7 @@ import type { MikeyKeying } from "./receiver.js";
 import { fixedKeyOption } from "./fixed-key-options.js";
 import { writeProtectedSdp } from "./sdp.js";
 import { UsageError } from "./usage-error.js";
+import { isMulticast } from "./address.js";
 
 const USAGE = `Usage: mbms-srtp <command> [options]
 
@@ -62,14 +63,16 @@ Options:
 ${CONFIG_HELP}`;
 
 const SEND_USAGE = `Usage: mbms-srtp send --dest HOST:PORT --config FILE.json [options]
-       mbms-srtp send --dest HOST:PORT --srtp-key-file FILE [--sdp-in FILE --sdp-out FILE] [options]
+       mbms-srtp send --dest HOST:PORT --rtp-in HOST:PORT --srtp-key-file FILE [--sdp-in FILE --sdp-out FILE] [options]
 
 The BM-SC as one process: session manager + HTTP key server + SRTP sender of a synthetic RTP source
 (SSRC 0x6d626d73, packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period).
 Prints "key server http://HOST:PORT" first. HOST may be a multicast group (224.0.0.0/4).
 With --srtp-key-file: no MIKEY, no session manager and no key server (so no --config, --service, --store,
 --key-port, --key-host); every packet is protected with that one master key and no MKI, as ffmpeg's SRTP
-(SDES, RFC 4568) expects. Prints "sending to HOST:PORT (…)" first.
+(SDES, RFC 4568) expects. Prints "sending to HOST:PORT (…)" first. It needs --rtp-in: the synthetic
+source's SSRC and sequence numbers are the same on every run, so a fixed key would repeat its keystream
+(RFC 3711 §9.1). Use a fresh key per session.
 
 Options:
   --dest <host:port>       destination (e.g. 239.1.2.3:5004 or 127.0.0.1:5004)
@@ -108,7 +111,8 @@ const RECEIVE_USAGE = `Usage: mbms-srtp receive (--group ADDR:PORT | --port PORT
 
 One UE: joins the multicast group (port shared with SO_REUSEADDR) or listens on 127.0.0.1:PORT, keys itself
 over HTTP (MIKEY), decrypts through an MKI evaluator and checks every packet. Counts from the first packet
-it decrypted: "lost" is the gaps between the first and the last. With --srtp-key-file (SDES mode): no key
+it decrypted once keyed and caught up with its socket (what it decrypted while joining is "joinDelivered"):
+"lost" is the gaps between the first and the last. With --srtp-key-file (SDES mode): no key
 server, one fixed master key without MKI decrypts every SSRC (e.g. ffmpeg -srtp_out_suite … srtp://…);
 RTCP on the port is dropped.
 
@@ -175,6 +179,11 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
     return 0;
   }
   const srtpKey = cmd === "send" ? fixedKeyOption(values, ["config", "users", "store", "service", "key-port", "key-host", "plain"]) : undefined;
+  if (srtpKey && values["rtp-in"] === undefined) {
+    srtpKey.key.fill(0);
+    srtpKey.salt.fill(0);
+    throw new UsageError("--srtp-key-file needs --rtp-in: the synthetic source's SSRC and sequence numbers repeat on every run, so one fixed key would repeat its keystream");
+  }
   const configPath = values.config ?? values.users;
   if (!configPath && !srtpKey) throw new UsageError(cmd === "send" ? "--config or --srtp-key-file is required" : "--config is required");
   const config = configPath === undefined ? undefined : loadConfig(configPath);
@@ -225,8 +234,7 @@ async function receive(args: string[]): Promise<number> {
   let port: number;
   if (values.group !== undefined) {
     const g = hostPort("group", values.group);
-    const a = Number(g.host.split(".")[0]);
-    if (!(a >= 224 && a <= 239)) throw new UsageError(`--group: ${g.host} is not a multicast address`);
+    if (!isMulticast(g.host)) throw new UsageError(`--group: ${g.host} is not a multicast address`);
     group = g.host;
     port = g.port;
   } else if (values.port !== undefined) port = Math.floor(number("port", values.port, 0, 1, 65535));

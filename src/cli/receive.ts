@@ -5,8 +5,9 @@
  * SDES mode (--srtp-key-file): no key server; one fixed master key without MKI decrypts every packet.
  *
  * Counting: the receiver cannot know what was sent before it joined and keyed, so it counts from the
- * lowest packet number it decrypted (firstPacket) to the highest (lastPacket); `lost` is the gaps in that
- * window. A caller that knows the sender's count N checks delivered === N - firstPacket (no gap, no tail).
+ * lowest packet number it decrypted once keyed and caught up with its socket (firstPacket; what it
+ * decrypted before is `joinDelivered`, see DemoReceiver.start) to the highest (lastPacket); `lost` is the
+ * gaps in that window. A caller that knows the sender's count N checks delivered === N - firstPacket.
  */
 import { DemoReceiver, type FixedKeying, type MikeyKeying } from "./receiver.js";
 import { statusLine, type ReceiverMode } from "./status.js";
@@ -54,6 +55,8 @@ export interface ReceiveResult {
   switches: number;
   rekeys: number;
   keyErrors: number;
+  /** Packets decrypted while joining, before counting started (see DemoReceiver.start). */
+  joinDelivered: number;
   /** Process CPU time from keyed to the end (idle time costs none), per packet delivered. */
   cpu: CpuReport;
 }
@@ -95,7 +98,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
       mode: k.mode, userId: k.mode === "SDES" ? undefined : k.userId, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
       delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost,
       authFailed: rep.authFailed, replayed: rep.replayed, badPackets: r.badPackets, duplicates: r.duplicates,
-      queuedDropped: rep.queuedDropped, refused: rep.refused, switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors, cpu: cpu.report(r.delivered),
+      queuedDropped: rep.queuedDropped, refused: rep.refused, switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors, joinDelivered: r.joinDelivered, cpu: cpu.report(r.delivered),
     };
   } finally {
     if (statusTimer) clearInterval(statusTimer);

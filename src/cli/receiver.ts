@@ -66,8 +66,11 @@ export class DemoReceiver {
   private client!: KeyClient<KeyDelivery>;
   private decryptor: Decryptor | undefined;
   private batcher: DatagramBatcher | undefined;
-  /** Set once keyed: the counters restart when the socket's queue is next emptied. */
+  /** Set once keyed if datagrams came before: the counters restart when the socket's queue is next emptied. */
   private countFromNextDrain = false;
+  private datagramsRead = 0;
+  /** Packets decrypted while joining (held while keying, or read before the socket's queue first emptied). */
+  joinDelivered = 0;
 
   private constructor(readonly cfg: ReceiverConfig, readonly socket: dgram.Socket, private readonly source: TekSource | undefined) {}
 
@@ -103,11 +106,11 @@ export class DemoReceiver {
   }
 
   /**
-   * Initial keying, then packets are decrypted as they arrive. Counting starts once keyed and caught up:
-   * while the process keys itself (an HTTP exchange, first-time compilation) it reads nothing, and at a
-   * high rate the kernel's socket buffer overflows; the evaluator's queue of packets that came before the
-   * key is bounded too. Those losses belong to joining, not to the stream, so the counters restart at the
-   * first event-loop turn after keying that empties the socket's queue.
+   * Initial keying, then packets are decrypted as they arrive. Joining a running stream, counting starts
+   * once keyed and caught up: while the process keys itself (an HTTP exchange, first-time compilation) it
+   * reads little, and at a high rate the kernel's socket buffer overflows; the evaluator's queue of packets
+   * that came before the key is bounded too. Those losses belong to joining, not to the stream, so the
+   * counters restart at the first event-loop turn after keying that empties the socket's queue.
    */
   async start(): Promise<void> {
     const c = this.cfg;
@@ -140,7 +143,8 @@ export class DemoReceiver {
     this.listen(evaluator);
     await this.client.start();
     await evaluator.settled();
-    this.countFromNextDrain = true;
+    // Nothing read yet (the stream starts after keying, as in the demo): nothing to leave out.
+    this.countFromNextDrain = this.datagramsRead > 0;
   }
 
   private listen(d: Decryptor): void {
@@ -149,16 +153,20 @@ export class DemoReceiver {
       this.socket.on("message", (msg: Buffer) => d.receive(msg, msg.length));
       return;
     }
-    const batcher = new DatagramBatcher((b) => d.receiveBatch!(b), (m) => d.receive(m, m.length), () => {
+    const batcher: DatagramBatcher = new DatagramBatcher((b) => d.receiveBatch!(b), (m) => d.receive(m, m.length), () => {
       if (!this.countFromNextDrain) return;
       this.countFromNextDrain = false;
       this.resetCounts();
     });
     this.batcher = batcher;
-    this.socket.on("message", (msg: Buffer) => batcher.add(msg));
+    this.socket.on("message", (msg: Buffer) => {
+      this.datagramsRead++;
+      batcher.add(msg);
+    });
   }
 
   private resetCounts(): void {
+    this.joinDelivered = this.delivered;
     this.seen.fill(0);
     this.delivered = this.deliveredBytes = this.badPackets = this.duplicates = 0;
     this.firstPacket = this.lastPacket = -1;

@@ -4,7 +4,8 @@
  * RTP/SAVP and one a=crypto line carrying the key. It holds the key, so it is written only to a file of
  * mode 0600, never to stdout or an error message.
  */
-import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { isMulticast } from "./address.js";
 import { UsageError } from "./usage-error.js";
 import { cryptoAttribute, type SrtpKey } from "./srtp-key.js";
@@ -28,7 +29,10 @@ export function protectedSdp(sdp: string, dest: { host: string; port: number }, 
   return out.join(eol) + eol;
 }
 
-/** Writes `inPath`'s SDP, protected for `dest`, to `outPath` with mode 0600 (set before the key is written). */
+/**
+ * Writes `inPath`'s SDP, protected for `dest`, to `outPath` with mode 0600: through a new file (O_EXCL, so
+ * no symlink is followed and no earlier reader holds it open) renamed over `outPath` once written.
+ */
 export function writeProtectedSdp(inPath: string, outPath: string, dest: { host: string; port: number }, key: SrtpKey, multicastTtl: number): void {
   let sdp: string;
   try {
@@ -37,16 +41,17 @@ export function writeProtectedSdp(inPath: string, outPath: string, dest: { host:
     throw new UsageError(`--sdp-in: ${(e as Error).message}`);
   }
   const text = protectedSdp(sdp, dest, key, multicastTtl);
-  let fd: number;
+  const tmp = join(dirname(outPath), `.${basename(outPath)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    fd = openSync(outPath, "w", 0o600);
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, outPath);
   } catch (e) {
+    rmSync(tmp, { force: true });
     throw new UsageError(`--sdp-out: ${(e as Error).message}`);
-  }
-  try {
-    fchmodSync(fd, 0o600); // an existing file keeps its mode through open()
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
   }
 }

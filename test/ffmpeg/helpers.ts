@@ -1,65 +1,13 @@
-// Shared by the test/ffmpeg suites: child processes (all killed by killChildren in afterAll), free UDP port
+// Shared by the test/ffmpeg suites: child processes (test/helpers/processes.ts, re-exported), free UDP port
 // pairs on 127.0.0.1, the ffmpeg test video (testsrc2, H.264 CBR, as RTP), its SDP, a recorder for an SDP,
 // ffprobe's frame count, and the summary line of `mbms-srtp receive`. They FAIL, never skip, without
 // ffmpeg/ffprobe or without the build (dist/).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { MAIN } from "../helpers/processes.js";
 
-export const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
-
-const children: ChildProcess[] = [];
-
-export interface Proc {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  /** Resolves with the first stdout line that matches (or "" when the process ends first). */
-  line: (re: RegExp) => Promise<string>;
-}
-
-export function start(cmd: string, args: string[], timeoutMs: number): Proc {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  const check = () => {
-    for (const w of [...waiters]) {
-      const l = stdout.split("\n").find((x) => w.re.test(x));
-      if (l !== undefined) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-    }
-  };
-  child.stdout!.on("data", (d: Buffer) => {
-    stdout += d;
-    check();
-  });
-  child.stderr!.on("data", (d: Buffer) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      for (const w of waiters.splice(0)) w.resolve("");
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return {
-    child, done,
-    line: (re) => new Promise<string>((resolve) => {
-      waiters.push({ re, resolve });
-      check();
-    }),
-  };
-}
-
-/** For afterAll: SIGKILL every child still running. */
-export function killChildren(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-}
+export { MAIN, killChildren, lastJson, start } from "../helpers/processes.js";
 
 /** For beforeAll: ffmpeg, ffprobe and the build must be there. */
 export function requireTools(): void {
@@ -94,7 +42,6 @@ export async function freePortPair(): Promise<number> {
   throw new Error("no free UDP port pair");
 }
 
-export const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
 
 export interface TestVideo {
   /** e.g. "1920x1080" (25 fps). */

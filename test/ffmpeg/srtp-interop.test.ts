@@ -140,8 +140,10 @@ describe("interop with ffmpeg's SRTP (no MKI)", () => {
       [["receive", "--port", "1", "--srtp-key-file", file("suite.key", `a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:${KEY}`),
         "--srtp-profile", "AES_CM_128_HMAC_SHA1_80"], /for AES_CM_128_HMAC_SHA1_32, not AES_CM_128_HMAC_SHA1_80/],
       [["receive", "--port", "1", "--srtp-key-file", file("ok.key", KEY), "--key-server", "http://127.0.0.1:1"], /conflicts with --key-server/],
-      [["send", "--dest", "127.0.0.1:1", "--srtp-key-file", file("ok.key", KEY), "--config", file("x.json", "{}")], /conflicts with --config/],
-      [["send", "--dest", "127.0.0.1:1", "--srtp-key-file", file("ok.key", KEY), "--sdp-out", join(dir, "x.sdp")], /--sdp-in and --sdp-out go together/],
+      [["send", "--dest", "127.0.0.1:1", "--rtp-in", "127.0.0.1:2", "--srtp-key-file", file("ok.key", KEY), "--config", file("x.json", "{}")], /conflicts with --config/],
+      [["send", "--dest", "127.0.0.1:1", "--rtp-in", "127.0.0.1:2", "--srtp-key-file", file("ok.key", KEY), "--sdp-out", join(dir, "x.sdp")], /--sdp-in and --sdp-out go together/],
+      // The synthetic source's SSRC and sequence numbers repeat on every run: a fixed key would repeat its keystream.
+      [["send", "--dest", "127.0.0.1:1", "--srtp-key-file", file("ok.key", KEY)], /needs --rtp-in/],
     ];
     for (const [args, re] of cases) {
       const r = await start(process.execPath, [MAIN, ...args], 10_000).done;

@@ -10,15 +10,14 @@
 // N the sender's reported count; a receiver that lost nothing after it keyed has delivered exactly
 // N - firstPacket distinct packets, lastPacket = N-1 and no gap (lost 0). firstPacket is bounded too
 // (the receivers start ~0.3 s after the sender), so this cannot pass by receiving only a tail.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAIN, killChildren, lastJson, start } from "../helpers/processes.js";
 
-const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const NS = `mbms-test-${randomBytes(4).toString("hex")}`;
 const SERVICE = "urn:mbms:netns:1";
 const KEK_ME = randomBytes(16).toString("hex");
@@ -30,37 +29,9 @@ function ip(...args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 5_000 });
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** `mbms-srtp …args` inside the namespace. */
+const runInNs = (args: string[], timeoutMs: number) => start("ip", ["netns", "exec", NS, process.execPath, MAIN, ...args], timeoutMs);
 
-function runInNs(args: string[], timeoutMs: number): { done: Promise<Run>; firstLine: Promise<string> } {
-  const child = spawn("ip", ["netns", "exec", NS, process.execPath, MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  let gotLine: (l: string) => void = () => undefined;
-  const firstLine = new Promise<string>((r) => (gotLine = r));
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d;
-    const i = stdout.indexOf("\n");
-    if (i >= 0) gotLine(stdout.slice(0, i));
-  });
-  child.stderr.on("data", (d: Buffer) => (stderr += d));
-  const done = new Promise<Run>((resolve, reject) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      gotLine("");
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { done, firstLine };
-}
-
-const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
 
 beforeAll(() => {
   if (process.getuid?.() !== 0) throw new Error("test/netns needs root (it creates a network namespace): run as root, as CI does");
@@ -83,6 +54,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  killChildren();
   if (nsCreated) ip("netns", "del", NS);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -109,7 +81,7 @@ describe("mbms-srtp send / receive over multicast in a network namespace", () =>
   it("send to 239.1.2.3:5004 for 5 s, TEK_RAND2 every second: ME and UICC receivers decrypt every packet from the first they keyed", async () => {
     const send = runInNs(["send", "--dest", "239.1.2.3:5004", "--config", join(dir, "config.json"), "--bitrate", "10M",
       "--duration", "5", "--key-port", "18443", "--multicast-ttl", "1", "--multicast-interface", "127.0.0.1", "--json"], 20_000);
-    const first = await send.firstLine;
+    const first = (await send.firstLine).line;
     expect(first).toBe("key server http://127.0.0.1:18443");
     const common = ["--group", "239.1.2.3:5004", "--key-server", "http://127.0.0.1:18443", "--service", SERVICE, "--tek-period", "1000",
       "--duration", "6.5", "--json"];

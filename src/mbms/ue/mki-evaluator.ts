@@ -346,6 +346,7 @@ export class MkiEvaluator {
     for (let i = 0; i < count;) {
       const now = this.clock();
       if (!this.closed && now >= this.nextHousekeepAt) this.housekeep(now); // may retire or swap keys
+      if (!this.closed && now >= this.nextPumpAt) this.pump(now);
       const cur = this.closed ? undefined : this.current;
       let j = i;
       while (cur !== undefined && j < count && this.underKey(buffer, offsets[j]!, lengths[j]!, cur.mki)) j++;
@@ -357,8 +358,10 @@ export class MkiEvaluator {
       }
       this.ctx!.unprotectBatch({ buffer, offsets: offsets.subarray(i, j), lengths: lengths.subarray(i, j) });
       for (; i < j; i++) {
-        const r = lengths[i]!;
-        this.account(cur!, r, r >= 0 ? buffer.subarray(offsets[i]!, offsets[i]! + r) : buffer);
+        // onPacket may close the evaluator: what is left of the run is then refused, as receive() would.
+        const r = this.closed ? -EvaluatorStatus.Closed : lengths[i]!;
+        lengths[i] = r;
+        if (!this.closed) this.account(cur!, r, r >= 0 ? buffer.subarray(offsets[i]!, offsets[i]! + r) : buffer);
       }
     }
   }
