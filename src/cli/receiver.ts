@@ -139,6 +139,9 @@ export class DemoReceiver {
     const evaluator = new MkiEvaluator({
       tekSource: src, rotationPeriodMs: c.rotationPeriodMs, onUnknownTgk: this.client.rekeyNow,
       onPacket: (p) => this.onPacket(p),
+      // Packets held while a new MKI's TEK is derived (a card round trip can take milliseconds under load):
+      // 512 covers ~25 ms of a 200 Mbit/s stream; still bounded (≤ 2048 held, ~3 MB) against forged MKIs.
+      maxQueuedPerMki: 512, maxQueued: 2048,
     });
     this.listen(evaluator);
     await this.client.start();
