@@ -132,6 +132,8 @@ Options:
   --duration <seconds>     how long to receive (default: until Ctrl-C)
   --rtp-out <host:port>    forward each decrypted RTP packet (plain) to this UDP address (e.g. ffmpeg reading
                            an SDP); packets are then counted by RTP sequence number, not the synthetic payload
+  --pcap-out <file>        write each decrypted RTP packet to a pcap file (mode 0600; IPv4/UDP headers as received;
+                           tshark -r FILE -d udp.port==PORT,rtp); packets are then counted by RTP sequence number
   --plain                  expect unprotected RTP from "send --plain" (a benchmark baseline): no keying, no SRTP
   --srtp-key-file <file>   one fixed master key, as for send (instead of --key-server, --user, --kek, --mode,
                            --service, --tek-period)
@@ -221,7 +223,7 @@ async function receive(args: string[]): Promise<number> {
       config: { type: "string" }, group: { type: "string" }, port: { type: "string" }, interface: { type: "string" }, "key-server": { type: "string" },
       user: { type: "string" }, kek: { type: "string" }, mode: { type: "string" }, service: { type: "string" },
       "tek-period": { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
-      "rtp-out": { type: "string" }, plain: { type: "boolean", default: false },
+      "rtp-out": { type: "string" }, "pcap-out": { type: "string" }, plain: { type: "boolean", default: false },
       "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" },
       json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
     },
@@ -245,7 +247,7 @@ async function receive(args: string[]): Promise<number> {
     group, port, iface: values.interface ?? "127.0.0.1", keying,
     payloadSize: Math.floor(number("packet-size", values["packet-size"], 1200, 8, 1400)),
     durationS: values.duration === undefined ? Infinity : number("duration", values.duration, 0, 0.1, 86_400 * 365),
-    rtpOut: values["rtp-out"] === undefined ? undefined : hostPort("rtp-out", values["rtp-out"]),
+    rtpOut: values["rtp-out"] === undefined ? undefined : hostPort("rtp-out", values["rtp-out"]), pcapOut: values["pcap-out"],
     plain: values.plain, json: values.json, out: process.stdout, signal,
   }));
   console.log(values.json ? JSON.stringify(result) : receiveSummary(result));

@@ -25,6 +25,8 @@ export interface ReceiveOptions {
   durationS: number;
   /** Forward each decrypted RTP packet (plain) here; packets are then counted by RTP sequence number. */
   rtpOut?: { host: string; port: number };
+  /** Write each decrypted packet to this pcap file (packets are then counted by RTP sequence number). */
+  pcapOut?: string;
   /** Unprotected RTP from `send --plain` (benchmark baseline). */
   plain?: boolean;
   json: boolean;
@@ -67,7 +69,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
   const k = o.keying;
   const r = await DemoReceiver.open({
     ...k, name: NAMES[k.mode], payloadSize: o.payloadSize, ssrc: SSRC,
-    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, plain: o.plain,
+    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, pcapOut: o.pcapOut, plain: o.plain,
   });
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;

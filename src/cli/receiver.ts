@@ -13,6 +13,7 @@ import { checkPacket } from "./synthetic-source.js";
 import { mkiPrefix, type ReceiverReport } from "./status.js";
 import type { Decryptor } from "./decryptor.js";
 import { DatagramBatcher } from "./datagram-batcher.js";
+import { PcapWriter } from "./pcap-writer.js";
 import { FixedKeyDecryptor } from "./fixed-key-decryptor.js";
 import type { SrtpKey } from "./srtp-key.js";
 
@@ -45,6 +46,8 @@ export interface ReceiverBase {
   /** Forward each decrypted packet (plain RTP) to this UDP address, and count packets by their RTP sequence
    * number (extended to 32 bits) instead of the synthetic source's payload (which is then not checked). */
   rtpOut?: { host: string; port: number };
+  /** Write each decrypted packet to this pcap file (mode 0600), counted by RTP sequence number as with rtpOut. */
+  pcapOut?: string;
   /** Unprotected RTP (a benchmark baseline against `send --plain`): no keying, no SRTP, the same checks. */
   plain?: boolean;
 }
@@ -72,13 +75,34 @@ export class DemoReceiver {
   /** Packets decrypted while joining (held while keying, or read before the socket's queue first emptied). */
   joinDelivered = 0;
 
-  private constructor(readonly cfg: ReceiverConfig, readonly socket: dgram.Socket, private readonly source: TekSource | undefined) {}
+  /** The last datagram's sender (for the pcap file's IP/UDP headers). */
+  private from: dgram.RemoteInfo | undefined;
+  private readonly localPort: number;
+
+  private constructor(
+    readonly cfg: ReceiverConfig,
+    readonly socket: dgram.Socket,
+    private readonly source: TekSource | undefined,
+    private readonly pcap: PcapWriter | undefined,
+  ) {
+    this.localPort = socket.address().port;
+  }
 
   get port(): number {
-    return this.socket.address().port;
+    return this.localPort;
   }
 
   static async open(cfg: ReceiverConfig): Promise<DemoReceiver> {
+    const pcap = cfg.pcapOut === undefined ? undefined : new PcapWriter(cfg.pcapOut); // before anything to release
+    try {
+      return await DemoReceiver.bind(cfg, pcap);
+    } catch (e) {
+      pcap?.close();
+      throw e;
+    }
+  }
+
+  private static async bind(cfg: ReceiverConfig, pcap: PcapWriter | undefined): Promise<DemoReceiver> {
     const l = cfg.listen;
     const socket = dgram.createSocket({ type: "udp4", reuseAddr: l?.group !== undefined });
     await new Promise<void>((resolve, reject) => {
@@ -102,7 +126,7 @@ export class DemoReceiver {
     } catch {
       // keep the default
     }
-    return new DemoReceiver(cfg, socket, tekSource(cfg));
+    return new DemoReceiver(cfg, socket, tekSource(cfg), pcap);
   }
 
   /**
@@ -115,7 +139,10 @@ export class DemoReceiver {
   async start(): Promise<void> {
     const c = this.cfg;
     if (c.plain) {
-      this.socket.on("message", (msg: Buffer) => this.onPacket(msg));
+      this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
+        this.from = from;
+        this.onPacket(msg);
+      });
       return;
     }
     if (c.mode === "SDES") {
@@ -153,7 +180,10 @@ export class DemoReceiver {
   private listen(d: Decryptor): void {
     this.decryptor = d;
     if (d.receiveBatch === undefined) {
-      this.socket.on("message", (msg: Buffer) => d.receive(msg, msg.length));
+      this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
+        this.from = from;
+        d.receive(msg, msg.length);
+      });
       return;
     }
     const batcher: DatagramBatcher = new DatagramBatcher((b) => d.receiveBatch!(b), (m) => d.receive(m, m.length), () => {
@@ -162,7 +192,8 @@ export class DemoReceiver {
       this.resetCounts();
     });
     this.batcher = batcher;
-    this.socket.on("message", (msg: Buffer) => {
+    this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
+      this.from = from;
       this.datagramsRead++;
       batcher.add(msg);
     });
@@ -191,12 +222,14 @@ export class DemoReceiver {
 
   private onPacket(p: Uint8Array): void {
     const out = this.cfg.rtpOut;
-    const n0 = out ? this.seqNumber(p) : checkPacket(p, this.cfg.payloadSize, this.cfg.ssrc);
+    const bySeq = out !== undefined || this.pcap !== undefined;
+    const n0 = bySeq ? this.seqNumber(p) : checkPacket(p, this.cfg.payloadSize, this.cfg.ssrc);
     if (n0 < 0) {
       this.badPackets++;
       return;
     }
     if (out) this.socket.send(Buffer.from(p), out.port, out.host);
+    this.pcap?.write(p, this.from?.address ?? "0.0.0.0", this.from?.port ?? 0, this.cfg.listen?.group ?? "127.0.0.1", this.localPort, Date.now());
     const n = n0;
     if (n >> 3 >= this.seen.length) {
       const grown = new Uint8Array(Math.max(this.seen.length * 2, (n >> 3) + 1));
@@ -209,7 +242,7 @@ export class DemoReceiver {
       return;
     }
     this.seen[n >> 3]! |= bit;
-    const pn = out ? n - SEQ_BASE : n;
+    const pn = bySeq ? n - SEQ_BASE : n;
     if (this.firstPacket < 0 || pn < this.firstPacket) this.firstPacket = pn;
     if (pn > this.lastPacket) this.lastPacket = pn;
     this.delivered++;
@@ -238,6 +271,7 @@ export class DemoReceiver {
     this.batcher?.close();
     this.decryptor?.close();
     await new Promise<void>((r) => this.socket.close(() => r()));
+    this.pcap?.close();
     if (this.source instanceof UiccTekSource) await this.source.close();
     else (this.source as MeTekSource | undefined)?.close();
   }
