@@ -6,7 +6,7 @@
 // changes every second and the TGK every 4 s (so receivers switch keys and re-key during every trial); each
 // receiver (ME mode) joins the group and checks every packet. A trial passes when every receiver decrypted
 // every packet from its first to the sender's last (no gap, no tail loss, no auth failure) over at least
-// LINERATE_SECONDS (default 10).
+// LINERATE_SECONDS (default 10), and the sender kept up: it sent ≥ 99 % of the packets its rate schedules.
 //
 // Three modes: srtp (the CLI), plain (the same CLI pipeline with --plain: same pacing, sockets and checks,
 // no SRTP; the bar's baseline) and dgram (bare Node sockets, bench/linerate-dgram.mjs: the ceiling).
@@ -66,6 +66,7 @@ function cleanup() {
 }
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
 
 const DGRAM = fileURLToPath(new URL("./linerate-dgram.mjs", import.meta.url));
 
@@ -141,14 +142,17 @@ async function trial(mode, n, pps, seconds) {
     return { ok, delivered: x.delivered, missing: sent.packets - x.firstPacket - x.delivered, authFailed: x.authFailed, windowS: +windowS.toFixed(2),
       switches: x.switches, rekeys: x.rekeys, cpuUsPerPacket: x.cpu?.usPerPacket };
   });
-  const ok = receivers.every((r) => r.ok);
+  // The sender must have kept up with the nominal rate too: a sender that falls behind its schedule sends
+  // fewer packets, which its receivers may well all get.
+  const achieved = sent.packets / (pps * Number(sendFor));
+  const ok = achieved >= 0.99 && receivers.every((r) => r.ok);
   const row = {
-    mode, receivers: n, pps, rtpMbps: +(pps * RTP_BYTES * 8 / 1e6).toFixed(1), seconds, ok, sent: sent.packets, tekSwitches: sent.tekSwitches,
+    mode, receivers: n, pps, rtpMbps: +(pps * RTP_BYTES * 8 / 1e6).toFixed(1), seconds, ok, sent: sent.packets, achieved: +achieved.toFixed(3), tekSwitches: sent.tekSwitches,
     senderCpuUsPerPacket: sent.cpu?.usPerPacket, receiver: receivers,
   };
   const cpu = receivers.map((r) => r.cpuUsPerPacket?.toFixed(2)).join("/");
   console.log(`  ${mode.padEnd(5)} N=${n} ${String(pps).padStart(7)} pkt/s ${row.rtpMbps.toFixed(0).padStart(5)} Mbit/s ${seconds} s: ${ok ? "zero loss" : "LOSS"}` +
-    ` (missing ${receivers.map((r) => r.missing).join("/")}, auth-fail ${receivers.map((r) => r.authFailed).join("/")}, switches ${receivers.map((r) => r.switches).join("/")})` +
+    ` (sent ${(achieved * 100).toFixed(1)} %, missing ${receivers.map((r) => r.missing).join("/")}, auth-fail ${receivers.map((r) => r.authFailed).join("/")}, switches ${receivers.map((r) => r.switches).join("/")})` +
     `  cpu µs/pkt send ${sent.cpu?.usPerPacket?.toFixed(2)} recv ${cpu}`);
   return row;
 }
