@@ -28,7 +28,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, cli, freeUdpPort, killChildren, lastJson } from "./helpers/processes.js";
+import { MAIN, cli, freeUdpPort, killChildren, lastJson, type ReceiveSummary, type SendSummary } from "./helpers/processes.js";
 
 const SERVICE = "urn:mbms:late-join:1";
 const USERS = { ME: "sip:ue-me@late-join.invalid", UICC: "sip:ue-uicc@late-join.invalid" } as const;
@@ -78,26 +78,6 @@ async function keyServerProxy(target: string): Promise<ProxyLog> {
 }
 
 
-interface SendResult {
-  sender: { packets: number; tekSwitches: number; dest: string };
-  keyServer: { requests: number; errors: number };
-}
-interface ReceiveResult {
-  ok: boolean;
-  mode: string;
-  delivered: number;
-  firstPacket: number;
-  lastPacket: number;
-  lost: number;
-  authFailed: number;
-  replayed: number;
-  badPackets: number;
-  duplicates: number;
-  switches: number;
-  rekeys: number;
-  keyErrors: number;
-  joinDelivered: number;
-}
 
 beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
@@ -139,7 +119,7 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
 
   expect(s.stderr).toBe("");
   expect(s.code).toBe(0);
-  const sent = lastJson<SendResult>(s.stdout);
+  const sent = lastJson<SendSummary>(s.stdout);
   expect(sent.sender.dest).toBe(`127.0.0.1:${port}`);
   expect(sent.keyServer.errors).toBe(0);
   const N = sent.sender.packets;
@@ -148,7 +128,7 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
   expect(N).toBeLessThan(1.2 * SEND_S * PPS);
 
   expect(r.stderr, mode).toBe("");
-  const x = lastJson<ReceiveResult>(r.stdout);
+  const x = lastJson<ReceiveSummary>(r.stdout);
   expect(x.mode).toBe(mode);
   expect(proxy.statuses.every((st) => st === 200), `key server statuses ${proxy.statuses.join(",")}`).toBe(true);
   expect(proxy.okAt.length, "initial keying + at least one re-key").toBeGreaterThanOrEqual(2);

@@ -29,7 +29,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, cli, freeUdpPort, killChildren, lastJson, type Exit } from "./helpers/processes.js";
+import { MAIN, cli, freeUdpPort, killChildren, lastJson, type Exit, type ReceiveSummary, type SendSummary } from "./helpers/processes.js";
 import { SqliteKeyStore } from "../src/mbms/bmsc/store/index.js";
 import { KeyClient, MeTekSource, MkiEvaluator } from "../src/mbms/ue/index.js";
 
@@ -68,22 +68,6 @@ const keyServerUrl = (line: string) => {
   return line.slice("key server ".length);
 };
 
-interface SendResult {
-  sender: { packets: number; tekSwitches: number; dest: string };
-  keyServer: { url: string; requests: number; errors: number };
-}
-interface ReceiveResult {
-  ok: boolean;
-  delivered: number;
-  firstPacket: number;
-  lastPacket: number;
-  lost: number;
-  authFailed: number;
-  replayed: number;
-  badPackets: number;
-  duplicates: number;
-  keyErrors: number;
-}
 
 function sendArgs(port: number, durationS: number, store: string | undefined): string[] {
   return ["send", "--dest", `127.0.0.1:${port}`, "--config", config, ...(store ? ["--store", store] : []), "--bitrate", String(BITRATE),
@@ -96,9 +80,9 @@ function receiveArgs(port: number, keyServer: string, durationS: number): string
 }
 
 /** Checks a `receive` summary against the sender's count N: every packet from its first on, nothing rejected. */
-function expectComplete(run: Exit, N: number, what: string): ReceiveResult {
+function expectComplete(run: Exit, N: number, what: string): ReceiveSummary {
   expect(run.stderr, what).toBe("");
-  const x = lastJson<ReceiveResult>(run.stdout);
+  const x = lastJson<ReceiveSummary>(run.stdout);
   expect(x.firstPacket, what).toBeGreaterThanOrEqual(0);
   expect(x.firstPacket, what).toBeLessThan(N / 2);
   expect({ what, delivered: x.delivered, lastPacket: x.lastPacket, lost: x.lost, authFailed: x.authFailed, replayed: x.replayed, badPackets: x.badPackets, duplicates: x.duplicates, keyErrors: x.keyErrors })
@@ -108,10 +92,10 @@ function expectComplete(run: Exit, N: number, what: string): ReceiveResult {
   return x;
 }
 
-function expectSent(run: Exit, durationS: number, what: string): SendResult {
+function expectSent(run: Exit, durationS: number, what: string): SendSummary {
   expect(run.stderr, what).toBe("");
   expect(run.code, what).toBe(0);
-  const s = lastJson<SendResult>(run.stdout);
+  const s = lastJson<SendSummary>(run.stdout);
   expect(s.keyServer.errors, what).toBe(0);
   const pps = BITRATE / (8 * (12 + PAYLOAD));
   expect(s.sender.packets, what).toBeGreaterThan(0.8 * durationS * pps);

@@ -4,6 +4,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
+import type { BmscResult } from "../../src/cli/bmsc.js";
+import type { ReceiveResult } from "../../src/cli/receive.js";
 
 /** The built CLI (npm run build). */
 export const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -87,6 +89,10 @@ export async function freeUdpPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** `send --json`'s summary (a sender and a key server: MIKEY mode). */
+export type SendSummary = Required<Pick<BmscResult, "sender" | "keyServer">> & BmscResult;
+export type ReceiveSummary = ReceiveResult;
 
 /** The last line of `stdout`, parsed: the --json summary. */
 export const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split("\n").at(-1)!) as T;

@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, killChildren, lastJson, start } from "../helpers/processes.js";
+import { MAIN, killChildren, lastJson, start, type ReceiveSummary, type SendSummary } from "../helpers/processes.js";
 
 const NS = `mbms-test-${randomBytes(4).toString("hex")}`;
 const SERVICE = "urn:mbms:netns:1";
@@ -59,23 +59,6 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface SendResult {
-  sender: { packets: number; tekSwitches: number; dest: string };
-  keyServer: { requests: number; errors: number };
-}
-interface ReceiveResult {
-  ok: boolean;
-  mode: string;
-  delivered: number;
-  firstPacket: number;
-  lastPacket: number;
-  lost: number;
-  authFailed: number;
-  replayed: number;
-  badPackets: number;
-  duplicates: number;
-  switches: number;
-}
 
 describe("mbms-srtp send / receive over multicast in a network namespace", () => {
   it("send to 239.1.2.3:5004 for 5 s, TEK_RAND2 every second: ME and UICC receivers decrypt every packet from the first they keyed", async () => {
@@ -90,7 +73,7 @@ describe("mbms-srtp send / receive over multicast in a network namespace", () =>
     const [s, a, b] = await Promise.all([send.done, me.done, uicc.done]);
     expect(s.stderr).toBe("");
     expect(s.code).toBe(0);
-    const sent = lastJson<SendResult>(s.stdout);
+    const sent = lastJson<SendSummary>(s.stdout);
     expect(sent.sender.dest).toBe("239.1.2.3:5004");
     expect(sent.keyServer.errors).toBe(0);
     const N = sent.sender.packets;
@@ -99,7 +82,7 @@ describe("mbms-srtp send / receive over multicast in a network namespace", () =>
     expect(sent.sender.tekSwitches).toBeGreaterThanOrEqual(4);
     for (const [run, mode] of [[a, "ME"], [b, "UICC"]] as const) {
       expect(run.stderr, mode).toBe("");
-      const r = lastJson<ReceiveResult>(run.stdout);
+      const r = lastJson<ReceiveSummary>(run.stdout);
       expect(r.mode).toBe(mode);
       // Joined and keyed within 2.5 s of the sender's start (~0.3 s in practice).
       expect(r.firstPacket, mode).toBeGreaterThanOrEqual(0);

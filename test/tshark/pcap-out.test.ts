@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cli, freeUdpPort, killChildren, lastJson } from "../helpers/processes.js";
+import { cli, freeUdpPort, killChildren, lastJson, type ReceiveSummary } from "../helpers/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mbms-pcap-out-"));
 afterAll(() => {
@@ -31,7 +31,7 @@ describe("receive --pcap-out", () => {
     const [s, r] = await Promise.all([send.done, recv.done]);
     expect(s.code).toBe(0);
     expect(r.stderr).toBe("");
-    const x = lastJson<{ ok: boolean; delivered: number; joinDelivered: number; switches: number }>(r.stdout);
+    const x = lastJson<ReceiveSummary>(r.stdout);
     expect(x.ok).toBe(true);
     expect(x.switches).toBeGreaterThanOrEqual(1);
     expect(statSync(pcap).mode & 0o777).toBe(0o600);
