@@ -11,7 +11,7 @@
  *     "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "00112233…" }] }
  */
 import dgram from "node:dgram";
-import { readFileSync } from "node:fs";
+import { readJsonObject } from "./options.js";
 import { MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type KeyStore, type ServiceConfig } from "../mbms/bmsc/index.js";
 import { Sender } from "./sender.js";
 import { senderLine, type SenderReport } from "./status.js";
@@ -30,24 +30,15 @@ export interface BmscConfig {
 
 export class ConfigError extends Error {}
 
-function hex(s: unknown, what: string): Uint8Array {
+export function parseHexKek(s: unknown, what: string): Uint8Array {
   if (typeof s !== "string" || !/^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(s)) throw new ConfigError(`${what}: expected 32 or 64 hex digits`);
   return Uint8Array.from(Buffer.from(s, "hex"));
 }
 
-export function parseHexKek(s: unknown, what: string): Uint8Array {
-  return hex(s, what);
-}
-
 export function loadConfig(path: string): BmscConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`${path}: ${(e as Error).message}`);
-  }
-  const o = raw as { services?: unknown; users?: unknown };
-  if (!o || typeof o !== "object" || !Array.isArray(o.services) || o.services.length === 0) throw new ConfigError(`${path}: "services" must be a non-empty array`);
+  // readJsonObject: a JSON.parse message would quote the file (and the KEKs in it).
+  const o = readJsonObject(path) as { services?: unknown; users?: unknown };
+  if (!Array.isArray(o.services) || o.services.length === 0) throw new ConfigError(`${path}: "services" must be a non-empty array`);
   if (!Array.isArray(o.users)) throw new ConfigError(`${path}: "users" must be an array`);
   const services = o.services.map((s: unknown, i) => {
     const x = s as ServiceConfig;
@@ -57,7 +48,7 @@ export function loadConfig(path: string): BmscConfig {
   const users = o.users.map((u: unknown, i) => {
     const x = u as { userId?: unknown; kek?: unknown };
     if (!x || typeof x.userId !== "string" || x.userId === "") throw new ConfigError(`${path}: users[${i}].userId must be a string`);
-    return { userId: x.userId, kek: hex(x.kek, `${path}: users[${i}].kek`) };
+    return { userId: x.userId, kek: parseHexKek(x.kek, `${path}: users[${i}].kek`) };
   });
   return { services, users };
 }

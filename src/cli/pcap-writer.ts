@@ -17,6 +17,7 @@ export class PcapWriter {
   private readonly buf = Buffer.alloc(CHUNK);
   private used = 0;
   private ipId = 0;
+  private readonly addresses = new Map<string, number>();
   packets = 0;
 
   constructor(path: string) {
@@ -55,8 +56,8 @@ export class PcapWriter {
     b.writeUInt8(64, o + 8);
     b.writeUInt8(17, o + 9); // UDP
     b.writeUInt16BE(0, o + 10);
-    writeAddress(b, o + 12, srcHost);
-    writeAddress(b, o + 16, dstHost);
+    b.writeUInt32BE(this.address(srcHost), o + 12);
+    b.writeUInt32BE(this.address(dstHost), o + 16);
     b.writeUInt16BE(ipChecksum(b, ip), o + 10);
     o += 20;
     b.writeUInt16BE(srcPort, o);
@@ -66,6 +67,16 @@ export class PcapWriter {
     b.set(packet, o + 8);
     this.used = o + 8 + packet.length;
     this.packets++;
+  }
+
+  /** Dotted IPv4 → 32 bits, remembered: a stream has one or two addresses, parsed once each. */
+  private address(host: string): number {
+    let a = this.addresses.get(host);
+    if (a === undefined) {
+      a = host.split(".").reduce((n, part) => n * 256 + (Number(part) & 0xff), 0);
+      if (this.addresses.size < 64) this.addresses.set(host, a);
+    }
+    return a;
   }
 
   flush(): void {
@@ -78,11 +89,6 @@ export class PcapWriter {
     this.buf.fill(0);
     closeSync(this.fd);
   }
-}
-
-function writeAddress(b: Buffer, at: number, host: string): void {
-  const parts = host.split(".").map(Number);
-  for (let i = 0; i < 4; i++) b.writeUInt8((parts[i] ?? 0) & 0xff, at + i);
 }
 
 /** The IPv4 header checksum (RFC 791 §3.1): one's complement of the one's-complement sum of 16-bit words. */
