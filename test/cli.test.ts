@@ -69,6 +69,28 @@ describe("mbms-srtp CLI", () => {
     }
   }, 30_000);
 
+  it("demo past 64 TEK periods: the sender rotates on schedule (the first version stopped at 64 and said ok)", async () => {
+    const r = await run(["demo", "--duration", "8", "--bitrate", "2M", "--tek-period", "100", "--tgk-lifetime", "1000", "--json"], 25_000);
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean; failures: string[];
+      sender: { packets: number; tekSwitches: number; keying: { tekSwitchesExpected: number; withheld: number; installFailures: number; peakInstalledKeys: number } };
+      receivers: Receiver[];
+    };
+    expect(out.failures).toEqual([]);
+    expect(out.ok).toBe(true);
+    expect(r.code).toBe(0);
+    const k = out.sender.keying;
+    expect(k.tekSwitchesExpected).toBeGreaterThanOrEqual(79); // 8 s / 100 ms, plus TGK changes
+    expect(Math.abs(out.sender.tekSwitches - k.tekSwitchesExpected)).toBeLessThanOrEqual(1);
+    expect(k.withheld).toBe(0);
+    expect(k.installFailures).toBe(0);
+    expect(k.peakInstalledKeys).toBeLessThanOrEqual(2);
+    for (const x of out.receivers) {
+      expect(x.delivered, x.name).toBe(out.sender.packets);
+      expect(x.switches, x.name).toBeGreaterThan(64);
+    }
+  }, 30_000);
+
   it("demo stops cleanly on SIGINT and still prints the summary", async () => {
     const r = await run(["demo", "--duration", "60", "--bitrate", "2M"], 12_000, 300);
     expect(r.code).toBe(0);

@@ -12,9 +12,9 @@
  */
 import dgram from "node:dgram";
 import { readJsonObject } from "./options.js";
-import { MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type KeyStore, type ServiceConfig } from "../mbms/bmsc/index.js";
+import { MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type KeyStore, type ServiceConfig } from "../mbms/bmsc/index.js";
 import { Sender } from "./sender.js";
-import { senderLine, type SenderReport } from "./status.js";
+import { senderFailures, senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { isMulticast } from "./address.js";
@@ -86,6 +86,9 @@ export interface BmscOptions {
 }
 
 export interface BmscResult {
+  /** The sender's keys followed the schedule: switches as the schedule said (±1), no failed install, nothing withheld. */
+  ok: boolean;
+  failures: string[];
   /** Absent with a fixed SRTP key. */
   keyServer?: { url: string; requests: number; errors: number };
   sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
@@ -107,7 +110,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let sender: Sender | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
-  let resumedTek = false;
+  let mbms: MbmsSender | undefined;
   let url: string | undefined;
   try {
     if (o.config && store) {
@@ -186,13 +189,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
           }
         }, Math.max(10, Math.min(250, idleMs / 4)));
       }
-      manager?.onTek((e) => {
-        if (e.serviceId !== s.serviceId) return;
-        // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
-        // indices this new sender starts from again (RFC 3711 §9.1): never send under it; a fresh one follows.
-        if (e.resumed) resumedTek = true;
-        else snd.onTek(e);
-      });
+      if (manager) {
+        mbms = new MbmsSender({ manager, serviceId: s.serviceId! });
+        snd.useMbms(mbms);
+      }
       if (s.srtpKey) {
         snd.useKey(s.srtpKey);
         // First line (as "key server" with MIKEY): the sockets are bound, packets are protected from now on.
@@ -200,8 +200,9 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       }
     }
     manager?.start();
-    // The sender's first key, so it sends under it at once, whatever its period's start says.
-    if (resumedTek && o.send?.serviceId !== undefined) manager!.rotateTekNow(o.send.serviceId);
+    // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
+    // indices this new sender starts from again (RFC 3711 §9.1): the MbmsSender never takes it; a fresh one now.
+    mbms?.start();
     sender?.start();
     const cpu = new CpuMeter();
     const t0 = Date.now();
@@ -213,6 +214,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         const mbps = ((snd.bytes - prev.bytes) * 8) / 1e3 / Math.max(1, now - prev.at);
         prev = { at: now, bytes: snd.bytes };
         o.out.write(senderLine({ packets: snd.packets, bytes: snd.bytes, mbps, tekSwitches: snd.tekSwitches }, (now - t0) / 1000) + "\n");
+        for (const f of senderFailures(snd.report(now - t0))) o.out.write(`WARNING ${f}\n`);
       }, 1000);
     }
     const run = new RunWindow(o.durationS, o.signal);
@@ -221,12 +223,11 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender?.stop();
-    const result: BmscResult = { keyServer: url === undefined ? undefined : { url, ...ks }, durationS: runMs / 1000, interrupted };
+    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined ? undefined : { url, ...ks }, durationS: runMs / 1000, interrupted };
     if (sender && o.send) {
       result.sender = {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.
-        packets: sender.packets, bytes: sender.bytes,
-        mbps: (sender.bytes * 8) / 1e3 / Math.max(1, o.send?.rtpIn && rtpIn.firstAt > 0 ? rtpIn.lastAt - rtpIn.firstAt : runMs), tekSwitches: sender.tekSwitches,
+        ...sender.report(o.send?.rtpIn && rtpIn.firstAt > 0 ? rtpIn.lastAt - rtpIn.firstAt : runMs),
         dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, plain: o.send.plain === true,
         // The whole process (key server included) over the sending window.
         cpu: cpu.report(sender.packets),
@@ -238,6 +239,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         };
       }
     }
+    result.failures = result.sender ? senderFailures(result.sender) : [];
+    result.ok = result.failures.length === 0;
     return result;
   } finally {
     if (statusTimer) clearInterval(statusTimer);
@@ -247,7 +250,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     manager?.stop();
     await server?.close().catch(() => undefined);
     if (sock) await new Promise<void>((r) => sock!.close(() => r()));
-    sender?.ctx?.close();
+    sender?.close();
+    mbms?.close();
     store?.close();
   }
 }
@@ -260,5 +264,6 @@ export function bmscSummary(r: BmscResult): string {
   if (r.sender && x) {
     lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} RTP packets from ${x.listen} (${x.received} received, ${x.droppedUnkeyed} before keying, ${x.invalid} invalid), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches${x.idleStop ? ", stopped: input idle" : ""}`);
   } else if (r.sender) lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} packets (numbers 0..${r.sender.packets - 1}), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches`);
+  if (!r.ok) lines.push(`FAILED: ${r.failures.join("; ")}`);
   return lines.join("\n");
 }

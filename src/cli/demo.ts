@@ -6,9 +6,9 @@
  * the run, so the receivers switch keys and re-key by themselves.
  */
 import dgram from "node:dgram";
-import { MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
+import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
 import { DemoReceiver } from "./receiver.js";
-import { LiveStatus, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
+import { LiveStatus, senderFailures, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { Sender } from "./sender.js";
@@ -62,6 +62,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const receivers: DemoReceiver[] = [];
   const sock = dgram.createSocket("udp4");
   let sender: Sender | undefined;
+  let mbms: MbmsSender | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
   try {
@@ -81,8 +82,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     });
     const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: SSRC });
     sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
-    manager.onTek(sender.onTek);
+    mbms = new MbmsSender({ manager, serviceId: SERVICE });
+    sender.useMbms(mbms);
     manager.start();
+    mbms.start();
     await Promise.all(receivers.map((r) => r.start()));
     sender.start();
     const t0 = Date.now();
@@ -99,6 +102,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         const sMbps = ((s.bytes - senderPrev.bytes) * 8) / 1e3 / Math.max(1, now - senderPrev.at);
         senderPrev = { at: now, bytes: s.bytes };
         const lines = [senderLine({ packets: s.packets, bytes: s.bytes, mbps: sMbps, tekSwitches: s.tekSwitches }, (now - t0) / 1000)];
+        for (const f of senderFailures(s.report(now - t0))) lines.push(`WARNING ${f}`);
         receivers.forEach((r, i) => {
           const p = prev[i]!;
           const mbps = ((r.deliveredBytes - p.bytes) * 8) / 1e3 / Math.max(1, now - p.at);
@@ -122,10 +126,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await Promise.all(receivers.map((r) => r.settled()));
 
     const sent = sender.packets;
-    const senderReport: SenderReport = { packets: sent, bytes: sender.bytes, mbps: (sender.bytes * 8) / 1e3 / Math.max(1, runMs), tekSwitches: sender.tekSwitches };
+    const senderReport = sender.report(runMs);
     const reports = receivers.map((r) => r.report(sent, (r.deliveredBytes * 8) / 1e3 / Math.max(1, runMs)));
     const failures: string[] = [];
     if (sent === 0) failures.push("no packet sent");
+    failures.push(...senderFailures(senderReport));
+    if (manager.listenerFailures > 0) failures.push(`${manager.listenerFailures} TEK events a listener could not take`);
     for (const r of reports) {
       if (r.delivered !== sent) failures.push(`${r.name}: delivered ${r.delivered} of ${sent}`);
       if (r.authFailed > 0) failures.push(`${r.name}: ${r.authFailed} authentication failures`);
@@ -142,7 +148,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     manager.stop();
     await server.close().catch(() => undefined);
     await new Promise<void>((r) => sock.close(() => r()));
-    sender?.ctx?.close();
+    sender?.close();
+    mbms?.close();
     store.close();
   }
 }
@@ -155,6 +162,9 @@ export function summary(r: DemoResult): string {
   for (const x of r.receivers) {
     lines.push(`${x.name.padEnd(7)} (${x.mode}) delivered ${x.delivered}/${r.sender.packets}, lost ${x.lost}, auth failures ${x.authFailed}, replays ${x.replayed}, key switches ${x.switches}, re-keys ${x.rekeys}, ${x.mbps.toFixed(1)} Mbit/s`);
   }
-  lines.push(r.ok ? "OK: both receivers decrypted every packet sent, no authentication failure" : `FAILED: ${r.failures.join("; ")}`);
+  const k = r.sender.keying;
+  lines.push(r.ok
+    ? `OK: the sender switched TEK on schedule (${r.sender.tekSwitches} of ${k?.tekSwitchesExpected} scheduled) and withheld nothing; both receivers decrypted every packet sent, no authentication failure`
+    : `FAILED: ${r.failures.join("; ")}`);
   return lines.join("\n");
 }

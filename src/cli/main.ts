@@ -213,7 +213,7 @@ async function bmsc(cmd: "send" | "keyserver", args: string[]): Promise<number> 
     json: values.json, out: process.stdout, signal,
   }));
   console.log(values.json ? JSON.stringify(result) : bmscSummary(result));
-  return 0;
+  return result.ok ? 0 : 1;
 }
 
 async function receive(args: string[]): Promise<number> {

@@ -1,25 +1,50 @@
 /**
- * The CLI's SRTP sender (demo and `send`): keyed from the SessionManager's TEK events (switching to each new
- * MKI when its TEK_RAND2 period starts) or with one fixed key; sends the synthetic source's packets, paced
+ * The CLI's SRTP sender (demo and `send`): keyed by an MbmsSender (the session level: TEK events, switches
+ * and key retirement) or with one fixed key; sends the synthetic source's packets, paced
  * every 2 ms and protected in batches, or each RTP packet given to `forward`, to every destination.
  */
 import type dgram from "node:dgram";
-import type { TekEvent } from "../mbms/bmsc/index.js";
-import { SrtpContext, SrtpError, type SrtpStatus } from "../srtp/index.js";
+import type { MbmsSender } from "../mbms/bmsc/index.js";
+import { SrtpError, type PacketBatch, type SrtpContext, type SrtpStatus } from "../srtp/index.js";
 import type { SyntheticSource } from "./synthetic-source.js";
+import type { SenderReport } from "./status.js";
 import { fixedKeyContext, type SrtpKey } from "./srtp-key.js";
 
 /** Packets per protectBatch call: enough for the 4-lane HMAC, small next to the packet arena. */
 const BATCH = 32;
 
+/** What protects the sender's packets: an MbmsSender (MIKEY, MKI) or one fixed key (SDES, no MKI). */
+interface Protector {
+  readonly ready: boolean;
+  readonly trailerLength: number;
+  /** The SRTP length, or -1 if withheld (no usable key). */
+  protect(buf: Uint8Array, len: number): number;
+  /** False if the batch was withheld (nothing protected). */
+  protectBatch(batch: PacketBatch): boolean;
+  close(): void;
+}
+
+function fixedKeyProtector(ctx: SrtpContext): Protector {
+  return {
+    ready: true,
+    trailerLength: ctx.trailerLength,
+    protect: (buf, len) => ctx.protect(buf, len),
+    protectBatch: (batch) => {
+      ctx.protectBatch(batch);
+      return true;
+    },
+    close: () => ctx.close(),
+  };
+}
+
 export class Sender {
-  ctx: SrtpContext | undefined;
-  private sendMki: string | undefined;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private protector: Protector | undefined;
+  private mbms: MbmsSender | undefined;
   private pace: ReturnType<typeof setInterval> | undefined;
   packets = 0;
   bytes = 0;
-  tekSwitches = 0;
+  /** Packets the keying withheld (no TEK in force, or the sender failed): not sent. */
+  withheld = 0;
 
   /** RTP packets given to `forward` before the first TEK (not sent). */
   droppedUnkeyed = 0;
@@ -37,34 +62,32 @@ export class Sender {
     private readonly plain = false,
   ) {}
 
-  onTek = (e: TekEvent): void => {
-    // Copies: the manager zeroes masterKey/masterSalt once the listeners return.
-    const init = { key: e.masterKey.slice(), salt: e.masterSalt.slice(), mki: e.mki.slice() };
-    if (!this.ctx) this.ctx = new SrtpContext({ profile: "AES_CM_128_HMAC_SHA1_80", keys: [init] });
-    else if (!this.ctx.hasKey(init.mki)) this.ctx.addKey(init);
-    init.key.fill(0);
-    init.salt.fill(0);
-    const id = Buffer.from(init.mki).toString("hex");
-    const switchNow = () => {
-      if (!this.ctx || this.sendMki === id) return;
-      this.ctx.setSendKey(init.mki);
-      if (this.sendMki !== undefined) this.tekSwitches++;
-      this.sendMki = id;
-    };
-    const delay = e.startsAt - Date.now();
-    if (delay <= 0 || this.sendMki === undefined) switchNow();
-    else {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        switchNow();
-      }, delay);
-      this.timers.add(t);
-    }
-  };
+  /** Keys the sender from a service's TEK events (switching and retiring keys on schedule). */
+  useMbms(mbms: MbmsSender): void {
+    this.protector = this.mbms = mbms;
+  }
 
-  /** Keys the sender with one fixed master key and no MKI instead of TEK events; zeroes the caller's copy. */
+  /** TEK switches so far (MIKEY keying). */
+  get tekSwitches(): number {
+    return this.mbms?.stats.tekSwitches ?? 0;
+  }
+
+  /** The sender's report; with MIKEY keying, its keys checked against the schedule up to now. */
+  report(runMs: number): SenderReport {
+    const r: SenderReport = { packets: this.packets, bytes: this.bytes, mbps: (this.bytes * 8) / 1e3 / Math.max(1, runMs), tekSwitches: this.tekSwitches };
+    if (this.mbms) {
+      const s = this.mbms.stats;
+      r.keying = {
+        state: s.state, tekSwitchesExpected: this.mbms.scheduleCheck().expected, withheld: this.withheld, withheldExpiredTgk: s.withheldExpiredTgk,
+        installFailures: s.installFailures, installedKeys: s.installedKeys, peakInstalledKeys: s.peakInstalledKeys,
+      };
+    }
+    return r;
+  }
+
+  /** Keys the sender with one fixed master key and no MKI; zeroes the caller's copy. */
   useKey(k: SrtpKey): void {
-    this.ctx = fixedKeyContext(k);
+    this.protector = fixedKeyProtector(fixedKeyContext(k));
   }
 
   start(): void {
@@ -82,16 +105,21 @@ export class Sender {
     // dgram keeps the buffer until the datagram is sent, hence a fresh one per packet.
     const buf = Buffer.allocUnsafe(rtp.length + this.trailerLength);
     buf.set(rtp);
-    this.send(buf, 0, this.plain ? rtp.length : this.ctx!.protect(buf, rtp.length), rtp.length);
+    const n = this.plain ? rtp.length : this.protector!.protect(buf, rtp.length);
+    if (n < 0) {
+      this.withheld++;
+      return false;
+    }
+    this.send(buf, 0, n, rtp.length);
     return true;
   }
 
   private get ready(): boolean {
-    return this.plain || this.ctx !== undefined;
+    return this.plain || this.protector?.ready === true;
   }
 
   private get trailerLength(): number {
-    return this.plain ? 0 : this.ctx!.trailerLength;
+    return this.plain ? 0 : this.protector!.trailerLength;
   }
 
   /** `buf[at..at+n)` is one datagram (SRTP, or RTP with --plain) carrying `rtpLen` bytes of RTP. */
@@ -104,9 +132,10 @@ export class Sender {
   /** Writes the packets due, protects them in batches (AES-CM each, tags four at a time) and sends them. */
   private tick(): void {
     const source = this.source;
-    if (!this.ready || !source) return;
+    if (!source || (!this.plain && !this.protector)) return;
     const len = source.packetLength;
-    const stride = len + this.trailerLength;
+    // Not ready (no TEK in force, or the keying failed): the packets due are withheld, and counted.
+    const stride = len + (this.ready ? this.trailerLength : 0);
     const { offsets, lengths } = this;
     for (let due = Math.min(source.due(Date.now()), 1000); due > 0;) {
       const count = Math.min(due, BATCH);
@@ -117,19 +146,26 @@ export class Sender {
         lengths[i] = len;
         source.write(buf.subarray(i * stride, (i + 1) * stride));
       }
-      if (!this.plain) this.ctx!.protectBatch({ buffer: buf, offsets, lengths, count });
+      due -= count;
+      if (!this.plain && !this.protector!.protectBatch({ buffer: buf, offsets, lengths, count })) {
+        this.withheld += count;
+        continue;
+      }
       for (let i = 0; i < count; i++) {
         if (lengths[i]! < 0) throw SrtpError.fromStatus(-lengths[i]! as SrtpStatus); // as protect() would
         this.send(buf, offsets[i]!, lengths[i]!, len);
       }
-      due -= count;
     }
   }
 
   stop(): void {
     if (this.pace) clearInterval(this.pace);
     this.pace = undefined;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+  }
+
+  /** Stops and zeroes the keys. */
+  close(): void {
+    this.stop();
+    this.protector?.close();
   }
 }

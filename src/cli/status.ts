@@ -33,6 +33,33 @@ export interface SenderReport {
   bytes: number;
   mbps: number;
   tekSwitches: number;
+  /** MIKEY-keyed senders: the key lifecycle against the service's schedule. */
+  keying?: SenderKeying;
+}
+
+/** What the demo's and `send`'s `ok` check of the sender's keys (MbmsSender stats and schedule check). */
+export interface SenderKeying {
+  state: string;
+  /** TEK switches the schedule promised over the run (TEK_RAND2 periods and TGK changes). */
+  tekSwitchesExpected: number;
+  /** Packets not sent: no TEK in force (e.g. the TGK expired without a new TEK), or a TEK install failed. */
+  withheld: number;
+  withheldExpiredTgk: number;
+  installFailures: number;
+  /** Master keys in the sender's context at the end, and the most it held. */
+  installedKeys: number;
+  peakInstalledKeys: number;
+}
+
+/** Why the sender's run is not ok (empty when it is): rotation on schedule, no failed install, nothing withheld. */
+export function senderFailures(r: SenderReport): string[] {
+  const k = r.keying;
+  if (!k) return [];
+  const f: string[] = [];
+  if (Math.abs(r.tekSwitches - k.tekSwitchesExpected) > 1) f.push(`sender: ${r.tekSwitches} TEK switches, the schedule made ${k.tekSwitchesExpected}`);
+  if (k.installFailures > 0) f.push(`sender: ${k.installFailures} TEK install failures (state ${k.state})`);
+  if (k.withheld > 0) f.push(`sender: ${k.withheld} packets withheld without a usable TEK (${k.withheldExpiredTgk} after their TGK expired)`);
+  return f;
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);

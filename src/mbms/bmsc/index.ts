@@ -5,3 +5,5 @@ export * from "./store/index.js";
 export * from "./session-manager.js";
 export * from "./request-auth.js";
 export * from "./key-server.js";
+export * from "./mbms-sender.js";
+export * from "./tek-schedule.js";

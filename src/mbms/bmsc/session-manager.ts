@@ -130,6 +130,11 @@ export interface TekEvent {
   masterKey: Uint8Array;
   masterSalt: Uint8Array;
   tgkId: number;
+  /** The SRTP profile of the service: the sender's context must use it. */
+  profile: SrtpProfileName;
+  /** Validity of the TGK the TEK derives from, ms: no packet may be protected under it from `tgkExpiresAt` on. */
+  tgkValidFrom: number;
+  tgkExpiresAt: number;
   /** When this TEK came into force (the TEK_RAND2 period start), ms. */
   startsAt: number;
   /** true for the announcement at start() of a TEK already in force (e.g. after a restart). */
@@ -224,6 +229,7 @@ export class SessionManager {
   #slots: number;
   #retryMs: number;
   #maxTgkId: number;
+  #listenerFailures = 0;
 
   constructor(options: SessionManagerOptions) {
     if (!options || typeof options !== "object" || !options.store) throw new MbmsError("ERR_ARGUMENT", "a KeyStore is required");
@@ -330,6 +336,18 @@ export class SessionManager {
 
   get running(): boolean {
     return this.#running;
+  }
+
+  /** TEK events a listener threw on (each also logged at level "error"). */
+  get listenerFailures(): number {
+    return this.#listenerFailures;
+  }
+
+  /** The TEK_RAND2 period and TGK lifetime of a managed service (what its sender's schedule promises). */
+  schedule(serviceId: string): { tekRand2PeriodMs: number; tgkLifetimeMs: number } {
+    const s = this.#services.get(serviceId);
+    if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
+    return { tekRand2PeriodMs: s.tekRand2PeriodMs, tgkLifetimeMs: s.tgkLifetimeMs };
   }
 
   /**
@@ -464,7 +482,9 @@ export class SessionManager {
         try {
           l({ ...ev, resumed });
         } catch (e) {
-          this.#log("warn", "TEK listener threw", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
+          // A sender that could not take the new TEK would go on under the old one: loud, and counted.
+          this.#listenerFailures++;
+          this.#log("error", "TEK listener threw", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
         }
       }
     } finally {
@@ -482,7 +502,10 @@ export class SessionManager {
       { layout: this.layout, derivation: this.derivation, tekLength: s.keyLength, core: this.#core },
     );
     svc.tekRand.fill(0);
-    return { serviceId: s.serviceId, mki, masterKey, masterSalt, tgkId: tgk.tgkId, startsAt: st.currentStart };
+    return {
+      serviceId: s.serviceId, mki, masterKey, masterSalt, tgkId: tgk.tgkId, profile: s.profile,
+      tgkValidFrom: tgk.validFrom, tgkExpiresAt: tgk.expiresAt, startsAt: st.currentStart,
+    };
   }
 
   #serviceRecord(serviceId: string): ServiceRecord {

@@ -1,0 +1,238 @@
+/**
+ * The BM-SC's SRTP sender at the session level (no sockets): one service's TEK events from the
+ * SessionManager → one SrtpContext in MKI mode (MKI = TGK-ID ‖ TEK_RAND2), switching the send key when each
+ * TEK_RAND2 period starts and retiring the old one at once (a sender never needs it again), so the context
+ * holds the current key and at most the keys announced for later.
+ *
+ * What it refuses, loudly (stats, `onError`), instead of going on under an old key:
+ *   - a TEK it could not install: the sender stops (state "failed") — the receivers follow the MKI, and a
+ *     stream stuck on one TEK long after its TGK expired is the failure this class exists to prevent;
+ *   - a packet under a TEK whose TGK has expired: it first asks the manager for the schedule step that is
+ *     due (`tick`), and withholds the packet if there is still no key in force;
+ *   - a resumed TEK (announced at start from the store): an earlier sender used its SRTP indices, and one
+ *     keystream must never protect two packets (RFC 3711 §9.1); `start` takes a fresh TEK instead.
+ */
+import type { PacketBatch } from "../../srtp/batch.js";
+import { SrtpContext } from "../../srtp/context.js";
+import type { CryptoCore } from "../../wasm/core.js";
+import { MbmsError } from "../errors.js";
+import type { SessionManager, TekEvent } from "./session-manager.js";
+import { scheduledTekSwitches } from "./tek-schedule.js";
+
+export interface MbmsSenderOptions {
+  manager: SessionManager;
+  serviceId: string;
+  core?: CryptoCore;
+  /** A TEK that could not be installed (the sender has stopped). */
+  onError?: (error: MbmsError) => void;
+}
+
+export type MbmsSenderState = "unkeyed" | "sending" | "failed";
+
+export interface MbmsSenderStats {
+  state: MbmsSenderState;
+  /** Packets protected. */
+  packets: number;
+  /** Send-key changes (the first key is not a switch). */
+  tekSwitches: number;
+  /** Master keys in the context now, and the most it ever held. */
+  installedKeys: number;
+  peakInstalledKeys: number;
+  installFailures: number;
+  /** Packets not protected: no TEK yet, the sender failed, or the TGK of the TEK in force had expired. */
+  withheld: number;
+  /** Of those, packets withheld because the TGK had expired and no new TEK was in force. */
+  withheldExpiredTgk: number;
+  /** Error code of the failure, in state "failed". */
+  errorCode?: string;
+}
+
+/** The run checked against the service's schedule (scheduledTekSwitches). */
+export interface TekScheduleCheck {
+  expected: number;
+  actual: number;
+  /** actual within ±1 of expected (a run's ends fall anywhere in a period). */
+  ok: boolean;
+}
+
+interface SendKey {
+  mki: Uint8Array;
+  startsAt: number;
+  tgkExpiresAt: number;
+}
+
+/** The manager's schedule step is pulled at most this often while the TEK in force is expired. */
+const PULL_INTERVAL_MS = 50;
+
+export class MbmsSender {
+  readonly serviceId: string;
+  private readonly manager: SessionManager;
+  private readonly core: CryptoCore | undefined;
+  private readonly onError: ((error: MbmsError) => void) | undefined;
+  private readonly unsubscribe: () => void;
+  private readonly timers = new Set<unknown>();
+  private ctx: SrtpContext | undefined;
+  private current: SendKey | undefined;
+  private pending: SendKey[] = [];
+  private first: SendKey | undefined;
+  private pulledAt = -Infinity;
+  private closed = false;
+  private readonly s: MbmsSenderStats = {
+    state: "unkeyed", packets: 0, tekSwitches: 0, installedKeys: 0, peakInstalledKeys: 0, installFailures: 0, withheld: 0, withheldExpiredTgk: 0,
+  };
+
+  constructor(options: MbmsSenderOptions) {
+    this.manager = options.manager;
+    this.serviceId = options.serviceId;
+    if (!this.manager.hasService(this.serviceId)) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(this.serviceId)} not managed`);
+    this.core = options.core;
+    this.onError = options.onError;
+    this.unsubscribe = this.manager.onTek((e) => {
+      if (e.serviceId === this.serviceId && !e.resumed) this.onTek(e);
+    });
+  }
+
+  get stats(): MbmsSenderStats {
+    return { ...this.s };
+  }
+
+  /** Whether a packet would be protected now (a TEK in force, not failed). */
+  get ready(): boolean {
+    return this.s.state === "sending";
+  }
+
+  /** MKI + tag bytes appended to each packet (known once the first TEK is installed). */
+  get trailerLength(): number {
+    if (!this.ctx) throw new MbmsError("ERR_NOT_FOUND", "no TEK yet");
+    return this.ctx.trailerLength;
+  }
+
+  /**
+   * Call after `manager.start()`: if no fresh TEK is in force (the one in force was resumed from the
+   * store, or none was announced), starts a new TEK_RAND2 period now.
+   */
+  start(): void {
+    if (!this.closed && this.current === undefined && this.s.state !== "failed") this.manager.rotateTekNow(this.serviceId);
+  }
+
+  /** Protects `buf[0..len)` in place (room for the trailer after it). Returns the SRTP length, or -1 if withheld. */
+  protect(buf: Uint8Array, len: number): number {
+    if (!this.usable(1)) return -1;
+    this.s.packets++;
+    return this.ctx!.protect(buf, len);
+  }
+
+  /** Protects a batch in place (SrtpContext.protectBatch). False, and nothing protected, if withheld. */
+  protectBatch(batch: PacketBatch): boolean {
+    const count = batch.count ?? batch.offsets.length;
+    if (!this.usable(count)) return false;
+    this.ctx!.protectBatch(batch);
+    this.s.packets += count;
+    return true;
+  }
+
+  /** The TEK switches made up to `endMs` against those the service's schedule promises since the first TEK. */
+  scheduleCheck(endMs: number = this.manager.clock.now()): TekScheduleCheck {
+    const actual = this.s.tekSwitches;
+    if (!this.first) return { expected: 0, actual, ok: actual === 0 };
+    const sched = this.manager.schedule(this.serviceId);
+    const expected = scheduledTekSwitches({ firstStart: this.first.startsAt, firstTgkExpiresAt: this.first.tgkExpiresAt, ...sched }, endMs);
+    return { expected, actual, ok: Math.abs(actual - expected) <= 1 };
+  }
+
+  /** Stops listening and zeroes every key. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    for (const t of this.timers) this.manager.clock.clearTimer(t);
+    this.timers.clear();
+    this.ctx?.close();
+    this.ctx = undefined;
+    this.current = undefined;
+    this.pending = [];
+    this.s.installedKeys = 0;
+  }
+
+  // ---- internals ----
+
+  private usable(count: number): boolean {
+    if (this.s.state === "sending") {
+      const now = this.manager.clock.now();
+      if (now >= this.current!.tgkExpiresAt && now - this.pulledAt >= PULL_INTERVAL_MS) {
+        // The step that retires the TGK may not have run yet (timers are late): run it, it may install a TEK.
+        this.pulledAt = now;
+        this.manager.tick();
+      }
+      if (now < this.current!.tgkExpiresAt) return true;
+      this.s.withheldExpiredTgk += count;
+    }
+    this.s.withheld += count;
+    return false;
+  }
+
+  private onTek(e: TekEvent): void {
+    if (this.closed || this.s.state === "failed") return;
+    const key: SendKey = { mki: e.mki.slice(), startsAt: e.startsAt, tgkExpiresAt: e.tgkExpiresAt };
+    try {
+      // Copies: the manager zeroes masterKey/masterSalt once the listeners return.
+      const init = { key: e.masterKey.slice(), salt: e.masterSalt.slice(), mki: key.mki };
+      try {
+        if (!this.ctx) this.ctx = new SrtpContext({ profile: e.profile, keys: [init] }, ...(this.core ? [this.core] : []));
+        else if (this.ctx.profile !== e.profile) throw new MbmsError("ERR_ARGUMENT", "the service's SRTP profile changed");
+        else this.ctx.addKey(init);
+      } finally {
+        init.key.fill(0);
+        init.salt.fill(0);
+      }
+    } catch (err) {
+      this.fail(err);
+      throw err; // the manager counts and logs it too
+    }
+    this.s.installedKeys++;
+    this.s.peakInstalledKeys = Math.max(this.s.peakInstalledKeys, this.s.installedKeys);
+    this.first ??= key;
+    const delay = key.startsAt - this.manager.clock.now();
+    if (delay <= 0 || this.current === undefined) {
+      this.switchTo(key);
+      return;
+    }
+    this.pending.push(key);
+    const t = this.manager.clock.setTimer(() => {
+      this.timers.delete(t);
+      if (!this.closed && this.pending.includes(key)) this.switchTo(key);
+    }, delay);
+    this.timers.add(t);
+  }
+
+  /** Sends under `key` from now on and retires every key that is neither it nor announced for later. */
+  private switchTo(key: SendKey): void {
+    const ctx = this.ctx!;
+    ctx.setSendKey(key.mki);
+    if (this.current !== undefined) this.s.tekSwitches++;
+    const old = this.current;
+    this.current = key;
+    this.s.state = "sending";
+    // Announced later than `key` but starting earlier cannot happen (periods only move forward); drop those
+    // already overtaken all the same.
+    const stale = this.pending.filter((k) => k !== key && k.startsAt <= key.startsAt);
+    this.pending = this.pending.filter((k) => k !== key && k.startsAt > key.startsAt);
+    for (const k of old ? [old, ...stale] : stale) this.retire(k);
+  }
+
+  private retire(key: SendKey): void {
+    if (this.ctx?.hasKey(key.mki)) {
+      this.ctx.removeKey(key.mki);
+      this.s.installedKeys--;
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.s.installFailures++;
+    this.s.state = "failed";
+    const code = (err as { code?: unknown })?.code;
+    this.s.errorCode = typeof code === "string" ? code : "unknown";
+    // No key bytes in the message: the code and the service only.
+    this.onError?.(new MbmsError("ERR_KEY_INSTALL", `service ${JSON.stringify(this.serviceId)}: a TEK could not be installed (${this.s.errorCode}); the sender stopped`));
+  }
+}
