@@ -38,3 +38,19 @@ describe.each(["simd", "scalar"] as const)("%s build", (flavor) => {
     expect(memoryOf(core)).toEqual(before);
   });
 });
+
+describe("UICC-mode receiver", () => {
+  it("keeps no copy of the KEK in the ME once the card worker has it", async () => {
+    const { DemoReceiver } = await import("../src/cli/receiver.js");
+    const kek = new Uint8Array(randomBytes(16));
+    const r = await DemoReceiver.open({
+      name: "ue", mode: "UICC", userId: "sip:ue@test.invalid", kek, baseUrl: "http://127.0.0.1:9", serviceId: "urn:x", rotationPeriodMs: 1000,
+      payloadSize: 100, ssrc: 1,
+    });
+    try {
+      expect(kek.every((b) => b === 0)).toBe(true);
+    } finally {
+      await r.close();
+    }
+  });
+});

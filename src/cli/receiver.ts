@@ -167,8 +167,8 @@ export class DemoReceiver {
       tekSource: src, rotationPeriodMs: c.rotationPeriodMs, onUnknownTgk: this.client.rekeyNow,
       onPacket: (p) => this.onPacket(p),
       // Packets held while a new MKI's TEK is derived (a card round trip can take milliseconds under load):
-      // 512 covers ~25 ms of a 200 Mbit/s stream; still bounded (≤ 2048 held, ~3 MB) against forged MKIs.
-      maxQueuedPerMki: 512, maxQueued: 2048,
+      // 512 covers ~25 ms of a 200 Mbit/s stream; still bounded against forged MKIs: ≤ 2048 held, ≤ 4 MiB.
+      maxQueuedPerMki: 512, maxQueued: 2048, maxQueuedBytes: 4 << 20,
     });
     this.listen(evaluator);
     await this.client.start();
@@ -280,5 +280,8 @@ export class DemoReceiver {
 /** ME: the KEK and TGKs in this process; UICC: in a soft card in a worker thread; SDES: no key source. */
 function tekSource(cfg: ReceiverConfig): TekSource | undefined {
   if (cfg.mode === "SDES") return undefined;
-  return cfg.mode === "UICC" ? new UiccTekSource(spawnCardWorker(cfg.kek)) : new MeTekSource();
+  if (cfg.mode === "ME") return new MeTekSource();
+  const card = spawnCardWorker(cfg.kek); // the worker got its own copy: the ME keeps none
+  cfg.kek.fill(0);
+  return new UiccTekSource(card);
 }

@@ -15,9 +15,18 @@
  *     current key (the old one becomes "previous" and stays `graceMs` for late packets). A probation key
  *     without any authentic packet after `probationMs`, or evicted to keep `maxKeys`, is removed and its
  *     MKI negative-cached. The current and previous keys are never removed for unauthenticated reasons.
- *   - MKIs naming an unknown TGK-ID cost no derivation: their packets wait (for a re-key), and
- *     `onUnknownTgk` is called — only for an MKI seen at least `unknownTgkMinPackets` times, and at most
- *     once per `unknownTgkIntervalMs`.
+ *   - MKIs naming an unknown TGK-ID cost no derivation: their packets wait (for a re-key). A forged MKI
+ *     must not make every UE on the channel re-key (the implosion the BM-SC's windows exist to prevent), so
+ *     `onUnknownTgk` is called only on evidence the UE can trust: the TGK-ID is the plausible next one
+ *     (within `unknownTgkAhead` after the highest held, or none is held), the MKI came at least
+ *     `unknownTgkMinPackets` times since the last authentic packet, and either every TGK held has expired
+ *     (the schedule says a new one is due) or no packet has authenticated for `unknownTgkSilenceMs` (the
+ *     stream moved on). Calls are at least `unknownTgkIntervalMs` apart, and per TGK-ID the interval
+ *     doubles while re-keys do not bring that TGK (up to 64×).
+ *   - A source that fails (a card timeout, a worker restarting) is not evidence of forgery: the MKI's
+ *     derivation is retried with backoff, its packets kept. Only a derived key under which no packet
+ *     authenticates negative-caches its MKI.
+ *   - Queued packets are copies of their own length, bounded in count and in bytes.
  *
  * Delivery: every decrypted packet is passed to `onPacket` exactly once. `receive` also returns a
  * status: ≥ 0 = the packet decrypted now, in place (`buf[0..n)` is the RTP packet, and `onPacket` got
@@ -103,6 +112,8 @@ export interface MkiEvaluatorOptions {
   /** Packets queued across all pending MKIs (default 256) and per MKI (default 64); oldest dropped. */
   maxQueued?: number;
   maxQueuedPerMki?: number;
+  /** Bytes queued across all pending MKIs (default 1 MiB). */
+  maxQueuedBytes?: number;
   /** A pending MKI not seen for this long is dropped with its packets (default 5 s). */
   candidateTtlMs?: number;
   /** The TEK_RAND2 period of the service, if known: sets the default grace period to 2× it. */
@@ -118,6 +129,14 @@ export interface MkiEvaluatorOptions {
   /** Packets an unknown-TGK MKI needs before onUnknownTgk (default 2), and the hook's interval (default 1 s). */
   unknownTgkMinPackets?: number;
   unknownTgkIntervalMs?: number;
+  /** How far past the highest TGK-ID held an unknown one is plausible (default 2). */
+  unknownTgkAhead?: number;
+  /** No authentic packet for this long: the stream may have moved to a TGK the UE lacks (default 200 ms). */
+  unknownTgkSilenceMs?: number;
+  /** Wall clock for TGK expiries, ms since the epoch (default Date.now). */
+  wallClock?: () => number;
+  /** Retries of a derivation the source failed (default 6), backoff from 50 ms doubling up to 2 s. */
+  derivationRetries?: number;
 }
 
 type KeyState = "probation" | "current" | "previous";
@@ -149,12 +168,22 @@ interface Candidate {
   firstSeen: number;
   lastSeen: number;
   queue: QueuedPacket[];
+  /** Packets under it since the last authentic packet (under any key). */
+  seenSinceAuth: number;
+  /** Failed derivations (source faults) so far, and when the next try may start. */
+  failures: number;
+  retryAt: number;
   inFlight?: Promise<void>;
   /** The source answered "unknown TGK" for it: not derived again until the TGKs change. */
   waitTgk?: boolean;
 }
 
 const HOUSEKEEP_MS = 1000;
+const RETRY_BASE_MS = 50;
+const RETRY_MAX_MS = 2000;
+/** Per TGK-ID the unknown-TGK interval doubles up to this factor; at most this many TGK-IDs are tracked. */
+const UNKNOWN_BACKOFF_MAX = 64;
+const UNKNOWN_TRACKED = 64;
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -181,6 +210,7 @@ export class MkiEvaluator {
   private readonly maxCandidates: number;
   private readonly maxQueued: number;
   private readonly maxQueuedPerMki: number;
+  private readonly maxQueuedBytes: number;
   private readonly candidateTtlMs: number;
   private readonly graceMs: number;
   private readonly probationMs: number;
@@ -188,6 +218,11 @@ export class MkiEvaluator {
   private readonly recentLimit: number;
   private readonly unknownMin: number;
   private readonly unknownInterval: number;
+  private readonly unknownAhead: number;
+  private readonly silenceMs: number;
+  private readonly wallClock: () => number;
+  private readonly retries: number;
+  private readonly tgkIdSpace: number;
 
   private ctx: SrtpContext | undefined;
   private readonly pendingRoc = new Map<number, number>();
@@ -199,7 +234,12 @@ export class MkiEvaluator {
   /** Recently retired or forged MKIs → until when they are dropped unseen. */
   private readonly recent = new Map<string, { status: EvaluatorStatus; until: number }>();
   private queued = 0;
+  private queuedBytes = 0;
   private inFlight = 0;
+  /** Clock of the last packet that authenticated under any key. */
+  private lastAuthAt = -Infinity;
+  /** TGK-ID → when onUnknownTgk may next be called for it, and its current interval. */
+  private readonly unknownBackoff = new Map<number, { nextAt: number; intervalMs: number }>();
   private tokens: number;
   private refilledAt: number;
   private nextPumpAt = Infinity;
@@ -235,6 +275,7 @@ export class MkiEvaluator {
     this.maxCandidates = positive("maxCandidates", options.maxCandidates ?? 64);
     this.maxQueued = positive("maxQueued", options.maxQueued ?? 256);
     this.maxQueuedPerMki = positive("maxQueuedPerMki", options.maxQueuedPerMki ?? 64);
+    this.maxQueuedBytes = positive("maxQueuedBytes", options.maxQueuedBytes ?? 1 << 20);
     this.candidateTtlMs = positive("candidateTtlMs", options.candidateTtlMs ?? 5000, false);
     this.graceMs = positive("graceMs", options.graceMs ?? (options.rotationPeriodMs ? 2 * options.rotationPeriodMs : 30_000), false);
     this.probationMs = positive("probationMs", options.probationMs ?? 2000, false);
@@ -242,6 +283,11 @@ export class MkiEvaluator {
     this.recentLimit = positive("recentLimit", options.recentLimit ?? 1024);
     this.unknownMin = positive("unknownTgkMinPackets", options.unknownTgkMinPackets ?? 2);
     this.unknownInterval = positive("unknownTgkIntervalMs", options.unknownTgkIntervalMs ?? 1000, false);
+    this.unknownAhead = positive("unknownTgkAhead", options.unknownTgkAhead ?? 2);
+    this.silenceMs = positive("unknownTgkSilenceMs", options.unknownTgkSilenceMs ?? 200, false);
+    this.wallClock = options.wallClock ?? Date.now;
+    this.retries = positive("derivationRetries", options.derivationRetries ?? 6);
+    this.tgkIdSpace = 2 ** (8 * this.layout.tgkIdBytes);
     this.tokens = this.burst;
     this.refilledAt = this.clock();
     this.unsubscribe = this.source.subscribe?.(() => this.tgksChanged());
@@ -257,9 +303,13 @@ export class MkiEvaluator {
     return this.installed.size;
   }
 
-  /** Packets waiting for a TEK. */
+  /** Packets waiting for a TEK, and their bytes. */
   get queuedPackets(): number {
     return this.queued;
+  }
+
+  get queuedPacketBytes(): number {
+    return this.queuedBytes;
   }
 
   /** MKIs waiting for a derivation or a TGK. */
@@ -276,6 +326,7 @@ export class MkiEvaluator {
   /** Tell the evaluator the source's TGKs changed (automatic when the source has `subscribe`). */
   tgksChanged(): void {
     this.knownStale = true;
+    for (const id of this.unknownBackoff.keys()) if (this.knownTgk(id)) this.unknownBackoff.delete(id);
     for (const c of this.candidates.values()) c.waitTgk = false;
     if (!this.closed && this.candidates.size > 0) this.pump(this.clock());
   }
@@ -382,7 +433,7 @@ export class MkiEvaluator {
     this.installed.clear();
     this.current = this.previous = undefined;
     this.candidates.clear();
-    this.queued = 0;
+    this.queued = this.queuedBytes = 0;
   }
 
   // ---- internals -----------------------------------------------------------------------------------------
@@ -403,7 +454,7 @@ export class MkiEvaluator {
   private account(key: InstalledKey, r: number, buf: Uint8Array): void {
     if (r >= 0) {
       key.ok++;
-      key.lastOkAt = this.clock();
+      key.lastOkAt = this.lastAuthAt = this.clock();
       if (key.state === "probation") this.promote(key);
       this.s.delivered++;
       this.onPacket(buf.subarray(0, r));
@@ -455,6 +506,7 @@ export class MkiEvaluator {
     if (c !== undefined) {
       this.candidates.delete(id); // re-insert: most recently seen last
       c.count++;
+      c.seenSinceAuth = c.lastSeen < this.lastAuthAt ? 1 : c.seenSinceAuth + 1;
       c.lastSeen = now;
     } else {
       if (this.candidates.size >= this.maxCandidates && !this.evictCandidate()) {
@@ -463,10 +515,14 @@ export class MkiEvaluator {
       }
       let tgkId = 0;
       for (let i = 0; i < this.layout.tgkIdBytes; i++) tgkId = tgkId * 256 + buf[mkiAt + i]!;
-      c = { id, mki: buf.slice(mkiAt, mkiAt + this.mkiLen), tgkId, count: 1, firstSeen: now, lastSeen: now, queue: [] };
+      c = {
+        id, mki: Uint8Array.prototype.slice.call(buf, mkiAt, mkiAt + this.mkiLen), tgkId, count: 1, seenSinceAuth: 1,
+        firstSeen: now, lastSeen: now, queue: [], failures: 0, retryAt: -Infinity,
+      };
     }
     this.candidates.set(id, c);
-    const entry: QueuedPacket = { data: buf.slice(0, len), len };
+    // A copy of the packet's own bytes (Buffer#slice would be a view that keeps the whole datagram alive).
+    const entry: QueuedPacket = { data: Uint8Array.prototype.slice.call(buf, 0, len), len };
     this.enqueue(c, entry);
     if (!this.knownTgk(c.tgkId)) {
       this.maybeNotifyUnknown(c, now);
@@ -482,23 +538,31 @@ export class MkiEvaluator {
   private enqueue(c: Candidate, entry: QueuedPacket): void {
     c.queue.push(entry);
     this.queued++;
-    if (c.queue.length > this.maxQueuedPerMki) {
-      c.queue.shift();
-      this.queued--;
-      this.s.queuedDropped++;
-    }
-    while (this.queued > this.maxQueued) {
+    this.queuedBytes += entry.len;
+    if (c.queue.length > this.maxQueuedPerMki) this.dropOldest(c);
+    while (this.queued > this.maxQueued || this.queuedBytes > this.maxQueuedBytes) {
       // Drop from the MKI with the least demand (fewest packets seen, then least recently seen).
       let victim: Candidate | undefined;
       for (const k of this.candidates.values()) {
         if (k.queue.length > 0 && (victim === undefined || k.count < victim.count)) victim = k;
       }
       if (victim === undefined) break;
-      victim.queue.shift();
-      this.queued--;
-      this.s.queuedDropped++;
+      this.dropOldest(victim);
       if (victim.queue.length === 0 && victim.inFlight === undefined && victim !== c) this.candidates.delete(victim.id);
     }
+  }
+
+  private dropOldest(c: Candidate): void {
+    const e = c.queue.shift()!;
+    this.queued--;
+    this.queuedBytes -= e.len;
+    this.s.queuedDropped++;
+  }
+
+  /** The queue of `c` leaves the count (delivered or dropped). */
+  private unqueueAll(c: Candidate): void {
+    this.queued -= c.queue.length;
+    for (const e of c.queue) this.queuedBytes -= e.len;
   }
 
   /** Drops the least recently seen candidate that is not being derived; false if there is none. */
@@ -514,7 +578,7 @@ export class MkiEvaluator {
 
   private dropCandidate(c: Candidate): void {
     this.candidates.delete(c.id);
-    this.queued -= c.queue.length;
+    this.unqueueAll(c);
     this.s.queuedDropped += c.queue.length;
     c.queue.length = 0;
   }
@@ -528,14 +592,41 @@ export class MkiEvaluator {
   }
 
   private maybeNotifyUnknown(c: Candidate, now: number): void {
-    if (this.onUnknownTgk === undefined || c.count < this.unknownMin || now - this.unknownNotifiedAt < this.unknownInterval) return;
+    if (this.onUnknownTgk === undefined || c.seenSinceAuth < this.unknownMin || now - this.unknownNotifiedAt < this.unknownInterval) return;
+    const backoff = this.unknownBackoff.get(c.tgkId);
+    if (backoff !== undefined && now < backoff.nextAt) return;
+    if (!this.rekeyWarranted(c.tgkId, now)) return;
     this.unknownNotifiedAt = now;
     this.s.unknownTgkNotified++;
+    // Until that TGK arrives, each further call for it waits twice as long as the last.
+    const intervalMs = Math.min(this.unknownInterval * UNKNOWN_BACKOFF_MAX, backoff ? backoff.intervalMs * 2 : this.unknownInterval);
+    this.unknownBackoff.delete(c.tgkId);
+    this.unknownBackoff.set(c.tgkId, { nextAt: now + intervalMs, intervalMs });
+    if (this.unknownBackoff.size > UNKNOWN_TRACKED) this.unknownBackoff.delete(this.unknownBackoff.keys().next().value!);
     try {
       this.onUnknownTgk(c.tgkId);
     } catch {
       // the hook's failure is the hook's business
     }
+  }
+
+  /**
+   * Whether an unknown TGK-ID is worth a key request: the plausible next TGK-ID (or none held), and either
+   * every TGK held has expired or the stream has been silent under every installed key.
+   */
+  private rekeyWarranted(tgkId: number, now: number): boolean {
+    const expiries = this.source.tgkExpiries();
+    if (expiries.size > 0) {
+      let highest = 0;
+      for (const id of expiries.keys()) highest = Math.max(highest, id);
+      // TGK-IDs are allocated in sequence (modulo the ID space).
+      const ahead = (tgkId - highest + this.tgkIdSpace) % this.tgkIdSpace;
+      if (ahead < 1 || ahead > this.unknownAhead) return false;
+    }
+    const wall = this.wallClock();
+    let latest = -Infinity;
+    for (const e of expiries.values()) latest = Math.max(latest, e);
+    return latest <= wall || now - this.lastAuthAt >= this.silenceMs;
   }
 
   private refill(now: number): void {
@@ -553,12 +644,16 @@ export class MkiEvaluator {
       let best: Candidate | undefined;
       for (const c of this.candidates.values()) {
         if (c.inFlight !== undefined || c.waitTgk || c.queue.length === 0 || !this.knownTgk(c.tgkId)) continue;
+        if (c.retryAt > now) {
+          this.nextPumpAt = Math.min(this.nextPumpAt, c.retryAt);
+          continue;
+        }
         if (best === undefined || c.count > best.count || (c.count === best.count && c.firstSeen < best.firstSeen)) best = c;
       }
       if (best === undefined) return;
       if (this.tokens < 1) {
         this.s.derivationsRefused++;
-        this.nextPumpAt = this.refilledAt + ((1 - this.tokens) * 1000) / this.rate;
+        this.nextPumpAt = Math.min(this.nextPumpAt, this.refilledAt + ((1 - this.tokens) * 1000) / this.rate);
         return;
       }
       this.tokens -= 1;
@@ -607,10 +702,17 @@ export class MkiEvaluator {
     this.pump(now);
   }
 
+  /** The source (or the context) failed: not evidence of forgery. Retry with backoff, keeping the packets. */
   private derivationFailed(c: Candidate, now: number): void {
     this.s.derivationErrors++;
-    if (this.candidates.get(c.id) === c) this.dropCandidate(c);
-    this.remember(c.id, EvaluatorStatus.ForgedMki, now + this.negativeTtlMs);
+    if (this.candidates.get(c.id) !== c) return;
+    c.failures++;
+    if (c.failures > this.retries) {
+      this.dropCandidate(c);
+      return;
+    }
+    c.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (c.failures - 1));
+    this.nextPumpAt = Math.min(this.nextPumpAt, c.retryAt);
   }
 
   /** A derivation finished: install the TEK and try the MKI's queued packets. */
@@ -628,21 +730,19 @@ export class MkiEvaluator {
       tek.masterSalt.fill(0);
       return;
     }
-    this.candidates.delete(c.id);
     let key: InstalledKey;
     try {
       key = this.install(c, tek, now);
     } catch {
-      this.s.derivationErrors++;
-      this.queued -= c.queue.length;
-      this.s.queuedDropped += c.queue.length;
-      this.remember(c.id, EvaluatorStatus.ForgedMki, now + this.negativeTtlMs);
+      // The context refused the TEK (e.g. no free key slot in the core): a fault here, not a forgery.
+      this.derivationFailed(c, now);
       return;
     } finally {
       tek.masterKey.fill(0);
       tek.masterSalt.fill(0);
     }
-    this.queued -= c.queue.length;
+    this.candidates.delete(c.id);
+    this.unqueueAll(c);
     for (const entry of c.queue) {
       if (!this.installed.has(key.id)) {
         // removed meanwhile (an onPacket callback closed us, …)
