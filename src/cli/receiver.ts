@@ -1,13 +1,13 @@
 /**
- * One demo receiver (UE): a UDP socket on 127.0.0.1, a KeyClient keying itself over HTTP from the key
- * server, and an MkiEvaluator decrypting every packet. ME mode: the ME holds the KEK (MeTekSource). UICC
- * mode: a soft card in a worker thread holds it (UiccTekSource, card credentials): the ME never does.
+ * The CLI's receiver (UE): a UDP socket, and a UeReceiver (the library's session level: key client, TEK
+ * source, MkiEvaluator) keying itself over HTTP and decrypting every packet. ME mode: the ME holds the KEK.
+ * UICC mode: a soft card in a worker thread holds it: the ME never does.
  * SDES mode: no key server, one fixed master key without MKI (FixedKeyDecryptor). Either way a Decryptor
  * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same.
  */
 import dgram from "node:dgram";
-import { KeyClient, MeTekSource, MkiEvaluator, type KeyDelivery, type TekSource } from "../mbms/ue/index.js";
-import { UiccTekSource, cardCredentials } from "../mbms/uicc/index.js";
+import { UeReceiver } from "../mbms/ue/index.js";
+import type { UiccProxy } from "../mbms/uicc/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
 import { checkPacket } from "./synthetic-source.js";
 import { mkiPrefix, type ReceiverReport } from "./status.js";
@@ -66,7 +66,7 @@ export class DemoReceiver {
   lastPacket = -1;
   keyDeliveries = 0;
   keyErrors: string[] = [];
-  private client!: KeyClient<KeyDelivery>;
+  private ue: UeReceiver | undefined;
   private decryptor: Decryptor | undefined;
   private batcher: DatagramBatcher | undefined;
   /** Set once keyed if datagrams came before: the counters restart when the socket's queue is next emptied. */
@@ -82,7 +82,8 @@ export class DemoReceiver {
   private constructor(
     readonly cfg: ReceiverConfig,
     readonly socket: dgram.Socket,
-    private readonly source: TekSource | undefined,
+    /** UICC mode: the card (a worker thread), provisioned with the KEK at open. */
+    private readonly card: UiccProxy | undefined,
     private readonly pcap: PcapWriter | undefined,
   ) {
     this.localPort = socket.address().port;
@@ -126,7 +127,7 @@ export class DemoReceiver {
     } catch {
       // keep the default
     }
-    return new DemoReceiver(cfg, socket, tekSource(cfg), pcap);
+    return new DemoReceiver(cfg, socket, provisionCard(cfg), pcap);
   }
 
   /**
@@ -149,30 +150,25 @@ export class DemoReceiver {
       this.listen(new FixedKeyDecryptor(c.srtpKey, (p) => this.onPacket(p)));
       return;
     }
-    const common = {
-      baseUrl: c.baseUrl, serviceId: c.serviceId, userId: c.userId,
-      expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8,
+    const ue = new UeReceiver({
+      baseUrl: c.baseUrl, serviceId: c.serviceId, userId: c.userId, rotationPeriodMs: c.rotationPeriodMs,
+      keying: c.mode === "UICC" ? { mode: "UICC", card: this.card! } : { mode: "ME", kek: c.kek },
+      onPacket: (p) => this.onPacket(p),
+      keyClient: { expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8 },
+      // Packets held while a new MKI's TEK is derived (a card round trip can take milliseconds under load):
+      // 512 covers ~25 ms of a 200 Mbit/s stream; still bounded against forged MKIs: ≤ 2048 held, ≤ 4 MiB.
+      evaluator: { maxQueuedPerMki: 512, maxQueued: 2048, maxQueuedBytes: 4 << 20 },
       onDelivery: () => {
         this.keyDeliveries++;
       },
-      onError: (e: { code: string }) => {
+      onError: (e) => {
         this.keyErrors.push(e.code);
       },
-    };
-    const src = this.source!; // ME and UICC modes have one
-    this.client = src instanceof UiccTekSource
-      ? new KeyClient<KeyDelivery>({ ...common, credentials: cardCredentials(src, c.userId), tekSource: src })
-      : new KeyClient({ ...common, credentials: { kind: "kek", kek: c.kek }, tekSource: src as MeTekSource });
-    const evaluator = new MkiEvaluator({
-      tekSource: src, rotationPeriodMs: c.rotationPeriodMs, onUnknownTgk: this.client.rekeyNow,
-      onPacket: (p) => this.onPacket(p),
-      // Packets held while a new MKI's TEK is derived (a card round trip can take milliseconds under load):
-      // 512 covers ~25 ms of a 200 Mbit/s stream; still bounded against forged MKIs: ≤ 2048 held, ≤ 4 MiB.
-      maxQueuedPerMki: 512, maxQueued: 2048, maxQueuedBytes: 4 << 20,
     });
-    this.listen(evaluator);
-    await this.client.start();
-    await evaluator.settled();
+    this.ue = ue;
+    this.listen(ue.evaluator);
+    await ue.start();
+    await ue.settled();
     // Nothing read yet (the stream starts after keying, as in the demo): nothing to leave out.
     this.countFromNextDrain = this.datagramsRead > 0;
   }
@@ -267,21 +263,19 @@ export class DemoReceiver {
   }
 
   async close(): Promise<void> {
-    this.client?.stop();
     this.batcher?.close();
-    this.decryptor?.close();
     await new Promise<void>((r) => this.socket.close(() => r()));
     this.pcap?.close();
-    if (this.source instanceof UiccTekSource) await this.source.close();
-    else (this.source as MeTekSource | undefined)?.close();
+    if (this.ue) await this.ue.close();
+    else this.decryptor?.close();
+    await this.card?.close();
   }
 }
 
-/** ME: the KEK and TGKs in this process; UICC: in a soft card in a worker thread; SDES: no key source. */
-function tekSource(cfg: ReceiverConfig): TekSource | undefined {
-  if (cfg.mode === "SDES") return undefined;
-  if (cfg.mode === "ME") return new MeTekSource();
+/** UICC mode: a soft card in a worker thread, provisioned with the KEK, which the ME then zeroes. */
+function provisionCard(cfg: ReceiverConfig): UiccProxy | undefined {
+  if (cfg.mode !== "UICC") return undefined;
   const card = spawnCardWorker(cfg.kek); // the worker got its own copy: the ME keeps none
   cfg.kek.fill(0);
-  return new UiccTekSource(card);
+  return card;
 }

@@ -3,3 +3,4 @@
 export * from "./tek-source.js";
 export * from "./mki-evaluator.js";
 export * from "./key-client.js";
+export * from "./ue-receiver.js";

@@ -14,6 +14,7 @@ import type { MbmsKeyDelivery } from "../key-message.js";
 import { SRTP_PROFILES } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../mikey/prf.js";
+import { MbmsError } from "../errors.js";
 
 export interface TekResult {
   masterKey: Uint8Array;
@@ -41,6 +42,11 @@ export interface TekSource {
 }
 
 export interface MeTekSourceOptions {
+  /**
+   * The service whose TGKs this source holds. TGK-IDs are numbered per service and the MKI names only the
+   * TGK-ID, so one source serves one service (and one MkiEvaluator); default: the first delivery's service.
+   */
+  serviceId?: string;
   /** "alt1" (default) or "alt2": how the BM-SC derives TEKs (design.md §1). */
   derivation?: TekDerivation;
   layout?: Partial<MkiLayout>;
@@ -73,8 +79,11 @@ export class MeTekSource implements TekSource {
   private readonly core: CryptoCore;
   private readonly now: () => number;
   private readonly skew: number;
+  private service: string | undefined;
+  private csbId: number | undefined;
 
   constructor(options: MeTekSourceOptions = {}) {
+    this.service = options.serviceId;
     this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
     this.derivation = options.derivation ?? "alt1";
     this.core = options.core ?? defaultCore();
@@ -82,8 +91,21 @@ export class MeTekSource implements TekSource {
     this.skew = options.expirySkewMs ?? 60_000;
   }
 
-  /** Takes the TGKs of an opened key message (replacing any held under the same TGK-ID). */
+  /** The service this source holds TGKs of (undefined until the first delivery when not configured). */
+  get serviceId(): string | undefined {
+    return this.service;
+  }
+
+  /**
+   * Takes the TGKs of an opened key message (replacing any held under the same TGK-ID). ERR_ARGUMENT for a
+   * delivery of another service (or CSB ID) than the source's: its TGK-IDs would collide with this one's.
+   */
   accept(delivery: MbmsKeyDelivery): void {
+    if ((this.service !== undefined && delivery.serviceId !== this.service) || (this.csbId !== undefined && delivery.csbId !== this.csbId)) {
+      throw new MbmsError("ERR_ARGUMENT", "a key message of another service: one MeTekSource per service");
+    }
+    this.service ??= delivery.serviceId;
+    this.csbId ??= delivery.csbId;
     const tekLength = SRTP_PROFILES[delivery.profile].keyLength as 16 | 32;
     for (const g of delivery.tgks) {
       this.tgks.get(g.tgkId)?.tgk.fill(0);

@@ -7,10 +7,15 @@
  * What leaves the card: status words, for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
  * MKI, and for mode F4 the 20-byte HMAC of a key request under K_req. Never the KEK, K_req or a TGK.
  *
- * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", standards.md §4.2): the card keeps the timestamp of
- * the last key message it accepted and accepts only strictly greater ones (9865 otherwise). Our key
- * messages carry T as NTP-UTC; a card has no clock, so T is treated as the counter and no skew check runs.
- * The counter moves only when a message is accepted (MAC verified and stored).
+ * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", standards.md §4.2): per service (CSB ID) the card keeps
+ * the timestamp of the last key message it accepted and accepts only strictly greater ones (9865
+ * otherwise); services are keyed independently, so one service's message never makes another's stale. Our
+ * key messages carry T as NTP-UTC; a card has no clock, so T is treated as the counter and no skew check
+ * runs. The counter moves only when a message is accepted (MAC verified and stored).
+ *
+ * Several services: TGK-IDs are numbered per service, so TGKs are held by (CSB ID, TGK-ID) — as a real card
+ * holds MSKs by Key Domain ID ‖ MSK ID (TS 33.246 §6.3). Modes F2 and F3 take the CSB ID (4 bytes) before the
+ * MKI or TGK-ID; without it they answer only when exactly one service holds that TGK-ID (6A80 otherwise).
  *
  * Memory: TGKs whose expiry lies before the T of an accepted message are dropped then (the only trusted
  * time the card has); a message whose new TGK-IDs would not fit is refused whole with 9866.
@@ -44,6 +49,7 @@ export interface SoftCardOptions {
 
 interface CardTgk {
   tgk: Uint8Array;
+  tgkId: number;
   csbId: number;
   csId: number;
   tekRand: Uint8Array;
@@ -76,14 +82,20 @@ function isKeyRequestMacInput(input: Uint8Array): boolean {
   return method === KEYS_METHOD && path === KEYS_PATH && user.length > 0 && /^[0-9]{1,16}$/.test(time) && /^[0-9a-f]{32}$/.test(nonce);
 }
 
+/** (CSB ID, TGK-ID) as one map key. */
+const slotOf = (csbId: number, tgkId: number): string => `${csbId >>> 0}/${tgkId >>> 0}`;
+const CSB_ID_BYTES = 4;
+
 export class SoftCard {
   private kek: Uint8Array;
-  private readonly tgks = new Map<number, CardTgk>();
+  private readonly tgks = new Map<string, CardTgk>();
   private readonly capacity: number;
   private readonly layout: MkiLayout;
   private readonly derivation: TekDerivation;
   private readonly core: CryptoCore;
-  private last: bigint | undefined;
+  /** Floor of every service's counter (restored card state), and the counter per CSB ID. */
+  private readonly floor: bigint | undefined;
+  private readonly last = new Map<number, bigint>();
   private closed = false;
 
   constructor(kek: Uint8Array, options: SoftCardOptions = {}) {
@@ -97,7 +109,7 @@ export class SoftCard {
     this.layout = mkiLayout(options.layout);
     this.derivation = options.derivation ?? "alt1";
     this.core = options.core ?? defaultCore();
-    this.last = options.lastTimestamp;
+    this.floor = options.lastTimestamp;
   }
 
   /** TGKs held (public, like the count byte of EF_MSK). */
@@ -105,9 +117,11 @@ export class SoftCard {
     return this.tgks.size;
   }
 
-  /** The freshness counter: T of the last accepted key message (public, like EF_MUK's counter). */
+  /** The freshness counter: T of the last accepted key message of any service (public, like EF_MUK's counter). */
   get lastTimestamp(): bigint | undefined {
-    return this.last;
+    let t = this.floor;
+    for (const v of this.last.values()) if (t === undefined || v > t) t = v;
+    return t;
   }
 
   /** One command APDU in, one response APDU out. Never throws. */
@@ -145,19 +159,23 @@ export class SoftCard {
   private deliver(bytes: Uint8Array): Uint8Array {
     // The counter check comes first (RFC 3830 §5.3 step 1), then the MAC (inside openMbmsKeyMessage).
     let timestamp: bigint;
+    let csbId: number;
     try {
-      const t = decodeMessage(bytes).payloads.find((p) => p.type === PayloadType.T);
+      const message = decodeMessage(bytes);
+      const t = message.payloads.find((p) => p.type === PayloadType.T);
       if (!t || t.type !== PayloadType.T) return encodeResponseApdu(SW.INCORRECT_DATA);
       timestamp = t.value;
+      csbId = message.header.csbId;
     } catch {
       return encodeResponseApdu(SW.INCORRECT_DATA);
     }
-    if (this.last !== undefined && timestamp <= this.last) return encodeResponseApdu(SW.FRESHNESS);
+    const last = this.last.get(csbId) ?? this.floor;
+    if (last !== undefined && timestamp <= last) return encodeResponseApdu(SW.FRESHNESS);
     // No clock: "now" is the message's own time, so the skew check is moot (the counter replaces it).
     const asMs = msFromNtp(timestamp);
     let delivery;
     try {
-      delivery = openMbmsKeyMessage(bytes, { kek: this.kek, nowMs: asMs, lastCounter: this.last }, this.core);
+      delivery = openMbmsKeyMessage(bytes, { kek: this.kek, nowMs: asMs, lastCounter: last }, this.core);
     } catch (e) {
       if (e instanceof MikeyError) {
         if (e.code === "ERR_AUTH") return encodeResponseApdu(SW.INCORRECT_MAC);
@@ -178,30 +196,51 @@ export class SoftCard {
       return encodeResponseApdu(SW.INCORRECT_DATA);
     }
     // Room: TGKs still valid at T that this message does not replace, plus the message's.
-    const kept = [...this.tgks].filter(([id, t]) => !ids.has(id) && t.expiresAtNtpMs >= asMs).length;
+    const replaced = (t: CardTgk) => t.csbId === delivery.csbId && ids.has(t.tgkId);
+    const kept = [...this.tgks.values()].filter((t) => !replaced(t) && t.expiresAtNtpMs >= asMs).length;
     if (kept + ids.size > this.capacity) {
       wipe();
       return encodeResponseApdu(SW.MEMORY_FULL);
     }
-    for (const [id, t] of this.tgks) {
-      if (ids.has(id) || t.expiresAtNtpMs < asMs) {
+    for (const [slot, t] of this.tgks) {
+      if (replaced(t) || t.expiresAtNtpMs < asMs) {
         t.tgk.fill(0);
-        this.tgks.delete(id);
+        this.tgks.delete(slot);
       }
     }
     for (const g of delivery.tgks) {
-      this.tgks.set(g.tgkId, {
-        tgk: g.tgk, csbId: delivery.csbId, csId: delivery.csId, tekRand: copyBytes(delivery.tekRand), tekLength, expiresAtNtpMs: g.expiresAt,
+      this.tgks.set(slotOf(delivery.csbId, g.tgkId), {
+        tgk: g.tgk, tgkId: g.tgkId, csbId: delivery.csbId, csId: delivery.csId, tekRand: copyBytes(delivery.tekRand), tekLength, expiresAtNtpMs: g.expiresAt,
       });
     }
-    this.last = timestamp;
+    this.last.set(delivery.csbId, timestamp);
     return encodeAuthenticateResponse();
   }
 
-  private generateTek(mki: Uint8Array): Uint8Array {
-    if (mki.length !== this.layout.tgkIdBytes + this.layout.randBytes) return encodeResponseApdu(SW.WRONG_LENGTH);
+  /**
+   * The TGK named by `tgkId` and, when the command carried one, a CSB ID. Without it, the one service
+   * holding that TGK-ID; a TGK-ID that several services hold is ambiguous (a UiccError 6A80).
+   */
+  private find(csbId: number | undefined, tgkId: number): CardTgk | undefined {
+    if (csbId !== undefined) return this.tgks.get(slotOf(csbId, tgkId));
+    const matches = [...this.tgks.values()].filter((t) => t.tgkId === tgkId);
+    if (matches.length > 1) throw new UiccError("ERR_INCORRECT_DATA", "the TGK-ID is held for several services: name the CSB ID", SW.INCORRECT_DATA);
+    return matches[0];
+  }
+
+  /** Mode F2/F3 data: [CSB ID (4)] ‖ rest, where rest is `restLength` bytes. */
+  private scoped(data: Uint8Array, restLength: number): { csbId: number | undefined; rest: Uint8Array } | undefined {
+    if (data.length === restLength) return { csbId: undefined, rest: data };
+    if (data.length !== CSB_ID_BYTES + restLength) return undefined;
+    return { csbId: new DataView(data.buffer, data.byteOffset, CSB_ID_BYTES).getUint32(0), rest: data.subarray(CSB_ID_BYTES) };
+  }
+
+  private generateTek(data: Uint8Array): Uint8Array {
+    const scoped = this.scoped(data, this.layout.tgkIdBytes + this.layout.randBytes);
+    if (!scoped) return encodeResponseApdu(SW.WRONG_LENGTH);
+    const mki = scoped.rest;
     const { tgkId } = splitMki(mki, this.layout);
-    const held = this.tgks.get(tgkId);
+    const held = this.find(scoped.csbId, tgkId);
     if (!held) return encodeResponseApdu(SW.KEY_NOT_FOUND);
     const { masterKey, masterSalt } = deriveSrtpMasterKeys(
       { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
@@ -229,12 +268,13 @@ export class SoftCard {
   }
 
   private deleteTgk(data: Uint8Array): Uint8Array {
-    if (data.length !== 4) return encodeResponseApdu(SW.WRONG_LENGTH);
-    const tgkId = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
-    const held = this.tgks.get(tgkId);
+    const scoped = this.scoped(data, 4);
+    if (!scoped) return encodeResponseApdu(SW.WRONG_LENGTH);
+    const tgkId = new DataView(scoped.rest.buffer, scoped.rest.byteOffset, 4).getUint32(0);
+    const held = this.find(scoped.csbId, tgkId);
     if (!held) return encodeResponseApdu(SW.KEY_NOT_FOUND);
     held.tgk.fill(0);
-    this.tgks.delete(tgkId);
+    this.tgks.delete(slotOf(held.csbId, held.tgkId));
     return encodeAuthenticateResponse();
   }
 }

@@ -86,12 +86,16 @@ export class UiccProxy {
     value?.fill(0); // no V message is requested; ignore any
   }
 
-  /** AUTHENTICATE mode F2: the TEK (SRTP master key + salt) for an MKI; undefined when the card holds no such TGK (6A88). */
-  async generateTek(mki: Uint8Array): Promise<TekResult | undefined> {
-    if (!(mki instanceof Uint8Array) || mki.length === 0 || mki.length > 255) throw new UiccError("ERR_ARGUMENT", "an MKI is 1..255 bytes");
+  /**
+   * AUTHENTICATE mode F2: the TEK (SRTP master key + salt) for an MKI of the service `csbId` (TGK-IDs are
+   * per service; without it the card answers only if one service holds the TGK-ID); undefined when the card
+   * holds no such TGK (6A88).
+   */
+  async generateTek(mki: Uint8Array, csbId?: number): Promise<TekResult | undefined> {
+    if (!(mki instanceof Uint8Array) || mki.length === 0 || mki.length > 251) throw new UiccError("ERR_ARGUMENT", "an MKI is 1..251 bytes");
     let value: Uint8Array | undefined;
     try {
-      value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.TekFromMki, mki)));
+      value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.TekFromMki, withCsbId(csbId, mki))));
     } catch (e) {
       if (e instanceof UiccError && e.sw === SW.KEY_NOT_FOUND && e.code === "ERR_KEY_NOT_FOUND") return undefined;
       throw e;
@@ -125,13 +129,13 @@ export class UiccProxy {
     return value;
   }
 
-  /** AUTHENTICATE mode F3: deletes a TGK. False when the card held none under that TGK-ID (6A88). */
-  async deleteTgk(tgkId: number): Promise<boolean> {
+  /** AUTHENTICATE mode F3: deletes a TGK (of the service `csbId`). False when the card held none under that TGK-ID (6A88). */
+  async deleteTgk(tgkId: number, csbId?: number): Promise<boolean> {
     if (!Number.isInteger(tgkId) || tgkId < 0 || tgkId > 0xffffffff) throw new UiccError("ERR_ARGUMENT", "a TGK-ID is 32 bits");
     const data = new Uint8Array(4);
     new DataView(data.buffer).setUint32(0, tgkId);
     try {
-      decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.DeleteTgk, data)));
+      decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.DeleteTgk, withCsbId(csbId, data))));
       return true;
     } catch (e) {
       if (e instanceof UiccError && e.code === "ERR_KEY_NOT_FOUND") return false;
@@ -174,9 +178,21 @@ export class UiccProxy {
   }
 }
 
-/** The non-secret facts of a key message: its T, TGK-ID → validity, service (Key Domain ID) and user (IDr). */
+/** Modes F2/F3: the CSB ID (4 bytes, big-endian) before the data, when given. */
+function withCsbId(csbId: number | undefined, data: Uint8Array): Uint8Array {
+  if (csbId === undefined) return data;
+  if (!Number.isInteger(csbId) || csbId < 0 || csbId > 0xffffffff) throw new UiccError("ERR_ARGUMENT", "a CSB ID is 32 bits");
+  const out = new Uint8Array(4 + data.length);
+  new DataView(out.buffer).setUint32(0, csbId);
+  out.set(data, 4);
+  return out;
+}
+
+/** The non-secret facts of a key message: its T, CSB ID, TGK-ID → validity, service (Key Domain ID) and user (IDr). */
 export interface KeyMessageFacts {
   timestamp: bigint;
+  /** The HDR's CSB ID: which service's TGK-IDs these are. */
+  csbId: number;
   tgks: { tgkId: number; validFrom: number; expiresAt: number }[];
   /** The Key ID extension's MBMS Key Domain ID (our service id), when present. */
   serviceId?: string;
@@ -209,7 +225,7 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
     }
   }
   const userId = ids.length === 2 ? text.decode(ids[1]) : undefined;
-  return { timestamp, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}) };
+  return { timestamp, csbId: message.header.csbId, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}) };
 }
 
 /**
@@ -240,6 +256,13 @@ export function cardCredentials(source: UiccTekSource, userId: string): KeyCrede
 }
 
 export interface UiccTekSourceOptions {
+  /**
+   * The service whose TGKs this source tracks (TGK-IDs are per service; one source per service, any number
+   * over one card). Default: the service of the first key message delivered.
+   */
+  serviceId?: string;
+  /** Whether close() also closes the proxy (default true; false for a card shared by several sources). */
+  closeProxy?: boolean;
   layout?: Partial<MkiLayout>;
   /** Clock, ms since the epoch (default Date.now): the ME's, since the card has none. */
   now?: () => number;
@@ -259,22 +282,42 @@ export class UiccTekSource implements TekSource {
   private readonly layout: MkiLayout;
   private readonly now: () => number;
   private readonly skew: number;
+  private readonly closeProxy: boolean;
+  private service: string | undefined;
+  private csbId: number | undefined;
 
   constructor(readonly proxy: UiccProxy, options: UiccTekSourceOptions = {}) {
     this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
     this.now = options.now ?? Date.now;
     this.skew = options.expirySkewMs ?? 60_000;
+    this.service = options.serviceId;
+    this.closeProxy = options.closeProxy ?? true;
   }
 
-  /** Forwards a key message to the card; on 9000 records its TGK-IDs and expiries. Rejects with the card's UiccError. */
+  /** The service this source tracks (undefined until the first delivery when not configured). */
+  get serviceId(): string | undefined {
+    return this.service;
+  }
+
+  /**
+   * Forwards a key message to the card; on 9000 records its TGK-IDs and expiries. Rejects with the card's
+   * UiccError, or ERR_ARGUMENT (nothing sent) for a key message of another service than this source's.
+   */
   async deliver(bytes: Uint8Array): Promise<void> {
-    let facts: KeyMessageFacts;
+    let facts: KeyMessageFacts | undefined;
     try {
       facts = keyMessageFacts(bytes);
     } catch {
-      facts = { timestamp: 0n, tgks: [] }; // let the card refuse it (6A80)
+      // let the card refuse it (6A80)
     }
+    if (facts && this.service !== undefined && facts.serviceId !== this.service) {
+      throw new UiccError("ERR_ARGUMENT", "a key message of another service: one UiccTekSource per service");
+    }
+    if (facts && this.csbId !== undefined && facts.csbId !== this.csbId) throw new UiccError("ERR_ARGUMENT", "a key message with another CSB ID than the service's");
     await this.proxy.deliverKeyMessage(bytes);
+    if (!facts) return;
+    this.service ??= facts.serviceId;
+    this.csbId ??= facts.csbId;
     const t = msFromNtp(facts.timestamp);
     for (const [id, expiresAt] of this.expiries) if (expiresAt < t) this.expiries.delete(id);
     for (const g of facts.tgks) this.expiries.set(g.tgkId, g.expiresAt);
@@ -286,7 +329,7 @@ export class UiccTekSource implements TekSource {
     const { tgkId } = splitMki(mki, this.layout);
     const expiresAt = this.expiries.get(tgkId);
     if (expiresAt === undefined || this.now() > expiresAt + this.skew) return undefined;
-    const tek = await this.proxy.generateTek(mki);
+    const tek = await this.proxy.generateTek(mki, this.csbId);
     if (!tek && this.expiries.delete(tgkId)) this.notify(); // the card no longer holds it
     return tek;
   }
@@ -307,7 +350,7 @@ export class UiccTekSource implements TekSource {
 
   /** Deletes a TGK on the card (mode F3) and forgets it. */
   async deleteTgk(tgkId: number): Promise<boolean> {
-    const deleted = await this.proxy.deleteTgk(tgkId);
+    const deleted = await this.proxy.deleteTgk(tgkId, this.csbId);
     if (this.expiries.delete(tgkId) || deleted) this.notify();
     return deleted;
   }
@@ -317,18 +360,18 @@ export class UiccTekSource implements TekSource {
     const t = this.now();
     const expired = [...this.expiries].filter(([, e]) => t > e + this.skew).map(([id]) => id);
     for (const id of expired) {
-      await this.proxy.deleteTgk(id);
+      await this.proxy.deleteTgk(id, this.csbId);
       this.expiries.delete(id);
     }
     if (expired.length > 0) this.notify();
     return expired.length;
   }
 
-  /** Closes the proxy (terminating the card's worker). */
+  /** Forgets the TGKs and closes the proxy (terminating the card's worker) unless `closeProxy: false`. */
   async close(): Promise<void> {
     this.expiries.clear();
     this.notify();
-    await this.proxy.close();
+    if (this.closeProxy) await this.proxy.close();
   }
 
   private notify(): void {
