@@ -280,3 +280,20 @@ describe("MkiEvaluator.receiveBatch", () => {
     expect(() => ev.receiveBatch({ buffer: new Uint8Array(10), offsets: new Int32Array(1), lengths: new Int32Array(1), count: 2 })).toThrow(/batch count/);
   });
 });
+
+describe("MeTekSource", () => {
+  it("serves one service: another service's key message is refused (its TGK-IDs would replace this one's)", () => {
+    const a = service([1, 2]);
+    const b = service([1, 2]);
+    const me = new MeTekSource({ core, now: () => NOW });
+    me.accept(a.delivery);
+    expect(() => me.accept({ ...b.delivery, serviceId: "urn:mbms:tv:2" })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    expect(() => me.accept({ ...b.delivery, csbId: 0x1234 })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    const mki = buildMki(1, new Uint8Array(8).fill(3));
+    const want = new MeTekSource({ core, now: () => NOW });
+    want.accept(a.delivery);
+    expect(me.deriveTekSync(mki)).toEqual(want.deriveTekSync(mki)); // still service A's TEK
+    me.close();
+    want.close();
+  });
+});

@@ -61,6 +61,46 @@ const del = (card: SoftCard, id: number) => {
   return sw(card.process(encodeAuthenticate(AuthMode.DeleteTgk, d)));
 };
 
+describe("SoftCard with two services (TGK-IDs are numbered per service)", () => {
+  const CSB_B = 0x0b0b0b0b;
+  const TEK_RAND_B = Uint8Array.from({ length: 16 }, (_, i) => 0x5a ^ i);
+  const messageB = (tgks: TgkGrant[], nowMs: number) => buildMbmsKeyMessage({
+    kek: KEK, bmscId: "bmsc.operator.example", userId: "sip:alice@operator.example", serviceId: "urn:mbms:tv:2",
+    csbId: CSB_B, tekRand: TEK_RAND_B, profile: "AES_CM_128_HMAC_SHA1_80", tgks, nowMs,
+  }, core);
+  const withCsb = (csbId: number, data: Uint8Array) => {
+    const out = new Uint8Array(4 + data.length);
+    new DataView(out.buffer).setUint32(0, csbId);
+    out.set(data, 4);
+    return out;
+  };
+
+  it("holds the same TGK-ID for both, derives each service's TEK from its own TGK, and keeps a counter per service", () => {
+    const card = new SoftCard(KEK, { core });
+    const a = grant(1);
+    const b = { ...grant(1), tgk: Uint8Array.from({ length: 16 }, (_, i) => 0xc3 ^ i) }; // TGK-ID 1 of service B
+    expect(deliver(card, message([a], NOW + 10))).toBe(SW.OK);
+    // Service B's message is older than A's: with one counter per card it was refused as stale.
+    expect(deliver(card, messageB([b], NOW))).toBe(SW.OK);
+    expect(card.tgkCount).toBe(2);
+    const mki = buildMki(1, randOf(5));
+    const fromA = decodeAuthenticateResponse(card.process(encodeAuthenticate(AuthMode.TekFromMki, withCsb(CSB_ID, mki))))!;
+    const fromB = decodeAuthenticateResponse(card.process(encodeAuthenticate(AuthMode.TekFromMki, withCsb(CSB_B, mki))))!;
+    expect(fromA.subarray(4, 20)).toEqual(meDerive(a, mki).masterKey);
+    const wantB = deriveSrtpMasterKeys({ tgk: b.tgk, tgkId: 1, csbId: CSB_B, csId: 1, tekRand: TEK_RAND_B, mki }, { core });
+    expect(fromB.subarray(4, 20)).toEqual(wantB.masterKey);
+    expect(fromB.subarray(20)).toEqual(wantB.masterSalt);
+    // Without a CSB ID the TGK-ID is ambiguous: refused, never answered with one service's key at random.
+    expect(sw(tek(card, mki))).toBe(SW.INCORRECT_DATA);
+    // Replays are refused per service.
+    expect(deliver(card, messageB([b], NOW))).toBe(SW.FRESHNESS);
+    // Deleting B's TGK 1 leaves A's.
+    expect(sw(card.process(encodeAuthenticate(AuthMode.DeleteTgk, withCsb(CSB_B, Uint8Array.of(0, 0, 0, 1)))))).toBe(SW.OK);
+    expect(card.tgkCount).toBe(1);
+    expect(decodeAuthenticateResponse(tek(card, mki))!.subarray(4, 20)).toEqual(meDerive(a, mki).masterKey);
+  });
+});
+
 describe("SoftCard (APDU in, APDU out)", () => {
   it("accepts a key message and returns TEKs equal to the ME-side derivation, TGK-ID ‖ key ‖ salt only", () => {
     const card = new SoftCard(KEK, { core });

@@ -11,6 +11,7 @@ import { fixedKeyOption } from "./fixed-key-options.js";
 import { writeProtectedSdp } from "./sdp.js";
 import { UsageError } from "./usage-error.js";
 import { isMulticast } from "./address.js";
+import { runSoak, soakSummary } from "./soak.js";
 
 const USAGE = `Usage: mbms-srtp <command> [options]
 
@@ -19,6 +20,7 @@ Commands:
   send        BM-SC in one process: key server + SRTP sender (synthetic source, or RTP from a UDP port) to a unicast or multicast address
   receive     one UE (ME or UICC): joins a group or listens on a port, keys itself, decrypts, reports
   keyserver   the BM-SC's key server (and session manager) alone, without sending
+  soak        the key lifecycle over many periods (sender, ME and UICC receivers in one process), with checks
 
 Run "mbms-srtp <command> --help" for a command's options.`;
 
@@ -41,6 +43,26 @@ Options:
 
 Exit status: 0 if both receivers decrypted every packet sent with no authentication failure, 1 otherwise,
 2 on a usage error. Ctrl-C stops early and prints the summary.`;
+
+const SOAK_USAGE = `Usage: mbms-srtp soak [options]
+
+Runs a BM-SC, one sender per service and an ME and a UICC receiver per service in one process (key server
+on 127.0.0.1, packets handed over in memory), prints a progress line every 10 s, then checks what the key
+lifecycle promises: TEK switches on schedule, every packet decrypted, no packet under an expired TGK,
+key slots and memory bounded, no unscheduled key request.
+
+Options:
+  --minutes <n>            how long (default 1; --seconds for short runs)
+  --seconds <n>
+  --tek-period <ms>        TEK_RAND2 period (default 1000)
+  --tgk-lifetime <ms>      TGK lifetime (default 10000)
+  --services <n>           services at once (default 1, at most 4)
+  --rate <pkt/s>           real packets per second per service (default 2000)
+  --forged <n>             forged packets injected per real packet (default 0)
+  --json                   print the report as JSON
+  -h, --help               this help
+
+Exit status: 0 if every check passed, 1 otherwise, 2 on a usage error.`;
 
 const CONFIG_HELP = `Config file (JSON; KEKs are 32 or 64 hex digits); any other key is an option's long name (flags win):
   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
@@ -317,6 +339,34 @@ async function demo(args: string[]): Promise<number> {
   }
 }
 
+async function soak(args: string[]): Promise<number> {
+  const values = parseOptions({
+    args,
+    options: {
+      config: { type: "string" }, minutes: { type: "string" }, seconds: { type: "string" }, "tek-period": { type: "string" }, "tgk-lifetime": { type: "string" },
+      services: { type: "string" }, rate: { type: "string" }, forged: { type: "string" },
+      json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(SOAK_USAGE);
+    return 0;
+  }
+  const seconds = values.seconds !== undefined ? number("seconds", values.seconds, 60, 1, 86_400) : 60 * number("minutes", values.minutes, 1, 0.05, 1440);
+  const report = await withSignals((signal) => runSoak({
+    signal,
+    durationMs: seconds * 1000,
+    tekPeriodMs: Math.floor(number("tek-period", values["tek-period"], 1000, 5, 3_600_000)),
+    tgkLifetimeMs: Math.floor(number("tgk-lifetime", values["tgk-lifetime"], 10_000, 50, 86_400_000)),
+    services: Math.floor(number("services", values.services, 1, 1, 4)),
+    packetsPerSecond: number("rate", values.rate, 2000, 1, 100_000),
+    forgedPerPacket: Math.floor(number("forged", values.forged, 0, 0, 100)),
+    ...(values.json ? {} : { progress: (line: string) => console.log(line) }),
+  }));
+  console.log(values.json ? JSON.stringify(report, null, 2) : soakSummary(report));
+  return report.ok ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -328,6 +378,8 @@ export async function main(argv: string[]): Promise<number> {
         return await bmsc(cmd, rest);
       case "receive":
         return await receive(rest);
+      case "soak":
+        return await soak(rest);
       case undefined:
       case "help":
       case "--help":
