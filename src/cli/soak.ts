@@ -51,6 +51,9 @@ export interface SoakSenderReport {
   peakInstalledKeys: number;
   withheld: number;
   packetsUnderExpiredTgk: number;
+  /** TEKs the manager announced, and the latest an announcement came after its period's start (BM-SC lateness). */
+  announced: number;
+  maxAnnounceLateMs: number;
 }
 
 export interface SoakReceiverReport {
@@ -99,6 +102,8 @@ interface Stream {
   firstUnder: Map<string, { n: number; at: number }>;
   lastMki: string;
   expiredTgkPackets: number;
+  announced: number;
+  maxAnnounceLateMs: number;
   receivers: SoakReceiver[];
 }
 
@@ -145,10 +150,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const sender = new MbmsSender({ manager, serviceId });
       const s: Stream = {
         serviceId, sender, source: new SyntheticSource({ bitrate: rate * 8 * (RTP_HEADER + payloadSize), payloadSize, ssrc: SSRC }),
-        tgkExpiry: new Map(), firstUnder: new Map(), lastMki: "", expiredTgkPackets: 0, receivers: [],
+        tgkExpiry: new Map(), firstUnder: new Map(), lastMki: "", expiredTgkPackets: 0, announced: 0, maxAnnounceLateMs: 0, receivers: [],
       };
       manager.onTek((e) => {
-        if (e.serviceId === serviceId) s.tgkExpiry.set(e.tgkId, e.tgkExpiresAt);
+        if (e.serviceId !== serviceId) return;
+        s.tgkExpiry.set(e.tgkId, e.tgkExpiresAt);
+        s.announced++;
+        s.maxAnnounceLateMs = Math.max(s.maxAnnounceLateMs, Date.now() - e.startsAt);
       });
       streams.push(s);
     }
@@ -307,8 +315,9 @@ function buildReport(o: SoakOptions, streams: Stream[], endAt: number, bounds: {
     const r = {
       serviceId: s.serviceId, packets: st.packets, tekSwitches: st.tekSwitches, tekSwitchesExpected: check.expected, tgkIds: [...s.tgkExpiry.keys()],
       peakInstalledKeys: st.peakInstalledKeys, withheld: st.withheld, packetsUnderExpiredTgk: s.expiredTgkPackets,
+      announced: s.announced, maxAnnounceLateMs: s.maxAnnounceLateMs,
     };
-    if (!check.ok) failures.push(`${s.serviceId}: sender switched ${r.tekSwitches} times, the schedule ${r.tekSwitchesExpected}`);
+    if (!check.ok) failures.push(`${s.serviceId}: sender switched ${r.tekSwitches} times, the schedule ${r.tekSwitchesExpected} (the BM-SC announced ${r.announced} TEKs, up to ${r.maxAnnounceLateMs} ms late)`);
     if (r.withheld > 0) failures.push(`${s.serviceId}: sender withheld ${r.withheld} packets`);
     if (r.packetsUnderExpiredTgk > 0) failures.push(`${s.serviceId}: ${r.packetsUnderExpiredTgk} packets under an expired TGK`);
     if (r.peakInstalledKeys > 2) failures.push(`${s.serviceId}: sender held ${r.peakInstalledKeys} keys`);
