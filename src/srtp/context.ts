@@ -115,7 +115,11 @@ export class SrtpContext {
     return (send ? this.txRtp : this.rxRtp).get(ssrc >>> 0)?.roc ?? 0;
   }
 
-  /** Sets the ROC of `ssrc` (e.g. from MIKEY's CS map); the next packet's index is estimated from it. */
+  /**
+   * Sets the ROC of `ssrc` from key management (MIKEY's CS map): a late joiner's first packet gets its
+   * index from it (RFC 3711 §3.3.1). On a stream with packets the replay window is kept, a ROC it has
+   * already reached changes nothing, and a ROC ahead of it gives the next packet's index.
+   */
   setRoc(ssrc: number, roc: number, { send = false } = {}): void {
     this.checkOpen();
     if (!Number.isInteger(roc) || roc < 0 || roc > 0xffffffff) throw new SrtpError("ERR_CONFIG", "ROC is a 32-bit unsigned integer");
