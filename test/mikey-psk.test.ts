@@ -97,6 +97,42 @@ describe("MIKEY PSK Initiator message", () => {
     expect(codeOf(() => openPskMessage(counter, { psk: PSK, lastCounter: 6n }, core))).toBe("ok");
   });
 
+  it("a full replay cache refuses (ERR_REPLAY_CACHE_FULL), remembers nothing, and frees room only as entries expire", () => {
+    const at = (ms: number) => message({ timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(ms) } });
+    const open = (bytes: Uint8Array, nowMs: number, replayCache: ReplayCache) => codeOf(() => openPskMessage(bytes, { psk: PSK, nowMs, replayCache }, core));
+    const SKEW = 5 * 60_000;
+    const cache = new ReplayCache(SKEW, 2);
+    const [m1, m2, m3] = [T_MS, T_MS + 1, T_MS + 2].map(at);
+    expect(open(m1!, T_MS, cache)).toBe("ok");
+    expect(open(m2!, T_MS, cache)).toBe("ok");
+    expect(open(m3!, T_MS + 10, cache)).toBe("ERR_REPLAY_CACHE_FULL");
+    expect(cache.size).toBe(2);
+    const kemac = decodeMessage(m3!).payloads.find((p) => p.type === PayloadType.KEMAC);
+    expect(kemac?.type).toBe(PayloadType.KEMAC);
+    expect(kemac?.type === PayloadType.KEMAC && cache.has(hex(kemac.mac), T_MS + 10)).toBe(false); // not remembered
+    expect(open(m1!, T_MS + 20, cache)).toBe("ERR_REPLAY"); // full, it still knows what it holds
+    // m1 and m2 expire with their timestamps (T + skew); the refusal lasts one skew from the filling.
+    const m4 = at(T_MS + 10 + SKEW);
+    expect(open(m4, T_MS + 9 + SKEW, cache)).toBe("ERR_REPLAY_CACHE_FULL");
+    expect(open(m4, T_MS + 10 + SKEW, cache)).toBe("ok");
+    expect(cache.size).toBe(1);
+  });
+
+  it("the cache remembers a message as long as its timestamp is fresh, and only fresh ones fill it", () => {
+    const SKEW = 5 * 60_000;
+    const cache = new ReplayCache(SKEW, 2);
+    const open = (ms: number, nowMs: number) => codeOf(() => openPskMessage(
+      message({ timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(ms) } }), { psk: PSK, nowMs, replayCache: cache }, core,
+    ));
+    // A message stamped 4 minutes ahead (within the skew) stays fresh until T + 9 min: so does its entry.
+    expect(open(T_MS + 4 * 60_000, T_MS)).toBe("ok");
+    expect(open(T_MS, T_MS)).toBe("ok");
+    expect(open(T_MS + 4 * 60_000, T_MS + 6 * 60_000)).toBe("ERR_REPLAY");
+    // At T + 6 min the second entry has expired although it was added after the first: room for one more.
+    expect(open(T_MS + 6 * 60_000, T_MS + 6 * 60_000)).toBe("ok");
+    expect(cache.size).toBe(2);
+  });
+
   it("an update (no RAND payload) opens only with the initial exchange's RAND", () => {
     const update = message({ rand: undefined, initialRand: RAND });
     expect(decodeMessage(update).payloads.some((p) => p.type === PayloadType.RAND)).toBe(false);

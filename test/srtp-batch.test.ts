@@ -72,6 +72,20 @@ describe.each(["simd", "scalar"] as const)("%s build", (flavor) => {
     expect(rx.getIndex(77)).toBe(22);
   });
 
+  it("a new SSRC whose first batch crosses a sequence wrap: the results of packet-by-packet unprotect", () => {
+    const tx = context(), single = context(), batched = context();
+    tx.setIndex(9, 65534, { send: true });
+    const sealed = [65535, 0].map((seq) => {
+      const buf = withRoom(rtpPacket({ seq, ssrc: 9, payload: 20 }));
+      return Buffer.from(buf.subarray(0, tx.protect(buf, 32)));
+    });
+    expect(sealed.map((p) => single.tryUnprotect(Buffer.from(p), p.length))).toEqual([32, 32]);
+    const batch = batchOf(sealed);
+    expect(batched.unprotectBatch(batch)).toBe(2);
+    expect([...batch.lengths]).toEqual([32, 32]);
+    expect(batched.getIndex(9)).toBe(65536);
+  });
+
   it("rejects malformed batches with ERR_ARGUMENT and leaves state alone", () => {
     const rx = context();
     const overlapping: PacketBatch = { buffer: new Uint8Array(100), offsets: Int32Array.of(0, 10), lengths: Int32Array.of(20, 20) };

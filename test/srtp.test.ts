@@ -138,6 +138,37 @@ describe.each(["simd", "scalar"] as const)("%s build", (flavor) => {
       expect(joiner.getIndex(7)).toBe(3 * 65536 + 100);
     });
 
+    it("setRoc on a live stream keeps the replay window (a re-key message's CS-map ROC mid-stream)", () => {
+      const { tx, rx } = pair();
+      tx.setIndex(7, 65530, { send: true });
+      const packets = [65531, 65533, 1, 2, 65532, 3].map((seq) => Buffer.from(sealed(tx, seq)));
+      for (const p of packets.slice(0, 4)) expect(statusOf(() => rx.unprotect(Buffer.from(p)))).toBe("ok");
+      rx.setRoc(7, 1); // the ROC the stream has: nothing changes
+      expect(statusOf(() => rx.unprotect(Buffer.from(packets[3]!)))).toBe(SrtpStatus.Replayed);
+      rx.setRoc(7, 0); // sent before the wrap, delivered after it: stale, nothing changes
+      expect(statusOf(() => rx.unprotect(Buffer.from(packets[2]!)))).toBe(SrtpStatus.Replayed);
+      expect(statusOf(() => rx.unprotect(Buffer.from(packets[4]!)))).toBe("ok"); // late, from before the wrap
+      expect(statusOf(() => rx.unprotect(Buffer.from(packets[5]!)))).toBe("ok");
+      expect(rx.getIndex(7)).toBe(65536 + 3);
+      // The sender's window is kept too: no index is protected twice (a keystream reused).
+      tx.setRoc(7, 1, { send: true });
+      expect(statusOf(() => sealed(tx, 3))).toBe(SrtpStatus.Replayed);
+    });
+
+    it("a ROC ahead of a live stream (2^15 packets and more missed) gives the next packet's index", () => {
+      const { tx, rx } = pair();
+      const old = Buffer.from(sealed(tx, 100));
+      expect(statusOf(() => rx.unprotect(Buffer.from(old)))).toBe("ok");
+      tx.setRoc(7, 5, { send: true });
+      const next = Buffer.from(sealed(tx, 40_000));
+      expect(statusOf(() => rx.unprotect(Buffer.from(next)))).toBe(SrtpStatus.AuthFailed); // Appendix A cannot know
+      rx.setRoc(7, 5);
+      expect(rx.getRoc(7)).toBe(5);
+      expect(statusOf(() => rx.unprotect(Buffer.from(next)))).toBe("ok");
+      expect(rx.getIndex(7)).toBe(5 * 65536 + 40_000);
+      expect(statusOf(() => rx.unprotect(Buffer.from(next)))).toBe(SrtpStatus.Replayed);
+    });
+
     it("a rejected packet changes nothing: forged packets neither move the window nor create an SSRC", () => {
       const { tx, rx } = pair();
       const good = Buffer.from(sealed(tx, 10));

@@ -258,6 +258,28 @@ describe("KeyClient", () => {
     client.stop();
   });
 
+  it("ME mode keeps a replay cache of its own: a recorded key response played again is refused", async () => {
+    let recorded: Uint8Array | undefined;
+    // An on-path attacker (or a stale cache) answers the re-key with the first key message again.
+    const replaying = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      if (recorded === undefined) {
+        const res = await bmsc.fetch(url, init);
+        recorded = new Uint8Array(await res.arrayBuffer());
+      }
+      return new Response(recorded.slice(), { status: 200, headers: { "content-type": "application/mikey" } });
+    };
+    const { clock, bmsc, client, errors } = setup({ fetch: replaying, minRekeyIntervalMs: 1000 });
+    bmsc.grant(1, NOW - HOUR, NOW + HOUR);
+    await client.start();
+    await clock.advance(5000); // inside the clock skew: the timestamp alone would pass
+    client.rekeyNow();
+    await clock.advance(1);
+    expect(client.stats).toMatchObject({ requests: 2, deliveries: 1 });
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toMatch(/ERR_REPLAY/);
+    client.stop();
+  });
+
   it("refuses a 200 that is not application/mikey", async () => {
     const clock = new FakeClock();
     const source = new MeTekSource({ core, now: clock.now });

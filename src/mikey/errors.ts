@@ -26,6 +26,7 @@ export type MikeyErrorCode =
   | "ERR_AUTH" // the MAC does not verify (nothing was decrypted)
   | "ERR_TIMESTAMP" // T outside the allowed clock skew, or a counter not above the last one accepted
   | "ERR_REPLAY" // an authenticated message seen before (the replay cache)
+  | "ERR_REPLAY_CACHE_FULL" // the replay cache is full of fresh messages (an overload): refused until it has room, §5.4
   | "ERR_UNSUPPORTED" // a valid but unsupported choice: data type, encryption (AES-KW), MAC NULL with encryption
   | "ERR_NO_PSK" // no pre-shared key for the message's identities
   | "ERR_NO_RAND"; // an update (no RAND payload) and no RAND of the initial exchange given
@@ -41,7 +42,7 @@ export const MIKEY_CODEC_ERROR_CODES: readonly MikeyErrorCode[] = [
 /** Every MikeyErrorCode, e.g. for tests that check a thrown code is a documented one. */
 export const MIKEY_ERROR_CODES: readonly MikeyErrorCode[] = [
   ...MIKEY_CODEC_ERROR_CODES,
-  "ERR_AUTH", "ERR_TIMESTAMP", "ERR_REPLAY", "ERR_UNSUPPORTED", "ERR_NO_PSK", "ERR_NO_RAND",
+  "ERR_AUTH", "ERR_TIMESTAMP", "ERR_REPLAY", "ERR_REPLAY_CACHE_FULL", "ERR_UNSUPPORTED", "ERR_NO_PSK", "ERR_NO_RAND",
 ];
 
 export class MikeyError extends MbmsSrtpError {

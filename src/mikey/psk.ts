@@ -13,7 +13,7 @@ import {
 import { MikeyError } from "./errors.js";
 import { msFromNtp, ntpFromMs } from "./ntp.js";
 import { defaultCore } from "./prf.js";
-import type { ReplayCache } from "./replay-cache.js";
+import type { ReplayCache, ReplayRefusal } from "./replay-cache.js";
 import { withTransportKeys, kemacIv, type TransportKeys } from "./transport.js";
 
 export interface PskMessageInput {
@@ -71,15 +71,21 @@ export interface PskOpenOptions {
   psk: Uint8Array | ((message: DecodedMessage) => Uint8Array | undefined);
   /** The RAND of the initial exchange, needed to open an update (a message without RAND). */
   initialRand?: Uint8Array;
-  /** Authenticated messages are remembered here; a repeat is ERR_REPLAY (§5.4). */
+  /**
+   * Authenticated messages are remembered here while their timestamp is fresh; a repeat is ERR_REPLAY,
+   * and a full cache refuses with ERR_REPLAY_CACHE_FULL (§5.4).
+   */
   replayCache?: ReplayCache;
-  /** Allowed clock skew for NTP timestamps, ms (default 5 minutes). */
+  /** Allowed clock skew for NTP timestamps, ms (default DEFAULT_CLOCK_SKEW_MS). */
   clockSkewMs?: number;
   /** Current time, ms (default Date.now()). */
   nowMs?: number;
   /** For COUNTER timestamps (no clock, e.g. a card): only T greater than this is fresh. */
   lastCounter?: bigint;
 }
+
+/** The allowed clock skew when none is given (RFC 3830 §5.4 leaves it to the implementation). */
+export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface OpenedPskMessage {
   message: DecodedMessage;
@@ -105,10 +111,12 @@ export function openPskMessage(bytes: Uint8Array, options: PskOpenOptions, core:
   const timestamp = find(PayloadType.T)[0]!;
   const kemac = find(PayloadType.KEMAC)[0]!;
   const ids = find(PayloadType.ID);
-  checkFreshness(timestamp, options);
-  const replayId = hexOf(kemac.mac);
   const nowMs = options.nowMs ?? Date.now();
-  if (options.replayCache?.has(replayId, nowMs)) throw new MikeyError("ERR_REPLAY", "message already received");
+  const freshUntil = checkFreshness(timestamp, options, nowMs);
+  const replayId = hexOf(kemac.mac);
+  const cache = options.replayCache;
+  const refused = cache?.refusal(replayId, nowMs);
+  if (refused !== undefined) throw replayError(refused);
   if (kemac.macAlg !== MacAlg.HmacSha1_160) throw new MikeyError("ERR_UNSUPPORTED", "a PSK message needs HMAC-SHA-1 (RFC 3830 §4.2.4)");
   if (kemac.encrAlg !== EncrAlg.AesCm128 && kemac.encrAlg !== EncrAlg.Null) throw new MikeyError("ERR_UNSUPPORTED", `encryption algorithm ${kemac.encrAlg}`);
   const rand = find(PayloadType.RAND)[0]?.rand ?? options.initialRand;
@@ -128,24 +136,32 @@ export function openPskMessage(bytes: Uint8Array, options: PskOpenOptions, core:
       plain.fill(0);
     }
   });
-  options.replayCache?.admit(replayId, nowMs);
+  // Remembered as long as its timestamp passes the freshness check (a counter: the cache's own window).
+  cache?.remember(replayId, freshUntil ?? nowMs + cache.skewMs);
   return {
     message, csbId, rand, timestamp, keys, idi: ids[0], idr: ids[1],
     policies: find(PayloadType.SP), extensions: find(PayloadType.GeneralExtension),
   };
 }
 
-function checkFreshness(t: TimestampPayload, options: PskOpenOptions): void {
+/** §5.3 step 1; returns until when an NTP timestamp stays fresh (undefined for a counter). */
+function checkFreshness(t: TimestampPayload, options: PskOpenOptions, nowMs: number): number | undefined {
   if (t.tsType === TsType.Counter) {
     if (options.lastCounter !== undefined && t.value <= options.lastCounter) {
       throw new MikeyError("ERR_TIMESTAMP", "counter not above the last one accepted");
     }
-    return;
+    return undefined;
   }
-  const skew = options.clockSkewMs ?? 5 * 60_000;
-  if (Math.abs(msFromNtp(t.value) - (options.nowMs ?? Date.now())) > skew) {
-    throw new MikeyError("ERR_TIMESTAMP", "timestamp outside the allowed clock skew");
-  }
+  const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  const tMs = msFromNtp(t.value);
+  if (Math.abs(tMs - nowMs) > skew) throw new MikeyError("ERR_TIMESTAMP", "timestamp outside the allowed clock skew");
+  return tMs + skew;
+}
+
+function replayError(refused: ReplayRefusal): MikeyError {
+  return refused === "replay"
+    ? new MikeyError("ERR_REPLAY", "message already received")
+    : new MikeyError("ERR_REPLAY_CACHE_FULL", "the replay cache is full: refusing messages until it has room");
 }
 
 const hexOf = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");

@@ -115,7 +115,11 @@ export class SrtpContext {
     return (send ? this.txRtp : this.rxRtp).get(ssrc >>> 0)?.roc ?? 0;
   }
 
-  /** Sets the ROC of `ssrc` (e.g. from MIKEY's CS map); the next packet's index is estimated from it. */
+  /**
+   * Sets the ROC of `ssrc` from key management (MIKEY's CS map): a late joiner's first packet gets its
+   * index from it (RFC 3711 §3.3.1). On a stream with packets the replay window is kept, a ROC it has
+   * already reached changes nothing, and a ROC ahead of it gives the next packet's index.
+   */
   setRoc(ssrc: number, roc: number, { send = false } = {}): void {
     this.checkOpen();
     if (!Number.isInteger(roc) || roc < 0 || roc > 0xffffffff) throw new SrtpError("ERR_CONFIG", "ROC is a 32-bit unsigned integer");
@@ -165,13 +169,11 @@ export class SrtpContext {
 
   tryUnprotect(buf: Uint8Array, len: number): number {
     const job = this.job;
-    const status = this.prepareUnprotect(job, buf, 0, len);
+    let status = this.parseIncoming(job, buf, 0, len);
+    if (status === 0) status = this.placeIncoming(job, buf);
     if (status < 0) return status;
     this.arena.load(buf, len);
-    const { mkiLength, profile } = this.opts;
-    if (!this.core.srtpVerify(job.keys, 0, job.authLength, job.roc, true, job.authLength + mkiLength, profile.srtpTagLength)) {
-      return -SrtpStatus.AuthFailed;
-    }
+    if (!this.verifyOne(job)) return -SrtpStatus.AuthFailed;
     this.core.srtpXor(job.keys, job.ssrc, job.index, job.header, job.authLength - job.header);
     this.arena.store(buf, 0, job.authLength);
     this.commitReceived(job);
@@ -204,36 +206,40 @@ export class SrtpContext {
   }
 
   /**
-   * Unprotects every packet of `batch`: tags verified four at a time, then each authentic packet
-   * decrypted and committed in order (a duplicate inside the batch is refused as a replay). Returns how
-   * many were accepted; `batch.lengths` gets each new length or status.
+   * Unprotects every packet of `batch` with exactly the results of `unprotect` on each in turn. The tags
+   * are verified four at a time under the index guessed from the state before the batch; then, in
+   * order, each packet's index is estimated again from the state its predecessors left (as `unprotect`
+   * would) and the packet decrypted and committed. Where the guess was wrong (the batch crossed a
+   * sequence wrap, an earlier packet was refused) its tag is verified again alone. Returns how many were
+   * accepted; `batch.lengths` gets each new length or status.
    */
   unprotectBatch(batch: PacketBatch): number {
     const { count, jobs, span } = this.prepareBatch(batch, false);
-    const { mkiLength, profile } = this.opts;
+    const { buffer, lengths } = batch;
     const ready = this.ready;
     let n = 0;
-    for (let i = 0; i < count; i++) if (batch.lengths[i]! >= 0) ready[n++] = jobs[i]!;
-    const verified = this.verifyReady(n, mkiLength, profile.srtpTagLength);
+    for (let i = 0; i < count; i++) if (lengths[i]! >= 0 && jobs[i]!.laneIndex >= 0) ready[n++] = jobs[i]!;
+    this.verifyReady(n);
     let accepted = 0;
-    for (let k = 0; k < n; k++) {
-      const job = ready[k]!;
-      const i = job.batchSlot;
-      if (!verified[k]) {
-        batch.lengths[i] = -SrtpStatus.AuthFailed;
+    for (let i = 0; i < count; i++) {
+      if (lengths[i]! < 0) continue;
+      const job = jobs[i]!;
+      const status = this.placeIncoming(job, buffer);
+      if (status < 0) {
+        lengths[i] = status;
         continue;
       }
-      const seen = (job.stream ?? this.rxRtp.get(job.ssrc))?.window.check(job.index) ?? 0;
-      if (seen !== 0) {
-        batch.lengths[i] = seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+      // The tag covers the ROC (RFC 3711 §4.2): the lanes' verdict holds only for the index they used.
+      if (!(job.index === job.laneIndex ? job.laneOk : this.verifyOne(job))) {
+        lengths[i] = -SrtpStatus.AuthFailed;
         continue;
       }
       this.core.srtpXor(job.keys, job.ssrc, job.index, job.at + job.header, job.authLength - job.header);
       this.commitReceived(job);
-      batch.lengths[i] = job.authLength;
+      lengths[i] = job.authLength;
       accepted++;
     }
-    this.arena.storeSpan(batch.buffer, span);
+    this.arena.storeSpan(buffer, span);
     return accepted;
   }
 
@@ -323,7 +329,6 @@ export class SrtpContext {
   private readonly job = new PacketJob();
   private jobs: PacketJob[] = [];
   private ready: PacketJob[] = [];
-  private verified = new Uint8Array(0);
 
   /**
    * Decides everything about an outgoing RTP packet at `buf[at..at+len)` (room up to `end`): header, SSRC
@@ -360,8 +365,11 @@ export class SrtpContext {
     if (job.key.mki) buf.set(job.key.mki, job.at + job.len);
   }
 
-  /** Decides everything about an incoming SRTP packet at `buf[at..at+len)`; 0 or a negated SrtpStatus. */
-  private prepareUnprotect(job: PacketJob, buf: Uint8Array, at: number, len: number): number {
+  /**
+   * What an incoming SRTP packet at `buf[at..at+len)` is, independent of any stream's state: header,
+   * lengths, key. 0 or a negated SrtpStatus.
+   */
+  private parseIncoming(job: PacketJob, buf: Uint8Array, at: number, len: number): number {
     this.checkOpen();
     checkLength(buf, at, len);
     const header = rtpHeaderLength(buf, at, len);
@@ -371,16 +379,35 @@ export class SrtpContext {
     if (at + len + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
     const key = this.keyForPacket(buf, at + authLength);
     if (key === undefined) return -SrtpStatus.UnknownMki;
-    const ssrc = readSsrc(buf, at + 8);
+    job.set(at, len, header, authLength, readSsrc(buf, at + 8), 0, key, undefined);
+    return 0;
+  }
+
+  /**
+   * The parsed `job`'s index from its SSRC's state now (RFC 3711 §3.3.1, Appendix A) and the replay
+   * check (§3.3.2); 0 or a negated SrtpStatus.
+   */
+  private placeIncoming(job: PacketJob, buf: Uint8Array): number {
     // A new SSRC gets state only once its first packet authenticates (its SSRC is unauthenticated).
-    const stream = this.rxRtp.get(ssrc);
-    const index = (stream ?? this.fresh()).estimateIndex(rtpSequence(buf, at));
+    const stream = this.rxRtp.get(job.ssrc);
+    const index = (stream ?? this.fresh()).estimateIndex(rtpSequence(buf, job.at));
     if (index >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
     const seen = stream ? stream.window.check(index) : 0;
     if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
-    job.set(at, len, header, authLength, ssrc, index, key, stream);
-    job.keys = key.keysFor(key.rtp, index);
+    job.index = index;
+    job.stream = stream;
+    job.keys = job.key.keysFor(job.key.rtp, index);
     return 0;
+  }
+
+  /**
+   * A batch packet's parse (final) and its index guessed from the state before the batch, for the
+   * 4-lane verification; a packet the guess refuses is not verified in the lanes (laneIndex -1).
+   */
+  private prepareBatchedIncoming(job: PacketJob, buf: Uint8Array, at: number, len: number): number {
+    const status = this.parseIncoming(job, buf, at, len);
+    if (status === 0) job.laneIndex = this.placeIncoming(job, buf) === 0 ? job.index : -1;
+    return status;
   }
 
   private commitReceived(job: PacketJob): void {
@@ -408,7 +435,7 @@ export class SrtpContext {
       }
       const job = this.jobs[i]!;
       job.batchSlot = i;
-      const status = protect ? this.prepareProtect(job, buffer, at, len, end) : this.prepareUnprotect(job, buffer, at, len);
+      const status = protect ? this.prepareProtect(job, buffer, at, len, end) : this.prepareBatchedIncoming(job, buffer, at, len);
       if (status < 0) lengths[i] = status;
       span = Math.max(at + len + (status < 0 ? 0 : protect ? this.trailerLength : 0), span);
     }
@@ -428,20 +455,22 @@ export class SrtpContext {
     }
   }
 
-  /** Verifies the first `n` ready jobs, four at a time; returns a verdict per job (1 = authentic). */
-  private verifyReady(n: number, mkiLength: number, tagLen: number): Uint8Array {
-    if (this.verified.length < n) this.verified = new Uint8Array(n);
-    const r = this.ready, out = this.verified;
+  /** Verifies the first `n` ready jobs, four at a time, into their `laneOk`. */
+  private verifyReady(n: number): void {
+    const { mkiLength, profile } = this.opts;
+    const r = this.ready;
     let k = 0;
     for (; k + 4 <= n; k += 4) {
-      const bits = this.core.srtpVerifyX4(r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, true, mkiLength, tagLen);
-      for (let b = 0; b < 4; b++) out[k + b] = (bits >> b) & 1;
+      const bits = this.core.srtpVerifyX4(r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, true, mkiLength, profile.srtpTagLength);
+      for (let b = 0; b < 4; b++) r[k + b]!.laneOk = ((bits >> b) & 1) === 1;
     }
-    for (; k < n; k++) {
-      const job = r[k]!;
-      out[k] = this.core.srtpVerify(job.keys, job.at, job.authLength, job.roc, true, job.authLength + mkiLength, tagLen) ? 1 : 0;
-    }
-    return out;
+    for (; k < n; k++) r[k]!.laneOk = this.verifyOne(r[k]!);
+  }
+
+  /** Verifies the tag of the job's packet (in the arena) under its index's ROC, in constant time. */
+  private verifyOne(job: PacketJob): boolean {
+    const { mkiLength, profile } = this.opts;
+    return this.core.srtpVerify(job.keys, job.at, job.authLength, job.roc, true, job.authLength + mkiLength, profile.srtpTagLength);
   }
 
   private freshState?: StreamState;

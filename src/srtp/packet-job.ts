@@ -20,6 +20,9 @@ export class PacketJob {
   stream: StreamState | undefined;
   /** Position in its batch. */
   batchSlot = 0;
+  /** Batch receive: the index its tag was checked under in the 4-lane pass (-1: not checked), and the verdict. */
+  laneIndex = -1;
+  laneOk = false;
 
   set(at: number, len: number, header: number, authLength: number, ssrc: number, index: number, key: MasterKey, stream: StreamState | undefined): void {
     this.at = at;

@@ -13,8 +13,11 @@ export class StreamState {
   get highest(): number {
     return this.window.top;
   }
-  /** The ROC to assume for the first packet (set by setRoc for late joiners). */
-  private rocForFirst = 0;
+  /**
+   * The ROC key management signalled (setRoc): it gives the next packet's index while the stream has
+   * not reached it (before the first packet, or after a ROC ahead of the stream), and is moot after.
+   */
+  private signalledRoc = 0;
   readonly window: ReplayWindow;
 
   constructor(windowSize: number) {
@@ -24,7 +27,7 @@ export class StreamState {
   /** RFC 3711 Appendix A: the 48-bit index of an SRTP packet with sequence number `seq`. */
   estimateIndex(seq: number): number {
     const top = this.window.top;
-    if (top < 0) return this.rocForFirst * 65536 + seq;
+    if (this.signalledRoc * 65536 > top) return this.signalledRoc * 65536 + seq;
     const roc = Math.floor(top / 65536);
     const sl = top % 65536;
     let v = roc;
@@ -37,20 +40,26 @@ export class StreamState {
     return v * 65536 + seq;
   }
 
-  /** The current ROC (of the highest index), or the one set for the first packet. */
+  /** The current ROC (of the highest index), or the signalled one while the stream has not reached it. */
   get roc(): number {
-    return this.window.top < 0 ? this.rocForFirst : Math.floor(this.window.top / 65536);
+    const top = this.window.top;
+    return this.signalledRoc * 65536 > top ? this.signalledRoc : Math.floor(top / 65536);
   }
 
-  /** Late join: the next packet's index is estimated from `roc` (RFC 3711 §3.3.1; MIKEY CS map ROC). */
+  /**
+   * The ROC from key management (RFC 3711 §3.3.1: a receiver joining late learns it out of band; MIKEY's
+   * CS map, RFC 3830 §6.1.1). The replay window is kept: forgetting it would accept replays. A ROC the
+   * stream has already reached (a re-key message mid-stream, possibly sent before the last wrap) changes
+   * nothing; one ahead of it (more than 2^15 packets missed) gives the next packet's index.
+   */
   setRoc(roc: number): void {
-    this.window.reset();
-    this.rocForFirst = roc;
+    this.signalledRoc = roc;
   }
 
   /** Sets the highest index as if the packet with `index` had been received (resume, tests). */
   setIndex(index: number): void {
     this.window.reset();
     this.window.commit(index);
+    this.signalledRoc = 0;
   }
 }

@@ -21,7 +21,8 @@
  * Browser-safe: uses fetch (injectable), crypto.getRandomValues and setTimeout (injectable).
  */
 import { defaultCore } from "../../mikey/prf.js";
-import type { ReplayCache } from "../../mikey/replay-cache.js";
+import { DEFAULT_CLOCK_SKEW_MS } from "../../mikey/psk.js";
+import { ReplayCache } from "../../mikey/replay-cache.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError, type MbmsErrorCode } from "../errors.js";
 import {
@@ -95,7 +96,10 @@ export interface KeyClientOptions<D extends KeyDelivery = MbmsKeyDelivery> {
   maxAttempts?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** ME mode, passed to openMbmsKeyMessage: clock skew and a replay cache (the card keeps its own counter). */
+  /**
+   * ME mode, passed to openMbmsKeyMessage: clock skew and a replay cache (the card keeps its own counter);
+   * without one the client keeps its own (RFC 3830 §5.4: the messages received within the skew).
+   */
   clockSkewMs?: number;
   replayCache?: ReplayCache;
   core?: CryptoCore;
@@ -151,6 +155,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
   private readonly timers: Timers;
   private readonly random: () => number;
   private readonly core: CryptoCore;
+  private readonly replayCache: ReplayCache;
   private inFlight: Promise<D> | undefined;
   private timer: unknown;
   private timerAt: number | undefined;
@@ -177,6 +182,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     this.timers = options.timers ?? { setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms), clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>) };
     this.random = options.random ?? cryptoRandom;
     this.core = options.core ?? defaultCore();
+    this.replayCache = options.replayCache ?? new ReplayCache(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
     this.signer = c.kind === "kek" ? kekSigner(c.kek, options.userId, this.core) : c.signer;
   }
 
@@ -327,7 +333,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
       const delivery = openMbmsKeyMessage(bytes, {
         kek: c.kek, nowMs: this.now(),
         ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
-        ...(o.replayCache ? { replayCache: o.replayCache } : {}),
+        replayCache: this.replayCache,
       }, this.core);
       if (delivery.serviceId !== o.serviceId || delivery.userId !== o.userId) {
         throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
