@@ -12,12 +12,14 @@
  * Modes:
  *   01  key message delivery: data = an MBMS key message (our MIKEY PSK message carrying TGKs), in the
  *       place of TS 31.102 mode 01 "MSK Update" (which carries a MIKEY MSK message). Response: none.
- *   F2  traffic-key generation from an MKI: data = the MKI (TGK-ID ‖ TEK_RAND2). PRIVATE mode value, our
+ *   F2  traffic-key generation from an MKI: data = [CSB ID (4)] ‖ the MKI (TGK-ID ‖ TEK_RAND2); TGK-IDs are
+ *       numbered per service, so the CSB ID names the service (without it the card answers only for a
+ *       TGK-ID that one service alone holds, 6A80 otherwise). PRIVATE mode value, our
  *       documented deviation from 31.102: its mode 02 "MTK Generation" takes a MIKEY MTK message; the
  *       founding document's card derives the TEK from the MKI of the SRTP packet instead, and a private
  *       value keeps such calls from being mistaken for 31.102 mode 02 (standards.md §3.5, §4.5).
  *       Response: `53` L ‖ TGK-ID (4) ‖ SRTP master key (16|32) ‖ master salt (14).
- *   F3  key deletion: data = TGK-ID (4 bytes, big-endian). Private value (31.102 mode 03 deletes an MSK
+ *   F3  key deletion: data = [CSB ID (4)] ‖ TGK-ID (4 bytes, big-endian). Private value (31.102 mode 03 deletes an MSK
  *       by Key Domain ID ‖ Key Group). Response: none.
  *   F4  sign key request: data = the MAC input of an HTTP key request (src/mbms/http-protocol.ts
  *       requestMacInput: method \n path \n user \n time \n nonce \n body, UTF-8). Private value, no
