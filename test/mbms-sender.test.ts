@@ -3,7 +3,7 @@
 // stay flat: the first version leaked one per TEK and stopped rotating after 64), never protects a packet
 // under an expired TGK, and stops loudly when a TEK cannot be installed or the schedule stalls.
 import { describe, expect, it } from "vitest";
-import { ManualClock, MbmsSender, MemoryKeyStore, SessionManager, silentLogger, scheduledTekSwitches, type KeyStore, type TekEvent } from "../src/mbms/bmsc/index.js";
+import { ManualClock, MbmsSender, MemoryKeyStore, SessionManager, silentLogger, scheduledTekSwitches, type Clock, type KeyStore, type TekEvent } from "../src/mbms/bmsc/index.js";
 import { splitMki } from "../src/mbms/key-hierarchy.js";
 import { MbmsError } from "../src/mbms/errors.js";
 import { SrtpContext, loadCore } from "../src/index.js";
@@ -19,7 +19,7 @@ function rtpInto(buf: Uint8Array, seq: number): number {
   return rtp.length;
 }
 
-function rig(store: KeyStore = new MemoryKeyStore(), clock = new ManualClock()) {
+function rig<C extends Clock = ManualClock>(store: KeyStore = new MemoryKeyStore(), clock: C = new ManualClock() as unknown as C) {
   const manager = new SessionManager({
     store, clock, logger: silentLogger,
     services: [{ serviceId: SERVICE, tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE, nextTgkLeadMs: LIFE / 4 }],
@@ -177,5 +177,48 @@ describe("scheduledTekSwitches", () => {
     expect(scheduledTekSwitches(w, 100)).toBe(11);
     expect(scheduledTekSwitches(w, 9)).toBe(0);
     expect(scheduledTekSwitches({ ...w, firstTgkExpiresAt: 40, tgkLifetimeMs: 40 }, 80)).toBe(8);
+  });
+});
+
+/** Timers that fire a millisecond early and a clock that moves a millisecond per read: a busy process. */
+class JitteryClock implements Clock {
+  t = 1_700_000_000_000;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  private seq = 0;
+  now(): number {
+    return this.t++;
+  }
+  setTimer(fn: () => void, delayMs: number): unknown {
+    // (this.t is one past the now() the caller computed its delay from)
+    this.timers.set(++this.seq, { at: this.t + delayMs - 2, fn });
+    return this.seq;
+  }
+  clearTimer(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  runUntil(end: number): void {
+    while (this.t < end) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (!next || e[1].at < next[1].at) next = e;
+      if (!next || next[1].at > end) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+  }
+}
+
+describe("SessionManager schedule under timer jitter", () => {
+  it("a timer that fires early never makes it skip a TEK_RAND2 period (2 of 60 went missing in the soak)", () => {
+    const clock = new JitteryClock();
+    const { manager } = rig(new MemoryKeyStore(), clock);
+    const sender = new MbmsSender({ manager, serviceId: SERVICE });
+    manager.start();
+    sender.start();
+    clock.runUntil(clock.t + 300 * PERIOD);
+    const check = sender.scheduleCheck(clock.t);
+    expect(check.expected).toBeGreaterThanOrEqual(290);
+    expect(check.actual).toBe(check.expected); // deterministic here: not even the ±1 of a real run
+    sender.close();
   });
 });

@@ -381,8 +381,11 @@ export class SessionManager {
         const last = tgks[tgks.length - 1];
         if (last) next = Math.min(next, last.expiresAt - s.nextTgkLeadMs);
         if (cur) next = Math.min(next, cur.expiresAt);
+        // The end of the period in force: due now if it has passed. (Aligning on `now` instead skipped a
+        // period whenever a timer fired a millisecond early by Date.now and this read the clock again on
+        // the boundary: the soak test caught 2 of 60 periods missing.)
         const st = this.store.getTekRand2(s.serviceId);
-        if (st) next = Math.min(next, st.currentStart + s.tekRand2PeriodMs * (Math.floor((now - st.currentStart) / s.tekRand2PeriodMs) + 1));
+        if (st) next = Math.min(next, st.currentStart + s.tekRand2PeriodMs);
       } catch {
         next = Math.min(next, now + this.#retryMs);
       }
