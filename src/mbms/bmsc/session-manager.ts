@@ -185,6 +185,20 @@ const TEK_RAND_BYTES = 16;
 
 const random = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
+/**
+ * A uniform integer in [0, n) from the CSPRNG, 1 <= n <= 2^32: rejection sampling drops the top
+ * 2^32 mod n values of a u32, so that `x % n` has no modulo bias.
+ */
+export function randomBelow(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 32) throw new MbmsError("ERR_ARGUMENT", "n must be an integer in 1..2^32");
+  const limit = 2 ** 32 - (2 ** 32 % n);
+  const u = new Uint32Array(1);
+  for (;;) {
+    globalThis.crypto.getRandomValues(u);
+    if (u[0]! < limit) return u[0]! % n;
+  }
+}
+
 function positiveInt(what: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new MbmsError("ERR_ARGUMENT", `${what} must be a positive integer of milliseconds`);
   return v;
@@ -551,7 +565,7 @@ export class SessionManager {
     const slots = Math.min(this.#slots, total);
     const slot = this.#spread === "hash"
       ? fnv1a(`${userId}\u0000${serviceId}\u0000${lastTgkId}`) % slots
-      : Math.floor(Math.random() * slots);
+      : randomBelow(slots);
     const slotLen = Math.floor(total / slots);
     let from = base + slot * slotLen;
     let window = slot === slots - 1 ? total - slot * slotLen : slotLen;
