@@ -82,6 +82,6 @@ export function authenticateRequest(req: AuthRequest, opts: AuthOptions): AuthRe
   if (!macOk) return { ok: false, status: 401, reason: "bad_mac" };
   const nonceBytes = fromHex(nonce, NONCE_BYTES)!;
   // Remembered until no request with this time could be accepted any more.
-  if (!opts.store.rememberNonce(user, nonceBytes, timeMs + skew, opts.now)) return { ok: false, status: 401, reason: "replayed_nonce" };
+  if (!opts.store.rememberNonce(user, nonceBytes, timeMs + skew, opts.now).recorded) return { ok: false, status: 401, reason: "replayed_nonce" };
   return { ok: true, userId: user };
 }
