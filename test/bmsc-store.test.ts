@@ -10,6 +10,8 @@ import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MbmsError } from "../src/mbms/errors.js";
 import { MemoryKeyStore, SQLITE_SCHEMA_VERSION, SqliteKeyStore, type KeyStore, type NewService } from "../src/mbms/bmsc/store/index.js";
+import { reconcileUsers, type ConfiguredUser } from "../src/mbms/bmsc/reconcile-users.js";
+import { defaultCore } from "../src/mikey/prf.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bmsc-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -368,6 +370,58 @@ describe.each(backends)("%s", (_name, open) => {
       expect(s.rememberNonce("alice", n, 3000, 2000, 4)).toEqual(replay); // a replay stays a replay when full
       expect(s.countNonces("alice")).toBe(4);
       expect(s.rememberNonce("alice", rnd(16), 3000, 2000)).toEqual(ok); // no cap given: no limit
+    });
+  });
+
+  describe("reconciling users with a config (reconcileUsers, what the CLI runs at every start)", () => {
+    const all = ["news", "sport"];
+    const sync = (s: KeyStore, users: ConfiguredUser[]) => reconcileUsers(s, users, { allServices: all, now: 5000, core: defaultCore() });
+    const state = (s: KeyStore) => s.listUserIds().map((id) => {
+      const u = s.getUser(id)!;
+      return { id, kek: hex(u.kek), disabled: u.disabled, services: s.listSubscriptions(id) };
+    });
+
+    it("adds, re-keys, disables the unlisted (kept, not removed), re-enables returning users, sets subscriptions", () => {
+      const s = store();
+      for (const id of all) s.addService(service(id));
+      const [a1, a2, b, c] = [rnd(16), rnd(32), rnd(16), rnd(16)];
+      expect(sync(s, [{ userId: "a", kek: a1 }, { userId: "b", kek: b }, { userId: "c", kek: c, services: ["sport"] }]))
+        .toEqual({ added: 3, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 });
+      expect(state(s)).toEqual([
+        { id: "a", kek: hex(a1), disabled: false, services: all },
+        { id: "b", kek: hex(b), disabled: false, services: all },
+        { id: "c", kek: hex(c), disabled: false, services: ["sport"] },
+      ]);
+      expect(s.getUser("a")!.createdAt).toBe(5000);
+      // Restart: a's KEK changed, b left, c now gets both.
+      expect(sync(s, [{ userId: "a", kek: a2 }, { userId: "c", kek: c }]))
+        .toEqual({ added: 0, rekeyed: 1, disabled: 1, enabled: 0, resubscribed: 1 });
+      expect(state(s)).toEqual([
+        { id: "a", kek: hex(a2), disabled: false, services: all },
+        { id: "b", kek: hex(b), disabled: true, services: all },
+        { id: "c", kek: hex(c), disabled: false, services: all },
+      ]);
+      // The same config again: nothing to do.
+      expect(sync(s, [{ userId: "a", kek: a2 }, { userId: "c", kek: c }])).toEqual({ added: 0, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 });
+      // b returns (with a new KEK and one service); a was disabled by hand and is enabled again.
+      s.setUserDisabled("a", true);
+      const b2 = rnd(16);
+      expect(sync(s, [{ userId: "a", kek: a2 }, { userId: "b", kek: b2, services: ["news"] }, { userId: "c", kek: c }]))
+        .toEqual({ added: 0, rekeyed: 1, disabled: 0, enabled: 2, resubscribed: 1 });
+      expect(state(s).map((u) => [u.id, u.disabled, u.services])).toEqual([["a", false, all], ["b", false, ["news"]], ["c", false, all]]);
+      expect(s.getUser("b")!.kek).toEqual(b2);
+    });
+
+    it("refuses a bad config before writing anything", () => {
+      const s = store();
+      for (const id of all) s.addService(service(id));
+      const a = rnd(16);
+      sync(s, [{ userId: "a", kek: a }]);
+      const before = state(s);
+      expect(codeOf(() => sync(s, [{ userId: "n", kek: rnd(16) }, { userId: "a", kek: rnd(16), services: ["weather"] }]))).toBe("ERR_NOT_FOUND");
+      expect(codeOf(() => sync(s, [{ userId: "n", kek: rnd(16) }, { userId: "n", kek: rnd(16) }]))).toBe("ERR_DUPLICATE");
+      expect(codeOf(() => sync(s, [{ userId: "n", kek: rnd(16) }, { userId: "a", kek: rnd(24) }]))).toBe("ERR_KEY_LENGTH");
+      expect(state(s)).toEqual(before);
     });
   });
 

@@ -22,6 +22,7 @@
  *        in [from, from + window).
  *   400 {"error":"bad_request"}   malformed JSON or headers
  *   401 {"error":"unauthorized"}  any authentication failure (same body for every cause)
+ *   403 {"error":"forbidden"}     authenticated, but the user is not subscribed to the service
  *   404 {"error":"not_found"}     unknown service or path
  *   405 {"error":"method_not_allowed"}
  *   413 {"error":"too_large"}     body over 4 KiB
@@ -60,7 +61,8 @@ export interface KeyRequestBody {
   have: number[];
 }
 
-export type ErrorBodyCode = "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "too_large" | "internal";
+export type ErrorBodyCode =
+  | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "too_large" | "internal";
 export interface ErrorBody {
   error: ErrorBodyCode;
 }

@@ -57,7 +57,7 @@ export interface KeyServer {
 }
 
 const ERROR_STATUS: Record<ErrorBodyCode, number> = {
-  bad_request: 400, unauthorized: 401, not_found: 404, method_not_allowed: 405, too_large: 413, internal: 500,
+  bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404, method_not_allowed: 405, too_large: 413, internal: 500,
 };
 const errorBodies = Object.fromEntries(
   Object.keys(ERROR_STATUS).map((k) => [k, Buffer.from(JSON.stringify({ error: k }))]),
@@ -127,7 +127,14 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
       report({ status: 404, reason: "unknown_service", userId: auth.userId, at });
       return sendError(res, "not_found");
     }
-    const kr = manager.keyResponse(auth.userId, parsed.serviceId);
+    let kr: ReturnType<SessionManager["keyResponse"]>;
+    try {
+      kr = manager.keyResponse(auth.userId, parsed.serviceId);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "ERR_FORBIDDEN") throw e;
+      report({ status: 403, reason: "not_subscribed", userId: auth.userId, serviceId: parsed.serviceId, at });
+      return sendError(res, "forbidden");
+    }
     res.writeHead(200, {
       "content-type": CONTENT_TYPE_MIKEY,
       "content-length": kr.body.length,

@@ -30,6 +30,7 @@ import {
   buildMki, deriveSrtpMasterKeys, mkiLayout, type MkiLayout, type TekDerivation,
 } from "../key-hierarchy.js";
 import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
+import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
 
 // ---- clock ----------------------------------------------------------------------------------------
 
@@ -261,9 +262,23 @@ export class SessionManager {
 
   // ---- users ----
 
-  /** Registers a user and its KEK (16 or 32 bytes; the store keeps a copy). */
-  addUser(userId: string, kek: Uint8Array): void {
-    this.store.addUser({ userId, kek, createdAt: this.clock.now() });
+  /**
+   * Registers a user and its KEK (16 or 32 bytes; the store keeps a copy), subscribed to `services`
+   * (default: every service managed now; a service added later needs a subscription of its own).
+   */
+  addUser(userId: string, kek: Uint8Array, services: readonly string[] = this.serviceIds): void {
+    this.store.addUser({ userId, kek, createdAt: this.clock.now(), services });
+  }
+
+  /**
+   * Makes the stored users those of `users` (reconcile-users.ts): adds, re-keys, re-subscribes, disables
+   * the users not listed (kept, not removed) and enables listed ones. A user without `services` is
+   * subscribed to every managed service. Call it after the services are added, before serving.
+   */
+  reconcileUsers(users: readonly ConfiguredUser[]): ReconcileResult {
+    const r = reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core });
+    this.#log("info", "users reconciled", { ...r });
+    return r;
   }
 
   removeUser(userId: string): boolean {
@@ -527,11 +542,12 @@ export class SessionManager {
   /**
    * The key message for one user: the current TGK and every future TGK already generated, and the
    * user's retrieval window for the next request. The caller has authenticated the user.
-   * ERR_NOT_FOUND for an unknown service or user.
+   * ERR_NOT_FOUND for an unknown service or user, ERR_FORBIDDEN if the user is not subscribed to the service.
    */
   keyResponse(userId: string, serviceId: string): KeyResponse {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
+    if (!this.store.isSubscribed(userId, serviceId)) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
     const user = this.store.getUser(userId);
     if (!user || user.disabled) throw new MbmsError("ERR_NOT_FOUND", "user not found");
     const now = this.clock.now();
