@@ -32,7 +32,8 @@ beforeAll(async () => {
   mgr.addUser("mallory", new Uint8Array(32).fill(9));
   mgr.setUserDisabled("mallory", true);
   mgr.start();
-  ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i) });
+  // The protocol, not the limits (test/key-server-limits.test.ts): signed requests here come faster than a UE's.
+  ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i), rateLimit: { ratePerSec: 1000, burst: 1000 } });
   port = (await ks.listen(0, "127.0.0.1")).port;
 });
 afterAll(async () => {

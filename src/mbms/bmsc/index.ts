@@ -5,4 +5,5 @@ export * from "./store/index.js";
 export * from "./session-manager.js";
 export * from "./reconcile-users.js";
 export * from "./request-auth.js";
+export * from "./rate-limiter.js";
 export * from "./key-server.js";
