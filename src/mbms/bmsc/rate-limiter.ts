@@ -54,10 +54,11 @@ export class UserRateLimiter {
 
   /** Takes one token of `userId` (the caller checked waitMs first). */
   take(userId: string, now: number): void {
-    const b = this.#buckets.get(userId);
-    const tokens = b ? this.#tokens(b, now) : this.burst;
-    this.#buckets.delete(userId);
-    this.#buckets.set(userId, { tokens: Math.max(0, tokens - 1), at: now });
+    const b = this.#buckets.get(userId) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.max(0, this.#tokens(b, now) - 1);
+    b.at = now;
+    this.#buckets.delete(userId); // re-inserted last: the Map stays in order of last use
+    this.#buckets.set(userId, b);
     for (const [id, first] of this.#buckets) {
       if (now - first.at < this.#fillMs) break;
       this.#buckets.delete(id);

@@ -52,7 +52,6 @@ export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[]
     }
   }
   checkDistinctUsers(users);
-  const result: ReconcileResult = { added: 0, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 };
   const adds: NewUser[] = [];
   const updates: UserUpdate[] = [];
   const listed = new Set<string>();
@@ -64,7 +63,7 @@ export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[]
       adds.push({ userId: u.userId, kek: u.kek, createdAt: o.now, services });
       continue;
     }
-    const update: { userId: string; kek?: Uint8Array; disabled?: boolean; services?: readonly string[] } = { userId: u.userId };
+    const update: { -readonly [K in keyof UserUpdate]: UserUpdate[K] } = { userId: u.userId };
     try {
       if (!o.core.ctEqual(rec.kek, u.kek)) update.kek = u.kek;
     } finally {
@@ -82,7 +81,7 @@ export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[]
   }
   if (adds.length > 0) store.addUsers(adds);
   if (updates.length > 0) store.updateUsers(updates);
-  result.added = adds.length;
+  const result: ReconcileResult = { added: adds.length, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 };
   for (const u of updates) {
     if (u.kek) result.rekeyed++;
     if (u.disabled === true) result.disabled++;
