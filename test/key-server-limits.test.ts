@@ -66,8 +66,8 @@ function post(port: number, headers: Record<string, string>, agent: http.Agent |
 }
 const sign = (userId: string, kek: Uint8Array): Record<string, string> => ({ ...signRequest({ kek, userId, method: "POST", path: KEYS_PATH, body: BODY, timeMs: Date.now() }) });
 
-/** `workers` keep-alive clients sending alice's signed requests back to back for `ms`. */
-async function flood(port: number, ms: number, workers = 16) {
+/** `workers` keep-alive clients sending alice's signed requests back to back for `ms` (few: the suite runs beside load-sensitive ones). */
+async function flood(port: number, ms: number, workers = 4) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: workers });
   agents.push(agent);
   const counts = new Map<number, number>();
@@ -96,10 +96,10 @@ describe.each(backends)("per-user limits on %s", (name, open) => {
   it("a flood of authentic requests: 429 + retry-after past the bucket, a second user unaffected, nonces bounded", async () => {
     const r = await rig(open()); // defaults: 2/s, burst 5, 128 nonces per user
     const bobStatuses: number[] = [];
-    const ms = 2000;
+    const ms = 1500;
     const bob = (async () => {
-      // Within bob's own allowance: 6 requests in ~2 s (burst 5, 2/s).
-      for (let i = 0; i < 6; i++) {
+      // Within bob's own allowance: 5 requests in ~1.5 s (burst 5, 2/s).
+      for (let i = 0; i < 5; i++) {
         bobStatuses.push((await post(r.port, sign("bob", BOB))).status);
         await new Promise((res) => setTimeout(res, 350));
       }
@@ -117,15 +117,15 @@ describe.each(backends)("per-user limits on %s", (name, open) => {
     expect(limited).toBeGreaterThan(10 * ok);
     expect(f.bodies).toEqual(new Set(['{"error":"too_many_requests"}']));
     for (const v of f.retryAfter) expect(Number(v)).toBeGreaterThanOrEqual(1);
-    expect(bobStatuses).toEqual(Array(6).fill(200));
+    expect(bobStatuses).toEqual(Array(5).fill(200));
     expect(r.store.countNonces("alice")).toBe(ok);
-    expect(r.store.countNonces()).toBe(ok + 6);
+    expect(r.store.countNonces()).toBe(ok + 5);
     expect(r.ks.limiter.size).toBeLessThanOrEqual(2);
   }, 20_000);
 
   it("the nonce cap binds when the rate allows more: alice's nonces stay at the cap, 429 with retry-after ≈ their expiry", async () => {
     const r = await rig(open(), { rateLimit: { ratePerSec: 1e6, burst: 1e6 }, maxNoncesPerUser: 40 });
-    const f = await flood(r.port, 1000, 8);
+    const f = await flood(r.port, 600);
     const ok = f.counts.get(200) ?? 0;
     console.info(`${name}: cap 40, unlimited rate: ${ok} accepted, ${f.counts.get(429) ?? 0} x 429 (retry-after ${[...f.retryAfter].join(",")} s), alice's nonces ${r.store.countNonces("alice")}`);
     expect(ok).toBe(40);
