@@ -59,7 +59,7 @@ export async function runScenario(lib, opts) {
   const users = Array.from({ length: n }, (_, i) => ({
     userId: `ue-${String(i).padStart(6, "0")}`, kek: crypto.getRandomValues(new Uint8Array(16)),
   }));
-  store.addUsers(users.map((u) => ({ userId: u.userId, kek: u.kek })));
+  store.addUsers(users.map((u) => ({ userId: u.userId, kek: u.kek, services: ["tv"] })));
   mgr.start();
   const arrivals = []; // server side, real ms (performance.now) of every request that reached the handler
   let serverStatuses = new Map();

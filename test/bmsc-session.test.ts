@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ManualClock, SessionManager, type TekEvent } from "../src/mbms/bmsc/session-manager.js";
+import { ManualClock, SessionManager, randomBelow, type TekEvent } from "../src/mbms/bmsc/session-manager.js";
 import { MemoryKeyStore, SqliteKeyStore, type KeyStore } from "../src/mbms/bmsc/store/index.js";
 import { deriveSrtpMasterKeys, splitMki } from "../src/mbms/key-hierarchy.js";
 import { openMbmsKeyMessage } from "../src/mbms/key-message.js";
@@ -167,6 +167,32 @@ describe("SessionManager", () => {
     }
     expect(slots.size).toBe(16);
     for (const n of slots.values()) expect(n).toBeGreaterThan(2000 / 16 / 2);
+  });
+
+  it("the \"random\" spread picks slots with the CSPRNG (never Math.random), rejection-sampled without modulo bias", () => {
+    const mathRandom = vi.spyOn(Math, "random");
+    const clock = new ManualClock();
+    const mgr = new SessionManager({
+      store: new MemoryKeyStore(), clock, rekeySpread: "random", rekeySlots: 3,
+      services: [{ serviceId: "svc-1", tgkLifetimeMs: LIFE, tekRand2PeriodMs: PERIOD, nextTgkLeadMs: LEAD }],
+    });
+    const E = clock.now() + LIFE;
+    const total = Math.floor(LEAD / 2);
+    const slotOf = (from: number) => Math.floor((from - (E - LEAD)) / Math.floor(total / 3));
+    const seen = new Set<number>();
+    for (let i = 0; i < 300; i++) seen.add(slotOf(mgr.retrievalWindow("u", "svc-1", E, 1).from));
+    expect([...seen].sort()).toEqual([0, 1, 2]);
+    expect(mathRandom).not.toHaveBeenCalled();
+    // 2^32 mod 3 = 1: the one u32 value 0xffffffff is rejected (it would make slot 0 likelier), the next draw used.
+    const draws = [0xffffffff, 5];
+    const grv = vi.spyOn(globalThis.crypto, "getRandomValues").mockImplementation(<T extends ArrayBufferView | null>(a: T): T => {
+      (a as unknown as Uint32Array)[0] = draws.shift()!;
+      return a;
+    });
+    expect(randomBelow(3)).toBe(2);
+    expect(grv).toHaveBeenCalledTimes(2);
+    grv.mockRestore();
+    expect(() => randomBelow(0)).toThrow(MbmsError);
   });
 
   it("a restart on the same SQLite file resumes with the same TGKs, TEK_RAND and TEK_RAND2 (same MKI, same TEK)", () => {

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MbmsError } from "../src/mbms/errors.js";
-import { MemoryKeyStore, SqliteKeyStore, type KeyStore, type NewService } from "../src/mbms/bmsc/store/index.js";
+import { MemoryKeyStore, SQLITE_SCHEMA_VERSION, SqliteKeyStore, type KeyStore, type NewService } from "../src/mbms/bmsc/store/index.js";
+import { reconcileUsers, type ConfiguredUser } from "../src/mbms/bmsc/reconcile-users.js";
+import { defaultCore } from "../src/mikey/prf.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bmsc-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,6 +127,40 @@ describe.each(backends)("%s", (_name, open) => {
       expect(codeOf(() => s.addUser({ userId: "x", kek: rnd(16), createdAt: 1.5 }))).toBe("ERR_ARGUMENT");
       expect(codeOf(() => s.getUser(42 as unknown as string))).toBe("ERR_ARGUMENT");
       expect(codeOf(() => s.listUserIds({ limit: -1 }))).toBe("ERR_ARGUMENT");
+    });
+
+    it("updates KEKs, disabled flags and subscriptions in one all-or-nothing batch", () => {
+      const s = store();
+      s.addService(service("news"));
+      s.addService(service("sport"));
+      const [k1, k2] = [rnd(16), rnd(32)];
+      s.addUsers([{ userId: "alice", kek: k1, services: ["sport", "news"] }, { userId: "bob", kek: rnd(16) }]);
+      expect(s.listSubscriptions("alice")).toEqual(["news", "sport"]);
+      expect(s.listSubscriptions("bob")).toEqual([]);
+      expect(s.listSubscriptions("carol")).toEqual([]);
+      expect([s.isSubscribed("alice", "news"), s.isSubscribed("bob", "news"), s.isSubscribed("carol", "news")]).toEqual([true, false, false]);
+      s.updateUsers([{ userId: "alice", kek: k2, services: ["news"] }, { userId: "bob", disabled: true }]);
+      expect(s.getUser("alice")).toMatchObject({ kek: k2, disabled: false });
+      expect(s.listSubscriptions("alice")).toEqual(["news"]);
+      expect(s.getUser("bob")!.disabled).toBe(true);
+      // Any bad entry: nothing applied.
+      const k3 = rnd(16);
+      expect(codeOf(() => s.updateUsers([{ userId: "alice", kek: k3 }, { userId: "carol", disabled: true }]))).toBe("ERR_NOT_FOUND");
+      expect(codeOf(() => s.updateUsers([{ userId: "alice", kek: k3 }, { userId: "bob", services: ["weather"] }]))).toBe("ERR_NOT_FOUND");
+      expect(codeOf(() => s.updateUsers([{ userId: "alice", kek: k3 }, { userId: "alice", disabled: true }]))).toBe("ERR_DUPLICATE");
+      expect(codeOf(() => s.updateUsers([{ userId: "alice", kek: rnd(20) }]))).toBe("ERR_KEY_LENGTH");
+      expect(codeOf(() => s.updateUsers([{ userId: "alice", services: "news" as unknown as string[] }]))).toBe("ERR_ARGUMENT");
+      expect(codeOf(() => s.addUsers([{ userId: "dave", kek: rnd(16), services: ["weather"] }]))).toBe("ERR_NOT_FOUND");
+      expect(s.getUser("alice")!.kek).toEqual(k2);
+      expect(s.listSubscriptions("bob")).toEqual([]);
+      expect(s.getUser("dave")).toBeUndefined();
+      // Removing a service or a user removes its subscriptions.
+      s.updateUsers([{ userId: "bob", services: ["news", "sport"] }]);
+      s.removeService("news");
+      expect(s.listSubscriptions("bob")).toEqual(["sport"]);
+      s.removeUser("bob");
+      s.addUser({ userId: "bob", kek: rnd(16) });
+      expect(s.listSubscriptions("bob")).toEqual([]);
     });
 
     it("lists ids in code-point (UTF-8 byte) order, with keyset pagination", () => {
@@ -287,22 +323,105 @@ describe.each(backends)("%s", (_name, open) => {
   });
 
   describe("nonce replay cache", () => {
+    const ok = { recorded: true };
+    const replay = { recorded: false, reason: "replayed" };
     it("remembers a nonce per user until it expires", () => {
       const s = store();
       const n = rnd(16);
-      expect(s.rememberNonce("alice", n, 2000, 1000)).toBe(true);
-      expect(s.rememberNonce("alice", n, 2000, 1500)).toBe(false); // replay
-      expect(s.rememberNonce("alice", Uint8Array.from(n), 9000, 1999)).toBe(false); // same bytes, other array
-      expect(s.rememberNonce("bob", n, 2000, 1500)).toBe(true); // other user
-      expect(s.rememberNonce("alice", rnd(16), 2000, 1500)).toBe(true); // other nonce
-      expect(s.rememberNonce("alice", n, 4000, 2000)).toBe(true); // the old entry expired at 2000
-      expect(s.rememberNonce("alice", n, 4000, 3000)).toBe(false);
-      expect(s.purgeNonces(2000)).toBe(2); // bob's and alice's second nonce
+      expect(s.rememberNonce("alice", n, 2000, 1000)).toEqual(ok);
+      expect(s.rememberNonce("alice", n, 2000, 1500)).toEqual(replay);
+      expect(s.rememberNonce("alice", Uint8Array.from(n), 9000, 1999)).toEqual(replay); // same bytes, other array
+      expect(s.rememberNonce("bob", n, 2000, 1500)).toEqual(ok); // other user
+      expect(s.rememberNonce("alice", rnd(16), 2000, 1500)).toEqual(ok); // other nonce
+      expect(s.purgeNonces(1999)).toBe(0);
+      expect(s.purgeNonces(2000)).toBe(3);
       expect(s.purgeNonces(2000)).toBe(0);
-      expect(s.rememberNonce("alice", n, 5000, 3999)).toBe(false); // survived the purge
+      expect(s.rememberNonce("alice", n, 4000, 2000)).toEqual(ok); // the old entry expired at 2000
+      expect(s.rememberNonce("alice", n, 5000, 3999)).toEqual(replay);
       expect(s.purgeNonces(4000)).toBe(1);
-      expect(s.rememberNonce("alice", n, 5000, 4000)).toBe(true);
+      expect(s.rememberNonce("alice", n, 5000, 4000)).toEqual(ok);
       expect(codeOf(() => s.rememberNonce("alice", new Uint8Array(0), 1))).toBe("ERR_ARGUMENT");
+      expect(codeOf(() => s.rememberNonce("alice", rnd(16), 1, 0, 0))).toBe("ERR_ARGUMENT");
+    });
+
+    it("forgets expired nonces of every user while storing new ones, without purgeNonces", () => {
+      const s = store();
+      for (let i = 0; i < 50; i++) expect(s.rememberNonce(`user-${i % 5}`, rnd(16), 1000 + i, 0)).toEqual(ok);
+      expect(s.countNonces()).toBe(50);
+      expect(s.countNonces("user-0")).toBe(10);
+      // One store at t = 1025 forgets the 26 that expired at 1000..1025, whoever sent them.
+      expect(s.rememberNonce("other", rnd(16), 9000, 1025)).toEqual(ok);
+      expect(s.countNonces()).toBe(50 - 26 + 1);
+      expect(s.countNonces("user-0")).toBe(4); // i = 30, 35, 40, 45
+      expect(s.rememberNonce("other", rnd(16), 9000, 5000)).toEqual(ok);
+      expect(s.countNonces()).toBe(2);
+      expect(s.countNonces("user-0")).toBe(0);
+    });
+
+    it("caps the live nonces per user: 'full' with the soonest expiry, other users unaffected, room again once one expires", () => {
+      const s = store();
+      for (let i = 0; i < 4; i++) expect(s.rememberNonce("alice", rnd(16), 2000 + i, 1000, 4)).toEqual(ok);
+      const n = rnd(16);
+      expect(s.rememberNonce("alice", n, 3000, 1500, 4)).toEqual({ recorded: false, reason: "full", retryAt: 2000 });
+      expect(s.countNonces("alice")).toBe(4);
+      expect(s.rememberNonce("bob", n, 3000, 1500, 4)).toEqual(ok);
+      expect(s.rememberNonce("alice", n, 3000, 1999, 4)).toMatchObject({ reason: "full" });
+      expect(s.rememberNonce("alice", n, 3000, 2000, 4)).toEqual(ok); // the one of 2000 expired
+      expect(s.rememberNonce("alice", n, 3000, 2000, 4)).toEqual(replay); // a replay stays a replay when full
+      expect(s.countNonces("alice")).toBe(4);
+      expect(s.rememberNonce("alice", rnd(16), 3000, 2000)).toEqual(ok); // no cap given: no limit
+    });
+  });
+
+  describe("reconciling users with a config (reconcileUsers, what the CLI runs at every start)", () => {
+    const all = ["news", "sport"];
+    const sync = (s: KeyStore, users: ConfiguredUser[]) => reconcileUsers(s, users, { allServices: all, now: 5000, core: defaultCore() });
+    const state = (s: KeyStore) => s.listUserIds().map((id) => {
+      const u = s.getUser(id)!;
+      return { id, kek: hex(u.kek), disabled: u.disabled, services: s.listSubscriptions(id) };
+    });
+
+    it("adds, re-keys, disables the unlisted (kept, not removed), re-enables returning users, sets subscriptions", () => {
+      const s = store();
+      for (const id of all) s.addService(service(id));
+      const [a1, a2, b, c] = [rnd(16), rnd(32), rnd(16), rnd(16)];
+      expect(sync(s, [{ userId: "a", kek: a1 }, { userId: "b", kek: b }, { userId: "c", kek: c, services: ["sport"] }]))
+        .toEqual({ added: 3, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 });
+      expect(state(s)).toEqual([
+        { id: "a", kek: hex(a1), disabled: false, services: all },
+        { id: "b", kek: hex(b), disabled: false, services: all },
+        { id: "c", kek: hex(c), disabled: false, services: ["sport"] },
+      ]);
+      expect(s.getUser("a")!.createdAt).toBe(5000);
+      // Restart: a's KEK changed, b left, c now gets both.
+      expect(sync(s, [{ userId: "a", kek: a2 }, { userId: "c", kek: c }]))
+        .toEqual({ added: 0, rekeyed: 1, disabled: 1, enabled: 0, resubscribed: 1 });
+      expect(state(s)).toEqual([
+        { id: "a", kek: hex(a2), disabled: false, services: all },
+        { id: "b", kek: hex(b), disabled: true, services: all },
+        { id: "c", kek: hex(c), disabled: false, services: all },
+      ]);
+      // The same config again: nothing to do.
+      expect(sync(s, [{ userId: "a", kek: a2 }, { userId: "c", kek: c }])).toEqual({ added: 0, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 });
+      // b returns (with a new KEK and one service); a was disabled by hand and is enabled again.
+      s.setUserDisabled("a", true);
+      const b2 = rnd(16);
+      expect(sync(s, [{ userId: "a", kek: a2 }, { userId: "b", kek: b2, services: ["news"] }, { userId: "c", kek: c }]))
+        .toEqual({ added: 0, rekeyed: 1, disabled: 0, enabled: 2, resubscribed: 1 });
+      expect(state(s).map((u) => [u.id, u.disabled, u.services])).toEqual([["a", false, all], ["b", false, ["news"]], ["c", false, all]]);
+      expect(s.getUser("b")!.kek).toEqual(b2);
+    });
+
+    it("refuses a bad config before writing anything", () => {
+      const s = store();
+      for (const id of all) s.addService(service(id));
+      const a = rnd(16);
+      sync(s, [{ userId: "a", kek: a }]);
+      const before = state(s);
+      expect(codeOf(() => sync(s, [{ userId: "n", kek: rnd(16) }, { userId: "a", kek: rnd(16), services: ["weather"] }]))).toBe("ERR_NOT_FOUND");
+      expect(codeOf(() => sync(s, [{ userId: "n", kek: rnd(16) }, { userId: "n", kek: rnd(16) }]))).toBe("ERR_DUPLICATE");
+      expect(codeOf(() => sync(s, [{ userId: "n", kek: rnd(16) }, { userId: "a", kek: rnd(24) }]))).toBe("ERR_KEY_LENGTH");
+      expect(state(s)).toEqual(before);
     });
   });
 
@@ -348,13 +467,15 @@ describe("SqliteKeyStore on disk", () => {
     const a = new SqliteKeyStore(file);
     fill(a);
     a.rememberNonce("user-1", bytes(16, 1), 2 ** 50, 0);
+    a.updateUsers([{ userId: "user-2", services: ["news"] }]);
     const before = snapshot(a);
     a.close();
     const b = new SqliteKeyStore(file);
     try {
       expect(snapshot(b)).toEqual(before);
       expect(b.allocateTgkId("news")).toBe(4); // the counter survived
-      expect(b.rememberNonce("user-1", bytes(16, 1), 2 ** 50, 1)).toBe(false); // so did the replay cache
+      expect(b.rememberNonce("user-1", bytes(16, 1), 2 ** 50, 1).recorded).toBe(false); // so did the replay cache
+      expect(b.listSubscriptions("user-2")).toEqual(["news"]);
       // and the state is what a MemoryKeyStore given the same calls holds (modulo random bytes)
       const m = new MemoryKeyStore();
       fill(m);
@@ -376,7 +497,7 @@ describe("SqliteKeyStore on disk", () => {
     const raw = new Database(file);
     try {
       expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(raw.prepare("SELECT version FROM schema_version").pluck().get()).toBe(1);
+      expect(raw.prepare("SELECT version FROM schema_version").pluck().get()).toBe(SQLITE_SCHEMA_VERSION);
     } finally {
       raw.close();
     }
@@ -402,14 +523,38 @@ describe("SqliteKeyStore on disk", () => {
       expect([wa.applied, wb.applied]).toEqual([true, false]);
       expect(wb.state.current).toEqual(ra);
       // a replayed nonce is caught whichever instance sees it
-      expect(a.rememberNonce("alice", bytes(8, 3), 10_000, 0)).toBe(true);
-      expect(b.rememberNonce("alice", bytes(8, 3), 10_000, 0)).toBe(false);
+      expect(a.rememberNonce("alice", bytes(8, 3), 10_000, 0).recorded).toBe(true);
+      expect(b.rememberNonce("alice", bytes(8, 3), 10_000, 0).recorded).toBe(false);
       b.removeUser("alice");
       expect(a.getUser("alice")).toBeUndefined();
     } finally {
       a.close();
       b.close();
     }
+  });
+
+  it("migrates a version-1 file: its users keep every service's keys (subscribed to all its services), nothing else changes", () => {
+    const file = newFile();
+    const a = new SqliteKeyStore(file);
+    fill(a);
+    const before = snapshot(a);
+    a.close();
+    // Back to what a v1 build wrote: no subscriptions table, version 1.
+    const raw = new Database(file);
+    raw.exec("DROP TABLE subscriptions; UPDATE schema_version SET version = 1");
+    raw.close();
+    const b = new SqliteKeyStore(file);
+    try {
+      expect(snapshot(b)).toEqual(before);
+      expect(b.listSubscriptions("user-0")).toEqual(["news", "sport"]);
+      expect(b.isSubscribed("user-7", "sport")).toBe(true);
+    } finally {
+      b.close();
+    }
+    const check = new Database(file);
+    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(2);
+    expect(check.prepare("SELECT count(*) FROM subscriptions").pluck().get()).toBe(100);
+    check.close();
   });
 
   it("maps open failures and foreign schemas to ERR_STORE, never a raw SqliteError", () => {

@@ -16,6 +16,7 @@ import { createHmac } from "node:crypto";
 import { prng } from "./helpers/prng.js";
 
 const KEK = new Uint8Array(16).map((_, i) => i + 1);
+const DAVE_KEK = new Uint8Array(16).fill(0xda);
 let ks: KeyServer;
 let mgr: SessionManager;
 let port = 0;
@@ -24,13 +25,15 @@ const infos: RequestInfo[] = [];
 beforeAll(async () => {
   mgr = new SessionManager({
     store: new MemoryKeyStore(), logger: silentLogger,
-    services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000, tekRand2PeriodMs: 60_000 }],
+    services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000, tekRand2PeriodMs: 60_000 }, { serviceId: "weather", tgkLifetimeMs: 3_600_000 }],
   });
   mgr.addUser("alice", KEK);
+  mgr.addUser("dave", DAVE_KEK, ["news"]);
   mgr.addUser("mallory", new Uint8Array(32).fill(9));
   mgr.setUserDisabled("mallory", true);
   mgr.start();
-  ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i) });
+  // The protocol, not the limits (test/key-server-limits.test.ts): signed requests here come faster than a UE's.
+  ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i), rateLimit: { ratePerSec: 1000, burst: 1000 } });
   port = (await ks.listen(0, "127.0.0.1")).port;
 });
 afterAll(async () => {
@@ -115,6 +118,17 @@ describe("key server", () => {
     }
     const reasons = infos.filter((i) => i.status === 401).map((i) => i.reason);
     for (const r of ["unknown_user", "disabled_user", "bad_mac", "stale_time", "replayed_nonce", "missing_header"]) expect(reasons).toContain(r);
+  });
+
+  it("403 with a fixed body for a service the user is not subscribed to (distinct from 401 and 404), no key message", async () => {
+    const body = (serviceId: string) => JSON.stringify({ serviceId, have: [] });
+    const r = await post(signed({ userId: "dave", kek: DAVE_KEK, body: body("weather") }));
+    expect([r.status, r.body.toString(), r.headers[HEADER_REKEY_FROM]]).toEqual([403, '{"error":"forbidden"}', undefined]);
+    expect(infos.at(-1)).toMatchObject({ status: 403, reason: "not_subscribed", userId: "dave", serviceId: "weather" });
+    expect((await post(signed({ userId: "dave", kek: DAVE_KEK, body: body("news") }))).status).toBe(200);
+    expect((await post(signed({ body: body("weather") }))).status).toBe(200); // alice: every service (addUser's default)
+    expect((await post(signed({ userId: "dave", kek: DAVE_KEK, body: body("sports") }))).status).toBe(404);
+    expect((await post(signed({ userId: "dave", kek: KEK, body: body("weather") }))).status).toBe(401);
   });
 
   it("400 for malformed JSON or headers, 404 for unknown service or path, 405 for another method, 413 for a big body", async () => {

@@ -8,11 +8,16 @@
  *
  * Config file (KEKs in hex, 16 or 32 bytes):
  *   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
- *     "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "00112233…" }] }
+ *     "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "00112233…", "services": ["urn:mbms:demo:1"] }] }
+ * A user's "services" lists what it is subscribed to (gets keys for); absent: every service of the file.
+ * The file is the truth about users: at every start the store's users are reconciled with it
+ * (SessionManager.reconcileUsers: new KEKs take effect, users no longer listed are disabled, not deleted).
  */
 import dgram from "node:dgram";
 import { readJsonObject } from "./options.js";
-import { MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type KeyStore, type ServiceConfig } from "../mbms/bmsc/index.js";
+import {
+  MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type ConfiguredUser, type KeyStore, type ServiceConfig,
+} from "../mbms/bmsc/index.js";
 import { Sender } from "./sender.js";
 import { senderFailures, senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
@@ -25,7 +30,7 @@ export const SSRC = 0x6d626d73;
 
 export interface BmscConfig {
   services: ServiceConfig[];
-  users: { userId: string; kek: Uint8Array }[];
+  users: ConfiguredUser[];
 }
 
 export class ConfigError extends Error {}
@@ -45,10 +50,15 @@ export function loadConfig(path: string): BmscConfig {
     if (!x || typeof x.serviceId !== "string" || x.serviceId === "") throw new ConfigError(`${path}: services[${i}].serviceId must be a string`);
     return { ...x };
   });
-  const users = o.users.map((u: unknown, i) => {
-    const x = u as { userId?: unknown; kek?: unknown };
+  const serviceIds = new Set(services.map((s) => s.serviceId));
+  const users = o.users.map((u: unknown, i): ConfiguredUser => {
+    const x = u as { userId?: unknown; kek?: unknown; services?: unknown };
     if (!x || typeof x.userId !== "string" || x.userId === "") throw new ConfigError(`${path}: users[${i}].userId must be a string`);
-    return { userId: x.userId, kek: parseHexKek(x.kek, `${path}: users[${i}].kek`) };
+    if (x.services !== undefined && (!Array.isArray(x.services) || !x.services.every((id) => typeof id === "string" && serviceIds.has(id)))) {
+      throw new ConfigError(`${path}: users[${i}].services must be an array of the file's service ids`);
+    }
+    const kek = parseHexKek(x.kek, `${path}: users[${i}].kek`);
+    return x.services === undefined ? { userId: x.userId, kek } : { userId: x.userId, kek, services: x.services as string[] };
   });
   return { services, users };
 }
@@ -115,9 +125,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   try {
     if (o.config && store) {
       manager = new SessionManager({ store, logger: silentLogger, services: o.config.services });
-      for (const u of o.config.users) {
-        if (!store.getUser(u.userId)) manager.addUser(u.userId, u.kek);
-      }
+      // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
+      manager.reconcileUsers(o.config.users);
       server = createKeyServer({
         manager, logger: silentLogger,
         onRequest: (r) => {

@@ -66,7 +66,9 @@ Exit status: 0 if every check passed, 1 otherwise, 2 on a usage error.`;
 
 const CONFIG_HELP = `Config file (JSON; KEKs are 32 or 64 hex digits); any other key is an option's long name (flags win):
   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
-    "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "000102…0f" }], "dest": "239.1.2.3:5004" }`;
+    "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "000102…0f", "services": ["urn:mbms:demo:1"] }], "dest": "239.1.2.3:5004" }
+A user's "services": what it gets keys for (absent: every service in the file). With --store, the store's
+users are made those of the file at every start: changed KEKs take effect, unlisted users are disabled.`;
 
 const KEYSERVER_USAGE = `Usage: mbms-srtp keyserver --config FILE.json [options]
 

@@ -8,6 +8,7 @@ export type MbmsErrorCode =
   | "ERR_ARGUMENT" // other malformed input (cs_id, CSB ID, TEK_RAND length, derivation name)
   | "ERR_DUPLICATE" // key store: a user, service or TGK-ID that already exists
   | "ERR_NOT_FOUND" // key store: the user or service named does not exist
+  | "ERR_FORBIDDEN" // BM-SC: the user is not subscribed to the service it asks keys for
   | "ERR_STORE" // key store: the backend failed (I/O, busy, closed, schema newer than this code)
   | "ERR_HTTP" // UE key client: network failure or an HTTP error status from the BM-SC (retried when transient)
   | "ERR_UNAUTHORIZED" // UE key client: the BM-SC refused the signed request (401/403)

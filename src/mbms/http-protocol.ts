@@ -22,9 +22,13 @@
  *        in [from, from + window).
  *   400 {"error":"bad_request"}   malformed JSON or headers
  *   401 {"error":"unauthorized"}  any authentication failure (same body for every cause)
+ *   403 {"error":"forbidden"}     authenticated, but the user is not subscribed to the service
  *   404 {"error":"not_found"}     unknown service or path
  *   405 {"error":"method_not_allowed"}
+ *   408 {"error":"request_timeout"}  headers or body not received in time (then the socket is closed)
  *   413 {"error":"too_large"}     body over 4 KiB
+ *   429 {"error":"too_many_requests"}  the user's request rate or live-nonce allowance is used up; the
+ *        retry-after header says how many seconds to wait (authentic requests only: see request-auth.ts)
  */
 import type { CryptoCore } from "../wasm/core.js";
 import { defaultCore, mikeyPrf } from "../mikey/prf.js";
@@ -60,7 +64,9 @@ export interface KeyRequestBody {
   have: number[];
 }
 
-export type ErrorBodyCode = "bad_request" | "unauthorized" | "not_found" | "method_not_allowed" | "too_large" | "internal";
+export type ErrorBodyCode =
+  | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "too_large"
+  | "too_many_requests" | "internal";
 export interface ErrorBody {
   error: ErrorBodyCode;
 }

@@ -3,7 +3,9 @@
 // Node-only where it serves HTTP (key-server.ts) or opens SQLite (store); the rest is plain JS.
 export * from "./store/index.js";
 export * from "./session-manager.js";
+export * from "./reconcile-users.js";
 export * from "./request-auth.js";
+export * from "./rate-limiter.js";
 export * from "./key-server.js";
 export * from "./mbms-sender.js";
 export * from "./tek-schedule.js";

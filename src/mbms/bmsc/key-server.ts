@@ -4,18 +4,28 @@
  * message from the SessionManager with the user's retrieval window for the next request.
  *
  * Robustness: bodies over 4 KiB → 413 (checked on content-length and while reading); at most
- * `maxHeaders` header lines and `maxHeaderBytes` of headers; header/request timeouts; client aborts and
- * socket errors are swallowed; any unexpected exception answers 500 without detail. Error bodies are
- * fixed JSON strings and never mention keys; log lines carry codes and counts only.
+ * `maxHeaders` header lines and `maxHeaderBytes` of headers; client aborts and socket errors are swallowed;
+ * any unexpected exception answers 500 without detail. Error bodies are fixed JSON strings and never
+ * mention keys; log lines carry codes and counts only.
+ *
+ * Slow and greedy clients: at most `maxConnections` sockets in all and `maxConnectionsPerIp` per client
+ * address (counted on connection/close; the excess is destroyed at once); headers must arrive within
+ * `headersTimeoutMs`, the whole request within `requestTimeoutMs`, and an idle keep-alive socket is closed
+ * after `keepAliveTimeoutMs`. Node checks the first two every `connectionsCheckingIntervalMs` (its own
+ * default, 30 s, would let a stalled socket live up to 30 s past its timeout). A timed-out or malformed
+ * request gets its 408/400 and the socket is destroyed, not half-closed: a client that never reads or
+ * closes cannot keep it open.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { CryptoCore } from "../../wasm/core.js";
 import {
   CONTENT_TYPE_JSON, CONTENT_TYPE_MIKEY, DEFAULT_MAX_SKEW_MS, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_METHOD, KEYS_PATH,
   MAX_BODY_BYTES, type ErrorBodyCode, type KeyRequestBody,
 } from "../http-protocol.js";
 import { authenticateRequest, type AuthResult } from "./request-auth.js";
+import { UserRateLimiter, type RateLimitOptions } from "./rate-limiter.js";
 import { consoleLogger, type Logger, type SessionManager } from "./session-manager.js";
 
 export interface KeyServerOptions {
@@ -29,8 +39,22 @@ export interface KeyServerOptions {
   /** Time allowed for the whole request (default 10 s) and its headers (default 5 s). */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
-  /** How often expired nonces are purged (default 60 s). */
+  /** An idle keep-alive socket is closed after this long (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** How often Node looks for requests past their timeouts (default 500 ms). */
+  connectionsCheckingIntervalMs?: number;
+  /** Open sockets in all (default 1024) and per client IP address (default 128: UEs behind one NAT). */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  /** How often expired nonces are purged besides the purge each stored nonce does (default 60 s). */
   purgeIntervalMs?: number;
+  /**
+   * Per-user token bucket of authentic requests (rate-limiter.ts; default 2/s, burst 5). A UE asks once
+   * per TGK lifetime plus retries; over the limit: 429 with retry-after.
+   */
+  rateLimit?: RateLimitOptions;
+  /** Live request nonces kept per user (default 128); beyond: 429 until the soonest expires. */
+  maxNoncesPerUser?: number;
   logger?: Logger;
   core?: CryptoCore;
   /** Called once per request that reached the handler, with its outcome (metrics, tests). */
@@ -49,6 +73,8 @@ export interface RequestInfo {
 
 export interface KeyServer {
   readonly server: http.Server;
+  /** The per-user token buckets (its `size`: users held). */
+  readonly limiter: UserRateLimiter;
   /** Listens (default 127.0.0.1, port 0) and resolves with the address. */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -57,7 +83,8 @@ export interface KeyServer {
 }
 
 const ERROR_STATUS: Record<ErrorBodyCode, number> = {
-  bad_request: 400, unauthorized: 401, not_found: 404, method_not_allowed: 405, too_large: 413, internal: 500,
+  bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404, method_not_allowed: 405, too_large: 413,
+  request_timeout: 408, too_many_requests: 429, internal: 500,
 };
 const errorBodies = Object.fromEntries(
   Object.keys(ERROR_STATUS).map((k) => [k, Buffer.from(JSON.stringify({ error: k }))]),
@@ -88,6 +115,8 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
   const maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const maxHeaders = options.maxHeaders ?? 32;
   const onRequest = options.onRequest;
+  const limiter = new UserRateLimiter(options.rateLimit);
+  const maxNoncesPerUser = options.maxNoncesPerUser ?? 128;
 
   const report = (info: RequestInfo) => {
     if (!onRequest) return;
@@ -112,8 +141,12 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     const at = manager.clock.now();
     const auth: AuthResult = authenticateRequest(
       { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body },
-      { store: manager.store, now: at, maxSkewMs, ...(options.core ? { core: options.core } : {}) },
+      { store: manager.store, now: at, maxSkewMs, limiter, maxNoncesPerUser, ...(options.core ? { core: options.core } : {}) },
     );
+    if (!auth.ok && auth.status === 429) {
+      report({ status: 429, reason: auth.reason, userId: auth.userId, at });
+      return sendError(res, "too_many_requests", { "retry-after": String(Math.max(1, Math.ceil(auth.retryAfterMs / 1000))) });
+    }
     if (!auth.ok) {
       report({ status: auth.status, reason: auth.reason, at });
       return sendError(res, auth.status === 400 ? "bad_request" : "unauthorized");
@@ -127,7 +160,14 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
       report({ status: 404, reason: "unknown_service", userId: auth.userId, at });
       return sendError(res, "not_found");
     }
-    const kr = manager.keyResponse(auth.userId, parsed.serviceId);
+    let kr: ReturnType<SessionManager["keyResponse"]>;
+    try {
+      kr = manager.keyResponse(auth.userId, parsed.serviceId);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "ERR_FORBIDDEN") throw e;
+      report({ status: 403, reason: "not_subscribed", userId: auth.userId, serviceId: parsed.serviceId, at });
+      return sendError(res, "forbidden");
+    }
     res.writeHead(200, {
       "content-type": CONTENT_TYPE_MIKEY,
       "content-length": kr.body.length,
@@ -202,17 +242,36 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     maxHeaderSize: options.maxHeaderBytes ?? 8192,
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     headersTimeout: options.headersTimeoutMs ?? 5_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    connectionsCheckingInterval: options.connectionsCheckingIntervalMs ?? 500,
   }, handle);
   server.maxHeadersCount = maxHeaders + 1; // one more than allowed, so that the handler sees the excess
-  server.on("clientError", (_err: Error, socket) => {
-    if (socket.writable && !socket.destroyed) {
-      const body = errorBodies.bad_request;
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: ${CONTENT_TYPE_JSON}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString()}`);
-    } else {
-      socket.destroy();
-    }
+  server.maxConnections = options.maxConnections ?? 1024;
+  server.on("clientError", (err: Error & { code?: string }, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }) => {
+    // A response already on its way cannot be followed by another one on the same socket.
+    if (!socket.writable || socket.destroyed || socket._httpMessage?.headersSent) return void socket.destroy();
+    const code: ErrorBodyCode = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "request_timeout" : "bad_request";
+    const body = errorBodies[code];
+    const status = `${ERROR_STATUS[code]} ${http.STATUS_CODES[ERROR_STATUS[code]]}`;
+    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: ${CONTENT_TYPE_JSON}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString()}`, () => socket.destroy());
+    // end() only half-closes (the HTTP server allows half-open sockets), and its callback waits for the
+    // bytes to leave: a peer that never reads must not keep the socket.
+    setTimeout(() => socket.destroy(), 1000).unref();
   });
-  server.on("connection", (socket) => socket.on("error", () => {}));
+  const maxPerIp = options.maxConnectionsPerIp ?? 128;
+  const perIp = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    socket.on("error", () => {});
+    const ip = socket.remoteAddress ?? "";
+    const n = (perIp.get(ip) ?? 0) + 1;
+    perIp.set(ip, n);
+    socket.once("close", () => {
+      const left = perIp.get(ip)! - 1;
+      if (left === 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+    });
+    if (n > maxPerIp) socket.destroy();
+  });
 
   let purgeTimer: ReturnType<typeof setInterval> | undefined;
   const startPurge = () => {
@@ -228,6 +287,7 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
 
   return {
     server,
+    limiter,
     handle,
     listen(port = 0, host = "127.0.0.1") {
       return new Promise<AddressInfo>((resolve, reject) => {

@@ -7,6 +7,12 @@
  * saying which (the reason is returned for logging and tests only, never sent). For an unknown user a MAC
  * is still computed, under a throwaway key, so the answer takes about as long as for a known one. The
  * nonce is recorded only after the MAC verifies, so unauthenticated traffic cannot fill the replay cache.
+ *
+ * Limits (429, with how long to wait), applied only to authentic requests, so that nobody without the
+ * user's KEK can use up that user's allowance: the user's token bucket (`limiter`) is checked before the
+ * nonce is written (a limited request costs no write), and a token is taken only once the nonce was new
+ * (a replayed request, e.g. one captured off the wire, costs its user nothing); the store refuses a nonce
+ * beyond `maxNoncesPerUser` live ones.
  */
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../mikey/prf.js";
@@ -21,7 +27,14 @@ export type AuthFailure = "missing_header" | "unknown_user" | "disabled_user" | 
 export type AuthResult =
   | { ok: true; userId: string }
   | { ok: false; status: 400; reason: "malformed_header" }
-  | { ok: false; status: 401; reason: AuthFailure };
+  | { ok: false; status: 401; reason: AuthFailure }
+  | { ok: false; status: 429; reason: "rate_limited" | "nonce_cap"; userId: string; retryAfterMs: number };
+
+/** Per-user admission (UserRateLimiter). */
+export interface RequestLimiter {
+  waitMs(userId: string, now: number): number;
+  take(userId: string, now: number): void;
+}
 
 export interface AuthRequest {
   method: string;
@@ -37,6 +50,9 @@ export interface AuthOptions {
   /** Tolerated clock skew, either direction (default 5 min). */
   maxSkewMs?: number;
   core?: CryptoCore;
+  limiter?: RequestLimiter;
+  /** Live nonces the store keeps per user (default: no limit). */
+  maxNoncesPerUser?: number;
 }
 
 const MAX_USER_CHARS = 256;
@@ -80,8 +96,13 @@ export function authenticateRequest(req: AuthRequest, opts: AuthOptions): AuthRe
   if (record.disabled) return { ok: false, status: 401, reason: "disabled_user" };
   if (!Number.isSafeInteger(timeMs) || Math.abs(timeMs - opts.now) > skew) return { ok: false, status: 401, reason: "stale_time" };
   if (!macOk) return { ok: false, status: 401, reason: "bad_mac" };
+  const wait = opts.limiter?.waitMs(user, opts.now) ?? 0;
+  if (wait > 0) return { ok: false, status: 429, reason: "rate_limited", userId: user, retryAfterMs: wait };
   const nonceBytes = fromHex(nonce, NONCE_BYTES)!;
   // Remembered until no request with this time could be accepted any more.
-  if (!opts.store.rememberNonce(user, nonceBytes, timeMs + skew, opts.now)) return { ok: false, status: 401, reason: "replayed_nonce" };
+  const r = opts.store.rememberNonce(user, nonceBytes, timeMs + skew, opts.now, opts.maxNoncesPerUser);
+  if (!r.recorded && r.reason === "replayed") return { ok: false, status: 401, reason: "replayed_nonce" };
+  if (!r.recorded) return { ok: false, status: 429, reason: "nonce_cap", userId: user, retryAfterMs: Math.max(1, r.retryAt - opts.now) };
+  opts.limiter?.take(user, opts.now);
   return { ok: true, userId: user };
 }

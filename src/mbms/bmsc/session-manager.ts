@@ -30,6 +30,7 @@ import {
   buildMki, deriveSrtpMasterKeys, mkiLayout, type MkiLayout, type TekDerivation,
 } from "../key-hierarchy.js";
 import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
+import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
 
 // ---- clock ----------------------------------------------------------------------------------------
 
@@ -190,6 +191,20 @@ const TEK_RAND_BYTES = 16;
 
 const random = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
+/**
+ * A uniform integer in [0, n) from the CSPRNG, 1 <= n <= 2^32: rejection sampling drops the top
+ * 2^32 mod n values of a u32, so that `x % n` has no modulo bias.
+ */
+export function randomBelow(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 32) throw new MbmsError("ERR_ARGUMENT", "n must be an integer in 1..2^32");
+  const limit = 2 ** 32 - (2 ** 32 % n);
+  const u = new Uint32Array(1);
+  for (;;) {
+    globalThis.crypto.getRandomValues(u);
+    if (u[0]! < limit) return u[0]! % n;
+  }
+}
+
 function positiveInt(what: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new MbmsError("ERR_ARGUMENT", `${what} must be a positive integer of milliseconds`);
   return v;
@@ -253,9 +268,23 @@ export class SessionManager {
 
   // ---- users ----
 
-  /** Registers a user and its KEK (16 or 32 bytes; the store keeps a copy). */
-  addUser(userId: string, kek: Uint8Array): void {
-    this.store.addUser({ userId, kek, createdAt: this.clock.now() });
+  /**
+   * Registers a user and its KEK (16 or 32 bytes; the store keeps a copy), subscribed to `services`
+   * (default: every service managed now; a service added later needs a subscription of its own).
+   */
+  addUser(userId: string, kek: Uint8Array, services: readonly string[] = this.serviceIds): void {
+    this.store.addUser({ userId, kek, createdAt: this.clock.now(), services });
+  }
+
+  /**
+   * Makes the stored users those of `users` (reconcile-users.ts): adds, re-keys, re-subscribes, disables
+   * the users not listed (kept, not removed) and enables listed ones. A user without `services` is
+   * subscribed to every managed service. Call it after the services are added, before serving.
+   */
+  reconcileUsers(users: readonly ConfiguredUser[]): ReconcileResult {
+    const r = reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core });
+    this.#log("info", "users reconciled", { ...r });
+    return r;
   }
 
   removeUser(userId: string): boolean {
@@ -539,11 +568,12 @@ export class SessionManager {
   /**
    * The key message for one user: the current TGK and every future TGK already generated, and the
    * user's retrieval window for the next request. The caller has authenticated the user.
-   * ERR_NOT_FOUND for an unknown service or user.
+   * ERR_NOT_FOUND for an unknown service or user, ERR_FORBIDDEN if the user is not subscribed to the service.
    */
   keyResponse(userId: string, serviceId: string): KeyResponse {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
+    if (!this.store.isSubscribed(userId, serviceId)) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
     const user = this.store.getUser(userId);
     if (!user || user.disabled) throw new MbmsError("ERR_NOT_FOUND", "user not found");
     const now = this.clock.now();
@@ -577,7 +607,7 @@ export class SessionManager {
     const slots = Math.min(this.#slots, total);
     const slot = this.#spread === "hash"
       ? fnv1a(`${userId}\u0000${serviceId}\u0000${lastTgkId}`) % slots
-      : Math.floor(Math.random() * slots);
+      : randomBelow(slots);
     const slotLen = Math.floor(total / slots);
     let from = base + slot * slotLen;
     let window = slot === slots - 1 ? total - slot * slotLen : slotLen;

@@ -2,7 +2,8 @@
 // one file, several processes on one host) is the default; MemoryKeyStore is for tests and throwaway runs.
 // A shared server database for BM-SC instances on several hosts implements the same KeyStore interface.
 export type {
-  KeyStore, ListOptions, NewService, NewUser, RotateResult, ServiceRecord, TekRand2State, TgkRecord, UserRecord,
+  KeyStore, ListOptions, NewService, NewUser, NonceResult, RotateResult, ServiceRecord, TekRand2State, TgkRecord, UserRecord,
+  UserUpdate,
 } from "./types.js";
 export { MAX_TGK_ID } from "./types.js";
 export { MemoryKeyStore } from "./memory-store.js";

@@ -1,14 +1,15 @@
 // KeyStore in process memory: for tests and for a BM-SC that may forget everything on restart. Same
 // semantics as SqliteKeyStore (one test suite runs against both). Pure JS, no Node APIs.
 import { MbmsError } from "../../errors.js";
+import { ExpiryHeap } from "./expiry-heap.js";
 import {
-  MAX_TGK_ID, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce, checkTekRand2,
-  checkTgkId, checkTgkRecord, checkTime, compareIds, copyBytes,
-  type KeyStore, type ListOptions, type NewService, type NewUser, type RotateResult, type ServiceRecord,
-  type TekRand2State, type TgkRecord, type UserRecord,
+  MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
+  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, compareIds, copyBytes,
+  type KeyStore, type ListOptions, type NewService, type NewUser, type NonceResult, type RotateResult, type ServiceRecord,
+  type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
 } from "./types.js";
 
-interface UserRow { kek: Uint8Array; createdAt: number; disabled: boolean }
+interface UserRow { kek: Uint8Array; createdAt: number; disabled: boolean; services: Set<string> }
 interface ServiceRow {
   csbId: number; csId: number; srtpProfile: string; tekRand: Uint8Array; nextTgkId: number;
   tgks: Map<number, { tgk: Uint8Array; validFrom: number; expiresAt: number }>;
@@ -26,6 +27,8 @@ export class MemoryKeyStore implements KeyStore {
   #services = new Map<string, ServiceRow>();
   /** userId → (hex nonce → expiresAt). */
   #nonces = new Map<string, Map<string, number>>();
+  /** Every stored nonce by expiry, to forget expired ones as new ones arrive. */
+  #expiry = new ExpiryHeap<{ userId: string; key: string }>();
   #closed = false;
 
   #open(): void {
@@ -46,18 +49,22 @@ export class MemoryKeyStore implements KeyStore {
   addUsers(users: readonly NewUser[]): void {
     this.#open();
     if (!Array.isArray(users)) throw new MbmsError("ERR_ARGUMENT", "users must be an array");
-    const seen = new Set<string>();
     for (const u of users) {
       checkNewUser(u);
-      if (this.#users.has(u.userId) || seen.has(u.userId)) {
-        throw new MbmsError("ERR_DUPLICATE", `user "${u.userId}" exists`);
-      }
-      seen.add(u.userId);
+      if (this.#users.has(u.userId)) throw new MbmsError("ERR_DUPLICATE", `user "${u.userId}" exists`);
+      this.#checkServices(u.services);
     }
+    checkDistinctUsers(users);
     const now = Date.now();
     for (const u of users) {
-      this.#users.set(u.userId, { kek: copyBytes(u.kek), createdAt: u.createdAt ?? now, disabled: u.disabled ?? false });
+      this.#users.set(u.userId, {
+        kek: copyBytes(u.kek), createdAt: u.createdAt ?? now, disabled: u.disabled ?? false, services: new Set(u.services),
+      });
     }
+  }
+
+  #checkServices(ids: readonly string[] | undefined): void {
+    for (const id of ids ?? []) if (!this.#services.has(id)) throw new MbmsError("ERR_NOT_FOUND", `no service "${id}"`);
   }
 
   getUser(userId: string): UserRecord | undefined {
@@ -78,12 +85,40 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   setUserDisabled(userId: string, disabled: boolean): void {
+    this.updateUsers([{ userId, disabled }]);
+  }
+
+  updateUsers(updates: readonly UserUpdate[]): void {
+    this.#open();
+    if (!Array.isArray(updates)) throw new MbmsError("ERR_ARGUMENT", "updates must be an array");
+    for (const u of updates) {
+      checkUserUpdate(u);
+      if (!this.#users.has(u.userId)) throw new MbmsError("ERR_NOT_FOUND", `no user "${u.userId}"`);
+      this.#checkServices(u.services);
+    }
+    checkDistinctUsers(updates);
+    for (const u of updates) {
+      const row = this.#users.get(u.userId)!;
+      if (u.kek !== undefined) {
+        row.kek.fill(0);
+        row.kek = copyBytes(u.kek);
+      }
+      if (u.disabled !== undefined) row.disabled = u.disabled;
+      if (u.services !== undefined) row.services = new Set(u.services);
+    }
+  }
+
+  listSubscriptions(userId: string): string[] {
     this.#open();
     checkId("user", userId);
-    if (typeof disabled !== "boolean") throw new MbmsError("ERR_ARGUMENT", "disabled must be a boolean");
-    const u = this.#users.get(userId);
-    if (!u) throw new MbmsError("ERR_NOT_FOUND", `no user "${userId}"`);
-    u.disabled = disabled;
+    return [...(this.#users.get(userId)?.services ?? [])].sort(compareIds);
+  }
+
+  isSubscribed(userId: string, serviceId: string): boolean {
+    this.#open();
+    checkId("user", userId);
+    checkId("service", serviceId);
+    return this.#users.get(userId)?.services.has(serviceId) ?? false;
   }
 
   removeUser(userId: string): boolean {
@@ -129,6 +164,7 @@ export class MemoryKeyStore implements KeyStore {
     if (!s) return false;
     zeroService(s);
     this.#services.delete(serviceId);
+    for (const u of this.#users.values()) u.services.delete(serviceId);
     return true;
   }
 
@@ -212,34 +248,58 @@ export class MemoryKeyStore implements KeyStore {
     return { applied: true, state: rand2State(serviceId, s.rand2) };
   }
 
-  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now()): boolean {
+  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now(), maxPerUser?: number): NonceResult {
     this.#open();
     checkId("user", userId);
     checkNonce(nonce);
     checkTime("expiresAt", expiresAt);
     checkTime("now", now);
+    checkNonceCap(maxPerUser);
+    this.#forget(now);
+    // Every nonce still stored expires after `now`.
     let m = this.#nonces.get(userId);
-    if (!m) this.#nonces.set(userId, (m = new Map()));
     const key = hex(nonce);
-    const seen = m.get(key);
-    if (seen !== undefined && seen > now) return false;
+    if (m?.has(key)) return REPLAYED;
+    if (m && maxPerUser !== undefined && m.size >= maxPerUser) {
+      let retryAt = Infinity;
+      for (const at of m.values()) retryAt = Math.min(retryAt, at);
+      return { recorded: false, reason: "full", retryAt };
+    }
+    if (!m) this.#nonces.set(userId, (m = new Map()));
     m.set(key, expiresAt);
-    return true;
+    this.#expiry.push(expiresAt, { userId, key });
+    return RECORDED;
   }
 
   purgeNonces(now: number): number {
     this.#open();
     checkTime("now", now);
-    let n = 0;
-    for (const [userId, m] of this.#nonces) {
-      for (const [k, exp] of m) {
-        if (exp <= now) {
-          m.delete(k);
-          n++;
-        }
-      }
-      if (m.size === 0) this.#nonces.delete(userId);
+    return this.#forget(now);
+  }
+
+  countNonces(userId?: string): number {
+    this.#open();
+    if (userId !== undefined) {
+      checkId("user", userId);
+      return this.#nonces.get(userId)?.size ?? 0;
     }
+    let n = 0;
+    for (const m of this.#nonces.values()) n += m.size;
+    return n;
+  }
+
+  /** Forgets the nonces with expiresAt <= now; returns how many. */
+  #forget(now: number): number {
+    let n = 0;
+    this.#expiry.popDue(now, ({ userId, key }, at) => {
+      const m = this.#nonces.get(userId);
+      // Entries match the map one to one (a nonce is stored again only after its entry was popped); checked
+      // anyway, since deleting a live nonce would let a replay through.
+      if (m?.get(key) !== at) return;
+      m.delete(key);
+      if (m.size === 0) this.#nonces.delete(userId);
+      n++;
+    });
     return n;
   }
 
@@ -250,6 +310,7 @@ export class MemoryKeyStore implements KeyStore {
     this.#users.clear();
     this.#services.clear();
     this.#nonces.clear();
+    this.#expiry.clear();
     this.#closed = true;
   }
 }

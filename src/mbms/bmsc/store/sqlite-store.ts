@@ -17,13 +17,13 @@ import { closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
 import {
-  MAX_TGK_ID, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce, checkTekRand2,
-  checkTgkId, checkTgkRecord, checkTime,
-  type KeyStore, type ListOptions, type NewService, type NewUser, type RotateResult, type ServiceRecord,
-  type TekRand2State, type TgkRecord, type UserRecord,
+  MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
+  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate,
+  type KeyStore, type ListOptions, type NewService, type NewUser, type NonceResult, type RotateResult, type ServiceRecord,
+  type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
 } from "./types.js";
 
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 export interface SqliteKeyStoreOptions {
   /** "full" (default): durable across power loss. "normal": faster commits, durable across process crashes. */
@@ -74,6 +74,21 @@ CREATE TABLE nonces (
 CREATE INDEX nonces_by_expiry ON nonces (expires_at);
 `;
 
+// v1 → v2: user ↔ service subscriptions. A v1 file gave every user the keys of every service, so its users
+// start subscribed to all its services (a config reconciled at start then narrows them).
+const SCHEMA_V2 = `
+CREATE TABLE subscriptions (
+  user_id    TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  service_id TEXT NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, service_id)
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_by_service ON subscriptions (service_id);
+INSERT INTO subscriptions (user_id, service_id) SELECT u.user_id, s.service_id FROM users u CROSS JOIN services s;
+`;
+
+/** The step from version v - 1 to v. */
+const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2 };
+
 interface UserRow { user_id: string; kek: Buffer; created_at: number; disabled: number }
 interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number }
 interface TgkRow { service_id: string; tgk_id: number; tgk: Buffer; valid_from: number; expires_at: number }
@@ -109,14 +124,16 @@ function storeError(e: unknown, what: string): MbmsError {
 function migrate(db: Database.Database): void {
   db.transaction(() => {
     db.exec("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
-    const v = db.prepare("SELECT version FROM schema_version WHERE id = 1").pluck().get() as number | undefined;
+    let v = db.prepare("SELECT version FROM schema_version WHERE id = 1").pluck().get() as number | undefined;
     if (v === undefined) {
       db.exec(SCHEMA_V1);
-      db.prepare("INSERT INTO schema_version (id, version) VALUES (1, ?)").run(SQLITE_SCHEMA_VERSION);
+      db.prepare("INSERT INTO schema_version (id, version) VALUES (1, 1)").run();
+      v = 1;
     } else if (v > SQLITE_SCHEMA_VERSION) {
       throw new MbmsError("ERR_STORE", `schema version ${v} is newer than this code's ${SQLITE_SCHEMA_VERSION}`);
     }
-    // v < SQLITE_SCHEMA_VERSION: future migrations go here, one step per version.
+    for (; v < SQLITE_SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v + 1]!);
+    db.prepare("UPDATE schema_version SET version = ? WHERE id = 1").run(v);
   }).immediate();
 }
 
@@ -127,8 +144,14 @@ function prepareAll(db: Database.Database) {
     getUser: p("SELECT user_id, kek, created_at, disabled FROM users WHERE user_id = ?"),
     listUsers: p("SELECT user_id FROM users ORDER BY user_id LIMIT ?").pluck(),
     listUsersAfter: p("SELECT user_id FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?").pluck(),
-    disableUser: p("UPDATE users SET disabled = ? WHERE user_id = ?"),
+    userExists: p("SELECT 1 FROM users WHERE user_id = ?").pluck(),
+    setKek: p("UPDATE users SET kek = ? WHERE user_id = ?"),
+    setDisabled: p("UPDATE users SET disabled = ? WHERE user_id = ?"),
     removeUser: p("DELETE FROM users WHERE user_id = ?"),
+    addSubscription: p("INSERT INTO subscriptions (user_id, service_id) VALUES (?, ?)"),
+    clearSubscriptions: p("DELETE FROM subscriptions WHERE user_id = ?"),
+    listSubscriptions: p("SELECT service_id FROM subscriptions WHERE user_id = ? ORDER BY service_id").pluck(),
+    isSubscribed: p("SELECT 1 FROM subscriptions WHERE user_id = ? AND service_id = ?").pluck(),
     addService: p(
       "INSERT INTO services (service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id) VALUES (?, ?, ?, ?, ?, ?)",
     ),
@@ -155,10 +178,11 @@ function prepareAll(db: Database.Database) {
          current = excluded.current, current_start = excluded.current_start
        WHERE tek_rand2.current_start < excluded.current_start`,
     ),
-    rememberNonce: p(
-      `INSERT INTO nonces (user_id, nonce, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?`,
-    ),
+    addNonce: p("INSERT INTO nonces (user_id, nonce, expires_at) VALUES (?, ?, ?)"),
+    nonceExists: p("SELECT 1 FROM nonces WHERE user_id = ? AND nonce = ?").pluck(),
+    countUserNonces: p("SELECT count(*) FROM nonces WHERE user_id = ?").pluck(),
+    soonestUserNonce: p("SELECT min(expires_at) FROM nonces WHERE user_id = ?").pluck(),
+    countNonces: p("SELECT count(*) FROM nonces").pluck(),
     purgeNonces: p("DELETE FROM nonces WHERE expires_at <= ?"),
   };
 }
@@ -171,6 +195,8 @@ export class SqliteKeyStore implements KeyStore {
   #closed = false;
   #s: Statements;
   #addUsersTx!: (users: readonly NewUser[], now: number) => void;
+  #updateUsersTx!: (updates: readonly UserUpdate[]) => void;
+  #nonceTx!: (userId: string, nonce: Uint8Array, expiresAt: number, now: number, max: number | undefined) => NonceResult;
   #allocateTx!: (serviceId: string, max: number) => number;
   #rotateTx!: (serviceId: string, rand2: Uint8Array, startsAt: number) => RotateResult;
 
@@ -206,6 +232,15 @@ export class SqliteKeyStore implements KeyStore {
   #buildTransactions(): void {
     const db = this.#db;
     const s = this.#s;
+    const subscribe = (userId: string, services: readonly string[]) => {
+      for (const id of services) {
+        try {
+          s.addSubscription.run(userId, id);
+        } catch (e) {
+          throw storeError(e, `subscribing user "${userId}" to "${id}"`);
+        }
+      }
+    };
     const addUsers = db.transaction((users: readonly NewUser[], now: number) => {
       for (const u of users) {
         try {
@@ -213,9 +248,36 @@ export class SqliteKeyStore implements KeyStore {
         } catch (e) {
           throw storeError(e, `adding user "${u.userId}"`);
         }
+        subscribe(u.userId, u.services ?? []);
       }
     });
     this.#addUsersTx = (users, now) => addUsers.immediate(users, now);
+
+    const updateUsers = db.transaction((updates: readonly UserUpdate[]) => {
+      for (const u of updates) {
+        if (s.userExists.get(u.userId) === undefined) throw new MbmsError("ERR_NOT_FOUND", `no user "${u.userId}"`);
+        if (u.kek !== undefined) s.setKek.run(u.kek, u.userId);
+        if (u.disabled !== undefined) s.setDisabled.run(u.disabled ? 1 : 0, u.userId);
+        if (u.services !== undefined) {
+          s.clearSubscriptions.run(u.userId);
+          subscribe(u.userId, u.services);
+        }
+      }
+    });
+    this.#updateUsersTx = (updates) => updateUsers.immediate(updates);
+
+    // Forgets the expired nonces first (through the expiry index: cost ∝ how many expired), so every row
+    // left is live: a stored (user, nonce) is a replay, and the user's row count is its live count.
+    const remember = db.transaction((userId: string, nonce: Uint8Array, expiresAt: number, now: number, max: number | undefined): NonceResult => {
+      s.purgeNonces.run(now);
+      if (s.nonceExists.get(userId, nonce) !== undefined) return REPLAYED;
+      if (max !== undefined && (s.countUserNonces.get(userId) as number) >= max) {
+        return { recorded: false, reason: "full", retryAt: s.soonestUserNonce.get(userId) as number };
+      }
+      s.addNonce.run(userId, nonce, expiresAt);
+      return RECORDED;
+    });
+    this.#nonceTx = (userId, nonce, expiresAt, now, max) => remember.immediate(userId, nonce, expiresAt, now, max);
 
     const allocate = db.transaction((serviceId: string, max: number): number => {
       const next = s.nextTgkId.get(serviceId) as number | undefined;
@@ -256,6 +318,7 @@ export class SqliteKeyStore implements KeyStore {
   addUsers(users: readonly NewUser[]): void {
     if (!Array.isArray(users)) throw new MbmsError("ERR_ARGUMENT", "users must be an array");
     for (const u of users) checkNewUser(u);
+    checkDistinctUsers(users);
     this.#call("adding users", () => this.#addUsersTx(users, Date.now()));
   }
 
@@ -274,10 +337,25 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   setUserDisabled(userId: string, disabled: boolean): void {
+    this.updateUsers([{ userId, disabled }]);
+  }
+
+  updateUsers(updates: readonly UserUpdate[]): void {
+    if (!Array.isArray(updates)) throw new MbmsError("ERR_ARGUMENT", "updates must be an array");
+    for (const u of updates) checkUserUpdate(u);
+    checkDistinctUsers(updates);
+    this.#call("updating users", () => this.#updateUsersTx(updates));
+  }
+
+  listSubscriptions(userId: string): string[] {
     checkId("user", userId);
-    if (typeof disabled !== "boolean") throw new MbmsError("ERR_ARGUMENT", "disabled must be a boolean");
-    const n = this.#call("updating a user", () => this.#s.disableUser.run(disabled ? 1 : 0, userId).changes);
-    if (n === 0) throw new MbmsError("ERR_NOT_FOUND", `no user "${userId}"`);
+    return this.#call("listing subscriptions", () => this.#s.listSubscriptions.all(userId) as string[]);
+  }
+
+  isSubscribed(userId: string, serviceId: string): boolean {
+    checkId("user", userId);
+    checkId("service", serviceId);
+    return this.#call("reading a subscription", () => this.#s.isSubscribed.get(userId, serviceId) !== undefined);
   }
 
   removeUser(userId: string): boolean {
@@ -355,17 +433,24 @@ export class SqliteKeyStore implements KeyStore {
     return this.#call("rotating TEK_RAND2", () => this.#rotateTx(serviceId, rand2, startsAt));
   }
 
-  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now()): boolean {
+  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now(), maxPerUser?: number): NonceResult {
     checkId("user", userId);
     checkNonce(nonce);
     checkTime("expiresAt", expiresAt);
     checkTime("now", now);
-    return this.#call("recording a nonce", () => this.#s.rememberNonce.run(userId, nonce, expiresAt, now).changes > 0);
+    checkNonceCap(maxPerUser);
+    return this.#call("recording a nonce", () => this.#nonceTx(userId, nonce, expiresAt, now, maxPerUser));
   }
 
   purgeNonces(now: number): number {
     checkTime("now", now);
     return this.#call("purging nonces", () => this.#s.purgeNonces.run(now).changes);
+  }
+
+  countNonces(userId?: string): number {
+    if (userId !== undefined) checkId("user", userId);
+    return this.#call("counting nonces", () =>
+      (userId === undefined ? this.#s.countNonces.get() : this.#s.countUserNonces.get(userId)) as number);
   }
 
   close(): void {

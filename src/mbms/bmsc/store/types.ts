@@ -1,5 +1,5 @@
-// The BM-SC's persistent state (design.md §1): the users and their KEKs, the MBMS services with their TGKs,
-// TEK_RAND and TEK_RAND2 schedule, and the replay cache of key-request nonces. A restart must change no key
+// The BM-SC's persistent state (design.md §1): the users, their KEKs and the services they are subscribed to,
+// the MBMS services with their TGKs, TEK_RAND and TEK_RAND2 schedule, and the replay cache of key-request nonces. A restart must change no key
 // and lose no user or TGK, so everything the session manager would otherwise hold in memory lives here.
 //
 // The contract every backend keeps (MemoryKeyStore, SqliteKeyStore, and a shared server database later):
@@ -36,7 +36,30 @@ export interface NewUser {
   readonly createdAt?: number;
   /** Default: false. */
   readonly disabled?: boolean;
+  /** The services the user is subscribed to (gets TGKs for); each must exist. Default: none. */
+  readonly services?: readonly string[];
 }
+
+/** A change to a stored user; absent fields keep their value. */
+export interface UserUpdate {
+  readonly userId: string;
+  /** A new KEK: 16 or 32 bytes (the old one is overwritten where the backend can). */
+  readonly kek?: Uint8Array;
+  readonly disabled?: boolean;
+  /** The user's subscriptions, replacing the stored set; each service must exist. */
+  readonly services?: readonly string[];
+}
+
+/** What rememberNonce did. */
+export type NonceResult =
+  | { readonly recorded: true }
+  /** The same (user, nonce) is stored and has not expired: a replay. */
+  | { readonly recorded: false; readonly reason: "replayed" }
+  /** The user already holds `maxPerUser` unexpired nonces; the soonest of them expires at `retryAt`. */
+  | { readonly recorded: false; readonly reason: "full"; readonly retryAt: number };
+
+export const RECORDED: NonceResult = { recorded: true };
+export const REPLAYED: NonceResult = { recorded: false, reason: "replayed" };
 
 /** An MBMS user service and the MIKEY crypto-session parameters its TEKs derive from. */
 export interface ServiceRecord {
@@ -117,15 +140,25 @@ export interface KeyStore {
   listUserIds(options?: ListOptions): string[];
   /** ERR_NOT_FOUND if the user does not exist. */
   setUserDisabled(userId: string, disabled: boolean): void;
+  /**
+   * Applies many user updates at once: all of them or, on any error, none. ERR_NOT_FOUND for an unknown
+   * user or service, ERR_DUPLICATE if a user appears twice, ERR_KEY_LENGTH for a bad KEK.
+   */
+  updateUsers(updates: readonly UserUpdate[]): void;
   /** true if the user existed. Its KEK is overwritten where the backend can (memory, SQLite secure_delete). */
   removeUser(userId: string): boolean;
+
+  // ---- subscriptions (entitlement: which users get the TGKs of which service) ----
+  /** The services the user is subscribed to, in ascending order; [] for an unknown user. */
+  listSubscriptions(userId: string): string[];
+  isSubscribed(userId: string, serviceId: string): boolean;
 
   // ---- services ----
   /** ERR_DUPLICATE if the service id exists. */
   addService(service: NewService): void;
   getService(serviceId: string): ServiceRecord | undefined;
   listServiceIds(): string[];
-  /** Removes the service with its TGKs and TEK_RAND2 state; true if it existed. */
+  /** Removes the service with its TGKs, TEK_RAND2 state and subscriptions; true if it existed. */
   removeService(serviceId: string): boolean;
   /**
    * Hands out the service's next TGK-ID and advances the counter (fetch-and-increment). IDs still held by
@@ -155,12 +188,16 @@ export interface KeyStore {
 
   // ---- replay protection of key requests ----
   /**
-   * Records that `userId` sent `nonce`, to be remembered until `expiresAt`. Returns false if the same
-   * (userId, nonce) was already recorded and has not expired at `now` (default Date.now()): a replay.
+   * Records that `userId` sent `nonce`, to be remembered until `expiresAt` — unless the same (userId, nonce)
+   * is stored and has not expired at `now` (default Date.now()): a replay; or the user already holds
+   * `maxPerUser` (default: no limit) unexpired nonces. Every call first forgets the nonces (of all users)
+   * with expiresAt <= now, at a cost proportional to how many expired (amortised: each nonce once).
    */
-  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now?: number): boolean;
+  rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now?: number, maxPerUser?: number): NonceResult;
   /** Forgets the nonces with expiresAt <= now; returns how many. */
   purgeNonces(now: number): number;
+  /** How many nonces are stored (of one user, or of all), expired ones not yet forgotten included. */
+  countNonces(userId?: string): number;
 
   /** Releases the backend; memory backends zero their keys. Further calls throw ERR_STORE. */
   close(): void;
@@ -212,8 +249,38 @@ export function checkNewUser(u: NewUser): void {
   checkId("user", u.userId);
   checkKey("KEK", u.kek);
   if (u.createdAt !== undefined) checkTime("createdAt", u.createdAt);
+  checkUserFields(u);
+}
+
+export function checkUserUpdate(u: UserUpdate): void {
+  if (typeof u !== "object" || u === null) throw new MbmsError("ERR_ARGUMENT", "user update must be an object");
+  checkId("user", u.userId);
+  if (u.kek !== undefined) checkKey("KEK", u.kek);
+  checkUserFields(u);
+}
+
+function checkUserFields(u: { disabled?: unknown; services?: unknown }): void {
   if (u.disabled !== undefined && typeof u.disabled !== "boolean") {
     throw new MbmsError("ERR_ARGUMENT", "disabled must be a boolean");
+  }
+  if (u.services === undefined) return;
+  if (!Array.isArray(u.services)) throw new MbmsError("ERR_ARGUMENT", "services must be an array of service ids");
+  for (const id of u.services) checkId("service", id);
+}
+
+/** Refuses a batch naming the same user twice (all-or-nothing batches must not depend on order). */
+export function checkDistinctUsers(users: readonly { userId: string }[]): void {
+  const seen = new Set<string>();
+  for (const u of users) {
+    if (seen.has(u.userId)) throw new MbmsError("ERR_DUPLICATE", `user "${u.userId}" appears twice`);
+    seen.add(u.userId);
+  }
+}
+
+/** `maxPerUser` of rememberNonce: a positive integer or undefined (no limit). */
+export function checkNonceCap(max: unknown): void {
+  if (max !== undefined && (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1)) {
+    throw new MbmsError("ERR_ARGUMENT", "maxPerUser must be a positive integer");
   }
 }
 
