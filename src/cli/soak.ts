@@ -90,7 +90,30 @@ const SSRC = 0x50a50a50;
 const MAX_RECEIVER_KEYS = 6;
 const MB = 1 << 20;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Packet numbers seen, one bit each (a Set of millions of numbers would be the soak's own leak). */
+class PacketSet {
+  private bits = new Uint8Array(1 << 16);
+  size = 0;
+  /** True if `n` was not in the set. */
+  add(n: number): boolean {
+    if (n >> 3 >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(this.bits.length * 2, (n >> 3) + 1));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    const bit = 1 << (n & 7);
+    if (this.bits[n >> 3]! & bit) return false;
+    this.bits[n >> 3]! |= bit;
+    this.size++;
+    return true;
+  }
+}
 
 interface Stream {
   serviceId: string;
@@ -98,9 +121,9 @@ interface Stream {
   source: SyntheticSource;
   /** TGK-ID → expiry, from the manager's announcements (an oracle independent of the sender). */
   tgkExpiry: Map<number, number>;
-  /** MKI (hex) → packet number of the first packet sent under it, and when. */
-  firstUnder: Map<string, { n: number; at: number }>;
-  lastMki: string;
+  /** Packet number of the first packet sent under each MKI → when it was sent; the MKI of the last packet. */
+  firstUnder: Map<number, number>;
+  lastMki: Uint8Array;
   expiredTgkPackets: number;
   announced: number;
   maxAnnounceLateMs: number;
@@ -111,8 +134,9 @@ interface SoakReceiver {
   name: string;
   mode: "ME" | "UICC";
   ue: UeReceiver;
-  seen: Set<number>;
-  deliveredAt: Map<number, number>;
+  seen: PacketSet;
+  /** The longest from sending the first packet under an MKI to its decryption, ms. */
+  maxSwitchDelayMs: number;
   peakKeys: number;
   peakQueuedBytes: number;
 }
@@ -150,7 +174,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const sender = new MbmsSender({ manager, serviceId });
       const s: Stream = {
         serviceId, sender, source: new SyntheticSource({ bitrate: rate * 8 * (RTP_HEADER + payloadSize), payloadSize, ssrc: SSRC }),
-        tgkExpiry: new Map(), firstUnder: new Map(), lastMki: "", expiredTgkPackets: 0, announced: 0, maxAnnounceLateMs: 0, receivers: [],
+        tgkExpiry: new Map(), firstUnder: new Map(), lastMki: new Uint8Array(12), expiredTgkPackets: 0, announced: 0, maxAnnounceLateMs: 0, receivers: [],
       };
       manager.onTek((e) => {
         if (e.serviceId !== serviceId) return;
@@ -168,17 +192,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     };
     for (const s of streams) {
       for (const mode of ["ME", "UICC"] as const) {
-        const r: SoakReceiver = { name: `${mode.toLowerCase()}@${s.serviceId}`, mode, seen: new Set(), deliveredAt: new Map(), peakKeys: 0, peakQueuedBytes: 0, ue: undefined! };
+        const r: SoakReceiver = { name: `${mode.toLowerCase()}@${s.serviceId}`, mode, seen: new PacketSet(), maxSwitchDelayMs: 0, peakKeys: 0, peakQueuedBytes: 0, ue: undefined! };
         r.ue = new UeReceiver({
           ...tuning, baseUrl: `http://127.0.0.1:${port}`, serviceId: s.serviceId, userId: `sip:ue-${mode.toLowerCase()}@soak.invalid`,
           rotationPeriodMs: o.tekPeriodMs,
           keying: mode === "ME" ? { mode, kek: meKek } : { mode, card, closeCard: false },
           onPacket: (p) => {
             const n = checkPacket(p, payloadSize, SSRC);
-            if (n >= 0 && !r.seen.has(n)) {
-              r.seen.add(n);
-              r.deliveredAt.set(n, performance.now());
-            }
+            if (n < 0 || !r.seen.add(n)) return;
+            const sentAt = s.firstUnder.get(n);
+            if (sentAt !== undefined) r.maxSwitchDelayMs = Math.max(r.maxSwitchDelayMs, performance.now() - sentAt);
           },
         });
         s.receivers.push(r);
@@ -201,10 +224,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           if (srtpLen < 0) continue; // withheld: counted by the sender
           const mkiAt = srtpLen - 10 - 12;
           const mki = buf.subarray(mkiAt, mkiAt + 12);
-          const id = hex(mki);
-          if (id !== s.lastMki) {
-            s.lastMki = id;
-            if (!s.firstUnder.has(id)) s.firstUnder.set(id, { n, at: performance.now() });
+          if (!sameBytes(mki, s.lastMki)) {
+            s.lastMki.set(mki);
+            s.firstUnder.set(n, performance.now());
           }
           const expiry = s.tgkExpiry.get(splitMki(mki).tgkId);
           if (expiry === undefined || now >= expiry) s.expiredTgkPackets++;
@@ -247,6 +269,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     clearInterval(pace);
     pace = undefined;
     clearInterval(heapSampler);
+    manager.stop(); // the schedule ends with the stream: switches are counted up to here
     const endAt = Date.now();
     await sleep(100);
     for (const s of streams) for (const r of s.receivers) {
@@ -326,8 +349,7 @@ function buildReport(o: SoakOptions, streams: Stream[], endAt: number, bounds: {
   const receivers = streams.flatMap((s) => s.receivers.map((r): SoakReceiverReport => {
     const st = r.ue.stats;
     const sent = s.sender.stats.packets;
-    let maxDelay = 0;
-    for (const { n, at } of s.firstUnder.values()) maxDelay = Math.max(maxDelay, (r.deliveredAt.get(n) ?? Infinity) - at);
+    const maxDelay = r.maxSwitchDelayMs;
     const rep: SoakReceiverReport = {
       name: r.name, serviceId: s.serviceId, mode: r.mode, delivered: r.seen.size, missing: sent - r.seen.size, switches: st.switches,
       switchesExpected: s.firstUnder.size - 1, maxSwitchDelayMs: Math.round(maxDelay * 10) / 10, peakInstalledKeys: r.peakKeys,
