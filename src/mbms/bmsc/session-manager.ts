@@ -402,7 +402,7 @@ export class SessionManager {
     if (!this.#running) return;
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     const now = this.clock.now();
-    let next = forcedDelay !== undefined ? now + forcedDelay : Infinity;
+    let next = Infinity;
     for (const s of this.#services.values()) {
       try {
         const tgks = wipe(this.#liveTgks(s.serviceId, now));
@@ -419,6 +419,9 @@ export class SessionManager {
         next = Math.min(next, now + this.#retryMs);
       }
     }
+    // After a failed step the next is in retryMs, not sooner: a step that is due and keeps failing (the
+    // store gone) would otherwise run again at once, forever.
+    if (forcedDelay !== undefined) next = now + forcedDelay;
     if (next === Infinity) return;
     this.#timer = this.clock.setTimer(() => {
       this.#timer = undefined;
