@@ -245,6 +245,9 @@ export class MkiEvaluator {
   private nextPumpAt = Infinity;
   private nextHousekeepAt = 0;
   private known = new Set<number>();
+  /** Of the TGKs the source holds (cached with `known`): the highest TGK-ID (-1: none) and the latest expiry. */
+  private highestTgkId = -1;
+  private latestExpiry = -Infinity;
   private knownStale = true;
   private unknownNotifiedAt = -Infinity;
   private readonly unsubscribe: (() => void) | undefined;
@@ -584,11 +587,21 @@ export class MkiEvaluator {
   }
 
   private knownTgk(tgkId: number): boolean {
-    if (this.knownStale) {
-      this.known = new Set(this.source.knownTgkIds());
-      this.knownStale = false;
-    }
+    this.refreshKnown();
     return this.known.has(tgkId);
+  }
+
+  /** Re-reads the source's TGKs when they may have changed (not per packet: a flood reads the cache). */
+  private refreshKnown(): void {
+    if (!this.knownStale) return;
+    this.known = new Set(this.source.knownTgkIds());
+    this.highestTgkId = -1;
+    this.latestExpiry = -Infinity;
+    for (const [id, expiresAt] of this.source.tgkExpiries()) {
+      this.highestTgkId = Math.max(this.highestTgkId, id);
+      this.latestExpiry = Math.max(this.latestExpiry, expiresAt);
+    }
+    this.knownStale = false;
   }
 
   private maybeNotifyUnknown(c: Candidate, now: number): void {
@@ -615,18 +628,13 @@ export class MkiEvaluator {
    * every TGK held has expired or the stream has been silent under every installed key.
    */
   private rekeyWarranted(tgkId: number, now: number): boolean {
-    const expiries = this.source.tgkExpiries();
-    if (expiries.size > 0) {
-      let highest = 0;
-      for (const id of expiries.keys()) highest = Math.max(highest, id);
+    this.refreshKnown();
+    if (this.highestTgkId >= 0) {
       // TGK-IDs are allocated in sequence (modulo the ID space).
-      const ahead = (tgkId - highest + this.tgkIdSpace) % this.tgkIdSpace;
+      const ahead = (tgkId - this.highestTgkId + this.tgkIdSpace) % this.tgkIdSpace;
       if (ahead < 1 || ahead > this.unknownAhead) return false;
     }
-    const wall = this.wallClock();
-    let latest = -Infinity;
-    for (const e of expiries.values()) latest = Math.max(latest, e);
-    return latest <= wall || now - this.lastAuthAt >= this.silenceMs;
+    return this.latestExpiry <= this.wallClock() || now - this.lastAuthAt >= this.silenceMs;
   }
 
   private refill(now: number): void {
