@@ -259,8 +259,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     manager?.stop();
     await server?.close().catch(() => undefined);
     if (sock) await new Promise<void>((r) => sock!.close(() => r()));
-    sender?.close();
-    mbms?.close();
+    sender?.close(); // and the MbmsSender it was given
     store?.close();
   }
 }

@@ -148,8 +148,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     manager.stop();
     await server.close().catch(() => undefined);
     await new Promise<void>((r) => sock.close(() => r()));
-    sender?.close();
-    mbms?.close();
+    sender?.close(); // and the MbmsSender it was given
     store.close();
   }
 }

@@ -152,7 +152,8 @@ export class DemoReceiver {
     }
     const ue = new UeReceiver({
       baseUrl: c.baseUrl, serviceId: c.serviceId, userId: c.userId, rotationPeriodMs: c.rotationPeriodMs,
-      keying: c.mode === "UICC" ? { mode: "UICC", card: this.card! } : { mode: "ME", kek: c.kek },
+      // The card is this receiver's (provisioned at open, closed in close()).
+      keying: c.mode === "UICC" ? { mode: "UICC", card: this.card!, closeCard: false } : { mode: "ME", kek: c.kek },
       onPacket: (p) => this.onPacket(p),
       keyClient: { expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8 },
       // Packets held while a new MKI's TEK is derived (a card round trip can take milliseconds under load):

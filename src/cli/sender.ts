@@ -43,8 +43,6 @@ export class Sender {
   private pace: ReturnType<typeof setInterval> | undefined;
   packets = 0;
   bytes = 0;
-  /** Packets the keying withheld (no TEK in force, or the sender failed): not sent. */
-  withheld = 0;
 
   /** RTP packets given to `forward` before the first TEK (not sent). */
   droppedUnkeyed = 0;
@@ -78,7 +76,7 @@ export class Sender {
     if (this.mbms) {
       const s = this.mbms.stats;
       r.keying = {
-        state: s.state, tekSwitchesExpected: this.mbms.scheduleCheck().expected, withheld: this.withheld, withheldExpiredTgk: s.withheldExpiredTgk,
+        state: s.state, tekSwitchesExpected: this.mbms.scheduleCheck().expected, withheld: s.withheld, withheldExpiredTgk: s.withheldExpiredTgk,
         installFailures: s.installFailures, installedKeys: s.installedKeys, peakInstalledKeys: s.peakInstalledKeys,
       };
     }
@@ -106,10 +104,7 @@ export class Sender {
     const buf = Buffer.allocUnsafe(rtp.length + this.trailerLength);
     buf.set(rtp);
     const n = this.plain ? rtp.length : this.protector!.protect(buf, rtp.length);
-    if (n < 0) {
-      this.withheld++;
-      return false;
-    }
+    if (n < 0) return false; // withheld: the MbmsSender counts it
     this.send(buf, 0, n, rtp.length);
     return true;
   }
@@ -147,10 +142,7 @@ export class Sender {
         source.write(buf.subarray(i * stride, (i + 1) * stride));
       }
       due -= count;
-      if (!this.plain && !this.protector!.protectBatch({ buffer: buf, offsets, lengths, count })) {
-        this.withheld += count;
-        continue;
-      }
+      if (!this.plain && !this.protector!.protectBatch({ buffer: buf, offsets, lengths, count })) continue; // withheld, counted
       for (let i = 0; i < count; i++) {
         if (lengths[i]! < 0) throw SrtpError.fromStatus(-lengths[i]! as SrtpStatus); // as protect() would
         this.send(buf, offsets[i]!, lengths[i]!, len);
@@ -163,7 +155,7 @@ export class Sender {
     this.pace = undefined;
   }
 
-  /** Stops and zeroes the keys. */
+  /** Stops and zeroes the keys (closing the MbmsSender given to useMbms). */
   close(): void {
     this.stop();
     this.protector?.close();

@@ -118,8 +118,9 @@ export class MbmsSender {
   /** Protects `buf[0..len)` in place (room for the trailer after it). Returns the SRTP length, or -1 if withheld. */
   protect(buf: Uint8Array, len: number): number {
     if (!this.usable(1)) return -1;
+    const n = this.ctx!.protect(buf, len);
     this.s.packets++;
-    return this.ctx!.protect(buf, len);
+    return n;
   }
 
   /** Protects a batch in place (SrtpContext.protectBatch). False, and nothing protected, if withheld. */
@@ -205,19 +206,20 @@ export class MbmsSender {
     this.timers.add(t);
   }
 
-  /** Sends under `key` from now on and retires every key that is neither it nor announced for later. */
+  /**
+   * Sends under `key` from now on and retires the key it replaces. Keys announced for later stay: periods
+   * only move forward (the store's rotation is compare-and-set), so they start after `key`.
+   */
   private switchTo(key: SendKey): void {
-    const ctx = this.ctx!;
-    ctx.setSendKey(key.mki);
-    if (this.current !== undefined) this.s.tekSwitches++;
+    this.ctx!.setSendKey(key.mki);
     const old = this.current;
     this.current = key;
     this.s.state = "sending";
-    // Announced later than `key` but starting earlier cannot happen (periods only move forward); drop those
-    // already overtaken all the same.
-    const stale = this.pending.filter((k) => k !== key && k.startsAt <= key.startsAt);
-    this.pending = this.pending.filter((k) => k !== key && k.startsAt > key.startsAt);
-    for (const k of old ? [old, ...stale] : stale) this.retire(k);
+    this.pending = this.pending.filter((k) => k !== key);
+    if (old !== undefined) {
+      this.s.tekSwitches++;
+      this.retire(old);
+    }
   }
 
   private retire(key: SendKey): void {
