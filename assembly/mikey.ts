@@ -1,12 +1,12 @@
 // The MIKEY PRF "MIKEY-1" (RFC 3830 §4.1.2) and the key derivations built on it (§4.1.3 from the TGK,
-// §4.1.4 from the PSK/envelope key; design.md §5 for our Alternatives 1 and 2).
+// §4.1.4 from the PSK/envelope key; docs/key-derivation.md §3 for our Alternatives 1 and 2).
 //
 //   P(s, label, m) = HMAC(s, A_1 || label) || ... || HMAC(s, A_m || label),  A_0 = label, A_i = HMAC(s, A_{i-1})
 //   PRF(inkey, label) = first outLen bytes of P(s_1, label, m) XOR ... XOR P(s_n, label, m)
 //
 // with HMAC-SHA1, inkey cut into 256-bit (32-byte) pieces s_1..s_n (the last one possibly shorter, so
 // n = ceil(len / 32): a 32- or 64-byte inkey has exactly 1 or 2 full pieces, NOT an extra empty one as
-// minisip's `len % 32` computes, standards.md §2.4) and m = ceil(outLen / 20).
+// minisip's `len % 32` computes, docs/key-derivation.md §1) and m = ceil(outLen / 20).
 //
 // Everything lives in static scratch (no allocation) and is zeroed before each export returns. Lengths
 // and constants are parameters (public); loops run on them only, never on loaded (secret) bytes.
@@ -92,7 +92,7 @@ export function mikeyDerivePair(
 }
 
 /**
- * Alternative 2 (design.md §5): SK-TGK = PRF(TGK, skLabel) (`skLen` bytes, kept in the core), then
+ * Alternative 2 (docs/key-derivation.md §3): SK-TGK = PRF(TGK, skLabel) (`skLen` bytes, kept in the core), then
  * the pair derivation of mikeyDerivePair from SK-TGK. skLabel = C_SK || 0xFF || CSB_ID || TGK_RAND.
  */
 export function mikeyDerivePairSk(

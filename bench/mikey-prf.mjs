@@ -1,5 +1,5 @@
 // MIKEY TEK derivations per second (RFC 3830 §4.1.3: TEK + salt from a 16-byte TGK; and Alternative 1,
-// design.md §5, with an 8-byte TEK_RAND2 from the MKI): WASM (SIMD, scalar) against @noble/hashes.
+// docs/key-derivation.md §3, with an 8-byte TEK_RAND2 from the MKI): WASM (SIMD, scalar) against @noble/hashes.
 // "noble reference" is the straight transcription of §4.1.2 that test/helpers/mikey-reference.ts uses
 // (hmac(sha1, s, m) per HMAC); "noble keyed once" keys each piece once and clones the state, the
 // fastest noble we know how to write. Run `npx tsc -p tsconfig.json` first. Writes bench/results/mikey-prf.json.
@@ -53,7 +53,7 @@ const tgk = seq(0x10, 16), rand = seq(0x20, 16), csbId = 0x12345678, csId = 1, r
 const tgkId = 7, mki = buildMki(tgkId, rand2);
 const cores = { "wasm-simd": loadCore({ flavor: "simd" }), "wasm-scalar": loadCore({ flavor: "scalar" }) };
 
-// Sanity: every implementation gives standards.md §2.13's TEK before anything is timed.
+// Sanity: every implementation gives docs/key-derivation.md §5's TEK before anything is timed.
 const expected = "c66515e32b19e756a9b1f0b36fcb79cb";
 for (const f of [prfReference, prfKeyedOnce]) if (hex(f(tgk, label(TEK, csId, csbId, rand), 16)) !== expected) throw new Error(`${f.name} is wrong`);
 for (const core of Object.values(cores)) if (hex(deriveTekSalt(tgk, { csId, csbId, rand }, core).tek) !== expected) throw new Error("wasm is wrong");

@@ -1,4 +1,4 @@
-// TEK switch latency, ME-based (design.md §1 "UE"): the time from receiving the first SRTP packet under a
+// TEK switch latency, ME-based (docs/architecture.md §1 "UE"): the time from receiving the first SRTP packet under a
 // new MKI (TGK-ID ‖ fresh TEK_RAND2) to its decryption: MKI evaluation, TEK derivation (MIKEY PRF, Alt 1),
 // key installation (RFC 3711 session keys), verification and decryption. Median over ≥ 1000 switches;
 // bar ≤ 50 µs. Also: the same with an async TekSource (promise hop, no sync path) and the unchanged-MKI

@@ -7,7 +7,7 @@
 // worker is recorded to show the KEK never crosses the boundary after provisioning (workerData). The stream runs through many TEK_RAND2 changes and three TGK expiries (the UEs re-key by
 // themselves); mid-stream the BM-SC is SIGKILLed and restarted on the same SQLite file and port.
 //
-// Network: UDP unicast and HTTP on 127.0.0.1 only (design.md §6). Multicast proper (a group address) is left
+// Network: UDP unicast and HTTP on 127.0.0.1 only (docs/architecture.md §5). Multicast proper (a group address) is left
 // to the CLI issue's network-namespace test, not here. Bounded: ~11 s of stream at 200 packets/s.
 import dgram from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";

@@ -1,4 +1,4 @@
-// MIKEY codec (RFC 3830 §6): the standards.md §2.13 I_MESSAGE field by field and byte for byte, round
+// MIKEY codec (RFC 3830 §6): the docs/key-derivation.md §5 I_MESSAGE field by field and byte for byte, round
 // trips of every payload type with random field values, three TGKs in a NULL-encrypted KEMAC, and
 // every MikeyError code reached with a crafted message.
 import { createCipheriv, createHmac } from "node:crypto";
@@ -14,7 +14,7 @@ import {
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-// standards.md §2.13, copied literally.
+// docs/key-derivation.md §5, copied literally.
 const VECTOR = {
   hdr: "0100050012345678010000cafebabe00000000",
   t: "0b00eb0a1b2c3d4e5f60",
@@ -138,7 +138,7 @@ function codeOf(f: () => unknown): MikeyErrorCode | "no error" {
   return "no error";
 }
 
-describe("standards.md §2.13 I_MESSAGE", () => {
+describe("docs/key-derivation.md §5 I_MESSAGE", () => {
   it("is 135 bytes and decodes field by field", () => {
     expect(I_MESSAGE.length).toBe(135);
     const m = decodeMessage(I_MESSAGE);

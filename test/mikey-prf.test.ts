@@ -1,6 +1,6 @@
-// MIKEY PRF (RFC 3830 §4.1.2) and the TGK → TEK derivations (§4.1.3, §4.1.4, design.md §5) on both WASM
+// MIKEY PRF (RFC 3830 §4.1.2) and the TGK → TEK derivations (§4.1.3, §4.1.4, docs/key-derivation.md §3) on both WASM
 // builds, against an independent @noble/hashes reference, our published JSON vectors, and the values
-// written out literally in standards.md §2.13. MIKEY_WRITE_VECTORS=1 regenerates the JSON from the reference.
+// written out literally in docs/key-derivation.md §5. MIKEY_WRITE_VECTORS=1 regenerates the JSON from the reference.
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkConstantTime } from "../scripts/ct-check/taint.mjs";
@@ -20,7 +20,7 @@ if (process.env.MIKEY_WRITE_VECTORS) {
 const prfVectors = JSON.parse(readFileSync(file("mikey-prf.json"), "utf8")) as ReturnType<typeof buildPrfVectors>;
 const tekVectors = JSON.parse(readFileSync(file("mikey-tek.json"), "utf8")) as ReturnType<typeof buildTekVectors>;
 
-// standards.md §2.13, copied literally (inputs: PSK 00..0f, TGK 10..1f, RAND 20..2f, CSB ID 12345678, cs_id 01).
+// docs/key-derivation.md §5, copied literally (inputs: PSK 00..0f, TGK 10..1f, RAND 20..2f, CSB ID 12345678, cs_id 01).
 const S213 = {
   tgk: seq(0x10, 16), psk: seq(0x00, 16), rand: seq(0x20, 16), csbId: 0x12345678, csId: 1,
   tekLabel: "2ad01c640112345678202122232425262728292a2b2c2d2e2f",
@@ -52,7 +52,7 @@ const randomCase = (next: () => number) => {
 };
 
 describe("reference (@noble/hashes)", () => {
-  it("reproduces standards.md §2.13 literally", () => {
+  it("reproduces docs/key-derivation.md §5 literally", () => {
     const { tgk, psk, rand, csbId, csId } = S213;
     expect(toHex(refLabel(REF_CONST.tek, csId, csbId, rand))).toBe(S213.tekLabel);
     expect(toHex(refTekSalt(tgk, csId, csbId, rand, 16).tek)).toBe(S213.tek16);
@@ -93,7 +93,7 @@ describe.each(["simd", "scalar"] as const)("WASM %s build", (flavor) => {
   const core: CryptoCore = loadCore({ flavor });
   const tail = labelTail(S213.csId, S213.csbId, S213.rand);
 
-  it("reproduces standards.md §2.13 literally", () => {
+  it("reproduces docs/key-derivation.md §5 literally", () => {
     const { tek, salt } = deriveTekSalt(S213.tgk, { csId: S213.csId, csbId: S213.csbId, rand: S213.rand }, core);
     expect([toHex(tek), toHex(salt)]).toEqual([S213.tek16, S213.salt]);
     expect(toHex(deriveTekSalt(S213.tgk, { csId: 1, csbId: S213.csbId, rand: S213.rand, tekLength: 32 }, core).tek)).toBe(S213.tek32);

@@ -1,4 +1,4 @@
-// MIKEY PSK messages (RFC 3830 §4.2, §5): the worked I_MESSAGE of standards.md §2.13 rebuilt byte for
+// MIKEY PSK messages (RFC 3830 §4.2, §5): the worked I_MESSAGE of docs/key-derivation.md §5 rebuilt byte for
 // byte; several TGKs in one message; every refusal (MAC, timestamp, replay, update without RAND) typed
 // and taken before decryption; the Verification message; and a fuzz of the verifier.
 import { randomBytes } from "node:crypto";
@@ -13,7 +13,7 @@ import {
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s/g, ""), "hex"));
 
-// standards.md §2.13 (our own worked vector, checked there against an independent Python implementation).
+// docs/key-derivation.md §5 (our own worked vector, checked there against an independent Python implementation).
 const I_MESSAGE =
   "0100050012345678010000cafebabe00000000" + "0b00eb0a1b2c3d4e5f60" + "0a10202122232425262728292a2b2c2d2e2f" +
   "010000002100010101011002010103011404010e0501000601000701010801010a01010b010a" +

@@ -1,4 +1,4 @@
-// The pre-calculation attack, shown (design.md §1, standards.md §5, docs/precalculation-attack.md).
+// The pre-calculation attack, shown (docs/architecture.md §1, docs/precalculation-attack.md).
 //
 // 1. Naive design (what NOT to do): a card derives SRTP session keys from (master key, r = index DIV kdr).
 //    An attacker who holds it for a moment asks for the next 50 r values, gives the card back, and later
@@ -158,7 +158,7 @@ describe("naive design (what NOT to do): the card derives session keys from (mas
 // ---- 2. the TEK_RAND2 design ---------------------------------------------------------------------------------
 
 /**
- * The design's UICC (standards.md §4.5): it holds the TGK (delivered by MIKEY under the KEK) and returns the
+ * The design's UICC (docs/key-derivation.md §4): it holds the TGK (delivered by MIKEY under the KEK) and returns the
  * SRTP master key and salt for an MKI = TGK-ID ‖ TEK_RAND2 it is given, by Alternative 1. It answers any
  * MKI, as the design's card does: the MKI is not authenticated.
  */

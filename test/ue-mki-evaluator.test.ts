@@ -1,4 +1,4 @@
-// The UE's MKI evaluator (design.md §1 "UE", §4; standards.md §3.5): a BM-SC-like sender rotating
+// The UE's MKI evaluator (docs/architecture.md §1 "UE", §4; docs/key-derivation.md §4): a BM-SC-like sender rotating
 // TEK_RAND2 → every packet decrypted, no loss at a switch, late packets under the previous MKI during the
 // grace period; and a forged-MKI flood at 10× the stream rate that never stops the real stream.
 import { randomBytes } from "node:crypto";

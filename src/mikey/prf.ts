@@ -25,7 +25,7 @@ export const MIKEY_CONST = {
   /** §4.1.4: salt_key, run 6 (699959574). */
   PSK_SALT: 0x29b88916,
   /**
-   * Ours (design.md §5, Alternative 2): SK-TGK = PRF(TGK, C_SK ‖ 0xFF ‖ CSB_ID ‖ TGK_RAND). Following
+   * Ours (docs/key-derivation.md §3, Alternative 2): SK-TGK = PRF(TGK, C_SK ‖ 0xFF ‖ CSB_ID ‖ TGK_RAND). Following
    * §4.1.3's rule, it is the next unused 9-digit run of e, run 8: 724076630 = 0x2B288856. It differs from
    * all seven RFC 3830 constants; RFC 4563 (Key ID) and RFC 4909 (OMA BCAST) define no PRF constants.
    */
@@ -74,7 +74,7 @@ export interface TekSaltParams {
   csbId: number;
   /** RAND of the MIKEY message (TEK_RAND). */
   rand: Uint8Array;
-  /** Alternative 1 (design.md §5): appended to RAND in the label. */
+  /** Alternative 1 (docs/key-derivation.md §3): appended to RAND in the label. */
   tekRand2?: Uint8Array;
   /** 16 (AES-128) or 32 (AES-256); default 16. */
   tekLength?: number;

@@ -38,6 +38,7 @@ export interface CoreExports {
   srtpVerify(hmacSlot: number, pkt: number, authLen: number, roc: number, withRoc: number, tagAt: number, tagLen: number): number;
   /** Lanes: 4 × (hmacSlot, pkt, authLen, roc, tagAt). */
   srtpTagX4(tagLen: number, withRoc: number, ...lanes: number[]): void;
+  /** Lanes: 4 × (hmacSlot, pkt, authLen, roc, tagAt); returns the mask of lanes that verified. */
   srtpVerifyX4(tagLen: number, withRoc: number, ...lanes: number[]): number;
   wipeScratch(): void;
   /** MIKEY PRF, RFC 3830 §4.1.2 (assembly/mikey.ts). */

@@ -386,7 +386,7 @@ export class CryptoCore {
   }
 
   /**
-   * Alternative 2 (design.md §5): SK-TGK = PRF(tgk, skLabel) (`skLen` bytes, never leaves the core),
+   * Alternative 2 (docs/key-derivation.md §3): SK-TGK = PRF(tgk, skLabel) (`skLen` bytes, never leaves the core),
    * then `mikeyDerivePair(SK-TGK, c1, c2, tail, len1, len2)`.
    */
   mikeyDerivePairSk(

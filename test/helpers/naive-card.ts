@@ -7,7 +7,7 @@
 // r = index DIV key_derivation_rate the host asks for. The master key itself never leaves the card, which
 // looks safe, but r is a public, predictable counter: whoever holds the card for a moment can ask for every
 // future r at once and keep the answers. The card is then an oracle for the whole future of the stream
-// (docs/precalculation-attack.md, standards.md §5).
+// (docs/precalculation-attack.md).
 //
 // The KDF is the independent node:crypto one in bench/node-crypto-srtp.mjs, not our WASM engine, so the
 // attack in the test also cross-checks the engine's key_derivation_rate handling.

@@ -24,7 +24,7 @@ export function encodeTimestamp(w: ByteWriter, p: TimestampPayload): void {
 
 /**
  * The timestamp as the 64 bits used in PRF input and the KEMAC IV: a COUNTER is zero-padded at the
- * front (§6.6 says so for the PRF; standards.md §2.6 applies it to the IV too).
+ * front (§6.6 says so for the PRF; docs/key-derivation.md §2 applies it to the IV too).
  */
 export function timestamp64(t: TimestampPayload): Uint8Array {
   const out = new Uint8Array(8);
