@@ -2,7 +2,7 @@
 import { ctr } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { sessionKeys } from "./node-crypto-srtp.mjs";
+import { sessionKeys } from "../reference/node-crypto-srtp.mjs";
 
 const be32 = (x) => new Uint8Array([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]);
 

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift-rtp";
 import { loadCore, SrtpContext } from "../dist/index.js";
 import { runSuite, writeResults } from "./harness.mjs";
-import { NodeCryptoSrtp } from "./node-crypto-srtp.mjs";
+import { NodeCryptoSrtp } from "../reference/node-crypto-srtp.mjs";
 import { NobleSrtp } from "./noble-srtp.mjs";
 
 const libsrtp = await import("../native/libsrtp/index.js").catch(() => null);

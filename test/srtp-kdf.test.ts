@@ -1,9 +1,9 @@
 // The SRTP KDF (RFC 3711 §4.3) in the core: published vectors on both builds, and random labels, r and
-// key sizes against the independent node:crypto implementation in bench/node-crypto-srtp.mjs.
+// key sizes against the independent node:crypto implementation in reference/node-crypto-srtp.mjs.
 import { randomBytes, randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import vectors from "./vectors/srtp.json" with { type: "json" };
-import { srtpKdf as referenceKdf } from "../bench/node-crypto-srtp.mjs";
+import { srtpKdf as referenceKdf } from "../reference/node-crypto-srtp.mjs";
 import { loadCore } from "../src/index.js";
 import { hex, unhex } from "./helpers/backends.js";
 

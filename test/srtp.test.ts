@@ -3,7 +3,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import vectors from "./vectors/srtp.json" with { type: "json" };
-import { NodeCryptoSrtp } from "../bench/node-crypto-srtp.mjs";
+import { NodeCryptoSrtp } from "../reference/node-crypto-srtp.mjs";
 import { loadCore, SrtpContext, SrtpError, SrtpStatus, SRTP_PROFILES, type SrtpProfileName } from "../src/index.js";
 import { hex, unhex } from "./helpers/backends.js";
 import { contextsOn } from "./helpers/contexts.js";

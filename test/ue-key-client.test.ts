@@ -294,7 +294,8 @@ describe("KeyClient", () => {
 
 describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the key message)", () => {
   it("card mode: the card's SoftCard signs (mode F4) and takes the bytes (mode 01); the client holds no KEK", async () => {
-    const { SoftCard, UiccProxy, UiccTekSource, cardCredentials } = await import("../src/mbms/uicc/index.js");
+    const { UiccProxy, UiccTekSource, cardCredentials } = await import("../src/mbms/uicc/index.js");
+    const { SoftCard } = await import("../src/mbms/uicc/soft-card.js");
     const clock = new FakeClock();
     const bmsc = new FakeBmsc(clock);
     bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);

@@ -6,8 +6,9 @@ import { describe, expect, it } from "vitest";
 import { loadCore } from "../src/wasm/index.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../src/mbms/key-message.js";
 import { buildMki } from "../src/mbms/key-hierarchy.js";
+import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import {
-  AuthMode, KNOWN_SWS, SW, SoftCard, UICC_ERROR_CODES, UiccError, decodeAuthTlv, decodeAuthenticate,
+  AuthMode, KNOWN_SWS, SW, UICC_ERROR_CODES, UiccError, decodeAuthTlv, decodeAuthenticate,
   decodeAuthenticateResponse, decodeCommandApdu, decodeResponseApdu, encodeAuthTlv, encodeAuthenticate,
   encodeAuthenticateResponse, encodeCommandApdu, encodeResponseApdu, errorOfSw,
 } from "../src/mbms/uicc/index.js";

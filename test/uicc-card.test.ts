@@ -14,8 +14,9 @@ import { build } from "rolldown";
 import { loadCore } from "../src/wasm/index.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../src/mbms/key-message.js";
 import { buildMki, deriveSrtpMasterKeys } from "../src/mbms/key-hierarchy.js";
+import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import {
-  AuthMode, SW, SoftCard, UiccError, UiccProxy, UiccTekSource, decodeAuthenticateResponse, decodeResponseApdu,
+  AuthMode, SW, UiccError, UiccProxy, UiccTekSource, decodeAuthenticateResponse, decodeResponseApdu,
   encodeAuthenticate, keyMessageFacts, type CardChannel, type CardResponse,
 } from "../src/mbms/uicc/index.js";
 import { nodeWorkerChannel, startCardWorker } from "../src/mbms/uicc/card-worker.js";

@@ -9,9 +9,9 @@
 // future r at once and keep the answers. The card is then an oracle for the whole future of the stream
 // (docs/precalculation-attack.md).
 //
-// The KDF is the independent node:crypto one in bench/node-crypto-srtp.mjs, not our WASM engine, so the
+// The KDF is the independent node:crypto one in reference/node-crypto-srtp.mjs, not our WASM engine, so the
 // attack in the test also cross-checks the engine's key_derivation_rate handling.
-import { srtpKdf } from "../../bench/node-crypto-srtp.mjs";
+import { srtpKdf } from "../../reference/node-crypto-srtp.mjs";
 
 /** SRTP session keys for one r (RFC 3711 §4.3.1–4.3.2, labels 0, 1, 2). */
 export interface SrtpSessionKeys {

@@ -1,6 +1,6 @@
-// The UICC-proxy boundary (browser-safe parts). The Node worker glue is ./card-worker.js (node:worker_threads).
+// The UICC-proxy boundary (browser-safe parts): the APDU codec, the card protocol and the proxy the ME talks
+// through. The card simulator is its own entry (mbms-srtp/soft-card); the Node worker glue is ./card-worker.js.
 export * from "./errors.js";
 export * from "./apdu.js";
-export * from "./soft-card.js";
 export * from "./card-protocol.js";
 export * from "./uicc-proxy.js";

@@ -1,6 +1,7 @@
 // A straightforward SRTP (AES-CM + HMAC-SHA1, RFC 3711) on node:crypto: a new cipher and a new HMAC
-// per packet, as most JavaScript SRTP code does. The baseline of bench/srtp.mjs, and the independent
-// implementation the tests check the WASM engine against (including key_derivation_rate ≠ 0).
+// per packet, as most JavaScript SRTP code does. The independent implementation the tests check the WASM
+// engine against (including key_derivation_rate ≠ 0), and the baseline of bench/srtp.mjs. Not part of
+// the package: reference/ holds oracles that tests and benchmarks share.
 import { createCipheriv, createHmac } from "node:crypto";
 
 const aesName = (key, mode) => `aes-${key.length * 8}-${mode}`;
