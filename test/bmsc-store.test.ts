@@ -11,7 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MbmsError } from "../src/mbms/errors.js";
 import { MemoryKeyStore, SQLITE_SCHEMA_VERSION, SqliteKeyStore, type KeyStore, type NewService } from "../src/mbms/bmsc/store/index.js";
 import { reconcileUsers, type ConfiguredUser } from "../src/mbms/bmsc/reconcile-users.js";
-import { defaultCore } from "../src/mikey/prf.js";
+import { defaultCore } from "../src/wasm/default-core.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bmsc-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

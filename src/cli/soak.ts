@@ -17,7 +17,7 @@
 import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
 import { UeReceiver, type UeReceiverStats } from "../mbms/ue/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
-import { defaultCore } from "../mikey/prf.js";
+import { defaultCore } from "../wasm/default-core.js";
 import { splitMki } from "../mbms/key-hierarchy.js";
 import { checkPacket, RTP_HEADER, SyntheticSource } from "./synthetic-source.js";
 

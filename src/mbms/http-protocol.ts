@@ -31,7 +31,8 @@
  *        retry-after header says how many seconds to wait (authentic requests only: see request-auth.ts)
  */
 import type { CryptoCore } from "../wasm/core.js";
-import { defaultCore, mikeyPrf } from "../mikey/prf.js";
+import { mikeyPrf } from "../mikey/prf.js";
+import { defaultCore } from "../wasm/default-core.js";
 import { MbmsError } from "./errors.js";
 
 export const KEYS_PATH = "/mbms/v1/keys";

@@ -10,7 +10,8 @@
 //     TEK, salt = the RFC 3830 §4.1.3 derivation from SK-TGK with TEK_RAND.
 //
 // R must be unpredictable and have ≥ 64 bits (standards.md §5): hence the 8-byte minimum.
-import { MIKEY_CONST, defaultCore, labelTail, mikeyLabel } from "../mikey/prf.js";
+import { MIKEY_CONST, labelTail, mikeyLabel } from "../mikey/prf.js";
+import { defaultCore } from "../wasm/default-core.js";
 import type { CryptoCore } from "../wasm/core.js";
 import { MbmsError } from "./errors.js";
 

@@ -21,7 +21,7 @@ import {
 } from "../mikey/codec/index.js";
 import type { KeyIdEntry, KeyDataPayload } from "../mikey/codec/index.js";
 import { msFromNtp, ntpFromMs } from "../mikey/ntp.js";
-import { defaultCore } from "../mikey/prf.js";
+import { defaultCore } from "../wasm/default-core.js";
 import { openPskMessage, sealPskMessage, type PskOpenOptions } from "../mikey/psk.js";
 import { SRTP_PROFILES, type SrtpProfileName } from "../srtp/profiles.js";
 import { MbmsError } from "./errors.js";

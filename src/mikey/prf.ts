@@ -2,7 +2,7 @@
 // (assembly/mikey.ts). Pure: no Node APIs, runs in browsers.
 import { CoreError } from "../errors.js";
 import type { CryptoCore } from "../wasm/core.js";
-import { loadCore } from "../wasm/load.js";
+import { defaultCore } from "../wasm/default-core.js";
 
 /**
  * The PRF constants (labels' first 32 bits). RFC 3830 §4.1.3 takes them from consecutive 9-digit runs
@@ -35,11 +35,6 @@ export const MIKEY_CONST = {
 /** cs_id for the §4.1.4 derivations (from the PSK or envelope key). */
 export const CS_ID_TRANSPORT = 0xff;
 
-let shared: CryptoCore | undefined;
-/** The core used when none is passed: one per process/page, loaded on first use. */
-export function defaultCore(): CryptoCore {
-  return (shared ??= loadCore());
-}
 
 /** PRF(inkey, label), `outLen` bytes (RFC 3830 §4.1.2). */
 export function mikeyPrf(inkey: Uint8Array, label: Uint8Array, outLen: number, core: CryptoCore = defaultCore()): Uint8Array {

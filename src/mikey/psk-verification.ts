@@ -12,7 +12,7 @@ import {
   DataType, MacAlg, PayloadType, decodeMessage, encodeMessageWithLayout, timestamp64, type MikeyPayload,
 } from "./codec/index.js";
 import { MikeyError } from "./errors.js";
-import { defaultCore } from "./prf.js";
+import { defaultCore } from "../wasm/default-core.js";
 import type { OpenedPskMessage } from "./psk.js";
 import { withTransportKeys } from "./transport.js";
 

@@ -12,7 +12,7 @@ import {
 } from "./codec/index.js";
 import { MikeyError } from "./errors.js";
 import { msFromNtp, ntpFromMs } from "./ntp.js";
-import { defaultCore } from "./prf.js";
+import { defaultCore } from "../wasm/default-core.js";
 import type { ReplayCache, ReplayRefusal } from "./replay-cache.js";
 import { withTransportKeys, kemacIv, type TransportKeys } from "./transport.js";
 

@@ -1,4 +1,4 @@
-import { loadCore } from "../wasm/load.js";
+import { defaultCore } from "../wasm/default-core.js";
 import type { CryptoCore } from "../wasm/core.js";
 import { SrtpError, SrtpStatus } from "./errors.js";
 import { MasterKey } from "./master-key.js";
@@ -48,7 +48,7 @@ export class SrtpContext {
   private readonly rxRtcp = new Map<number, StreamState>();
   private closed = false;
 
-  constructor(options: SrtpContextOptions, core: CryptoCore = loadCore()) {
+  constructor(options: SrtpContextOptions, core: CryptoCore = defaultCore()) {
     this.opts = resolveOptions(options);
     this.core = core;
     this.arena = new PacketArena(core);

@@ -15,7 +15,7 @@
  * beyond `maxNoncesPerUser` live ones.
  */
 import type { CryptoCore } from "../../wasm/core.js";
-import { defaultCore } from "../../mikey/prf.js";
+import { defaultCore } from "../../wasm/default-core.js";
 import {
   DEFAULT_MAX_SKEW_MS, HEADER_AUTHORIZATION, HEADER_NONCE, HEADER_TIME, HEADER_USER, NONCE_BYTES,
   fromHex, parseAuthorization, requestAuthKey, requestMacInput, verifyRequestMac,

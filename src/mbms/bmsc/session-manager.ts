@@ -22,7 +22,7 @@
  *   window gets it.
  */
 import type { CryptoCore } from "../../wasm/core.js";
-import { defaultCore } from "../../mikey/prf.js";
+import { defaultCore } from "../../wasm/default-core.js";
 import { SRTP_PROFILES, DEFAULT_PROFILE, type SrtpProfileName } from "../../srtp/profiles.js";
 import { MbmsError } from "../errors.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";

@@ -20,7 +20,7 @@
  *
  * Browser-safe: uses fetch (injectable), crypto.getRandomValues and setTimeout (injectable).
  */
-import { defaultCore } from "../../mikey/prf.js";
+import { defaultCore } from "../../wasm/default-core.js";
 import { DEFAULT_CLOCK_SKEW_MS } from "../../mikey/psk.js";
 import { ReplayCache } from "../../mikey/replay-cache.js";
 import type { CryptoCore } from "../../wasm/core.js";

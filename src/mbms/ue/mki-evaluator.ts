@@ -41,7 +41,7 @@ import { SrtpStatus } from "../../srtp/errors.js";
 import type { PacketBatch } from "../../srtp/batch.js";
 import { SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
-import { defaultCore } from "../../mikey/prf.js";
+import { defaultCore } from "../../wasm/default-core.js";
 import { MbmsError } from "../errors.js";
 import { DEFAULT_MKI_LAYOUT, mkiLayout, type MkiLayout } from "../key-hierarchy.js";
 import type { TekResult, TekSource } from "./tek-source.js";

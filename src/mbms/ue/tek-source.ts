@@ -13,7 +13,7 @@ import { DEFAULT_MKI_LAYOUT, deriveSrtpMasterKeys, mkiLayout, splitMki, type Mki
 import type { MbmsKeyDelivery } from "../key-message.js";
 import { SRTP_PROFILES } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
-import { defaultCore } from "../../mikey/prf.js";
+import { defaultCore } from "../../wasm/default-core.js";
 import { MbmsError } from "../errors.js";
 
 export interface TekResult {

@@ -21,7 +21,7 @@
  * time the card has); a message whose new TGK-IDs would not fit is refused whole with 9866.
  */
 import { SRTP_PROFILES } from "../../srtp/profiles.js";
-import { defaultCore } from "../../mikey/prf.js";
+import { defaultCore } from "../../wasm/default-core.js";
 import { decodeMessage, PayloadType } from "../../mikey/codec/index.js";
 import { msFromNtp } from "../../mikey/ntp.js";
 import { MikeyError } from "../../mikey/errors.js";
