@@ -1,5 +1,5 @@
 /**
- * The BM-SC key server's HTTP protocol (re-key requests, design.md §1), shared by the server
+ * The BM-SC key server's HTTP protocol (re-key requests, docs/architecture.md §1), shared by the server
  * (src/mbms/bmsc/key-server.ts) and the UE key client (src/mbms/ue/). Pure: no Node APIs, runs in browsers.
  *
  * Request: `POST /mbms/v1/keys`, `content-type: application/json`, body

@@ -1,4 +1,4 @@
-// The MBMS TGK → TEK hierarchy of the founding document (design.md §1, §5): the SRTP master key and salt
+// The MBMS TGK → TEK hierarchy of the founding document (docs/architecture.md §1, docs/key-derivation.md §3): the SRTP master key and salt
 // for the MKI a packet carries. Pure: no Node APIs, runs in browsers.
 //
 //   MKI = TGK-ID (1..4 bytes, big-endian; default 4) ‖ R (8..16 bytes; default 8)
@@ -9,7 +9,7 @@
 //     SK-TGK = PRF(TGK, 0x2B288856 ‖ 0xFF ‖ CSB_ID ‖ TGK_RAND)   (our constant, see MIKEY_CONST.SK_TGK)
 //     TEK, salt = the RFC 3830 §4.1.3 derivation from SK-TGK with TEK_RAND.
 //
-// R must be unpredictable and have ≥ 64 bits (standards.md §5): hence the 8-byte minimum.
+// R must be unpredictable and have ≥ 64 bits (docs/precalculation-attack.md): hence the 8-byte minimum.
 import { MIKEY_CONST, labelTail, mikeyLabel } from "../mikey/prf.js";
 import { defaultCore } from "../wasm/default-core.js";
 import type { CryptoCore } from "../wasm/core.js";
@@ -28,7 +28,7 @@ export type TekDerivation = "alt1" | "alt2";
 
 export interface KeyHierarchyOptions {
   layout?: Partial<MkiLayout>;
-  /** "alt1" (default, design.md's preferred) or "alt2". */
+  /** "alt1" (default, the founding document's preferred) or "alt2". */
   derivation?: TekDerivation;
   /** 16 (AES-128 profiles, default) or 32 (AES-256). */
   tekLength?: 16 | 32;

@@ -1,11 +1,11 @@
 /**
  * ISO/IEC 7816-4 command and response APDUs for AUTHENTICATE in the MBMS security context (TS 31.102
- * §7.1.2, as read through pysim and the Nokia TSY: standards.md §4.1). Pure and browser-safe.
+ * §7.1.2, as read through pysim and the Nokia TSY). Pure and browser-safe.
  *
  * Command:  CLA 00 ‖ INS 89 ‖ P1 80 ‖ P2 85 ‖ Lc ‖ `53` L ‖ mode ‖ mode data ‖ Le
  *   - short APDUs (Lc, Le one byte) when the data field fits in 255 bytes, else extended length
  *     (Lc = 00 ‖ 2 bytes, Le = 2 bytes): an MBMS key message with two or more TGKs is > 255 bytes. 31.102
- *     chaining for long MIKEY messages is unconfirmed (standards.md §4.1), extended length is plain ISO.
+ *     chaining for long MIKEY messages is unconfirmed, extended length is plain ISO.
  *   - P1 80 = "first block of authentication data" (the Nokia TSY); each command here is one block.
  *   - L is BER: one byte (< 0x80), or 81 xx (0x80..0xFF), or 82 xx xx (0x100..0xFFFF), minimal form only.
  *
@@ -17,7 +17,7 @@
  *       TGK-ID that one service alone holds, 6A80 otherwise). PRIVATE mode value, our
  *       documented deviation from 31.102: its mode 02 "MTK Generation" takes a MIKEY MTK message; the
  *       founding document's card derives the TEK from the MKI of the SRTP packet instead, and a private
- *       value keeps such calls from being mistaken for 31.102 mode 02 (standards.md §3.5, §4.5).
+ *       value keeps such calls from being mistaken for 31.102 mode 02 (docs/key-derivation.md §4).
  *       Response: `53` L ‖ TGK-ID (4) ‖ SRTP master key (16|32) ‖ master salt (14).
  *   F3  key deletion: data = [CSB ID (4)] ‖ TGK-ID (4 bytes, big-endian). Private value (31.102 mode 03 deletes an MSK
  *       by Key Domain ID ‖ Key Group). Response: none.
@@ -39,7 +39,7 @@ import { SW, UiccError, errorOfSw } from "./errors.js";
 
 export const CLA_BASIC = 0x00;
 export const INS_AUTHENTICATE_ODD = 0x89;
-/** "First block of authentication data" (standards.md §4.1). */
+/** "First block of authentication data" (TS 31.102 §7.1.2, P1 = 80). */
 export const P1_FIRST_BLOCK = 0x80;
 /** b8 = 1 (application-specific), b3..b1 = 101: MBMS security context. */
 export const P2_MBMS_CONTEXT = 0x85;

@@ -33,7 +33,7 @@ export class UiccError extends MbmsSrtpError {
   }
 }
 
-/** Status words of AUTHENTICATE in the MBMS security context (standards.md §4.1) and ISO 7816-4. */
+/** Status words of AUTHENTICATE in the MBMS security context (TS 31.102 §7.1.2) and ISO 7816-4. */
 export const SW = {
   OK: 0x9000,
   INCORRECT_MAC: 0x9862,

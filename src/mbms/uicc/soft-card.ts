@@ -1,5 +1,5 @@
 /**
- * The card side of the UICC-proxy boundary (design.md §1, UICC-based mode): a software UICC that holds the
+ * The card side of the UICC-proxy boundary (docs/architecture.md §1, UICC-based mode): a software UICC that holds the
  * user's KEK (provisioned at construction, as at manufacture) and up to `capacity` TGKs, and answers
  * AUTHENTICATE (MBMS context) APDUs: APDU in, APDU out (apdu.ts). Pure: no worker or Node APIs, so the
  * same logic runs in a Node worker thread, a browser Web Worker, or in-process in tests.
@@ -7,7 +7,7 @@
  * What leaves the card: status words, for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
  * MKI, and for mode F4 the 20-byte HMAC of a key request under K_req. Never the KEK, K_req or a TGK.
  *
- * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", standards.md §4.2): per service (CSB ID) the card keeps
+ * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", TS 31.102 §4.2.81): per service (CSB ID) the card keeps
  * the timestamp of the last key message it accepted and accepts only strictly greater ones (9865
  * otherwise); services are keyed independently, so one service's message never makes another's stale. Our
  * key messages carry T as NTP-UTC; a card has no clock, so T is treated as the counter and no skew check

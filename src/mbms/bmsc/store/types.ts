@@ -1,4 +1,4 @@
-// The BM-SC's persistent state (design.md §1): the users, their KEKs and the services they are subscribed to,
+// The BM-SC's persistent state (docs/architecture.md §1): the users, their KEKs and the services they are subscribed to,
 // the MBMS services with their TGKs, TEK_RAND and TEK_RAND2 schedule, and the replay cache of key-request nonces. A restart must change no key
 // and lose no user or TGK, so everything the session manager would otherwise hold in memory lives here.
 //
@@ -310,7 +310,7 @@ export function checkTgkRecord(t: TgkRecord): void {
   if (t.expiresAt <= t.validFrom) throw new MbmsError("ERR_ARGUMENT", "a TGK must expire after it becomes valid");
 }
 
-/** TEK_RAND2 is the random part of the MKI: 8..16 bytes (key-hierarchy.ts, design.md §5). */
+/** TEK_RAND2 is the random part of the MKI: 8..16 bytes (key-hierarchy.ts, docs/key-derivation.md §3). */
 export function checkTekRand2(r: unknown): asserts r is Uint8Array {
   checkRandom("TEK_RAND2", r, 8, 16);
 }
