@@ -96,6 +96,17 @@ describe.each(["simd", "scalar"] as const)("%s build", (flavor) => {
     expect(() => rx.unprotectBatch(tooMany)).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
   });
 
+  it("refuses a batch whose last packet is malformed before protecting any of it", () => {
+    const tx = context();
+    const good = rtpPacket(randomRtpShape(7, 0x77));
+    const batch = batchOf([good, good]);
+    batch.lengths[1] = STRIDE + 1; // runs past the buffer
+    expect(() => tx.protectBatch(batch)).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    // Sequence 7 was not spent: protecting it now is not a repeat (that would be refused as a replay).
+    const buf = withRoom(good);
+    expect(tx.tryProtect(buf, good.length)).toBe(good.length + tx.trailerLength);
+  });
+
   it("random batches round-trip through protectBatch and unprotectBatch", () => {
     const mki = randomBytes(4);
     const tx = context(mki), rx = context(mki);

@@ -3,17 +3,13 @@ import type { CryptoCore } from "../wasm/core.js";
 import { SrtpError, SrtpStatus } from "./errors.js";
 import { MasterKey } from "./master-key.js";
 import { checkKey, resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "./options.js";
-import type { PacketBatch } from "./batch.js";
-import { PacketArena } from "./packet-arena.js";
-import { PacketJob } from "./packet-job.js";
-import { RTCP_CLEAR_HEADER, readSsrc, rtcpHeaderStatus, rtpHeaderLength, rtpSequence } from "./rtp-header.js";
+import { checkBatch, type PacketBatch } from "./batch.js";
+import { PacketArena, ROC_BYTES } from "./packet-arena.js";
+import { PacketJob, tagJobs, verifyJob, verifyJobs } from "./packet-job.js";
+import { readSsrc, rtpHeaderLength, rtpSequence } from "./rtp-header.js";
+import { SRTCP_INDEX_BYTES, SrtcpStreams } from "./srtcp.js";
 import { MAX_SRTCP_INDEX, MAX_SRTP_INDEX, StreamState } from "./stream-state.js";
 
-/** E flag ‖ 31-bit SRTCP index (RFC 3711 §3.4). */
-const SRTCP_INDEX_BYTES = 4;
-const E_FLAG = 0x80000000;
-/** The transforms use 4 bytes after the authenticated portion for the ROC (RFC 3711 §4.2). */
-const ROC_BYTES = 4;
 
 /** A context dropped without close() still zeroes and frees its keys when it is collected. */
 const forgotten = new FinalizationRegistry<MasterKey[]>((keys) => keys.forEach((key) => key.close()));
@@ -44,14 +40,16 @@ export class SrtpContext {
   private sendKey: MasterKey | undefined;
   private readonly txRtp = new Map<number, StreamState>();
   private readonly rxRtp = new Map<number, StreamState>();
-  private readonly txRtcp = new Map<number, number>();
-  private readonly rxRtcp = new Map<number, StreamState>();
+  private readonly rtcp: SrtcpStreams;
+  /** keyForPacket, bound once (the SRTCP path looks keys up without a closure per packet). */
+  private readonly keyAt = (buf: Uint8Array, mkiAt: number) => this.keyForPacket(buf, mkiAt);
   private closed = false;
 
   constructor(options: SrtpContextOptions, core: CryptoCore = defaultCore()) {
     this.opts = resolveOptions(options);
     this.core = core;
     this.arena = new PacketArena(core);
+    this.rtcp = new SrtcpStreams(core, this.arena, this.opts);
     for (const init of options.keys) this.addKey(init);
     this.sendKey = this.keys[0]!;
     forgotten.register(this, this.keys, this);
@@ -141,7 +139,7 @@ export class SrtpContext {
   setRtcpIndex(ssrc: number, index: number): void {
     this.checkOpen();
     if (!Number.isInteger(index) || index < 0 || index >= MAX_SRTCP_INDEX) throw new SrtpError("ERR_CONFIG", "SRTCP index is 31 bits");
-    this.txRtcp.set(ssrc >>> 0, index);
+    this.rtcp.setNextIndex(ssrc >>> 0, index);
   }
 
   // ---- SRTP ----------------------------------------------------------------------------------------------
@@ -195,7 +193,7 @@ export class SrtpContext {
       this.core.srtpXor(job.keys, job.ssrc, job.index, job.at + job.header, job.len - job.header);
       ready[n++] = job;
     }
-    this.tagReady(n, mkiLength, profile.srtpTagLength);
+    tagJobs(this.core, ready, n, mkiLength, profile.srtpTagLength);
     this.arena.storeSpan(batch.buffer, span);
     for (let i = 0; i < n; i++) {
       const job = ready[i]!;
@@ -219,7 +217,7 @@ export class SrtpContext {
     const ready = this.ready;
     let n = 0;
     for (let i = 0; i < count; i++) if (lengths[i]! >= 0 && jobs[i]!.laneIndex >= 0) ready[n++] = jobs[i]!;
-    this.verifyReady(n);
+    verifyJobs(this.core, ready, n, this.opts.mkiLength, this.opts.profile.srtpTagLength);
     let accepted = 0;
     for (let i = 0; i < count; i++) {
       if (lengths[i]! < 0) continue;
@@ -256,59 +254,13 @@ export class SrtpContext {
   tryProtectRtcp(buf: Uint8Array, len: number): number {
     this.checkOpen();
     checkLength(buf, 0, len);
-    const status = rtcpHeaderStatus(buf, len);
-    if (status < 0) return status;
-    const { mkiLength, profile } = this.opts;
-    const authLength = len + SRTCP_INDEX_BYTES;
-    const total = authLength + mkiLength + profile.srtcpTagLength;
-    if (buf.length < total) return -SrtpStatus.NoCapacity;
-    if (total + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
-    const ssrc = readSsrc(buf, 4);
-    const index = this.txRtcp.get(ssrc) ?? 0;
-    const key = this.sendKey;
-    if (key === undefined) return -SrtpStatus.UnknownMki;
-    if (index >= MAX_SRTCP_INDEX || key.rtcpPackets >= MAX_SRTCP_INDEX) return -SrtpStatus.KeyLimit;
-    const keys = key.keysFor(key.rtcp, index);
-    const at = this.arena.load(buf, len);
-    this.arena.writeU32(at + len, (E_FLAG | index) >>> 0);
-    this.core.srtpProtect(keys, ssrc, index, at, RTCP_CLEAR_HEADER, len, authLength, 0, false, authLength + mkiLength, profile.srtcpTagLength);
-    this.arena.store(buf, at, total);
-    if (key.mki) buf.set(key.mki, authLength);
-    this.txRtcp.set(ssrc, index + 1);
-    key.rtcpPackets++;
-    return total;
+    return this.rtcp.protect(buf, len, this.sendKey);
   }
 
   tryUnprotectRtcp(buf: Uint8Array, len: number): number {
     this.checkOpen();
     checkLength(buf, 0, len);
-    const status = rtcpHeaderStatus(buf, len);
-    if (status < 0) return status;
-    const { mkiLength, profile } = this.opts;
-    const authLength = len - mkiLength - profile.srtcpTagLength;
-    const indexAt = authLength - SRTCP_INDEX_BYTES;
-    if (indexAt < RTCP_CLEAR_HEADER) return -SrtpStatus.TooShort;
-    if (len + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
-    const key = this.keyForPacket(buf, authLength);
-    if (key === undefined) return -SrtpStatus.UnknownMki;
-    const ssrc = readSsrc(buf, 4);
-    const word = readSsrc(buf, indexAt);
-    const index = word & 0x7fffffff;
-    const known = this.rxRtcp.get(ssrc);
-    if (known) {
-      const seen = known.window.check(index);
-      if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
-    }
-    const keys = key.keysFor(key.rtcp, index);
-    const at = this.arena.load(buf, len);
-    if (!this.core.srtpVerify(keys, at, authLength, 0, false, authLength + mkiLength, profile.srtcpTagLength)) {
-      return -SrtpStatus.AuthFailed;
-    }
-    // E = 0: the sender left the compound packet in clear (RFC 3711 §3.4).
-    if (word & E_FLAG) this.core.srtpXor(keys, ssrc, index, at + RTCP_CLEAR_HEADER, indexAt - RTCP_CLEAR_HEADER);
-    this.arena.store(buf, at, indexAt);
-    (known ?? this.stream(this.rxRtcp, ssrc)).window.commit(index);
-    return indexAt;
+    return this.rtcp.unprotect(buf, len, this.keyAt);
   }
 
   // ---- lifetime ------------------------------------------------------------------------------------------
@@ -417,22 +369,16 @@ export class SrtpContext {
   /** Validates a batch, prepares each packet and loads the whole span into the arena. */
   private prepareBatch(batch: PacketBatch, protect: boolean): { count: number; jobs: PacketJob[]; span: number } {
     this.checkOpen();
-    const count = batch.count ?? batch.offsets.length;
-    const { buffer, offsets, lengths } = batch;
     // With kdr ≠ 0 packets of one batch could need different session keys in the same slots.
     if (this.opts.kdr !== 0) throw new SrtpError("ERR_CONFIG", "the batch API needs key_derivation_rate 0");
-    if (!(count >= 0 && count <= offsets.length && count <= lengths.length)) {
-      throw new SrtpError("ERR_ARGUMENT", "batch count exceeds its offsets or lengths");
-    }
+    const count = checkBatch(batch);
+    const { buffer, offsets, lengths } = batch;
     while (this.jobs.length < count) this.jobs.push(new PacketJob());
     if (this.ready.length < count) this.ready = new Array<PacketJob>(count);
     let span = 0;
     for (let i = 0; i < count; i++) {
       const at = offsets[i]!, len = lengths[i]!;
       const end = i + 1 < count ? offsets[i + 1]! : buffer.length;
-      if (!(Number.isInteger(at) && at >= span && len >= 0 && at + len <= end && end <= buffer.length)) {
-        throw new SrtpError("ERR_ARGUMENT", `batch packet ${i} is out of order, overlapping or outside the buffer`);
-      }
       const job = this.jobs[i]!;
       job.batchSlot = i;
       const status = protect ? this.prepareProtect(job, buffer, at, len, end) : this.prepareBatchedIncoming(job, buffer, at, len);
@@ -444,33 +390,8 @@ export class SrtpContext {
     return { count, jobs: this.jobs, span };
   }
 
-  /** Tags the first `n` ready jobs, four at a time through the 4-lane HMAC. */
-  private tagReady(n: number, mkiLength: number, tagLen: number): void {
-    const r = this.ready;
-    let k = 0;
-    for (; k + 4 <= n; k += 4) this.core.srtpTagX4(r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, true, mkiLength, tagLen);
-    for (; k < n; k++) {
-      const job = r[k]!;
-      this.core.srtpProtect(job.keys, job.ssrc, job.index, job.at, job.header, job.header, job.len, job.roc, true, job.len + mkiLength, tagLen);
-    }
-  }
-
-  /** Verifies the first `n` ready jobs, four at a time, into their `laneOk`. */
-  private verifyReady(n: number): void {
-    const { mkiLength, profile } = this.opts;
-    const r = this.ready;
-    let k = 0;
-    for (; k + 4 <= n; k += 4) {
-      const bits = this.core.srtpVerifyX4(r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, true, mkiLength, profile.srtpTagLength);
-      for (let b = 0; b < 4; b++) r[k + b]!.laneOk = ((bits >> b) & 1) === 1;
-    }
-    for (; k < n; k++) r[k]!.laneOk = this.verifyOne(r[k]!);
-  }
-
-  /** Verifies the tag of the job's packet (in the arena) under its index's ROC, in constant time. */
   private verifyOne(job: PacketJob): boolean {
-    const { mkiLength, profile } = this.opts;
-    return this.core.srtpVerify(job.keys, job.at, job.authLength, job.roc, true, job.authLength + mkiLength, profile.srtpTagLength);
+    return verifyJob(this.core, job, this.opts.mkiLength, this.opts.profile.srtpTagLength);
   }
 
   private freshState?: StreamState;

@@ -7,6 +7,9 @@ const COPY_WHOLE_SLACK = 64;
  * Moves packets between caller buffers and the core's arena without allocating in the steady state:
  * inputs are copied whole when their slack is small, outputs through views cached per length.
  */
+/** The transforms use 4 bytes after the authenticated portion for the ROC (RFC 3711 §4.2). */
+export const ROC_BYTES = 4;
+
 export class PacketArena {
   private readonly bytes: Uint8Array;
   private readonly view: DataView;

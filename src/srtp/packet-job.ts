@@ -1,3 +1,4 @@
+import type { CryptoCore } from "../wasm/core.js";
 import type { MasterKey, SessionKeys } from "./master-key.js";
 import type { StreamState } from "./stream-state.js";
 
@@ -38,4 +39,29 @@ export class PacketJob {
   get roc(): number {
     return Math.floor(this.index / 65536);
   }
+}
+
+/** Verifies the tag of the job's packet (in the arena) under its index's ROC, in constant time. */
+export function verifyJob(core: CryptoCore, job: PacketJob, mkiLength: number, tagLen: number): boolean {
+  return core.srtpVerify(job.keys, job.at, job.authLength, job.roc, true, job.authLength + mkiLength, tagLen);
+}
+
+/** Tags the first `n` jobs, four at a time through the 4-lane HMAC (the MKI sits between payload and tag). */
+export function tagJobs(core: CryptoCore, jobs: readonly PacketJob[], n: number, mkiLength: number, tagLen: number): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) core.srtpTagX4(jobs[k]!, jobs[k + 1]!, jobs[k + 2]!, jobs[k + 3]!, true, mkiLength, tagLen);
+  for (; k < n; k++) {
+    const job = jobs[k]!;
+    core.srtpProtect(job.keys, job.ssrc, job.index, job.at, job.header, job.header, job.len, job.roc, true, job.len + mkiLength, tagLen);
+  }
+}
+
+/** Verifies the first `n` jobs, four at a time, into their `laneOk`. */
+export function verifyJobs(core: CryptoCore, jobs: readonly PacketJob[], n: number, mkiLength: number, tagLen: number): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const bits = core.srtpVerifyX4(jobs[k]!, jobs[k + 1]!, jobs[k + 2]!, jobs[k + 3]!, true, mkiLength, tagLen);
+    for (let b = 0; b < 4; b++) jobs[k + b]!.laneOk = ((bits >> b) & 1) === 1;
+  }
+  for (; k < n; k++) jobs[k]!.laneOk = verifyJob(core, jobs[k]!, mkiLength, tagLen);
 }
