@@ -16,6 +16,7 @@
 import { closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
+import { migrate } from "./sqlite-schema.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
   checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate,
@@ -23,7 +24,7 @@ import {
   type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
 } from "./types.js";
 
-export const SQLITE_SCHEMA_VERSION = 2;
+export { SQLITE_SCHEMA_VERSION } from "./sqlite-schema.js";
 
 export interface SqliteKeyStoreOptions {
   /** "full" (default): durable across power loss. "normal": faster commits, durable across process crashes. */
@@ -33,61 +34,6 @@ export interface SqliteKeyStoreOptions {
   /** Permissions of a newly created database file (default 0o600: it holds KEKs and TGKs in clear). */
   fileMode?: number;
 }
-
-const SCHEMA_V1 = `
-CREATE TABLE users (
-  user_id    TEXT PRIMARY KEY NOT NULL,
-  kek        BLOB NOT NULL CHECK (length(kek) IN (16, 32)),
-  created_at INTEGER NOT NULL,
-  disabled   INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))
-) WITHOUT ROWID;
-CREATE TABLE services (
-  service_id   TEXT PRIMARY KEY NOT NULL,
-  csb_id       INTEGER NOT NULL CHECK (csb_id BETWEEN 0 AND 4294967295),
-  cs_id        INTEGER NOT NULL CHECK (cs_id BETWEEN 0 AND 255),
-  srtp_profile TEXT NOT NULL,
-  tek_rand     BLOB NOT NULL CHECK (length(tek_rand) BETWEEN 16 AND 255),
-  next_tgk_id  INTEGER NOT NULL CHECK (next_tgk_id BETWEEN 1 AND 4294967295)
-) WITHOUT ROWID;
-CREATE TABLE tgks (
-  service_id TEXT NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
-  tgk_id     INTEGER NOT NULL CHECK (tgk_id BETWEEN 1 AND 4294967295),
-  tgk        BLOB NOT NULL CHECK (length(tgk) IN (16, 32)),
-  valid_from INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL CHECK (expires_at > valid_from),
-  PRIMARY KEY (service_id, tgk_id)
-) WITHOUT ROWID;
-CREATE INDEX tgks_by_expiry ON tgks (expires_at);
-CREATE TABLE tek_rand2 (
-  service_id     TEXT PRIMARY KEY NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
-  current        BLOB NOT NULL CHECK (length(current) BETWEEN 8 AND 16),
-  current_start  INTEGER NOT NULL,
-  previous       BLOB CHECK (previous IS NULL OR length(previous) BETWEEN 8 AND 16),
-  previous_start INTEGER
-) WITHOUT ROWID;
-CREATE TABLE nonces (
-  user_id    TEXT NOT NULL,
-  nonce      BLOB NOT NULL,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, nonce)
-) WITHOUT ROWID;
-CREATE INDEX nonces_by_expiry ON nonces (expires_at);
-`;
-
-// v1 → v2: user ↔ service subscriptions. A v1 file gave every user the keys of every service, so its users
-// start subscribed to all its services (a config reconciled at start then narrows them).
-const SCHEMA_V2 = `
-CREATE TABLE subscriptions (
-  user_id    TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
-  service_id TEXT NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
-  PRIMARY KEY (user_id, service_id)
-) WITHOUT ROWID;
-CREATE INDEX subscriptions_by_service ON subscriptions (service_id);
-INSERT INTO subscriptions (user_id, service_id) SELECT u.user_id, s.service_id FROM users u CROSS JOIN services s;
-`;
-
-/** The step from version v - 1 to v. */
-const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2 };
 
 interface UserRow { user_id: string; kek: Buffer; created_at: number; disabled: number }
 interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number }
@@ -119,22 +65,6 @@ function storeError(e: unknown, what: string): MbmsError {
   // better-sqlite3's own TypeErrors/RangeErrors (e.g. the directory does not exist, the database is closed)
   // name paths and states, never bound values; keep only the class to be safe.
   return new MbmsError("ERR_STORE", `${what} failed (${e instanceof Error ? e.name : "unknown error"})`);
-}
-
-function migrate(db: Database.Database): void {
-  db.transaction(() => {
-    db.exec("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
-    let v = db.prepare("SELECT version FROM schema_version WHERE id = 1").pluck().get() as number | undefined;
-    if (v === undefined) {
-      db.exec(SCHEMA_V1);
-      db.prepare("INSERT INTO schema_version (id, version) VALUES (1, 1)").run();
-      v = 1;
-    } else if (v > SQLITE_SCHEMA_VERSION) {
-      throw new MbmsError("ERR_STORE", `schema version ${v} is newer than this code's ${SQLITE_SCHEMA_VERSION}`);
-    }
-    for (; v < SQLITE_SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v + 1]!);
-    db.prepare("UPDATE schema_version SET version = ? WHERE id = 1").run(v);
-  }).immediate();
 }
 
 function prepareAll(db: Database.Database) {
