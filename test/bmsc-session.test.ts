@@ -276,6 +276,24 @@ describe("SessionManager", () => {
     c.store.close();
   });
 
+  it("refuses a cs_id no key message can carry, configured or stored (receivers derive with 1)", () => {
+    const { mgr, store } = rig();
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as MbmsError).code;
+      }
+      return "accepted";
+    };
+    expect(code(() => mgr.addService({ serviceId: "svc-7", csId: 7 }))).toBe("ERR_ARGUMENT");
+    expect(store.getService("svc-7")).toBeUndefined();
+    expect(code(() => mgr.addService({ serviceId: "svc-one", csId: 1 }))).toBe("accepted");
+    store.addService({ serviceId: "svc-stored", csbId: 5, csId: 7, srtpProfile: "AES_CM_128_HMAC_SHA1_80", tekRand: new Uint8Array(16).fill(1) });
+    expect(code(() => mgr.addService({ serviceId: "svc-stored" }))).toBe("ERR_ARGUMENT");
+    mgr.stop();
+  });
+
   it("puts no key bytes in thrown errors or log lines", () => {
     const { clock, mgr, store, teks } = rig();
     const kek = kekOf(0x5a);

@@ -4,8 +4,10 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  buildMbmsKeyMessage, buildMki, deriveSrtpMasterKeys, loadCore, MikeyError, openMbmsKeyMessage, SrtpContext,
+  buildMbmsKeyMessage, buildMki, buildSrtpParams, deriveSrtpMasterKeys, loadCore, MikeyError, openMbmsKeyMessage, SrtpContext,
+  SRTP_PROFILES, type SrtpProfileName,
 } from "../src/index.js";
+import { profileOf } from "../src/mbms/key-message.js";
 import { rtpPacket, withRoom } from "./helpers/rtp.js";
 
 const core = loadCore();
@@ -32,6 +34,28 @@ describe("MBMS key message", () => {
     expect(d.tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt])).toEqual(
       tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt]),
     );
+  });
+
+  it("carries the TEK derivation and the MKI layout, so that the receiver needs no setting of its own", () => {
+    const plain = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
+    expect([plain.derivation, plain.layout]).toEqual(["alt1", { tgkIdBytes: 4, randBytes: 8 }]);
+    const custom = buildMbmsKeyMessage({ ...input, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 16 }, tgks: tgks.slice(0, 1) }, core);
+    const d = openMbmsKeyMessage(custom, { kek, nowMs: NOW }, core);
+    expect([d.derivation, d.layout]).toEqual(["alt2", { tgkIdBytes: 2, randBytes: 16 }]);
+    expect(() => buildMbmsKeyMessage({ ...input, layout: { tgkIdBytes: 1 } }, core)).toThrow(expect.objectContaining({ code: "ERR_TGK_ID" }));
+  });
+
+  it("names the profile only for a policy exactly as the BM-SC writes it (defaults may be left out)", () => {
+    const written = (name: SrtpProfileName, extra = {}) => {
+      const p = SRTP_PROFILES[name];
+      return buildSrtpParams({ encrAlg: 1, encrKeyLen: p.keyLength, authAlg: 1, authKeyLen: 20, saltKeyLen: 14, authTagLen: p.srtpTagLength, ...extra });
+    };
+    for (const name of Object.keys(SRTP_PROFILES) as SrtpProfileName[]) expect(profileOf(written(name))).toBe(name);
+    expect(profileOf(buildSrtpParams({ encrKeyLen: 32, authTagLen: 4 }))).toBe("AES_256_CM_HMAC_SHA1_32");
+    for (const extra of [{ keyDerivationRate: 1 << 16 }, { srtpEncryption: 0 }, { srtpAuthentication: 0 }, { authKeyLen: 16 },
+      { prefixLen: 4 }, { rocTransmissionRate: 1 }, { encrKeyLen: 24 }, { authTagLen: 8 }]) {
+      expect(() => profileOf(written("AES_CM_128_HMAC_SHA1_80", extra)), JSON.stringify(extra)).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    }
   });
 
   it("is refused under another user's KEK and for an unknown user", () => {

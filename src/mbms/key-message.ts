@@ -7,7 +7,9 @@
  *   RAND  TEK_RAND of the service
  *   IDi   URI of the BM-SC            IDr  URI of the user (selects the KEK)
  *   EXT   RFC 4563 Key ID: type 0 (Key Domain ID) = MBMS service id; per TGK a private type 241
- *         "TGK validity" = TGK-ID (4) ‖ valid-from (NTP, 8) ‖ expires-at (NTP, 8)
+ *         "TGK validity" = TGK-ID (4) ‖ valid-from (NTP, 8) ‖ expires-at (NTP, 8); a private type 242
+ *         "service parameters" = TEK derivation (1: Alternative 1, 2: Alternative 2) ‖ TGK-ID bytes ‖
+ *         TEK_RAND2 bytes of the MKI: what both ends must agree on beyond the SRTP policy
  *   SP    the SRTP policy of the stream (RFC 4563 §7: policy travels with the long-lived key)
  *   KEMAC one Key data sub-payload per TGK: type TGK, KV = SPI with the 4-byte TGK-ID (the MKI prefix)
  *
@@ -19,15 +21,18 @@ import {
   ExtensionType, IdType, KeyDataType, KeyIdType, KvType, PayloadType, SrtpAuthAlg, SrtpEncrAlg, TsType,
   buildSrtpParams, readSrtpPolicy, ProtType,
 } from "../mikey/codec/index.js";
-import type { KeyIdEntry, KeyDataPayload } from "../mikey/codec/index.js";
+import type { KeyIdEntry, KeyDataPayload, SpParam, SrtpPolicy } from "../mikey/codec/index.js";
 import { msFromNtp, ntpFromMs } from "../mikey/ntp.js";
 import { defaultCore } from "../wasm/default-core.js";
 import { openPskMessage, sealPskMessage, type PskOpenOptions } from "../mikey/psk.js";
 import { SRTP_PROFILES, type SrtpProfileName } from "../srtp/profiles.js";
 import { MbmsError } from "./errors.js";
+import { mkiLayout, type MkiLayout, type TekDerivation } from "./key-hierarchy.js";
 
-/** RFC 4563 §8: Key ID types 241–255 are for private use; ours carries a TGK's validity. */
+/** RFC 4563 §8: Key ID types 241–255 are for private use; ours carry a TGK's validity and the service's parameters. */
 export const KEY_ID_TGK_VALIDITY = 241;
+export const KEY_ID_SERVICE_PARAMS = 242;
+const DERIVATION_CODES: Record<TekDerivation, number> = { alt1: 1, alt2: 2 };
 
 export interface TgkGrant {
   tgkId: number;
@@ -45,6 +50,9 @@ export interface MbmsKeyMessageInput {
   csbId: number;
   tekRand: Uint8Array;
   profile: SrtpProfileName;
+  /** How the BM-SC derives TEKs (default "alt1") and the MKI layout it writes (default 4 ‖ 8 bytes). */
+  derivation?: TekDerivation;
+  layout?: Partial<MkiLayout>;
   tgks: TgkGrant[];
   ssrc?: number;
   roc?: number;
@@ -63,6 +71,8 @@ export interface MbmsKeyDelivery {
   roc: number;
   tekRand: Uint8Array;
   profile: SrtpProfileName;
+  derivation: TekDerivation;
+  layout: MkiLayout;
   tgks: TgkGrant[];
   /** The message's NTP timestamp (the freshness value a card keeps). */
   timestamp: bigint;
@@ -80,6 +90,22 @@ function validityEntry(g: TgkGrant): KeyIdEntry {
   return { keyIdType: KEY_ID_TGK_VALIDITY, keyId };
 }
 
+/** A TGK-ID is the MKI's prefix: it must fit the layout's TGK-ID bytes. */
+function checkTgkIdFits(tgkId: number, layout: MkiLayout): void {
+  if (tgkId >= 2 ** (8 * layout.tgkIdBytes)) throw new MbmsError("ERR_TGK_ID", `TGK-ID ${tgkId} does not fit the MKI's ${layout.tgkIdBytes}-byte TGK-ID`);
+}
+
+function serviceParamsEntry(derivation: TekDerivation, layout: MkiLayout): KeyIdEntry {
+  return { keyIdType: KEY_ID_SERVICE_PARAMS, keyId: Uint8Array.of(DERIVATION_CODES[derivation], layout.tgkIdBytes, layout.randBytes) };
+}
+
+function readServiceParams(entry: KeyIdEntry | undefined): { derivation: TekDerivation; layout: MkiLayout } {
+  if (!entry || entry.keyId.length !== 3) throw new MbmsError("ERR_ARGUMENT", "the key message names no service parameters (Key ID type 242)");
+  const derivation = (Object.keys(DERIVATION_CODES) as TekDerivation[]).find((d) => DERIVATION_CODES[d] === entry.keyId[0]);
+  if (!derivation) throw new MbmsError("ERR_ARGUMENT", `the key message names an unknown TEK derivation ${entry.keyId[0]}`);
+  return { derivation, layout: mkiLayout({ tgkIdBytes: entry.keyId[1]!, randBytes: entry.keyId[2]! }) };
+}
+
 /** The SP parameters of an SRTP profile (RFC 3830 §6.10.1). */
 function policyOf(name: SrtpProfileName) {
   const p = SRTP_PROFILES[name];
@@ -90,19 +116,42 @@ function policyOf(name: SrtpProfileName) {
   });
 }
 
-function profileOf(params: Parameters<typeof readSrtpPolicy>[0]): SrtpProfileName {
-  const { policy } = readSrtpPolicy(params);
-  const match = (Object.keys(SRTP_PROFILES) as SrtpProfileName[]).find((name) => {
-    const p = SRTP_PROFILES[name];
-    return (policy.encrKeyLen ?? 16) === p.keyLength && (policy.authTagLen ?? 10) === p.srtpTagLength;
-  });
-  if (!match) throw new MbmsError("ERR_ARGUMENT", "the message's SRTP policy matches no supported profile");
+/** RFC 3830 §6.10.1: the value of each SRTP parameter a policy leaves out. */
+const SP_DEFAULTS: Required<Pick<SrtpPolicy,
+  "encrAlg" | "encrKeyLen" | "authAlg" | "authKeyLen" | "saltKeyLen" | "prf" | "keyDerivationRate" | "srtpEncryption" |
+  "srtcpEncryption" | "fecOrder" | "srtpAuthentication" | "authTagLen" | "prefixLen">> = {
+  encrAlg: SrtpEncrAlg.AesCm, encrKeyLen: 16, authAlg: SrtpAuthAlg.HmacSha1, authKeyLen: 20, saltKeyLen: 14, prf: 0,
+  keyDerivationRate: 0, srtpEncryption: 1, srtcpEncryption: 1, fecOrder: 0, srtpAuthentication: 1, authTagLen: 10, prefixLen: 0,
+};
+
+/** A policy with its defaults filled in; undefined when it has parameters beyond the RFC 3830 set. */
+function completePolicy(params: readonly SpParam[]): typeof SP_DEFAULTS | undefined {
+  const { policy, unknown } = readSrtpPolicy(params);
+  const full = { ...SP_DEFAULTS, ...policy };
+  return unknown.length === 0 && Object.keys(full).length === Object.keys(SP_DEFAULTS).length ? full : undefined;
+}
+
+/**
+ * The SRTP profile an SP payload names (RFC 3830 §6.10.1): every parameter, defaults included, must be
+ * what this BM-SC writes for that profile (key_derivation_rate 0, AES-CM PRF, encryption and
+ * authentication on, no FEC or prefix); anything else is refused, never half-applied.
+ */
+export function profileOf(params: readonly SpParam[]): SrtpProfileName {
+  const policy = completePolicy(params);
+  const same = (name: SrtpProfileName) => {
+    const expected = completePolicy(policyOf(name))!;
+    return policy !== undefined && (Object.keys(expected) as (keyof typeof expected)[]).every((k) => policy[k] === expected[k]);
+  };
+  const match = (Object.keys(SRTP_PROFILES) as SrtpProfileName[]).find(same);
+  if (!match) throw new MbmsError("ERR_ARGUMENT", "the message's SRTP policy is not one of the supported profiles as this BM-SC writes them");
   return match;
 }
 
 /** Builds the MBMS key message for one user (BM-SC side). */
 export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore = defaultCore()): Uint8Array {
   if (input.tgks.length === 0) throw new MbmsError("ERR_ARGUMENT", "a key message carries at least one TGK");
+  const layout = mkiLayout(input.layout);
+  for (const g of input.tgks) checkTgkIdFits(g.tgkId, layout);
   const keys: KeyDataPayload[] = input.tgks.map((g) => {
     const spi = new Uint8Array(4);
     new DataView(spi.buffer).setUint32(0, g.tgkId >>> 0);
@@ -118,7 +167,11 @@ export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore
     idr: { idType: IdType.Uri, id: utf8.encode(input.userId) },
     extensions: [{
       type: PayloadType.GeneralExtension, extType: ExtensionType.KeyId,
-      keyIds: [{ keyIdType: KeyIdType.MbmsKeyDomainId, keyId: utf8.encode(input.serviceId) }, ...input.tgks.map(validityEntry)],
+      keyIds: [
+        { keyIdType: KeyIdType.MbmsKeyDomainId, keyId: utf8.encode(input.serviceId) },
+        serviceParamsEntry(input.derivation ?? "alt1", layout),
+        ...input.tgks.map(validityEntry),
+      ],
     }],
     policies: [{ policyNo: 0, protType: ProtType.Srtp, params: policyOf(input.profile) }],
     keys,
@@ -147,6 +200,7 @@ export function openMbmsKeyMessage(
   }, core);
   const keyIds = opened.extensions.flatMap((e) => ("keyIds" in e ? e.keyIds : []));
   const serviceId = keyIds.find((k) => k.keyIdType === KeyIdType.MbmsKeyDomainId);
+  const params = readServiceParams(keyIds.find((k) => k.keyIdType === KEY_ID_SERVICE_PARAMS));
   const validity = new Map(keyIds.filter((k) => k.keyIdType === KEY_ID_TGK_VALIDITY && k.keyId.length === 20).map((k) => {
     const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
     return [v.getUint32(0), { validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) }] as const;
@@ -160,6 +214,7 @@ export function openMbmsKeyMessage(
       throw new MbmsError("ERR_ARGUMENT", "an MBMS key message carries TGKs named by a 4-byte TGK-ID");
     }
     const tgkId = new DataView(k.kv.spi.buffer, k.kv.spi.byteOffset, 4).getUint32(0);
+    checkTgkIdFits(tgkId, params.layout);
     const life = validity.get(tgkId);
     if (!life) throw new MbmsError("ERR_ARGUMENT", `no validity for TGK-ID ${tgkId}`);
     return { tgkId, tgk: k.key, ...life };
@@ -167,6 +222,6 @@ export function openMbmsKeyMessage(
   return {
     bmscId: text.decode(opened.idi.id), userId: text.decode(opened.idr.id), serviceId: text.decode(serviceId.keyId),
     csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand,
-    profile: profileOf(opened.policies[0]!.params), tgks, timestamp: opened.timestamp.value,
+    profile: profileOf(opened.policies[0]!.params), ...params, tgks, timestamp: opened.timestamp.value,
   };
 }

@@ -97,7 +97,11 @@ export interface ServiceConfig {
   serviceId: string;
   /** CSB ID of the service's MIKEY messages (default: random u32 when the service is created). */
   csbId?: number;
-  /** cs_id of the SRTP crypto session (default 1, the position in the key message's CS map). */
+  /**
+   * cs_id of the SRTP crypto session: 1, the only value a key message can carry. RFC 3830 §4.1.3 derives
+   * the TEK with the cs_id, and §6.1.1 numbers crypto sessions by their position in the CS ID map; the
+   * MBMS key message maps one stream, so receivers derive with 1 and any other value is refused.
+   */
   csId?: number;
   /** SRTP profile (default AES_CM_128_HMAC_SHA1_80); TGKs and TEKs are 16 or 32 bytes accordingly. */
   profile?: SrtpProfileName;
@@ -110,6 +114,10 @@ export interface ServiceConfig {
 }
 
 export type RekeySpread = "hash" | "random";
+
+/** The cs_id receivers derive with: the stream's position in the key message's SRTP-ID map (RFC 3830 §6.1.1). */
+const KEY_MESSAGE_CS_ID = 1;
+const CS_ID_REFUSED = "cs_id must be 1, the stream's position in the key message's CS ID map (receivers derive with it)";
 
 export interface LogFields {
   [k: string]: string | number | boolean | undefined;
@@ -310,18 +318,19 @@ export class SessionManager {
     const tekRand2PeriodMs = positiveInt("tekRand2PeriodMs", config.tekRand2PeriodMs ?? DEFAULT_PERIOD);
     const nextTgkLeadMs = positiveInt("nextTgkLeadMs", config.nextTgkLeadMs ?? Math.max(1, Math.floor(tgkLifetimeMs / 4)));
     if (nextTgkLeadMs >= tgkLifetimeMs) throw new MbmsError("ERR_ARGUMENT", "nextTgkLeadMs must be shorter than tgkLifetimeMs");
+    if (config.csId !== undefined && config.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", CS_ID_REFUSED);
     if (this.#services.has(config.serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(config.serviceId)} already managed`);
     let rec = this.store.getService(config.serviceId);
     if (!rec) {
       const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
       this.store.addService({
-        serviceId: config.serviceId, csbId, csId: config.csId ?? 1, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
+        serviceId: config.serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
       });
       rec = this.store.getService(config.serviceId)!;
       this.#log("info", "service created", { serviceId: config.serviceId, profile });
     } else {
       if (config.csbId !== undefined && config.csbId !== rec.csbId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another CSB ID");
-      if (config.csId !== undefined && config.csId !== rec.csId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another cs_id");
+      if (rec.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", `the stored service has cs_id ${rec.csId}: ${CS_ID_REFUSED}`);
       if (rec.srtpProfile !== profile) throw new MbmsError("ERR_ARGUMENT", "the stored service has another SRTP profile");
       this.#log("info", "service resumed", { serviceId: config.serviceId, profile });
     }
@@ -586,7 +595,7 @@ export class SessionManager {
     try {
       const body = buildMbmsKeyMessage({
         kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
-        profile: s.profile, tgks: grants, nowMs: now,
+        profile: s.profile, derivation: this.derivation, layout: this.layout, tgks: grants, nowMs: now,
       }, this.#core);
       const last = tgks[tgks.length - 1]!;
       const { from, window } = this.retrievalWindow(userId, serviceId, last.expiresAt, last.tgkId, now);
