@@ -294,6 +294,23 @@ describe("SessionManager", () => {
     mgr.stop();
   });
 
+  it("makes TGKs of the configured length, independent of the profile, and keeps a stored service's length", () => {
+    const store = new MemoryKeyStore();
+    const clock = new ManualClock();
+    const teks: TekEvent[] = [];
+    const mgr = new SessionManager({ store, clock, onTek: (e) => void teks.push({ ...e, masterKey: e.masterKey.slice() }) });
+    mgr.addService({ serviceId: "long-tgk", tgkLength: 32, tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE });
+    mgr.start();
+    expect(store.listTgks("long-tgk").map((t) => t.tgk.length)).toEqual([32]);
+    expect(teks.at(-1)!.masterKey.length).toBe(16); // AES-128 profile: 16-byte TEK from a 32-byte TGK
+    mgr.stop();
+    const again = new SessionManager({ store, clock });
+    expect(() => again.addService({ serviceId: "long-tgk", tgkLength: 16 })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    expect(() => again.addService({ serviceId: "other", tgkLength: 24 as 16 })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    again.addService({ serviceId: "long-tgk", tgkLength: 32 });
+    again.stop();
+  });
+
   it("puts no key bytes in thrown errors or log lines", () => {
     const { clock, mgr, store, teks } = rig();
     const kek = kekOf(0x5a);

@@ -103,8 +103,13 @@ export interface ServiceConfig {
    * MBMS key message maps one stream, so receivers derive with 1 and any other value is refused.
    */
   csId?: number;
-  /** SRTP profile (default AES_CM_128_HMAC_SHA1_80); TGKs and TEKs are 16 or 32 bytes accordingly. */
+  /** SRTP profile (default AES_CM_128_HMAC_SHA1_80); TEKs are its master key length (16 or 32 bytes). */
   profile?: SrtpProfileName;
+  /**
+   * TGK length, 16 or 32 bytes (default: the profile's key length). The key message carries the TGK, so
+   * receivers need no setting; a stored service keeps the length of its TGKs.
+   */
+  tgkLength?: 16 | 32;
   /** TGK_LIFE (default 24 h). */
   tgkLifetimeMs?: number;
   /** TEK_RAND2 period (default 10 min). */
@@ -176,7 +181,9 @@ interface ServiceState {
   readonly csbId: number;
   readonly csId: number;
   readonly profile: SrtpProfileName;
-  readonly keyLength: 16 | 32;
+  /** TEK length: the profile's master key (16 or 32). */
+  readonly tekLength: 16 | 32;
+  readonly tgkLength: 16 | 32;
   readonly tgkLifetimeMs: number;
   readonly tekRand2PeriodMs: number;
   readonly nextTgkLeadMs: number;
@@ -319,6 +326,8 @@ export class SessionManager {
     const nextTgkLeadMs = positiveInt("nextTgkLeadMs", config.nextTgkLeadMs ?? Math.max(1, Math.floor(tgkLifetimeMs / 4)));
     if (nextTgkLeadMs >= tgkLifetimeMs) throw new MbmsError("ERR_ARGUMENT", "nextTgkLeadMs must be shorter than tgkLifetimeMs");
     if (config.csId !== undefined && config.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", CS_ID_REFUSED);
+    const tgkLength = config.tgkLength ?? (p.keyLength as 16 | 32);
+    if (tgkLength !== 16 && tgkLength !== 32) throw new MbmsError("ERR_ARGUMENT", "tgkLength is 16 or 32 bytes");
     if (this.#services.has(config.serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(config.serviceId)} already managed`);
     let rec = this.store.getService(config.serviceId);
     if (!rec) {
@@ -332,10 +341,13 @@ export class SessionManager {
       if (config.csbId !== undefined && config.csbId !== rec.csbId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another CSB ID");
       if (rec.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", `the stored service has cs_id ${rec.csId}: ${CS_ID_REFUSED}`);
       if (rec.srtpProfile !== profile) throw new MbmsError("ERR_ARGUMENT", "the stored service has another SRTP profile");
+      const stored = this.store.listTgks(rec.serviceId).map((t) => t.tgk.fill(0).length);
+      const other = stored.find((length) => length !== tgkLength);
+      if (other) throw new MbmsError("ERR_ARGUMENT", `the stored service's TGKs are ${other} bytes, not ${tgkLength}`);
       this.#log("info", "service resumed", { serviceId: config.serviceId, profile });
     }
     this.#services.set(rec.serviceId, {
-      serviceId: rec.serviceId, csbId: rec.csbId, csId: rec.csId, profile, keyLength: p.keyLength as 16 | 32,
+      serviceId: rec.serviceId, csbId: rec.csbId, csId: rec.csId, profile, tekLength: p.keyLength as 16 | 32, tgkLength,
       tgkLifetimeMs, tekRand2PeriodMs, nextTgkLeadMs,
     });
     this.#ensureTgks(this.#services.get(rec.serviceId)!, this.clock.now());
@@ -463,7 +475,7 @@ export class SessionManager {
 
   #newTgk(s: ServiceState, validFrom: number, expiresAt: number): void {
     const tgkId = this.store.allocateTgkId(s.serviceId, this.#maxTgkId);
-    const tgk = random(s.keyLength);
+    const tgk = random(s.tgkLength);
     try {
       this.store.addTgk({ serviceId: s.serviceId, tgkId, tgk, validFrom, expiresAt });
     } finally {
@@ -543,7 +555,7 @@ export class SessionManager {
     const mki = buildMki(tgk.tgkId, st.current, this.layout);
     const { masterKey, masterSalt } = deriveSrtpMasterKeys(
       { tgk: tgk.tgk, tgkId: tgk.tgkId, csbId: svc.csbId, csId: svc.csId, tekRand: svc.tekRand, mki },
-      { layout: this.layout, derivation: this.derivation, tekLength: s.keyLength, core: this.#core },
+      { layout: this.layout, derivation: this.derivation, tekLength: s.tekLength, core: this.#core },
     );
     svc.tekRand.fill(0);
     return {
