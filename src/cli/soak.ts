@@ -18,15 +18,26 @@ import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogg
 import { UeReceiver, type UeReceiverStats } from "../mbms/ue/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
 import { defaultCore } from "../wasm/default-core.js";
-import { splitMki } from "../mbms/key-hierarchy.js";
+import { buildMki, mkiLayout, splitMki, type MkiLayout, type TekDerivation } from "../mbms/key-hierarchy.js";
+import { DEFAULT_PROFILE, SRTP_PROFILES, type SrtpProfileName } from "../srtp/profiles.js";
 import { checkPacket, RTP_HEADER, SyntheticSource } from "./synthetic-source.js";
+
+/** A service's own settings (issue 15's matrix: every profile × TGK length). */
+export interface SoakService {
+  profile?: SrtpProfileName;
+  tgkLength?: 16 | 32;
+  csId?: number;
+}
 
 export interface SoakOptions {
   durationMs: number;
   tekPeriodMs: number;
   tgkLifetimeMs: number;
   /** Services streamed at once (TGK-IDs are numbered per service, so they collide across services). */
-  services?: number;
+  services?: number | SoakService[];
+  /** The BM-SC's TEK derivation and MKI layout; receivers are not told (the key message carries them). */
+  derivation?: TekDerivation;
+  layout?: Partial<MkiLayout>;
   /** Real packets per second per service (default 2000). */
   packetsPerSecond?: number;
   payloadSize?: number;
@@ -43,6 +54,7 @@ export interface SoakOptions {
 
 export interface SoakSenderReport {
   serviceId: string;
+  profile: SrtpProfileName;
   packets: number;
   tekSwitches: number;
   tekSwitchesExpected: number;
@@ -117,6 +129,10 @@ class PacketSet {
 
 interface Stream {
   serviceId: string;
+  profile: SrtpProfileName;
+  /** Where the MKI sits: before the profile's tag (RFC 3711 §3.1). */
+  mkiLength: number;
+  tagLength: number;
   sender: MbmsSender;
   source: SyntheticSource;
   /** TGK-ID → expiry, from the manager's announcements (an oracle independent of the sender). */
@@ -142,7 +158,8 @@ interface SoakReceiver {
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
-  const services = o.services ?? 1;
+  const services: SoakService[] = typeof o.services === "object" ? o.services : Array.from({ length: o.services ?? 1 }, () => ({}));
+  const layout = mkiLayout(o.layout);
   const rate = o.packetsPerSecond ?? 2000;
   const payloadSize = o.payloadSize ?? 160;
   const forgedPer = o.forgedPerPacket ?? 0;
@@ -150,10 +167,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const core = defaultCore();
   const slots = { free: core.aesPool.available, minFree: core.aesPool.available, freeAtEnd: 0 };
   const store = new MemoryKeyStore();
-  const serviceIds = Array.from({ length: services }, (_, i) => `urn:mbms:soak:${i + 1}`);
+  const serviceIds = services.map((_, i) => `urn:mbms:soak:${i + 1}`);
   const manager = new SessionManager({
-    store, logger: silentLogger,
-    services: serviceIds.map((serviceId) => ({ serviceId, tekRand2PeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs })),
+    store, logger: silentLogger, layout, ...(o.derivation ? { derivation: o.derivation } : {}),
+    services: serviceIds.map((serviceId, i) => ({ ...services[i], serviceId, tekRand2PeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs })),
   });
   const server = createKeyServer({ manager, logger: silentLogger });
   // Users: one ME user and one UICC user for every service; the UICC user's KEK is only in the card worker.
@@ -161,7 +178,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   manager.addUser("sip:ue-me@soak.invalid", meKek);
   const cardKek = globalThis.crypto.getRandomValues(new Uint8Array(16));
   manager.addUser("sip:ue-uicc@soak.invalid", cardKek);
-  const card = spawnCardWorker(cardKek, { capacity: 8 * services });
+  const card = spawnCardWorker(cardKek, { capacity: 8 * services.length });
   cardKek.fill(0);
   const streams: Stream[] = [];
   let pace: ReturnType<typeof setInterval> | undefined;
@@ -170,11 +187,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const heap = { start: 0, peak: 0, end: 0 };
   try {
     const { port } = await server.listen(0, "127.0.0.1");
-    for (const serviceId of serviceIds) {
+    for (const [i, serviceId] of serviceIds.entries()) {
       const sender = new MbmsSender({ manager, serviceId });
+      const profile = services[i]!.profile ?? DEFAULT_PROFILE;
       const s: Stream = {
-        serviceId, sender, source: new SyntheticSource({ bitrate: rate * 8 * (RTP_HEADER + payloadSize), payloadSize, ssrc: SSRC }),
-        tgkExpiry: new Map(), firstUnder: new Map(), lastMki: new Uint8Array(12), expiredTgkPackets: 0, announced: 0, maxAnnounceLateMs: 0, receivers: [],
+        serviceId, profile, mkiLength: layout.tgkIdBytes + layout.randBytes, tagLength: SRTP_PROFILES[profile].srtpTagLength, sender, source: new SyntheticSource({ bitrate: rate * 8 * (RTP_HEADER + payloadSize), payloadSize, ssrc: SSRC }),
+        tgkExpiry: new Map(), firstUnder: new Map(), lastMki: new Uint8Array(layout.tgkIdBytes + layout.randBytes), expiredTgkPackets: 0, announced: 0, maxAnnounceLateMs: 0, receivers: [],
       };
       manager.onTek((e) => {
         if (e.serviceId !== serviceId) return;
@@ -222,19 +240,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           const n = s.source.write(buf);
           const srtpLen = s.sender.protect(buf, s.source.packetLength);
           if (srtpLen < 0) continue; // withheld: counted by the sender
-          const mkiAt = srtpLen - 10 - 12;
-          const mki = buf.subarray(mkiAt, mkiAt + 12);
+          const mkiAt = srtpLen - s.tagLength - s.mkiLength;
+          const mki = buf.subarray(mkiAt, mkiAt + s.mkiLength);
           if (!sameBytes(mki, s.lastMki)) {
             s.lastMki.set(mki);
             s.firstUnder.set(n, performance.now());
           }
-          const expiry = s.tgkExpiry.get(splitMki(mki).tgkId);
+          const expiry = s.tgkExpiry.get(splitMki(mki, layout).tgkId);
           if (expiry === undefined || now >= expiry) s.expiredTgkPackets++;
           for (const r of s.receivers) {
             copy.set(buf.subarray(0, srtpLen));
             r.ue.receive(copy, srtpLen);
             for (let k = 0; k < forgedPer; k++) {
-              forgeInto(copy, buf, srtpLen, mkiAt, k);
+              forgeInto(copy, buf, srtpLen, mkiAt, s.tagLength, layout, k);
               r.ue.receive(copy, srtpLen);
               forged++;
             }
@@ -313,21 +331,23 @@ export function soakSummary(r: SoakReport): string {
 }
 
 /** A forged packet of the same length as `real`, kind by `k`: see the module comment. */
-function forgeInto(out: Uint8Array, real: Uint8Array, len: number, mkiAt: number, k: number): void {
+function forgeInto(out: Uint8Array, real: Uint8Array, len: number, mkiAt: number, tagLength: number, layout: MkiLayout, k: number): void {
   out.set(real.subarray(0, len));
-  const rnd = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  const mkiLength = layout.tgkIdBytes + layout.randBytes;
+  const rnd = globalThis.crypto.getRandomValues(new Uint8Array(mkiLength));
   out[2] = rnd[0]!; // another sequence number
   out[3] = rnd[1]!;
-  const view = new DataView(out.buffer, out.byteOffset);
-  const tgkId = view.getUint32(mkiAt);
+  const { tgkId } = splitMki(out.subarray(mkiAt, mkiAt + mkiLength), layout);
+  const tgkIdSpace = 2 ** (8 * layout.tgkIdBytes);
+  const randomPart = rnd.subarray(layout.tgkIdBytes);
   switch (k % 5) {
-    case 0: view.setUint32(mkiAt, tgkId + 1); out.set(rnd.subarray(4, 12), mkiAt + 4); break; // the next TGK-ID
-    case 1: view.setUint32(mkiAt, tgkId + 2); out.set(rnd.subarray(4, 12), mkiAt + 4); break;
+    case 0: out.set(buildMki((tgkId + 1) % tgkIdSpace, randomPart, layout), mkiAt); break; // the next TGK-ID
+    case 1: out.set(buildMki((tgkId + 2) % tgkIdSpace, randomPart, layout), mkiAt); break;
     case 2: out.set(rnd, mkiAt); break; // a random MKI
-    case 3: out.set(rnd.subarray(4, 12), mkiAt + 4); break; // the real TGK-ID, a random TEK_RAND2
+    case 3: out.set(randomPart, mkiAt + layout.tgkIdBytes); break; // the real TGK-ID, a random TEK_RAND2
     default: break; // the real MKI
   }
-  out.set(globalThis.crypto.getRandomValues(new Uint8Array(10)), len - 10); // a random tag
+  out.set(globalThis.crypto.getRandomValues(new Uint8Array(tagLength)), len - tagLength); // a random tag
 }
 
 function buildReport(o: SoakOptions, streams: Stream[], endAt: number, bounds: { ME: number; UICC: number }, forged: number, heap: SoakReport["heapMB"]): SoakReport {
@@ -336,7 +356,7 @@ function buildReport(o: SoakOptions, streams: Stream[], endAt: number, bounds: {
     const st = s.sender.stats;
     const check = s.sender.scheduleCheck(endAt);
     const r = {
-      serviceId: s.serviceId, packets: st.packets, tekSwitches: st.tekSwitches, tekSwitchesExpected: check.expected, tgkIds: [...s.tgkExpiry.keys()],
+      serviceId: s.serviceId, profile: s.profile, packets: st.packets, tekSwitches: st.tekSwitches, tekSwitchesExpected: check.expected, tgkIds: [...s.tgkExpiry.keys()],
       peakInstalledKeys: st.peakInstalledKeys, withheld: st.withheld, packetsUnderExpiredTgk: s.expiredTgkPackets,
       announced: s.announced, maxAnnounceLateMs: s.maxAnnounceLateMs,
     };
