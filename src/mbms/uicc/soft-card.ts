@@ -28,7 +28,7 @@ import { MikeyError } from "../../mikey/errors.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
 import { KEYS_METHOD, KEYS_PATH, MAX_BODY_BYTES, requestMacFromKek } from "../http-protocol.js";
-import { deriveSrtpMasterKeys, mkiLayout, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { DEFAULT_MKI_LAYOUT, deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
 import { openMbmsKeyMessage } from "../key-message.js";
 import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
 import { SW, UiccError } from "./errors.js";
@@ -38,10 +38,6 @@ export const DEFAULT_TGK_CAPACITY = 8;
 export interface SoftCardOptions {
   /** TGKs the card can hold (default 8); a key message that would exceed it gets 9866. */
   capacity?: number;
-  /** MKI layout of mode F2 (default TGK-ID 4 ‖ TEK_RAND2 8). */
-  layout?: Partial<MkiLayout>;
-  /** TEK derivation (default "alt1", the founding document's preferred one). */
-  derivation?: TekDerivation;
   /** Initial freshness counter (e.g. restored card state); default: accept any first message. */
   lastTimestamp?: bigint;
   core?: CryptoCore;
@@ -54,6 +50,9 @@ interface CardTgk {
   csId: number;
   tekRand: Uint8Array;
   tekLength: 16 | 32;
+  /** The service's MKI layout and TEK derivation, as its key message said (MAC-verified under the KEK). */
+  layout: MkiLayout;
+  derivation: TekDerivation;
   expiresAtNtpMs: number;
 }
 
@@ -90,8 +89,6 @@ export class SoftCard {
   private kek: Uint8Array;
   private readonly tgks = new Map<string, CardTgk>();
   private readonly capacity: number;
-  private readonly layout: MkiLayout;
-  private readonly derivation: TekDerivation;
   private readonly core: CryptoCore;
   /** Floor of every service's counter (restored card state), and the counter per CSB ID. */
   private readonly floor: bigint | undefined;
@@ -106,8 +103,6 @@ export class SoftCard {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) throw new UiccError("ERR_ARGUMENT", "capacity is 1..1024 TGKs");
     this.kek = copyBytes(kek);
     this.capacity = capacity;
-    this.layout = mkiLayout(options.layout);
-    this.derivation = options.derivation ?? "alt1";
     this.core = options.core ?? defaultCore();
     this.floor = options.lastTimestamp;
   }
@@ -191,7 +186,7 @@ export class SoftCard {
     const wipe = () => {
       for (const g of delivery.tgks) g.tgk.fill(0);
     };
-    if (ids.size !== delivery.tgks.length || delivery.tgks.some((g) => g.tgkId >= 2 ** (8 * this.layout.tgkIdBytes))) {
+    if (ids.size !== delivery.tgks.length) {
       wipe();
       return encodeResponseApdu(SW.INCORRECT_DATA);
     }
@@ -210,7 +205,8 @@ export class SoftCard {
     }
     for (const g of delivery.tgks) {
       this.tgks.set(slotOf(delivery.csbId, g.tgkId), {
-        tgk: g.tgk, tgkId: g.tgkId, csbId: delivery.csbId, csId: delivery.csId, tekRand: copyBytes(delivery.tekRand), tekLength, expiresAtNtpMs: g.expiresAt,
+        tgk: g.tgk, tgkId: g.tgkId, csbId: delivery.csbId, csId: delivery.csId, tekRand: copyBytes(delivery.tekRand), tekLength,
+        layout: delivery.layout, derivation: delivery.derivation, expiresAtNtpMs: g.expiresAt,
       });
     }
     this.last.set(delivery.csbId, timestamp);
@@ -235,16 +231,36 @@ export class SoftCard {
     return { csbId: new DataView(data.buffer, data.byteOffset, CSB_ID_BYTES).getUint32(0), rest: data.subarray(CSB_ID_BYTES) };
   }
 
+  /**
+   * The TGK a mode F2 command names: [CSB ID (4)] ‖ MKI, the MKI in the layout of the service holding it.
+   * A CSB ID prefix is tried first; without one, exactly one held TGK may match (6A80 otherwise).
+   */
+  private tgkForMki(data: Uint8Array): { held: CardTgk; mki: Uint8Array } | "wrong length" | undefined {
+    const held = [...this.tgks.values()];
+    const fits = (t: { layout: MkiLayout }, len: number) => mkiLength(t.layout) === len;
+    if (data.length > CSB_ID_BYTES) {
+      const csbId = new DataView(data.buffer, data.byteOffset, CSB_ID_BYTES).getUint32(0);
+      const mki = data.subarray(CSB_ID_BYTES);
+      const service = held.find((t) => t.csbId === csbId && fits(t, mki.length));
+      const named = service && this.tgks.get(slotOf(csbId, splitMki(mki, service.layout).tgkId));
+      if (named) return { held: named, mki };
+    }
+    const matches = held.filter((t) => fits(t, data.length) && splitMki(data, t.layout).tgkId === t.tgkId);
+    if (matches.length > 1) throw new UiccError("ERR_INCORRECT_DATA", "the TGK-ID is held for several services: name the CSB ID", SW.INCORRECT_DATA);
+    if (matches[0]) return { held: matches[0], mki: data };
+    const plausible = [...held, { layout: DEFAULT_MKI_LAYOUT }].some((t) => fits(t, data.length) || fits(t, data.length - CSB_ID_BYTES));
+    return plausible ? undefined : "wrong length";
+  }
+
   private generateTek(data: Uint8Array): Uint8Array {
-    const scoped = this.scoped(data, this.layout.tgkIdBytes + this.layout.randBytes);
-    if (!scoped) return encodeResponseApdu(SW.WRONG_LENGTH);
-    const mki = scoped.rest;
-    const { tgkId } = splitMki(mki, this.layout);
-    const held = this.find(scoped.csbId, tgkId);
-    if (!held) return encodeResponseApdu(SW.KEY_NOT_FOUND);
+    const found = this.tgkForMki(data);
+    if (found === "wrong length") return encodeResponseApdu(SW.WRONG_LENGTH);
+    if (!found) return encodeResponseApdu(SW.KEY_NOT_FOUND);
+    const { held, mki } = found;
+    const tgkId = held.tgkId;
     const { masterKey, masterSalt } = deriveSrtpMasterKeys(
       { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
-      { layout: this.layout, derivation: this.derivation, tekLength: held.tekLength, core: this.core },
+      { layout: held.layout, derivation: held.derivation, tekLength: held.tekLength, core: this.core },
     );
     const value = new Uint8Array(TEK_RESPONSE_TGK_ID_BYTES + masterKey.length + masterSalt.length);
     new DataView(value.buffer).setUint32(0, tgkId);
