@@ -3,23 +3,14 @@
 // --config file) it is a usage error naming it, rather than silently ignored.
 // Runs dist/cli/main.js (build first). Bounded: every process is killed after 15 s.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, cli, freeUdpPort, killChildren, lastJson, type ReceiveSummary, type SendSummary } from "./helpers/processes.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, freeUdpPort, lastJson, type ReceiveSummary, type SendSummary } from "./helpers/processes.js";
+import { cliSuite } from "./helpers/cli-suite.js";
 
-let dir = "";
+const { jsonFile } = cliSuite("mbms-plain-");
 let bmscConfig = "";
 beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
-  dir = mkdtempSync(join(tmpdir(), "mbms-plain-"));
-  bmscConfig = join(dir, "bmsc.json");
-  writeFileSync(bmscConfig, JSON.stringify({ services: [{ serviceId: "urn:mbms:plain:1" }], users: [] }), { mode: 0o600 });
-});
-afterAll(() => {
-  killChildren();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  bmscConfig = jsonFile("bmsc.json", { services: [{ serviceId: "urn:mbms:plain:1" }], users: [] });
 });
 
 describe("mbms-srtp receive --plain", () => {
@@ -52,9 +43,8 @@ describe("mbms-srtp receive --plain", () => {
     const flags = await cli(["receive", "--port", port, "--plain", "--user", "sip:ue@x.invalid", "--key-server", "http://127.0.0.1:9"], 15_000).done;
     expect(flags.code).toBe(2);
     expect(flags.stderr).toBe("mbms-srtp receive: --plain (unprotected RTP, no keying) does not use --key-server, --user\n");
-    const ue = join(dir, "ue.json");
     const kek = randomBytes(16).toString("hex");
-    writeFileSync(ue, JSON.stringify({ kek, mode: "uicc" }), { mode: 0o600 });
+    const ue = jsonFile("ue.json", { kek, mode: "uicc" });
     const file = await cli(["receive", "--port", port, "--plain", "--config", ue], 15_000).done;
     expect(file.code).toBe(2);
     expect(file.stderr).toBe("mbms-srtp receive: --plain (unprotected RTP, no keying) does not use --kek, --mode\n");

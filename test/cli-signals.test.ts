@@ -4,11 +4,9 @@
 // keyserver, send + receive (ME mode, unicast on 127.0.0.1) and demo, each stopped by each signal.
 // Runs dist/cli/main.js (build first). Bounded: every process is killed after 20 s; < 60 s in all.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, cli, freeUdpPort, killChildren, lastJson, type Exit, type Proc, type SendSummary } from "./helpers/processes.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, freeUdpPort, lastJson, type Proc, type SendSummary } from "./helpers/processes.js";
+import { cliSuite } from "./helpers/cli-suite.js";
 import type { BmscResult } from "../src/cli/bmsc.js";
 
 /** From the signal to the process's end: the stop closes sockets, the card worker and the key server. */
@@ -17,47 +15,40 @@ const SERVICE = "urn:mbms:signals:1";
 const USER = "sip:ue@signals.invalid";
 const KEK = randomBytes(16).toString("hex");
 
-let dir = "";
+const { jsonFile } = cliSuite("mbms-signals-");
 let bmscConfig = "";
 beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
-  dir = mkdtempSync(join(tmpdir(), "mbms-signals-"));
-  bmscConfig = join(dir, "bmsc.json");
-  writeFileSync(bmscConfig, JSON.stringify({
+  bmscConfig = jsonFile("bmsc.json", {
     services: [{ serviceId: SERVICE, tekRand2PeriodMs: 500, tgkLifetimeMs: 4000 }],
     users: [{ userId: USER, kek: KEK }],
-  }), { mode: 0o600 });
-});
-afterAll(() => {
-  killChildren();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 });
 
-/** Sends `signal` and waits for the exit; `ms` from the signal to the end. */
-async function stop(p: Proc, signal: NodeJS.Signals): Promise<Exit & { ms: number }> {
+/** Sends `signal` and checks the process ended cleanly with status 0 within the bound; its stdout. */
+async function stopGracefully(p: Proc, signal: NodeJS.Signals): Promise<string> {
   const t0 = Date.now();
   p.child.kill(signal);
   const exit = await p.done;
-  return { ...exit, ms: Date.now() - t0 };
+  expect(exit.stderr).toBe("");
+  expect(exit.code).toBe(0);
+  expect(Date.now() - t0).toBeLessThan(STOP_BOUND_MS);
+  return exit.stdout;
 }
+
+/** The BM-SC's --json summary of a run stopped by a signal. */
+const expectInterruptedOk = (out: BmscResult) =>
+  expect({ ok: out.ok, interrupted: out.interrupted, failures: out.failures }).toEqual({ ok: true, interrupted: true, failures: [] });
 
 /** A UE config file (keys off the command line) for the key server at `url`. */
 function ueConfig(url: string): string {
-  const path = join(dir, `ue-${randomBytes(4).toString("hex")}.json`);
-  writeFileSync(path, JSON.stringify({ "key-server": url, user: USER, kek: KEK, service: SERVICE, "tek-period": 500 }), { mode: 0o600 });
-  return path;
+  return jsonFile(`ue-${randomBytes(4).toString("hex")}.json`, { "key-server": url, user: USER, kek: KEK, service: SERVICE, "tek-period": 500 });
 }
 
 describe.each(["SIGTERM", "SIGINT"] as const)("the first %s stops gracefully", (signal) => {
   it("keyserver --json: the JSON summary, interrupted, exit 0", async () => {
     const ks = cli(["keyserver", "--config", bmscConfig, "--json"], 20_000);
     expect((await ks.firstLine).line).toMatch(/^key server http:\/\/127\.0\.0\.1:\d+$/);
-    const exit = await stop(ks, signal);
-    expect(exit.stderr).toBe("");
-    expect(exit.code).toBe(0);
-    expect(exit.ms).toBeLessThan(STOP_BOUND_MS);
-    const out = lastJson<BmscResult>(exit.stdout);
-    expect({ ok: out.ok, interrupted: out.interrupted, failures: out.failures }).toEqual({ ok: true, interrupted: true, failures: [] });
+    expectInterruptedOk(lastJson<BmscResult>(await stopGracefully(ks, signal)));
   }, 25_000);
 
   it("receive (text) and send --json: both summaries, interrupted, every packet so far decrypted, exit 0", async () => {
@@ -69,32 +60,21 @@ describe.each(["SIGTERM", "SIGINT"] as const)("the first %s stops gracefully", (
     // A status line with packets: keyed and decrypting.
     expect(await receive.line(/^ue-me\s+[1-9]\d* pkts/)).not.toBe("");
 
-    const rx = await stop(receive, signal);
-    expect(rx.stderr).toBe("");
-    expect(rx.code).toBe(0);
-    expect(rx.ms).toBeLessThan(STOP_BOUND_MS);
-    expect(rx.stdout).toMatch(/ME receiver sip:ue@signals\.invalid on 127\.0\.0\.1:\d+: delivered [1-9]\d* .*lost 0, auth failures 0, .*\(interrupted\)\nOK\n$/);
+    expect(await stopGracefully(receive, signal)).toMatch(/ME receiver sip:ue@signals\.invalid on 127\.0\.0\.1:\d+: delivered [1-9]\d* .*lost 0, auth failures 0, .*\(interrupted\)\nOK\n$/);
 
-    const tx = await stop(send, signal);
-    expect(tx.stderr).toBe("");
-    expect(tx.code).toBe(0);
-    expect(tx.ms).toBeLessThan(STOP_BOUND_MS);
-    const out = lastJson<SendSummary>(tx.stdout);
-    expect({ ok: out.ok, interrupted: out.interrupted, failures: out.failures }).toEqual({ ok: true, interrupted: true, failures: [] });
+    const out = lastJson<SendSummary>(await stopGracefully(send, signal));
+    expectInterruptedOk(out);
     expect(out.sender.packets).toBeGreaterThan(0);
   }, 25_000);
 
   it("demo: the summary, both receivers decrypted every packet sent, exit 0", async () => {
     const demo = cli(["demo", "--duration", "60", "--bitrate", "2M"], 20_000);
     expect(await demo.line(/^ue-uicc /)).not.toBe(""); // streaming: the first status lines
-    const exit = await stop(demo, signal);
-    expect(exit.stderr).toBe("");
-    expect(exit.code).toBe(0);
-    expect(exit.ms).toBeLessThan(STOP_BOUND_MS);
-    expect(exit.stdout).toMatch(/^mbms-srtp demo: .*\(interrupted\)/m);
-    expect(exit.stdout).toMatch(/ue-me .*delivered (\d+)\/\1/);
-    expect(exit.stdout).toMatch(/ue-uicc .*delivered (\d+)\/\1/);
-    expect(exit.stdout).toMatch(/^OK: /m);
+    const stdout = await stopGracefully(demo, signal);
+    expect(stdout).toMatch(/^mbms-srtp demo: .*\(interrupted\)/m);
+    expect(stdout).toMatch(/ue-me .*delivered (\d+)\/\1/);
+    expect(stdout).toMatch(/ue-uicc .*delivered (\d+)\/\1/);
+    expect(stdout).toMatch(/^OK: /m);
   }, 25_000);
 });
 
