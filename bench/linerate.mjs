@@ -126,7 +126,8 @@ async function trial(mode, n, pps, seconds) {
   if (mode !== "dgram" && first !== `key server http://127.0.0.1:${KEY_PORT}`) throw new Error(`unexpected key server: ${first}`);
   const rx = ueConfigs.slice(0, n).map((ueConfig) => mode === "dgram"
     ? node(DGRAM, ["rx", GROUP, String(PORT)])
-    : node(CLI, ["receive", ...listen, "--config", ueConfig, ...plain]));
+    // --plain takes no keying options (the UE's config file holds them): a usage error otherwise.
+    : node(CLI, ["receive", ...listen, ...(mode === "plain" ? ["--plain", "--packet-size", String(PAYLOAD), "--json"] : ["--config", ueConfig])]));
   const s = await send.done;
   await sleep(300);
   for (const r of rx) r.child.kill("SIGINT");

@@ -41,9 +41,9 @@ describe.each(["simd", "scalar"] as const)("%s build", (flavor) => {
 
 describe("UICC-mode receiver", () => {
   it("keeps no copy of the KEK in the ME once the card worker has it", async () => {
-    const { DemoReceiver } = await import("../src/cli/receiver.js");
+    const { UdpMbmsReceiver } = await import("../src/cli/udp-mbms-receiver.js");
     const kek = new Uint8Array(randomBytes(16));
-    const r = await DemoReceiver.open({
+    const r = await UdpMbmsReceiver.open({
       name: "ue", mode: "UICC", userId: "sip:ue@test.invalid", kek, baseUrl: "http://127.0.0.1:9", serviceId: "urn:x", rotationPeriodMs: 1000,
       payloadSize: 100, ssrc: 1,
     });

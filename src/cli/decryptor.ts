@@ -1,5 +1,5 @@
 /**
- * What turns a received datagram into plain RTP for a DemoReceiver: the MkiEvaluator (MIKEY-keyed, keys
+ * What turns a received datagram into plain RTP for a UdpMbmsReceiver: the MkiEvaluator (MIKEY-keyed, keys
  * selected by MKI) fits it as it is; FixedKeyDecryptor is the one-key, no-MKI case.
  */
 import type { MkiEvaluatorStats } from "../mbms/ue/index.js";

@@ -7,11 +7,12 @@
  */
 import dgram from "node:dgram";
 import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
-import { DemoReceiver } from "./receiver.js";
+import { UdpMbmsReceiver } from "./udp-mbms-receiver.js";
 import { LiveStatus, senderFailures, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { Sender } from "./sender.js";
+import { DEFAULT_PROFILE, type SrtpProfileName } from "../srtp/profiles.js";
 
 export interface DemoOptions {
   bitrate: number;
@@ -19,10 +20,12 @@ export interface DemoOptions {
   durationS: number;
   tekPeriodMs: number;
   tgkLifetimeMs: number;
+  /** The service's SRTP profile (default AES_CM_128_HMAC_SHA1_80). */
+  profile?: SrtpProfileName;
   /** No status output (the caller prints the result as JSON). */
   quiet: boolean;
   out: NodeJS.WriteStream;
-  /** Aborting ends the run early (SIGINT); the summary still follows. */
+  /** Aborting ends the run early (SIGINT or SIGTERM); the summary still follows. */
   signal?: AbortSignal;
 }
 
@@ -35,6 +38,7 @@ export interface DemoResult {
   payloadSize: number;
   tekPeriodMs: number;
   tgkLifetimeMs: number;
+  profile: SrtpProfileName;
   sender: SenderReport;
   receivers: ReceiverReport[];
   keyServer: { requests: number; errors: number };
@@ -47,10 +51,11 @@ const randomKek = () => globalThis.crypto.getRandomValues(new Uint8Array(16));
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const store = new MemoryKeyStore();
+  const profile = o.profile ?? DEFAULT_PROFILE;
   const ks = { requests: 0, errors: 0 };
   const manager = new SessionManager({
     store, logger: silentLogger,
-    services: [{ serviceId: SERVICE, tgkLifetimeMs: o.tgkLifetimeMs, tekRand2PeriodMs: o.tekPeriodMs }],
+    services: [{ serviceId: SERVICE, profile, tgkLifetimeMs: o.tgkLifetimeMs, tekRand2PeriodMs: o.tekPeriodMs }],
   });
   const server = createKeyServer({
     manager, logger: silentLogger,
@@ -59,7 +64,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       if (r.status !== 200) ks.errors++;
     },
   });
-  const receivers: DemoReceiver[] = [];
+  const receivers: UdpMbmsReceiver[] = [];
   const sock = dgram.createSocket("udp4");
   let sender: Sender | undefined;
   let mbms: MbmsSender | undefined;
@@ -74,7 +79,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     ];
     for (const u of users) {
       manager.addUser(u.userId, u.kek);
-      receivers.push(await DemoReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC }));
+      receivers.push(await UdpMbmsReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC }));
     }
     await new Promise<void>((resolve, reject) => {
       sock.once("error", reject);
@@ -139,7 +144,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
     return {
       ok: failures.length === 0, failures, interrupted, durationS: runMs / 1000, bitrate: o.bitrate, payloadSize: o.payloadSize,
-      tekPeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs, sender: senderReport, receivers: reports, keyServer: ks,
+      tekPeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs, profile, sender: senderReport, receivers: reports, keyServer: ks,
     };
   } finally {
     if (statusTimer) clearInterval(statusTimer);
@@ -155,7 +160,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
 export function summary(r: DemoResult): string {
   const lines = [
-    `mbms-srtp demo: ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}, ${(r.bitrate / 1e6).toFixed(1)} Mbit/s target, ${r.payloadSize}-byte payload, TEK_RAND2 every ${r.tekPeriodMs} ms, TGK lifetime ${r.tgkLifetimeMs} ms`,
+    `mbms-srtp demo: ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}, ${(r.bitrate / 1e6).toFixed(1)} Mbit/s target, ${r.payloadSize}-byte payload, TEK_RAND2 every ${r.tekPeriodMs} ms, TGK lifetime ${r.tgkLifetimeMs} ms, ${r.profile}`,
     `sender ${r.sender.packets} packets, ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches; key server ${r.keyServer.requests} requests (${r.keyServer.errors} errors)`,
   ];
   for (const x of r.receivers) {

@@ -6,10 +6,10 @@
  *
  * Counting: the receiver cannot know what was sent before it joined and keyed, so it counts from the
  * lowest packet number it decrypted once keyed and caught up with its socket (firstPacket; what it
- * decrypted before is `joinDelivered`, see DemoReceiver.start) to the highest (lastPacket); `lost` is the
+ * decrypted before is `joinDelivered`, see UdpMbmsReceiver.start) to the highest (lastPacket); `lost` is the
  * gaps in that window. A caller that knows the sender's count N checks delivered === N - firstPacket.
  */
-import { DemoReceiver, type FixedKeying, type MikeyKeying } from "./receiver.js";
+import { UdpMbmsReceiver, type FixedKeying, type MikeyKeying, type PlainKeying } from "./udp-mbms-receiver.js";
 import { statusLine, type ReceiverMode } from "./status.js";
 import { SSRC } from "./bmsc.js";
 import { RunWindow } from "./run-window.js";
@@ -19,16 +19,15 @@ export interface ReceiveOptions {
   group?: string;
   port: number;
   iface: string;
-  /** MIKEY over HTTP from the key server at baseUrl (ME or UICC mode), or one fixed SRTP key, no MKI (SDES mode). */
-  keying: MikeyKeying | FixedKeying;
+  /** MIKEY over HTTP from the key server at baseUrl (ME or UICC mode), one fixed SRTP key, no MKI (SDES mode),
+   * or none: unprotected RTP from `send --plain` (PLAIN mode, a benchmark baseline). */
+  keying: MikeyKeying | FixedKeying | PlainKeying;
   payloadSize: number;
   durationS: number;
   /** Forward each decrypted RTP packet (plain) here; packets are then counted by RTP sequence number. */
   rtpOut?: { host: string; port: number };
   /** Write each decrypted packet to this pcap file (packets are then counted by RTP sequence number). */
   pcapOut?: string;
-  /** Unprotected RTP from `send --plain` (benchmark baseline). */
-  plain?: boolean;
   json: boolean;
   out: NodeJS.WriteStream;
   signal?: AbortSignal;
@@ -37,7 +36,7 @@ export interface ReceiveOptions {
 export interface ReceiveResult {
   ok: boolean;
   mode: ReceiverMode;
-  /** Absent in SDES mode. */
+  /** Absent in SDES and PLAIN modes. */
   userId?: string;
   listen: string;
   durationS: number;
@@ -57,19 +56,19 @@ export interface ReceiveResult {
   switches: number;
   rekeys: number;
   keyErrors: number;
-  /** Packets decrypted while joining, before counting started (see DemoReceiver.start). */
+  /** Packets decrypted while joining, before counting started (see UdpMbmsReceiver.start). */
   joinDelivered: number;
   /** Process CPU time from keyed to the end (idle time costs none), per packet delivered. */
   cpu: CpuReport;
 }
 
-const NAMES: Record<ReceiverMode, string> = { ME: "ue-me", UICC: "ue-uicc", SDES: "ue-sdes" };
+const NAMES: Record<ReceiverMode, string> = { ME: "ue-me", UICC: "ue-uicc", SDES: "ue-sdes", PLAIN: "ue-plain" };
 
 export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
   const k = o.keying;
-  const r = await DemoReceiver.open({
+  const r = await UdpMbmsReceiver.open({
     ...k, name: NAMES[k.mode], payloadSize: o.payloadSize, ssrc: SSRC,
-    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, pcapOut: o.pcapOut, plain: o.plain,
+    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, pcapOut: o.pcapOut,
   });
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
@@ -97,7 +96,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
     const rep = r.report(span, 0);
     return {
       ok: r.delivered > 0 && rep.lost === 0 && rep.authFailed === 0 && r.badPackets === 0 && r.duplicates === 0,
-      mode: k.mode, userId: k.mode === "SDES" ? undefined : k.userId, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
+      mode: k.mode, userId: "userId" in k ? k.userId : undefined, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
       delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost,
       authFailed: rep.authFailed, replayed: rep.replayed, badPackets: r.badPackets, duplicates: r.duplicates,
       queuedDropped: rep.queuedDropped, refused: rep.refused, switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors, joinDelivered: r.joinDelivered, cpu: cpu.report(r.delivered),

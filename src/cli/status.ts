@@ -1,7 +1,7 @@
 /** Receiver statistics and their formatting (status lines, summary). Never key bytes: only the TGK-ID part of the MKI. */
 
-/** ME / UICC: keyed with MIKEY (KEK in the ME or in a card); SDES: one fixed key, no MKI. */
-export type ReceiverMode = "ME" | "UICC" | "SDES";
+/** ME / UICC: keyed with MIKEY (KEK in the ME or in a card); SDES: one fixed key, no MKI; PLAIN: unprotected RTP. */
+export type ReceiverMode = "ME" | "UICC" | "SDES" | "PLAIN";
 
 export interface ReceiverReport {
   name: string;

@@ -1,9 +1,10 @@
 /**
- * The CLI's receiver (UE): a UDP socket, and a UeReceiver (the library's session level: key client, TEK
+ * UdpMbmsReceiver, the CLI's MBMS receiver (UE): a UDP socket, and a UeReceiver (the library's session level: key client, TEK
  * source, MkiEvaluator) keying itself over HTTP and decrypting every packet. ME mode: the ME holds the KEK.
  * UICC mode: a soft card in a worker thread holds it: the ME never does.
  * SDES mode: no key server, one fixed master key without MKI (FixedKeyDecryptor). Either way a Decryptor
- * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same.
+ * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same; in plain
+ * mode (a benchmark baseline) the datagrams are RTP already.
  */
 import dgram from "node:dgram";
 import { UeReceiver } from "../mbms/ue/index.js";
@@ -17,7 +18,7 @@ import { PcapWriter } from "./pcap-writer.js";
 import { FixedKeyDecryptor } from "./fixed-key-decryptor.js";
 import type { SrtpKey } from "./srtp-key.js";
 
-export type ReceiverConfig = ReceiverBase & (MikeyKeying | FixedKeying);
+export type ReceiverConfig = ReceiverBase & (MikeyKeying | FixedKeying | PlainKeying);
 
 /** ME and UICC modes: keyed over HTTP from the key server (MIKEY), decrypted through an MkiEvaluator. */
 export interface MikeyKeying {
@@ -36,6 +37,11 @@ export interface FixedKeying {
   srtpKey: SrtpKey;
 }
 
+/** Plain mode: unprotected RTP (a benchmark baseline against `send --plain`): no keying, no SRTP, the same checks. */
+export interface PlainKeying {
+  mode: "PLAIN";
+}
+
 export interface ReceiverBase {
   name: string;
   payloadSize: number;
@@ -48,14 +54,12 @@ export interface ReceiverBase {
   rtpOut?: { host: string; port: number };
   /** Write each decrypted packet to this pcap file (mode 0600), counted by RTP sequence number as with rtpOut. */
   pcapOut?: string;
-  /** Unprotected RTP (a benchmark baseline against `send --plain`): no keying, no SRTP, the same checks. */
-  plain?: boolean;
 }
 
 /** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
 const SEQ_BASE = 0x10000;
 
-export class DemoReceiver {
+export class UdpMbmsReceiver {
   private seen = new Uint8Array(1 << 16);
   delivered = 0;
   deliveredBytes = 0;
@@ -93,17 +97,17 @@ export class DemoReceiver {
     return this.localPort;
   }
 
-  static async open(cfg: ReceiverConfig): Promise<DemoReceiver> {
+  static async open(cfg: ReceiverConfig): Promise<UdpMbmsReceiver> {
     const pcap = cfg.pcapOut === undefined ? undefined : new PcapWriter(cfg.pcapOut); // before anything to release
     try {
-      return await DemoReceiver.bind(cfg, pcap);
+      return await UdpMbmsReceiver.bind(cfg, pcap);
     } catch (e) {
       pcap?.close();
       throw e;
     }
   }
 
-  private static async bind(cfg: ReceiverConfig, pcap: PcapWriter | undefined): Promise<DemoReceiver> {
+  private static async bind(cfg: ReceiverConfig, pcap: PcapWriter | undefined): Promise<UdpMbmsReceiver> {
     const l = cfg.listen;
     const socket = dgram.createSocket({ type: "udp4", reuseAddr: l?.group !== undefined });
     await new Promise<void>((resolve, reject) => {
@@ -127,7 +131,7 @@ export class DemoReceiver {
     } catch {
       // keep the default
     }
-    return new DemoReceiver(cfg, socket, provisionCard(cfg), pcap);
+    return new UdpMbmsReceiver(cfg, socket, provisionCard(cfg), pcap);
   }
 
   /**
@@ -139,7 +143,7 @@ export class DemoReceiver {
    */
   async start(): Promise<void> {
     const c = this.cfg;
-    if (c.plain) {
+    if (c.mode === "PLAIN") {
       this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
         this.from = from;
         this.onPacket(msg);

@@ -1,0 +1,48 @@
+/**
+ * What `send` and `keyserver` share (commands/send.ts, commands/keyserver.ts): one set of options (they read
+ * the same config file, so each accepts the other's keys), the config file's help, the services and users
+ * of --config with --profile applied, and the run of the BM-SC (bmsc.ts) with its summary or JSON.
+ */
+import { bmscSummary, loadConfig, runBmsc, type BmscConfig, type BmscOptions } from "./bmsc.js";
+import { durationOption } from "./option-values.js";
+import { profileOption } from "./profile-option.js";
+import type { CommandIo, OptionValues } from "./command.js";
+
+export const BMSC_OPTIONS = {
+  config: { type: "string" }, users: { type: "string" }, store: { type: "string" }, duration: { type: "string" },
+  port: { type: "string" }, host: { type: "string" }, "key-port": { type: "string" }, "key-host": { type: "string" },
+  dest: { type: "string" }, service: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" },
+  "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
+  "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
+  "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
+  profile: { type: "string" },
+  json: { type: "boolean", default: false },
+} as const;
+
+export type BmscValues = OptionValues<typeof BMSC_OPTIONS>;
+
+/** The config file's keys that are not options. */
+export const BMSC_CONFIG_KEYS = ["services", "users"] as const;
+
+export const CONFIG_HELP = `Config file (JSON; KEKs are 32 or 64 hex digits); any other key is an option's long name (flags win):
+  { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
+    "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "000102…0f", "services": ["urn:mbms:demo:1"] }], "dest": "239.1.2.3:5004" }
+A service's "profile" is its SRTP profile (default AES_CM_128_HMAC_SHA1_80; --profile sets every service's).
+A user's "services": what it gets keys for (absent: every service in the file). With --store, the store's
+users are made those of the file at every start: changed KEKs take effect, unlisted users are disabled.`;
+
+/** The services and users of --config (alias --users), every service with --profile's profile when given; undefined without the option. */
+export function bmscConfig(values: BmscValues): BmscConfig | undefined {
+  const path = values.config ?? values.users;
+  const profile = profileOption(values.profile);
+  if (path === undefined) return undefined;
+  const config = loadConfig(path);
+  return profile === undefined ? config : { ...config, services: config.services.map((s) => ({ ...s, profile })) };
+}
+
+/** Runs the BM-SC until --duration or a signal, prints its summary (or JSON) and returns the exit status. */
+export async function runBmscCommand(o: Pick<BmscOptions, "config" | "keyPort" | "keyHost" | "send">, values: BmscValues, io: CommandIo): Promise<number> {
+  const result = await runBmsc({ ...o, storePath: values.store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal });
+  io.out.write((values.json ? JSON.stringify(result) : bmscSummary(result)) + "\n");
+  return result.ok ? 0 : 1;
+}

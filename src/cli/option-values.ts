@@ -1,0 +1,24 @@
+/** The values of the CLI's options that are numbers or addresses, checked: a bad one is a UsageError naming the option. */
+import { UsageError } from "./usage-error.js";
+
+/** `value` as a number in min..max (suffixes k, M, G: 20M = 20e6), or `fallback` when absent. */
+export function numberOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(value.trim());
+  if (!m) throw new UsageError(`--${name}: not a number: ${value}`);
+  const mult = { "": 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  const n = Number(m[1]) * mult;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${name} must be ${min}..${max}`);
+  return n;
+}
+
+/** `--duration` in seconds: Infinity (until a signal) when absent. */
+export const durationOption = (value: string | undefined): number =>
+  value === undefined ? Infinity : numberOption("duration", value, 0, 0.1, 86_400 * 365);
+
+/** An IPv4:PORT address. */
+export function hostPortOption(name: string, v: string): { host: string; port: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--${name}: expected IPv4:PORT, got ${v}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
