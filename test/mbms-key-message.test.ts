@@ -8,6 +8,7 @@ import {
   SRTP_PROFILES, type SrtpProfileName,
 } from "../src/index.js";
 import { profileOf } from "../src/mbms/key-message.js";
+import { MeTekSource } from "../src/mbms/ue/tek-source.js";
 import { rtpPacket, withRoom } from "./helpers/rtp.js";
 
 const core = loadCore();
@@ -39,10 +40,25 @@ describe("MBMS key message", () => {
   it("carries the TEK derivation and the MKI layout, so that the receiver needs no setting of its own", () => {
     const plain = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
     expect([plain.derivation, plain.layout]).toEqual(["alt1", { tgkIdBytes: 4, randBytes: 8 }]);
-    const custom = buildMbmsKeyMessage({ ...input, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 16 }, tgks: tgks.slice(0, 1) }, core);
+    const custom = buildMbmsKeyMessage({ ...input, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 14 }, tgks: tgks.slice(0, 1) }, core);
     const d = openMbmsKeyMessage(custom, { kek, nowMs: NOW }, core);
-    expect([d.derivation, d.layout]).toEqual(["alt2", { tgkIdBytes: 2, randBytes: 16 }]);
+    expect([d.derivation, d.layout]).toEqual(["alt2", { tgkIdBytes: 2, randBytes: 14 }]);
     expect(() => buildMbmsKeyMessage({ ...input, layout: { tgkIdBytes: 1 } }, core)).toThrow(expect.objectContaining({ code: "ERR_TGK_ID" }));
+  });
+
+  it("a receiver configured otherwise refuses the service at keying (nothing taken), and needs no setting", () => {
+    const delivery = () => openMbmsKeyMessage(buildMbmsKeyMessage({ ...input, derivation: "alt2" }, core), { kek, nowMs: NOW }, core);
+    for (const wrong of [{ derivation: "alt1" as const }, { layout: { tgkIdBytes: 2 } }]) {
+      const me = new MeTekSource({ core, now: () => NOW, ...wrong });
+      expect(() => me.accept(delivery())).toThrow(expect.objectContaining({ code: "ERR_SERVICE_PARAMETERS" }));
+      expect(me.knownTgkIds()).toEqual([]);
+    }
+    const plain = new MeTekSource({ core, now: () => NOW });
+    plain.accept(delivery());
+    expect(plain.parameters).toEqual({ profile: "AES_CM_128_HMAC_SHA1_80", derivation: "alt2", layout: { tgkIdBytes: 4, randBytes: 8 } });
+    const next = openMbmsKeyMessage(buildMbmsKeyMessage({ ...input, profile: "AES_CM_128_HMAC_SHA1_32", derivation: "alt2", nowMs: NOW + 1 }, core), { kek, nowMs: NOW }, core);
+    expect(() => plain.accept(next)).toThrow(expect.objectContaining({ code: "ERR_SERVICE_PARAMETERS" }));
+    plain.close();
   });
 
   it("names the profile only for a policy exactly as the BM-SC writes it (defaults may be left out)", () => {

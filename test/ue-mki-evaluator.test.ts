@@ -11,7 +11,7 @@ import { core, DelayedSource, forged, harness, NOW, Sender, service, turn } from
 describe("MkiEvaluator: a rotating stream", () => {
   for (const derivation of ["alt1", "alt2"] as const) {
     it(`decrypts every packet across TEK_RAND2 switches, late packets of the previous MKI included (${derivation})`, () => {
-      const { input, delivery } = service();
+      const { input, delivery } = service(undefined, derivation);
       const me = new MeTekSource({ core, derivation, now: () => NOW });
       me.accept(delivery);
       const h = harness({ rotationPeriodMs: 2000 }, me);

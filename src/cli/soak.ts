@@ -172,7 +172,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     store, logger: silentLogger, layout, ...(o.derivation ? { derivation: o.derivation } : {}),
     services: serviceIds.map((serviceId, i) => ({ ...services[i], serviceId, tekRand2PeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs })),
   });
-  const server = createKeyServer({ manager, logger: silentLogger });
+  // One ME and one UICC user on every service: each asks once per service and TGK, so the per-user rate scales.
+  const server = createKeyServer({ manager, logger: silentLogger, rateLimit: { ratePerSec: 2 * services.length, burst: 5 * services.length } });
   // Users: one ME user and one UICC user for every service; the UICC user's KEK is only in the card worker.
   const meKek = globalThis.crypto.getRandomValues(new Uint8Array(16));
   manager.addUser("sip:ue-me@soak.invalid", meKek);

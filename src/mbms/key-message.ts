@@ -28,11 +28,10 @@ import { openPskMessage, sealPskMessage, type PskOpenOptions } from "../mikey/ps
 import { SRTP_PROFILES, type SrtpProfileName } from "../srtp/profiles.js";
 import { MbmsError } from "./errors.js";
 import { mkiLayout, type MkiLayout, type TekDerivation } from "./key-hierarchy.js";
+import { readServiceParams, serviceParamsEntry } from "./service-parameters.js";
 
-/** RFC 4563 §8: Key ID types 241–255 are for private use; ours carry a TGK's validity and the service's parameters. */
+/** RFC 4563 §8: Key ID types 241–255 are for private use; ours carry a TGK's validity (and service-parameters.ts's type 242). */
 export const KEY_ID_TGK_VALIDITY = 241;
-export const KEY_ID_SERVICE_PARAMS = 242;
-const DERIVATION_CODES: Record<TekDerivation, number> = { alt1: 1, alt2: 2 };
 
 export interface TgkGrant {
   tgkId: number;
@@ -95,16 +94,6 @@ function checkTgkIdFits(tgkId: number, layout: MkiLayout): void {
   if (tgkId >= 2 ** (8 * layout.tgkIdBytes)) throw new MbmsError("ERR_TGK_ID", `TGK-ID ${tgkId} does not fit the MKI's ${layout.tgkIdBytes}-byte TGK-ID`);
 }
 
-function serviceParamsEntry(derivation: TekDerivation, layout: MkiLayout): KeyIdEntry {
-  return { keyIdType: KEY_ID_SERVICE_PARAMS, keyId: Uint8Array.of(DERIVATION_CODES[derivation], layout.tgkIdBytes, layout.randBytes) };
-}
-
-function readServiceParams(entry: KeyIdEntry | undefined): { derivation: TekDerivation; layout: MkiLayout } {
-  if (!entry || entry.keyId.length !== 3) throw new MbmsError("ERR_ARGUMENT", "the key message names no service parameters (Key ID type 242)");
-  const derivation = (Object.keys(DERIVATION_CODES) as TekDerivation[]).find((d) => DERIVATION_CODES[d] === entry.keyId[0]);
-  if (!derivation) throw new MbmsError("ERR_ARGUMENT", `the key message names an unknown TEK derivation ${entry.keyId[0]}`);
-  return { derivation, layout: mkiLayout({ tgkIdBytes: entry.keyId[1]!, randBytes: entry.keyId[2]! }) };
-}
 
 /** The SP parameters of an SRTP profile (RFC 3830 §6.10.1). */
 function policyOf(name: SrtpProfileName) {
@@ -200,7 +189,7 @@ export function openMbmsKeyMessage(
   }, core);
   const keyIds = opened.extensions.flatMap((e) => ("keyIds" in e ? e.keyIds : []));
   const serviceId = keyIds.find((k) => k.keyIdType === KeyIdType.MbmsKeyDomainId);
-  const params = readServiceParams(keyIds.find((k) => k.keyIdType === KEY_ID_SERVICE_PARAMS));
+  const params = readServiceParams(keyIds);
   const validity = new Map(keyIds.filter((k) => k.keyIdType === KEY_ID_TGK_VALIDITY && k.keyId.length === 20).map((k) => {
     const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
     return [v.getUint32(0), { validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) }] as const;

@@ -161,7 +161,7 @@ export const MATRIX_PROFILES = [
   { profile: "AES_CM_128_HMAC_SHA1_80", tekLen: 16 }, { profile: "AES_CM_128_HMAC_SHA1_32", tekLen: 16 },
   { profile: "AES_256_CM_HMAC_SHA1_80", tekLen: 32 }, { profile: "AES_256_CM_HMAC_SHA1_32", tekLen: 32 },
 ] as const;
-export const MATRIX_LAYOUTS = [{ tgkIdBytes: 4, randBytes: 8 }, { tgkIdBytes: 2, randBytes: 16 }] as const;
+export const MATRIX_LAYOUTS = [{ tgkIdBytes: 4, randBytes: 8 }, { tgkIdBytes: 2, randBytes: 14 }] as const;
 
 /**
  * One TEK/salt vector per cell of the service matrix (the MKI = TGK-ID ‖ TEK_RAND2/TGK_RAND of the cell's

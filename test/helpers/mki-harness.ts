@@ -16,12 +16,12 @@ export const SSRC = 0x5eed0001;
 export const PROFILE = "AES_CM_128_HMAC_SHA1_80" as const;
 export const TRAILER = 12 + 10;
 
-export function service(tgkIds = [0x00c0ffee]) {
+export function service(tgkIds = [0x00c0ffee], derivation: TekDerivation = "alt1") {
   const kek = new Uint8Array(randomBytes(16));
   const tgks = tgkIds.map((tgkId, i) => ({ tgkId, tgk: new Uint8Array(randomBytes(16)), validFrom: NOW - HOUR + i * HOUR, expiresAt: NOW + (i + 1) * HOUR }));
   const input = {
     kek, bmscId: "bmsc.example", userId: "sip:ue1@example", serviceId: "urn:mbms:tv:1", csbId: 0x0b0b0b0b,
-    tekRand: new Uint8Array(randomBytes(16)), profile: PROFILE, tgks, ssrc: SSRC, roc: 0, nowMs: NOW,
+    tekRand: new Uint8Array(randomBytes(16)), profile: PROFILE, derivation, tgks, ssrc: SSRC, roc: 0, nowMs: NOW,
   };
   const delivery: MbmsKeyDelivery = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
   return { input, delivery };

@@ -24,10 +24,11 @@
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../wasm/default-core.js";
 import { SRTP_PROFILES, DEFAULT_PROFILE, type SrtpProfileName } from "../../srtp/profiles.js";
+import { MAX_MKI_LENGTH } from "../../srtp/options.js";
 import { MbmsError } from "../errors.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";
 import {
-  buildMki, deriveSrtpMasterKeys, mkiLayout, type MkiLayout, type TekDerivation,
+  buildMki, deriveSrtpMasterKeys, mkiLayout, mkiLength, type MkiLayout, type TekDerivation,
 } from "../key-hierarchy.js";
 import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
 import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
@@ -267,6 +268,10 @@ export class SessionManager {
     this.clock = options.clock ?? systemClock;
     this.bmscId = options.bmscId ?? "bmsc.mbms.invalid";
     this.layout = mkiLayout(options.layout);
+    // The MKI must fit an SRTP context's (RFC 3711 leaves the length to key management; ours holds ≤ 16).
+    if (mkiLength(this.layout) > MAX_MKI_LENGTH) {
+      throw new MbmsError("ERR_MKI_LAYOUT", `an SRTP MKI is at most ${MAX_MKI_LENGTH} bytes; the layout makes ${mkiLength(this.layout)}`);
+    }
     this.derivation = options.derivation ?? "alt1";
     if (this.derivation !== "alt1" && this.derivation !== "alt2") throw new MbmsError("ERR_ARGUMENT", "derivation is \"alt1\" or \"alt2\"");
     this.#core = options.core ?? defaultCore();

@@ -39,7 +39,7 @@
 import { SrtpContext } from "../../srtp/context.js";
 import { SrtpStatus } from "../../srtp/errors.js";
 import type { PacketBatch } from "../../srtp/batch.js";
-import { SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
+import { DEFAULT_PROFILE, SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../wasm/default-core.js";
 import { MbmsError } from "../errors.js";
@@ -93,8 +93,11 @@ export interface MkiEvaluatorOptions {
   onPacket: (packet: Uint8Array) => void;
   /** A packet names a TGK-ID the source does not hold: re-key (e.g. KeyClient.rekeyNow). Rate-limited. */
   onUnknownTgk?: (tgkId: number) => void;
+  /**
+   * The SRTP profile and MKI layout to use until the TekSource knows the service's (from its key
+   * messages); from then on the source's. Defaults: AES_CM_128_HMAC_SHA1_80, TGK-ID 4 ‖ TEK_RAND2 8 bytes.
+   */
   profile?: SrtpProfileName;
-  /** MKI layout (default TGK-ID 4 bytes ‖ TEK_RAND2 8 bytes). */
   layout?: Partial<MkiLayout>;
   replayWindow?: number;
   core?: CryptoCore;
@@ -196,10 +199,12 @@ export class MkiEvaluator {
   private readonly source: TekSource;
   private readonly onPacket: (packet: Uint8Array) => void;
   private readonly onUnknownTgk: ((tgkId: number) => void) | undefined;
-  private readonly profile: SrtpProfileName;
-  private readonly layout: MkiLayout;
-  private readonly mkiLen: number;
-  private readonly tagLen: number;
+  /** The service's profile and MKI layout: where the MKI sits (before the tag, RFC 3711 §3.1); fixed once keyed. */
+  private profile: SrtpProfileName;
+  private layout: MkiLayout;
+  private mkiLen: number;
+  private tagLen: number;
+  private tgkIdSpace: number;
   private readonly replayWindow: number | undefined;
   private readonly core: CryptoCore;
   private readonly clock: () => number;
@@ -222,7 +227,6 @@ export class MkiEvaluator {
   private readonly silenceMs: number;
   private readonly wallClock: () => number;
   private readonly retries: number;
-  private readonly tgkIdSpace: number;
 
   private ctx: SrtpContext | undefined;
   private readonly pendingRoc = new Map<number, number>();
@@ -261,12 +265,11 @@ export class MkiEvaluator {
     this.source = options.tekSource;
     this.onPacket = options.onPacket;
     this.onUnknownTgk = options.onUnknownTgk;
-    this.profile = options.profile ?? "AES_CM_128_HMAC_SHA1_80";
-    const profile = SRTP_PROFILES[this.profile];
-    if (!profile) throw new MbmsError("ERR_ARGUMENT", `unknown SRTP profile ${String(this.profile)}`);
+    this.profile = options.profile ?? DEFAULT_PROFILE;
+    if (!SRTP_PROFILES[this.profile]) throw new MbmsError("ERR_ARGUMENT", `unknown SRTP profile ${String(this.profile)}`);
     this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
-    this.mkiLen = this.layout.tgkIdBytes + this.layout.randBytes;
-    this.tagLen = profile.srtpTagLength;
+    this.mkiLen = this.tagLen = this.tgkIdSpace = 0;
+    this.useService(this.profile, this.layout);
     this.replayWindow = options.replayWindow;
     this.core = options.core ?? defaultCore();
     this.clock = options.now ?? (() => performance.now());
@@ -290,7 +293,6 @@ export class MkiEvaluator {
     this.silenceMs = positive("unknownTgkSilenceMs", options.unknownTgkSilenceMs ?? 200, false);
     this.wallClock = options.wallClock ?? Date.now;
     this.retries = positive("derivationRetries", options.derivationRetries ?? 6);
-    this.tgkIdSpace = 2 ** (8 * this.layout.tgkIdBytes);
     this.tokens = this.burst;
     this.refilledAt = this.clock();
     this.unsubscribe = this.source.subscribe?.(() => this.tgksChanged());
@@ -329,6 +331,7 @@ export class MkiEvaluator {
   /** Tell the evaluator the source's TGKs changed (automatic when the source has `subscribe`). */
   tgksChanged(): void {
     this.knownStale = true;
+    this.adoptService();
     for (const id of this.unknownBackoff.keys()) if (this.knownTgk(id)) this.unknownBackoff.delete(id);
     for (const c of this.candidates.values()) c.waitTgk = false;
     if (!this.closed && this.candidates.size > 0) this.pump(this.clock());
@@ -591,9 +594,24 @@ export class MkiEvaluator {
     return this.known.has(tgkId);
   }
 
+  /** Takes the service's profile and layout once the source knows them (before the receive context exists). */
+  private adoptService(): void {
+    const service = this.source.parameters;
+    if (service && this.ctx === undefined) this.useService(service.profile, service.layout);
+  }
+
+  private useService(profile: SrtpProfileName, layout: MkiLayout): void {
+    this.profile = profile;
+    this.layout = layout;
+    this.mkiLen = layout.tgkIdBytes + layout.randBytes;
+    this.tagLen = SRTP_PROFILES[profile].srtpTagLength;
+    this.tgkIdSpace = 2 ** (8 * layout.tgkIdBytes);
+  }
+
   /** Re-reads the source's TGKs when they may have changed (not per packet: a flood reads the cache). */
   private refreshKnown(): void {
     if (!this.knownStale) return;
+    this.adoptService();
     this.known = new Set(this.source.knownTgkIds());
     this.highestTgkId = -1;
     this.latestExpiry = -Infinity;

@@ -9,7 +9,8 @@
  *
  * Browser-safe: no Node APIs.
  */
-import { DEFAULT_MKI_LAYOUT, deriveSrtpMasterKeys, mkiLayout, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { ServiceParametersLatch, type ServiceParameters } from "../service-parameters.js";
 import type { MbmsKeyDelivery } from "../key-message.js";
 import { SRTP_PROFILES } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
@@ -39,6 +40,11 @@ export interface TekSource {
   tgkExpiries(): Map<number, number>;
   /** Optional change notification (a TGK added or dropped); returns an unsubscribe function. */
   subscribe?(listener: () => void): () => void;
+  /**
+   * The service's SRTP profile, TEK derivation and MKI layout, once a key message told them: the receive
+   * context's cipher, and where the MKI sits in a packet (before the profile's tag, RFC 3711 §3.1).
+   */
+  readonly parameters?: ServiceParameters | undefined;
 }
 
 export interface MeTekSourceOptions {
@@ -47,7 +53,10 @@ export interface MeTekSourceOptions {
    * TGK-ID, so one source serves one service (and one MkiEvaluator); default: the first delivery's service.
    */
   serviceId?: string;
-  /** "alt1" (default) or "alt2": how the BM-SC derives TEKs (design.md §1). */
+  /**
+   * How the BM-SC derives TEKs and lays out MKIs. Not needed: the key message says so; when given, a key
+   * message that disagrees is refused (ERR_SERVICE_PARAMETERS).
+   */
   derivation?: TekDerivation;
   layout?: Partial<MkiLayout>;
   core?: CryptoCore;
@@ -74,8 +83,7 @@ interface HeldTgk {
 export class MeTekSource implements TekSource {
   private readonly tgks = new Map<number, HeldTgk>();
   private readonly listeners = new Set<() => void>();
-  private readonly layout: MkiLayout;
-  private readonly derivation: TekDerivation;
+  private readonly latch: ServiceParametersLatch;
   private readonly core: CryptoCore;
   private readonly now: () => number;
   private readonly skew: number;
@@ -84,8 +92,7 @@ export class MeTekSource implements TekSource {
 
   constructor(options: MeTekSourceOptions = {}) {
     this.service = options.serviceId;
-    this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
-    this.derivation = options.derivation ?? "alt1";
+    this.latch = new ServiceParametersLatch({ derivation: options.derivation, layout: options.layout });
     this.core = options.core ?? defaultCore();
     this.now = options.now ?? Date.now;
     this.skew = options.expirySkewMs ?? 60_000;
@@ -96,14 +103,20 @@ export class MeTekSource implements TekSource {
     return this.service;
   }
 
+  get parameters(): ServiceParameters | undefined {
+    return this.latch.current;
+  }
+
   /**
    * Takes the TGKs of an opened key message (replacing any held under the same TGK-ID). ERR_ARGUMENT for a
-   * delivery of another service (or CSB ID) than the source's: its TGK-IDs would collide with this one's.
+   * delivery of another service (or CSB ID) than the source's: its TGK-IDs would collide with this one's;
+   * ERR_SERVICE_PARAMETERS for one whose profile, derivation or MKI layout differs from the source's.
    */
   accept(delivery: MbmsKeyDelivery): void {
     if ((this.service !== undefined && delivery.serviceId !== this.service) || (this.csbId !== undefined && delivery.csbId !== this.csbId)) {
       throw new MbmsError("ERR_ARGUMENT", "a key message of another service: one MeTekSource per service");
     }
+    this.latch.adopt(delivery);
     this.service ??= delivery.serviceId;
     this.csbId ??= delivery.csbId;
     const tekLength = SRTP_PROFILES[delivery.profile].keyLength as 16 | 32;
@@ -119,13 +132,14 @@ export class MeTekSource implements TekSource {
   }
 
   deriveTekSync(mki: Uint8Array): TekResult | undefined {
-    if (mki.length !== this.layout.tgkIdBytes + this.layout.randBytes) return undefined;
-    const { tgkId } = splitMki(mki, this.layout);
+    const service = this.latch.current;
+    if (!service || mki.length !== mkiLength(service.layout)) return undefined;
+    const { tgkId } = splitMki(mki, service.layout);
     const held = this.tgks.get(tgkId);
     if (!held || this.now() > held.expiresAt + this.skew) return undefined;
     return deriveSrtpMasterKeys(
       { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
-      { layout: this.layout, derivation: this.derivation, tekLength: held.tekLength, core: this.core },
+      { layout: service.layout, derivation: service.derivation, tekLength: held.tekLength, core: this.core },
     );
   }
 

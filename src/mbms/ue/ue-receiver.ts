@@ -39,6 +39,10 @@ export interface UeReceiverOptions {
   onPacket: (rtp: Uint8Array) => void;
   /** The service's TEK_RAND2 period, if known (the evaluator's grace period for late packets). */
   rotationPeriodMs?: number;
+  /**
+   * Not needed: the key message carries the service's MKI layout, TEK derivation and SRTP profile. When
+   * given, a service that disagrees is refused at keying (ERR_SERVICE_PARAMETERS) instead of failing every tag.
+   */
   layout?: Partial<MkiLayout>;
   derivation?: TekDerivation;
   /** Wall clock, ms since the epoch (default Date.now): TGK lifetimes, the key client and the evaluator. */

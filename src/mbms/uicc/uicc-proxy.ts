@@ -10,10 +10,12 @@
  * `KeyClient`'s card credentials (`cardCredentials`) the key client needs no KEK either.
  * Browser-safe: no Node APIs.
  */
-import { decodeMessage, PayloadType, ExtensionType, KeyIdType } from "../../mikey/codec/index.js";
+import { decodeMessage, PayloadType, ExtensionType, KeyIdType, ProtType, type KeyIdEntry } from "../../mikey/codec/index.js";
 import { msFromNtp } from "../../mikey/ntp.js";
-import { DEFAULT_MKI_LAYOUT, mkiLayout, splitMki, type MkiLayout } from "../key-hierarchy.js";
-import { KEY_ID_TGK_VALIDITY } from "../key-message.js";
+import { mkiLength, splitMki, type MkiLayout } from "../key-hierarchy.js";
+import { KEY_ID_TGK_VALIDITY, profileOf } from "../key-message.js";
+import { ServiceParametersLatch, readServiceParams, type ServiceParameters } from "../service-parameters.js";
+import type { SrtpProfileName } from "../../srtp/profiles.js";
 import { MAC_BYTES, authHeaders, requestMacInput, requestTimeAndNonce, type RequestSigner } from "../http-protocol.js";
 import type { TekResult, TekSource } from "../ue/tek-source.js";
 import type { KeyCredentials } from "../ue/key-client.js";
@@ -198,6 +200,8 @@ export interface KeyMessageFacts {
   serviceId?: string;
   /** The IDr payload (the user's URI), when present: the second ID payload, IDi coming first. */
   userId?: string;
+  /** The SRTP profile (SP payload), TEK derivation and MKI layout (Key ID type 242), when readable. */
+  parameters?: ServiceParameters;
 }
 
 const text = new TextDecoder();
@@ -212,10 +216,14 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
   const tgks: KeyMessageFacts["tgks"] = [];
   const ids: Uint8Array[] = [];
   let serviceId: string | undefined;
+  let profile: SrtpProfileName | undefined;
+  const keyIds: KeyIdEntry[] = [];
   for (const p of message.payloads) {
     if (p.type === PayloadType.T) timestamp = p.value;
+    if (p.type === PayloadType.SP && p.protType === ProtType.Srtp) profile ??= profileOf(p.params);
     if (p.type === PayloadType.ID) ids.push(p.id);
     if (p.type === PayloadType.GeneralExtension && p.extType === ExtensionType.KeyId && "keyIds" in p) {
+      keyIds.push(...p.keyIds);
       for (const k of p.keyIds) {
         if (k.keyIdType === KeyIdType.MbmsKeyDomainId) serviceId ??= text.decode(k.keyId);
         if (k.keyIdType !== KEY_ID_TGK_VALIDITY || k.keyId.length !== 20) continue;
@@ -225,7 +233,11 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
     }
   }
   const userId = ids.length === 2 ? text.decode(ids[1]) : undefined;
-  return { timestamp, csbId: message.header.csbId, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}) };
+  const parameters = profile !== undefined ? { profile, ...readServiceParams(keyIds) } : undefined;
+  return {
+    timestamp, csbId: message.header.csbId, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}),
+    ...(parameters ? { parameters } : {}),
+  };
 }
 
 /**
@@ -263,6 +275,7 @@ export interface UiccTekSourceOptions {
   serviceId?: string;
   /** Whether close() also closes the proxy (default true; false for a card shared by several sources). */
   closeProxy?: boolean;
+  /** Not needed (the key message says); when given, a key message with another layout is refused. */
   layout?: Partial<MkiLayout>;
   /** Clock, ms since the epoch (default Date.now): the ME's, since the card has none. */
   now?: () => number;
@@ -279,7 +292,7 @@ export interface UiccTekSourceOptions {
 export class UiccTekSource implements TekSource {
   private readonly expiries = new Map<number, number>();
   private readonly listeners = new Set<() => void>();
-  private readonly layout: MkiLayout;
+  private readonly latch: ServiceParametersLatch;
   private readonly now: () => number;
   private readonly skew: number;
   private readonly closeProxy: boolean;
@@ -287,7 +300,7 @@ export class UiccTekSource implements TekSource {
   private csbId: number | undefined;
 
   constructor(readonly proxy: UiccProxy, options: UiccTekSourceOptions = {}) {
-    this.layout = mkiLayout(options.layout ?? DEFAULT_MKI_LAYOUT);
+    this.latch = new ServiceParametersLatch({ layout: options.layout });
     this.now = options.now ?? Date.now;
     this.skew = options.expirySkewMs ?? 60_000;
     this.service = options.serviceId;
@@ -297,6 +310,10 @@ export class UiccTekSource implements TekSource {
   /** The service this source tracks (undefined until the first delivery when not configured). */
   get serviceId(): string | undefined {
     return this.service;
+  }
+
+  get parameters(): ServiceParameters | undefined {
+    return this.latch.current;
   }
 
   /**
@@ -314,10 +331,12 @@ export class UiccTekSource implements TekSource {
       throw new UiccError("ERR_ARGUMENT", "a key message of another service: one UiccTekSource per service");
     }
     if (facts && this.csbId !== undefined && facts.csbId !== this.csbId) throw new UiccError("ERR_ARGUMENT", "a key message with another CSB ID than the service's");
+    if (facts?.parameters) this.latch.check(facts.parameters);
     await this.proxy.deliverKeyMessage(bytes);
     if (!facts) return;
     this.service ??= facts.serviceId;
     this.csbId ??= facts.csbId;
+    if (facts.parameters) this.latch.adopt(facts.parameters);
     const t = msFromNtp(facts.timestamp);
     for (const [id, expiresAt] of this.expiries) if (expiresAt < t) this.expiries.delete(id);
     for (const g of facts.tgks) this.expiries.set(g.tgkId, g.expiresAt);
@@ -325,8 +344,9 @@ export class UiccTekSource implements TekSource {
   }
 
   async deriveTek(mki: Uint8Array): Promise<TekResult | undefined> {
-    if (mki.length !== this.layout.tgkIdBytes + this.layout.randBytes) return undefined;
-    const { tgkId } = splitMki(mki, this.layout);
+    const service = this.latch.current;
+    if (!service || mki.length !== mkiLength(service.layout)) return undefined;
+    const { tgkId } = splitMki(mki, service.layout);
     const expiresAt = this.expiries.get(tgkId);
     if (expiresAt === undefined || this.now() > expiresAt + this.skew) return undefined;
     const tek = await this.proxy.generateTek(mki, this.csbId);
