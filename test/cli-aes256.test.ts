@@ -1,9 +1,9 @@
-// AES-256 through the CLI: `demo --profile AES_256_CM_HMAC_SHA1_80` keys a service whose TGKs and TEKs are
+// AES-256 Alternative 2 through the CLI: `demo --profile AES_256_CM_HMAC_SHA1_80 --derivation alt2` keys a service whose TGKs and TEKs are
 // 32 bytes (SessionManager: the key length follows the profile); the sender protects with the profile of
 // the service's TEK events, and both receivers (ME, and UICC with its card in a worker) must decrypt every
 // packet through ≥ 3 TEK switches and a re-key, with no authentication failure. --profile takes only the
-// four profile names. Needs the receivers' MKI evaluator to use the profile the TekSource learned from the
-// key message (without it the evaluator derives AES-128 keys and decrypts nothing).
+// four profile names. The receivers are told neither profile nor derivation: they take both from the key
+// message (without that they derive AES-128, Alternative 1 keys and decrypt nothing).
 // Runs dist/cli/main.js (build first). Bounded: < 25 s.
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -14,18 +14,19 @@ interface DemoJson {
   ok: boolean;
   failures: string[];
   profile: string;
+  derivation: string;
   sender: { packets: number; tekSwitches: number; keying: { withheld: number; installFailures: number } };
   receivers: DemoReceiverJson[];
 }
 
-describe("mbms-srtp demo --profile AES_256_CM_HMAC_SHA1_80", () => {
+describe("mbms-srtp demo --profile AES_256_CM_HMAC_SHA1_80 --derivation alt2", () => {
   it("ME and UICC receivers decrypt every packet through ≥ 3 TEK switches and a re-key, no authentication failure", async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
-    const exit = await cli(["demo", "--profile", "AES_256_CM_HMAC_SHA1_80", "--duration", "3", "--bitrate", "2M",
+    const exit = await cli(["demo", "--profile", "AES_256_CM_HMAC_SHA1_80", "--derivation", "alt2", "--duration", "3", "--bitrate", "2M",
       "--tek-period", "300", "--tgk-lifetime", "1200", "--json"], 20_000).done;
     expect(exit.stderr).toBe("");
     const out = JSON.parse(exit.stdout) as DemoJson;
-    expect(out.profile).toBe("AES_256_CM_HMAC_SHA1_80");
+    expect([out.profile, out.derivation]).toEqual(["AES_256_CM_HMAC_SHA1_80", "alt2"]);
     expect(out.failures).toEqual([]);
     expect(out.ok).toBe(true);
     expect(exit.code).toBe(0);
@@ -34,6 +35,11 @@ describe("mbms-srtp demo --profile AES_256_CM_HMAC_SHA1_80", () => {
     expect({ withheld: out.sender.keying.withheld, installFailures: out.sender.keying.installFailures }).toEqual({ withheld: 0, installFailures: 0 });
     expectEveryPacketDecrypted(out.receivers, out.sender.packets);
   }, 25_000);
+
+  it("an unknown --derivation is a usage error", async () => {
+    const exit = await cli(["demo", "--derivation", "alt3"], 10_000).done;
+    expect([exit.code, exit.stderr.includes("--derivation")]).toEqual([2, true]);
+  });
 
   it("an unknown --profile is a usage error listing the four profiles", async () => {
     for (const args of [["demo"], ["keyserver"], ["send", "--dest", "127.0.0.1:5004"]]) {

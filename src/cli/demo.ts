@@ -13,6 +13,7 @@ import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { Sender } from "./sender.js";
 import { DEFAULT_PROFILE, type SrtpProfileName } from "../srtp/profiles.js";
+import type { TekDerivation } from "../mbms/key-hierarchy.js";
 
 export interface DemoOptions {
   bitrate: number;
@@ -22,6 +23,8 @@ export interface DemoOptions {
   tgkLifetimeMs: number;
   /** The service's SRTP profile (default AES_CM_128_HMAC_SHA1_80). */
   profile?: SrtpProfileName;
+  /** The BM-SC's TEK derivation (default "alt1"); the receivers learn it from the key message. */
+  derivation?: TekDerivation;
   /** No status output (the caller prints the result as JSON). */
   quiet: boolean;
   out: NodeJS.WriteStream;
@@ -39,6 +42,7 @@ export interface DemoResult {
   tekPeriodMs: number;
   tgkLifetimeMs: number;
   profile: SrtpProfileName;
+  derivation: TekDerivation;
   sender: SenderReport;
   receivers: ReceiverReport[];
   keyServer: { requests: number; errors: number };
@@ -53,8 +57,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const store = new MemoryKeyStore();
   const profile = o.profile ?? DEFAULT_PROFILE;
   const ks = { requests: 0, errors: 0 };
+  const derivation = o.derivation ?? "alt1";
   const manager = new SessionManager({
-    store, logger: silentLogger,
+    store, logger: silentLogger, derivation,
     services: [{ serviceId: SERVICE, profile, tgkLifetimeMs: o.tgkLifetimeMs, tekRand2PeriodMs: o.tekPeriodMs }],
   });
   const server = createKeyServer({
@@ -144,7 +149,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
     return {
       ok: failures.length === 0, failures, interrupted, durationS: runMs / 1000, bitrate: o.bitrate, payloadSize: o.payloadSize,
-      tekPeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs, profile, sender: senderReport, receivers: reports, keyServer: ks,
+      tekPeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs, profile, derivation, sender: senderReport, receivers: reports, keyServer: ks,
     };
   } finally {
     if (statusTimer) clearInterval(statusTimer);
@@ -160,7 +165,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
 export function summary(r: DemoResult): string {
   const lines = [
-    `mbms-srtp demo: ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}, ${(r.bitrate / 1e6).toFixed(1)} Mbit/s target, ${r.payloadSize}-byte payload, TEK_RAND2 every ${r.tekPeriodMs} ms, TGK lifetime ${r.tgkLifetimeMs} ms, ${r.profile}`,
+    `mbms-srtp demo: ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}, ${(r.bitrate / 1e6).toFixed(1)} Mbit/s target, ${r.payloadSize}-byte payload, TEK_RAND2 every ${r.tekPeriodMs} ms, TGK lifetime ${r.tgkLifetimeMs} ms, ${r.profile}, ${r.derivation === "alt2" ? "Alternative 2" : "Alternative 1"}`,
     `sender ${r.sender.packets} packets, ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches; key server ${r.keyServer.requests} requests (${r.keyServer.errors} errors)`,
   ];
   for (const x of r.receivers) {

@@ -1,7 +1,7 @@
 /** `mbms-srtp demo`: the options of runDemo (../demo.ts), its summary or JSON, its exit status. */
 import { runDemo, summary } from "../demo.js";
 import { numberOption } from "../option-values.js";
-import { PROFILE_USAGE, profileOption } from "../profile-option.js";
+import { DERIVATION_USAGE, PROFILE_USAGE, derivationOption, profileOption } from "../profile-option.js";
 import { SIGNALS_HELP } from "../signals.js";
 import type { CommandIo, OptionValues } from "../command.js";
 
@@ -19,6 +19,7 @@ Options:
   --tek-period <ms>        TEK_RAND2 period (default 1000)
   --tgk-lifetime <ms>      TGK lifetime (default 4000)
 ${PROFILE_USAGE}
+${DERIVATION_USAGE}
   --config <file>          options from a JSON file: {"bitrate": "50M", "duration": 30} (flags win)
   --json                   print one JSON object at the end instead of status lines
   -h, --help               this help
@@ -28,7 +29,7 @@ Exit status: 0 if both receivers decrypted every packet sent with no authenticat
 
 export const options = {
   config: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
-  "tek-period": { type: "string" }, "tgk-lifetime": { type: "string" }, profile: { type: "string" },
+  "tek-period": { type: "string" }, "tgk-lifetime": { type: "string" }, profile: { type: "string" }, derivation: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
 
@@ -40,6 +41,7 @@ export async function run(values: OptionValues<typeof options>, io: CommandIo): 
     tekPeriodMs: Math.floor(numberOption("tek-period", values["tek-period"], 1000, 100, 3_600_000)),
     tgkLifetimeMs: Math.floor(numberOption("tgk-lifetime", values["tgk-lifetime"], 4000, 1000, 86_400_000)),
     profile: profileOption(values.profile),
+    derivation: derivationOption(values.derivation),
     quiet: values.json, out: io.out, signal: io.signal,
   });
   io.out.write((values.json ? JSON.stringify(result, null, 2) : summary(result)) + "\n");
