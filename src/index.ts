@@ -5,5 +5,7 @@ export * from "./mikey/index.js";
 export * from "./mbms/errors.js";
 export * from "./mbms/key-hierarchy.js";
 export * from "./mbms/key-message.js";
+export * from "./mbms/key-message-facts.js";
+export * from "./mbms/service-parameters.js";
 export * from "./mbms/ue/index.js";
 export * from "./mbms/uicc/index.js";

@@ -15,9 +15,10 @@ import { loadCore } from "../src/wasm/index.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../src/mbms/key-message.js";
 import { buildMki, deriveSrtpMasterKeys } from "../src/mbms/key-hierarchy.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
+import { keyMessageFacts } from "../src/mbms/key-message-facts.js";
 import {
   AuthMode, SW, UiccError, UiccProxy, UiccTekSource, decodeAuthenticateResponse, decodeResponseApdu,
-  encodeAuthenticate, keyMessageFacts, type CardChannel, type CardResponse,
+  encodeAuthenticate, type CardChannel, type CardResponse,
 } from "../src/mbms/uicc/index.js";
 import { nodeWorkerChannel, startCardWorker } from "../src/mbms/uicc/card-worker.js";
 import { cardSigner } from "../src/mbms/uicc/uicc-proxy.js";

@@ -29,7 +29,7 @@ import {
   CONTENT_TYPE_JSON, CONTENT_TYPE_MIKEY, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_METHOD, KEYS_PATH, kekSigner, type RequestSigner,
 } from "../http-protocol.js";
 import { openMbmsKeyMessage, type MbmsKeyDelivery } from "../key-message.js";
-import { keyMessageFacts, type KeyMessageFacts } from "../uicc/uicc-proxy.js";
+import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
 
 /** What the key client's scheduling reads from a TekSource (MeTekSource and UiccTekSource have it). */
 export interface TgkInventory {
