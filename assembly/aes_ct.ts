@@ -8,10 +8,10 @@
 // There is no table lookup, and no branch, select or address that depends on key or data: only on
 // public values (round number, batch index, lengths).
 //
-// Bit layouts (the code below is shared; only the tiny helpers IN, OUT, SR, ROT1, ROT2 differ):
+// Bit layouts (the code below is shared; only the tiny helpers IN, OUT, SR, SRN, ROT1, ROT2 differ):
 //  * u64 (ct64): bit 16*r + 4*c + b of q[k] is bit k of the byte at row r, column c of block b.
-//    ShiftRows rotates the 16-bit row r by 4*r bits; ROT1 / ROT2 ("next row" / "row after next")
-//    are 16- and 32-bit rotations of the word.
+//    ROT1 / ROT2 ("next row" / "row after next") are 16- and 32-bit rotations of the word, combined
+//    with a rotation of the columns in the fixsliced frames (see ROT1; ShiftRows is not computed).
 //  * v128 (byte-sliced, as Kasper-Schwabe): byte 4*r + c (row-major) of q[k] holds bit k of byte
 //    (c, r) of the 8 blocks (bit b = block b). Loading: q[b] = block b with its 4x4 bytes transposed
 //    (TR, one pshufb), then the same ortho transpose. ROT1 / ROT2 are then whole-row moves, one
@@ -46,18 +46,28 @@
 @inline function K<T>(c: u64): T {
   if (isVector<T>()) return <T>i64x2.splat(<i64>c); else return <T>c;
 }
-// MixColumns helpers. ROT1: every byte takes the value of the next row of its column; ROT2: of the
-// row two further on. u64 (ct64 layout): rotate the lane by 16 / 32 bits. v128 (row-major byte
-// layout, below): rotate the vector by 4 / 8 bytes, one pshufd each.
+// u64: byte (r, c) of every block takes the value of byte (r + rows, c + cols), indices mod 4.
 // @ts-ignore: decorator
-@inline function ROT1<T>(a: T): T {
+@inline function RC(x: u64, rows: u32, cols: u32): u64 {
+  const n = <u64>((rows << 4) + (cols << 2));
+  const m = <u64>(0xFFFF >> (cols << 2)) * 0x0001000100010001; // the columns that do not wrap
+  return (rotr<u64>(x, n) & m) | (rotr<u64>(x, n - 16) & ~m);
+}
+// MixColumns helpers for round u. ROT1: every byte takes the value of the next row of its column;
+// ROT2: of the row two further on. v128 (row-major byte layout, below): rotate the vector by 4 / 8
+// bytes, one pshufd each. u64 is fixsliced (Adomnicai-Peyrin, TCHES 2021/1): ShiftRows is never
+// applied, round u keeps the state in the frame SR^-u (its round key is pre-permuted so by
+// aesSetKey), where the column's next row sits at row + 1, column + u and the one after at row + 2,
+// column + 2u. The rotation counts depend on the public round number only.
+// @ts-ignore: decorator
+@inline function ROT1<T>(a: T, u: u32): T {
   if (isVector<T>()) return <T>i8x16.shuffle(<v128>a, <v128>a, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
-  else return <T>rotr<u64>(<u64>a, 16);
+  else return <T>RC(<u64>a, 1, u & 3);
 }
 // @ts-ignore: decorator
-@inline function ROT2<T>(a: T): T {
+@inline function ROT2<T>(a: T, u: u32): T {
   if (isVector<T>()) return <T>i8x16.shuffle(<v128>a, <v128>a, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  else return <T>rotr<u64>(<u64>a, 32);
+  else return <T>RC(<u64>a, 2, (u << 1) & 2);
 }
 // v128: transposes the 4x4 bytes of a block (column-major FIPS order <-> row-major); an involution.
 // @ts-ignore: decorator
@@ -65,17 +75,23 @@
   return v128.swizzle(x, i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
 }
 
-// ShiftRows on one bit plane. v128 (row-major): row r rotates left by r bytes, one pshufb by a
-// constant mask (no saturating add in V8, and the mask stays in a register).
+// ShiftRows on one bit plane in the rounds. v128 (row-major): row r rotates left by r bytes, one
+// pshufb by a constant mask (no saturating add in V8, and the mask stays in a register). u64: none
+// (fixsliced, see ROT1).
 // @ts-ignore: decorator
 @inline function SR<T>(x: T): T {
   if (isVector<T>()) return <T>v128.swizzle(<v128>x, i8x16(0, 1, 2, 3, 5, 6, 7, 4, 10, 11, 8, 9, 15, 12, 13, 14));
-  // ct64 layout: row r (bits 16r..16r+15) rotates right by 4r bits.
-  let v = <u64>x;
-  return <T>((v & 0x000000000000FFFF)
-    | ((v & 0x00000000FFF00000) >> 4) | ((v & 0x00000000000F0000) << 12)
-    | ((v & 0x0000FF0000000000) >> 8) | ((v & 0x000000FF00000000) << 8)
-    | ((v & 0xF000000000000000) >> 12) | ((v & 0x0FFF000000000000) << 4));
+  return x;
+}
+// ShiftRows of the last round (its key is not permuted): v128 as above; u64 leaves the frame
+// SR^-rounds, i.e. applies ShiftRows^2 (rows 1 and 3 by two columns) for 10 or 14 rounds and nothing
+// for 12 (and for aesSetKey's one-round SubWord, whose four columns are equal).
+// @ts-ignore: decorator
+@inline function SRN<T>(x: T, rounds: u32): T {
+  if (isVector<T>()) return SR<T>(x);
+  const v = <u64>x;
+  const sr2 = (v & 0x0000FFFF0000FFFF) | (RC(v, 0, 2) & 0xFFFF0000FFFF0000);
+  return <T>((rounds & 2) != 0 ? sr2 : v);
 }
 
 // u64 load / store helpers: BearSSL interleave_in / interleave_out (q[i] holds the bytes of words
@@ -221,29 +237,29 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
         // registers). With r = ROT1(q), a = q ^ r (BearSSL ct64 mix_columns):
         //   q'[k] = a[k-1] ^ r[k] ^ ROT2(a[k])  (^ a[7] for k = 1, 3, 4; a[-1] = a[7])
         // The round key is XORed in off the critical path (s -> r -> a -> ROT2(a) -> q').
-        let s7 = SR<T>(q7), r7 = ROT1<T>(s7), a7 = X<T>(s7, r7);
-        let s = SR<T>(q0), r = ROT1<T>(s), a = X<T>(s, r);
-        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a));
-        s = SR<T>(q1); r = ROT1<T>(s); let p = a; a = X<T>(s, r);
-        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a));
-        s = SR<T>(q2); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a));
-        s = SR<T>(q3); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a));
-        s = SR<T>(q4); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a));
-        s = SR<T>(q5); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a));
-        s = SR<T>(q6); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a));
-        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7));
+        let s7 = SR<T>(q7), r7 = ROT1<T>(s7, u), a7 = X<T>(s7, r7);
+        let s = SR<T>(q0), r = ROT1<T>(s, u), a = X<T>(s, r);
+        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a, u));
+        s = SR<T>(q1); r = ROT1<T>(s, u); let p = a; a = X<T>(s, r);
+        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a, u));
+        s = SR<T>(q2); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a, u));
+        s = SR<T>(q3); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a, u));
+        s = SR<T>(q4); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a, u));
+        s = SR<T>(q5); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a, u));
+        s = SR<T>(q6); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a, u));
+        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
       }
     }
     // last round (its SubBytes done above): ShiftRows and AddRoundKey only
-    q0 = X<T>(SR<T>(q0), load<T>(k)); q1 = X<T>(SR<T>(q1), load<T>(k, S));
-    q2 = X<T>(SR<T>(q2), load<T>(k, 2 * S)); q3 = X<T>(SR<T>(q3), load<T>(k, 3 * S));
-    q4 = X<T>(SR<T>(q4), load<T>(k, 4 * S)); q5 = X<T>(SR<T>(q5), load<T>(k, 5 * S));
-    q6 = X<T>(SR<T>(q6), load<T>(k, 6 * S)); q7 = X<T>(SR<T>(q7), load<T>(k, 7 * S));
+    q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
+    q2 = X<T>(SRN<T>(q2, rounds), load<T>(k, 2 * S)); q3 = X<T>(SRN<T>(q3, rounds), load<T>(k, 3 * S));
+    q4 = X<T>(SRN<T>(q4, rounds), load<T>(k, 4 * S)); q5 = X<T>(SRN<T>(q5, rounds), load<T>(k, 5 * S));
+    q6 = X<T>(SRN<T>(q6, rounds), load<T>(k, 6 * S)); q7 = X<T>(SRN<T>(q7, rounds), load<T>(k, 7 * S));
     if (isVector<T>()) { // back to the column-major byte order (TR commutes with ortho)
       q0 = <T>TR(<v128>q0); q1 = <T>TR(<v128>q1); q2 = <T>TR(<v128>q2); q3 = <T>TR(<v128>q3);
       q4 = <T>TR(<v128>q4); q5 = <T>TR(<v128>q5); q6 = <T>TR(<v128>q6); q7 = <T>TR(<v128>q7);
@@ -411,49 +427,49 @@ export function aesBatch2<T>(skey: usize, rounds: u32, inp: usize, out: usize, i
         // registers). With r = ROT1(q), a = q ^ r (BearSSL ct64 mix_columns):
         //   q'[k] = a[k-1] ^ r[k] ^ ROT2(a[k])  (^ a[7] for k = 1, 3, 4; a[-1] = a[7])
         // The round key is XORed in off the critical path (s -> r -> a -> ROT2(a) -> q').
-        let s7 = SR<T>(q7), r7 = ROT1<T>(s7), a7 = X<T>(s7, r7);
-        let s7_b = SR<T>(q7_b), r7_b = ROT1<T>(s7_b), a7_b = X<T>(s7_b, r7_b);
-        let s = SR<T>(q0), r = ROT1<T>(s), a = X<T>(s, r);
-        let s_b = SR<T>(q0_b), r_b = ROT1<T>(s_b), a_b = X<T>(s_b, r_b);
-        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a));
-        q0_b = X<T>(X<T>(X<T>(a7_b, load<T>(k)), r_b), ROT2<T>(a_b));
-        s = SR<T>(q1); r = ROT1<T>(s); let p = a; a = X<T>(s, r);
-        s_b = SR<T>(q1_b); r_b = ROT1<T>(s_b); let p_b = a_b; a_b = X<T>(s_b, r_b);
-        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a));
-        q1_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, S))), ROT2<T>(a_b));
-        s = SR<T>(q2); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q2_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a));
-        q2_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 2 * S)), r_b), ROT2<T>(a_b));
-        s = SR<T>(q3); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q3_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a));
-        q3_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 3 * S))), ROT2<T>(a_b));
-        s = SR<T>(q4); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q4_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a));
-        q4_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 4 * S))), ROT2<T>(a_b));
-        s = SR<T>(q5); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q5_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a));
-        q5_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 5 * S)), r_b), ROT2<T>(a_b));
-        s = SR<T>(q6); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q6_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a));
-        q6_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 6 * S)), r_b), ROT2<T>(a_b));
-        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7));
-        q7_b = X<T>(X<T>(X<T>(a_b, load<T>(k, 7 * S)), r7_b), ROT2<T>(a7_b));
+        let s7 = SR<T>(q7), r7 = ROT1<T>(s7, u), a7 = X<T>(s7, r7);
+        let s7_b = SR<T>(q7_b), r7_b = ROT1<T>(s7_b, u), a7_b = X<T>(s7_b, r7_b);
+        let s = SR<T>(q0), r = ROT1<T>(s, u), a = X<T>(s, r);
+        let s_b = SR<T>(q0_b), r_b = ROT1<T>(s_b, u), a_b = X<T>(s_b, r_b);
+        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a, u));
+        q0_b = X<T>(X<T>(X<T>(a7_b, load<T>(k)), r_b), ROT2<T>(a_b, u));
+        s = SR<T>(q1); r = ROT1<T>(s, u); let p = a; a = X<T>(s, r);
+        s_b = SR<T>(q1_b); r_b = ROT1<T>(s_b, u); let p_b = a_b; a_b = X<T>(s_b, r_b);
+        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a, u));
+        q1_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, S))), ROT2<T>(a_b, u));
+        s = SR<T>(q2); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q2_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a, u));
+        q2_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 2 * S)), r_b), ROT2<T>(a_b, u));
+        s = SR<T>(q3); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q3_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a, u));
+        q3_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 3 * S))), ROT2<T>(a_b, u));
+        s = SR<T>(q4); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q4_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a, u));
+        q4_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 4 * S))), ROT2<T>(a_b, u));
+        s = SR<T>(q5); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q5_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a, u));
+        q5_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 5 * S)), r_b), ROT2<T>(a_b, u));
+        s = SR<T>(q6); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q6_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a, u));
+        q6_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 6 * S)), r_b), ROT2<T>(a_b, u));
+        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
+        q7_b = X<T>(X<T>(X<T>(a_b, load<T>(k, 7 * S)), r7_b), ROT2<T>(a7_b, u));
       }
     }
     // last round (its SubBytes done above): ShiftRows and AddRoundKey only
-    q0 = X<T>(SR<T>(q0), load<T>(k)); q1 = X<T>(SR<T>(q1), load<T>(k, S));
-    q0_b = X<T>(SR<T>(q0_b), load<T>(k)); q1_b = X<T>(SR<T>(q1_b), load<T>(k, S));
-    q2 = X<T>(SR<T>(q2), load<T>(k, 2 * S)); q3 = X<T>(SR<T>(q3), load<T>(k, 3 * S));
-    q2_b = X<T>(SR<T>(q2_b), load<T>(k, 2 * S)); q3_b = X<T>(SR<T>(q3_b), load<T>(k, 3 * S));
-    q4 = X<T>(SR<T>(q4), load<T>(k, 4 * S)); q5 = X<T>(SR<T>(q5), load<T>(k, 5 * S));
-    q4_b = X<T>(SR<T>(q4_b), load<T>(k, 4 * S)); q5_b = X<T>(SR<T>(q5_b), load<T>(k, 5 * S));
-    q6 = X<T>(SR<T>(q6), load<T>(k, 6 * S)); q7 = X<T>(SR<T>(q7), load<T>(k, 7 * S));
-    q6_b = X<T>(SR<T>(q6_b), load<T>(k, 6 * S)); q7_b = X<T>(SR<T>(q7_b), load<T>(k, 7 * S));
+    q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
+    q0_b = X<T>(SRN<T>(q0_b, rounds), load<T>(k)); q1_b = X<T>(SRN<T>(q1_b, rounds), load<T>(k, S));
+    q2 = X<T>(SRN<T>(q2, rounds), load<T>(k, 2 * S)); q3 = X<T>(SRN<T>(q3, rounds), load<T>(k, 3 * S));
+    q2_b = X<T>(SRN<T>(q2_b, rounds), load<T>(k, 2 * S)); q3_b = X<T>(SRN<T>(q3_b, rounds), load<T>(k, 3 * S));
+    q4 = X<T>(SRN<T>(q4, rounds), load<T>(k, 4 * S)); q5 = X<T>(SRN<T>(q5, rounds), load<T>(k, 5 * S));
+    q4_b = X<T>(SRN<T>(q4_b, rounds), load<T>(k, 4 * S)); q5_b = X<T>(SRN<T>(q5_b, rounds), load<T>(k, 5 * S));
+    q6 = X<T>(SRN<T>(q6, rounds), load<T>(k, 6 * S)); q7 = X<T>(SRN<T>(q7, rounds), load<T>(k, 7 * S));
+    q6_b = X<T>(SRN<T>(q6_b, rounds), load<T>(k, 6 * S)); q7_b = X<T>(SRN<T>(q7_b, rounds), load<T>(k, 7 * S));
     if (isVector<T>()) { // back to the column-major byte order (TR commutes with ortho)
       q0 = <T>TR(<v128>q0); q1 = <T>TR(<v128>q1); q2 = <T>TR(<v128>q2); q3 = <T>TR(<v128>q3);
       q0_b = <T>TR(<v128>q0_b); q1_b = <T>TR(<v128>q1_b); q2_b = <T>TR(<v128>q2_b); q3_b = <T>TR(<v128>q3_b);
