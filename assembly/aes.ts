@@ -7,7 +7,8 @@
 //                              8 without); keys 1..rounds are pre-XORed with the S-box output
 //                              complement (bytes ^ 0x63: the circuit's 4 NOTs are dropped, and an
 //                              all-equal-bytes constant passes ShiftRows and MixColumns unchanged);
-//                              bytes in FIPS order (the v128 core transposes them when bitslicing)
+//                              bytes in FIPS order (the v128 core transposes them when bitslicing);
+//                              u64: keys 1..rounds-1 permuted by ShiftRows^-r (fixslicing)
 // The round count (10, 12, 14 for 16-, 24-, 32-byte keys) is not stored: the host, which knows each
 // slot's key length (public), passes it. Every value loaded from memory is then secret data, which is
 // what the constant-time checker assumes.
@@ -69,9 +70,13 @@ export function aesSetKey(slot: u32, key: usize, keyLen: u32): void {
   const L: usize = ASC_FEATURE_SIMD ? 16 : 8;
   for (let r: u32 = 0; r <= rounds; r++) {
     const c: u32 = (0 - <u32>(r != 0)) & 0x63; // S-box complement folding (rounds 1..n)
+    // The fixsliced u64 core (aes_ct.ts, ROT1) wants keys 1..rounds-1 in the frame ShiftRows^-r:
+    // byte (row, col) of the key at (row, col - r * row).
+    const f: usize = ASC_FEATURE_SIMD || r == rounds ? 0 : <usize>r;
     for (let b: usize = 0; b < <usize>BATCH; b++) {
-      for (let i: usize = 0; i < 16; i++) {
-        store<u8>(BLK + (b << 4) + i, load<u8>(W + (<usize>r << 4) + i) ^ <u8>c);
+      for (let i: usize = 0; i < 16; i++) { // i = 4 * col + row (FIPS order)
+        const from = ((((i >> 2) - f * (i & 3)) & 3) << 2) + (i & 3);
+        store<u8>(BLK + (b << 4) + i, load<u8>(W + (<usize>r << 4) + from) ^ <u8>c);
       }
     }
     const out = skey + <usize>r * 8 * L;

@@ -2,17 +2,16 @@
 //   T = u64  : 4 blocks per batch (the scalar build)
 //   T = v128 : 8 blocks per batch (the SIMD build)
 // The algorithm follows BearSSL's aes_ct64 (T. Pornin): 8 words q[0..7], q[k] holding bit k of every
-// state byte of the batch; the S-box is the Boyar-Peralta depth-16 circuit (eprint 2011/332, 128
-// gates: more than the 113-gate one of br_aes_ct64_bitslice_Sbox, but the round is latency-bound in
-// V8, and the shorter critical path wins), evaluated as plain boolean operations; MixColumns is
-// BearSSL's rotation formula.
+// state byte of the batch; the S-box is the Boyar-Peralta 113-gate circuit (as BearSSL's; the depth-16
+// one of eprint 2011/332 has 128 gates and measured no faster: the round is throughput-bound in V8),
+// evaluated as plain boolean operations; MixColumns is BearSSL's rotation formula.
 // There is no table lookup, and no branch, select or address that depends on key or data: only on
 // public values (round number, batch index, lengths).
 //
-// Bit layouts (the code below is shared; only the tiny helpers IN, OUT, SR, ROT1, ROT2 differ):
+// Bit layouts (the code below is shared; only the tiny helpers IN, OUT, SR, SRN, ROT1, ROT2 differ):
 //  * u64 (ct64): bit 16*r + 4*c + b of q[k] is bit k of the byte at row r, column c of block b.
-//    ShiftRows rotates the 16-bit row r by 4*r bits; ROT1 / ROT2 ("next row" / "row after next")
-//    are 16- and 32-bit rotations of the word.
+//    ROT1 / ROT2 ("next row" / "row after next") are 16- and 32-bit rotations of the word, combined
+//    with a rotation of the columns in the fixsliced frames (see ROT1; ShiftRows is not computed).
 //  * v128 (byte-sliced, as Kasper-Schwabe): byte 4*r + c (row-major) of q[k] holds bit k of byte
 //    (c, r) of the 8 blocks (bit b = block b). Loading: q[b] = block b with its 4x4 bytes transposed
 //    (TR, one pshufb), then the same ortho transpose. ROT1 / ROT2 are then whole-row moves, one
@@ -47,18 +46,28 @@
 @inline function K<T>(c: u64): T {
   if (isVector<T>()) return <T>i64x2.splat(<i64>c); else return <T>c;
 }
-// MixColumns helpers. ROT1: every byte takes the value of the next row of its column; ROT2: of the
-// row two further on. u64 (ct64 layout): rotate the lane by 16 / 32 bits. v128 (row-major byte
-// layout, below): rotate the vector by 4 / 8 bytes, one pshufd each.
+// u64: byte (r, c) of every block takes the value of byte (r + rows, c + cols), indices mod 4.
 // @ts-ignore: decorator
-@inline function ROT1<T>(a: T): T {
+@inline function RC(x: u64, rows: u32, cols: u32): u64 {
+  const n = <u64>((rows << 4) + (cols << 2));
+  const m = <u64>(0xFFFF >> (cols << 2)) * 0x0001000100010001; // the columns that do not wrap
+  return (rotr<u64>(x, n) & m) | (rotr<u64>(x, n - 16) & ~m);
+}
+// MixColumns helpers for round u. ROT1: every byte takes the value of the next row of its column;
+// ROT2: of the row two further on. v128 (row-major byte layout, below): rotate the vector by 4 / 8
+// bytes, one pshufd each. u64 is fixsliced (Adomnicai-Peyrin, TCHES 2021/1): ShiftRows is never
+// applied, round u keeps the state in the frame SR^-u (its round key is pre-permuted so by
+// aesSetKey), where the column's next row sits at row + 1, column + u and the one after at row + 2,
+// column + 2u. The rotation counts depend on the public round number only.
+// @ts-ignore: decorator
+@inline function ROT1<T>(a: T, u: u32): T {
   if (isVector<T>()) return <T>i8x16.shuffle(<v128>a, <v128>a, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
-  else return <T>rotr<u64>(<u64>a, 16);
+  else return <T>RC(<u64>a, 1, u & 3);
 }
 // @ts-ignore: decorator
-@inline function ROT2<T>(a: T): T {
+@inline function ROT2<T>(a: T, u: u32): T {
   if (isVector<T>()) return <T>i8x16.shuffle(<v128>a, <v128>a, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-  else return <T>rotr<u64>(<u64>a, 32);
+  else return <T>RC(<u64>a, 2, (u << 1) & 2);
 }
 // v128: transposes the 4x4 bytes of a block (column-major FIPS order <-> row-major); an involution.
 // @ts-ignore: decorator
@@ -66,17 +75,23 @@
   return v128.swizzle(x, i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
 }
 
-// ShiftRows on one bit plane. v128 (row-major): row r rotates left by r bytes, one pshufb by a
-// constant mask (no saturating add in V8, and the mask stays in a register).
+// ShiftRows on one bit plane in the rounds. v128 (row-major): row r rotates left by r bytes, one
+// pshufb by a constant mask (no saturating add in V8, and the mask stays in a register). u64: none
+// (fixsliced, see ROT1).
 // @ts-ignore: decorator
 @inline function SR<T>(x: T): T {
   if (isVector<T>()) return <T>v128.swizzle(<v128>x, i8x16(0, 1, 2, 3, 5, 6, 7, 4, 10, 11, 8, 9, 15, 12, 13, 14));
-  // ct64 layout: row r (bits 16r..16r+15) rotates right by 4r bits.
-  let v = <u64>x;
-  return <T>((v & 0x000000000000FFFF)
-    | ((v & 0x00000000FFF00000) >> 4) | ((v & 0x00000000000F0000) << 12)
-    | ((v & 0x0000FF0000000000) >> 8) | ((v & 0x000000FF00000000) << 8)
-    | ((v & 0xF000000000000000) >> 12) | ((v & 0x0FFF000000000000) << 4));
+  return x;
+}
+// ShiftRows of the last round (its key is not permuted): v128 as above; u64 leaves the frame
+// SR^-rounds, i.e. applies ShiftRows^2 (rows 1 and 3 by two columns) for 10 or 14 rounds and nothing
+// for 12 (and for aesSetKey's one-round SubWord, whose four columns are equal).
+// @ts-ignore: decorator
+@inline function SRN<T>(x: T, rounds: u32): T {
+  if (isVector<T>()) return SR<T>(x);
+  const v = <u64>x;
+  const sr2 = (v & 0x0000FFFF0000FFFF) | (RC(v, 0, 2) & 0xFFFF0000FFFF0000);
+  return <T>((rounds & 2) != 0 ? sr2 : v);
 }
 
 // u64 load / store helpers: BearSSL interleave_in / interleave_out (q[i] holds the bytes of words
@@ -169,55 +184,51 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
     let u: u32 = 1;
     for (; ; u++) {
       k += 8 * S;
-      // SubBytes: the Boyar-Peralta depth-16 circuit (eprint 2011/332; as in Bitcoin Core's ctaes).
-      // U0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
+      // SubBytes: the Boyar-Peralta 113-gate circuit (eprint 2009/191; as in BearSSL's aes_ct64).
+      // x0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
       // negated here: the complement is folded into the round keys by the key schedule (see aes.ts).
       {
-        const U0 = q7, U1 = q6, U2 = q5, U3 = q4, U4 = q3, U5 = q2, U6 = q1, U7 = q0;
-        // linear preprocessing
-        const T1 = X<T>(U0, U3), T2 = X<T>(U0, U5), T3 = X<T>(U0, U6), T4 = X<T>(U3, U5);
-        const T5 = X<T>(U4, U6), T6 = X<T>(T1, T5), T7 = X<T>(U1, U2), T8 = X<T>(U7, T6);
-        const T9 = X<T>(U7, T7), T10 = X<T>(T6, T7), T11 = X<T>(U1, U5), T12 = X<T>(U2, U5);
-        const T13 = X<T>(T3, T4), T14 = X<T>(T6, T11), T15 = X<T>(T5, T11), T16 = X<T>(T5, T12);
-        const T17 = X<T>(T9, T16), T18 = X<T>(U3, U7), T19 = X<T>(T7, T18), T20 = X<T>(T1, T19);
-        const T21 = X<T>(U6, U7), T22 = X<T>(T7, T21), T23 = X<T>(T2, T22), T24 = X<T>(T2, T10);
-        const T25 = X<T>(T20, T17), T26 = X<T>(T3, T16), T27 = X<T>(T1, T12), D = U7;
-        // non-linear transformation
-        const M1 = A<T>(T13, T6), M6 = A<T>(T3, T16), M11 = A<T>(T1, T15);
-        const M13 = X<T>(A<T>(T4, T27), M11), M15 = X<T>(A<T>(T2, T10), M11);
-        const M20 = X<T>(X<T>(T14, M1), X<T>(A<T>(T23, T8), M13));
-        const M21 = X<T>(X<T>(A<T>(T19, D), M1), X<T>(T24, M15));
-        const M22 = X<T>(X<T>(T26, M6), X<T>(A<T>(T22, T9), M13));
-        const M23 = X<T>(X<T>(A<T>(T20, T17), M6), X<T>(M15, T25));
-        const M25 = A<T>(M22, M20);
-        const M37 = X<T>(M21, A<T>(X<T>(M20, M21), X<T>(M23, M25)));
-        const M38 = X<T>(X<T>(M20, M25), O<T>(M21, A<T>(M20, M23)));
-        const M39 = X<T>(M23, A<T>(X<T>(M22, M23), X<T>(M21, M25)));
-        const M40 = X<T>(X<T>(M22, M25), O<T>(M23, A<T>(M21, M22)));
-        const M41 = X<T>(M38, M40), M42 = X<T>(M37, M39), M43 = X<T>(M37, M38), M44 = X<T>(M39, M40);
-        const M45 = X<T>(M42, M41);
-        const M46 = A<T>(M44, T6), M47 = A<T>(M40, T8), M48 = A<T>(M39, D), M49 = A<T>(M43, T16);
-        const M50 = A<T>(M38, T9), M51 = A<T>(M37, T17), M52 = A<T>(M42, T15), M53 = A<T>(M45, T27);
-        const M54 = A<T>(M41, T10), M55 = A<T>(M44, T13), M56 = A<T>(M40, T23), M57 = A<T>(M39, T19);
-        const M58 = A<T>(M43, T3), M59 = A<T>(M38, T22), M60 = A<T>(M37, T20), M61 = A<T>(M42, T1);
-        const M62 = A<T>(M45, T4), M63 = A<T>(M41, T2);
-        // linear postprocessing
-        const L0 = X<T>(M61, M62), L1 = X<T>(M50, M56), L2 = X<T>(M46, M48), L3 = X<T>(M47, M55);
-        const L4 = X<T>(M54, M58), L5 = X<T>(M49, M61), L6 = X<T>(M62, L5), L7 = X<T>(M46, L3);
-        const L8 = X<T>(M51, M59), L9 = X<T>(M52, M53), L10 = X<T>(M53, L4), L11 = X<T>(M60, L2);
-        const L12 = X<T>(M48, M51), L13 = X<T>(M50, L0), L14 = X<T>(M52, M61), L15 = X<T>(M55, L1);
-        const L16 = X<T>(M56, L0), L17 = X<T>(M57, L1), L18 = X<T>(M58, L8), L19 = X<T>(M63, L4);
-        const L20 = X<T>(L0, L1), L21 = X<T>(L1, L7), L22 = X<T>(L3, L12), L23 = X<T>(L18, L2);
-        const L24 = X<T>(L15, L9), L25 = X<T>(L6, L10), L26 = X<T>(L7, L9), L27 = X<T>(L8, L10);
-        const L28 = X<T>(L11, L14), L29 = X<T>(L11, L17);
-        q7 = X<T>(L6, L24);         // s0
-        q6 = X<T>(L16, L26);        // ~s1
-        q5 = X<T>(L19, L28);        // ~s2
-        q4 = X<T>(L6, L21);         // s3
-        q3 = X<T>(L20, L22);        // s4
-        q2 = X<T>(L25, L29);        // s5
-        q1 = X<T>(L13, L27);        // ~s6
-        q0 = X<T>(L6, L23);         // ~s7
+        const x0 = q7, x1 = q6, x2 = q5, x3 = q4, x4 = q3, x5 = q2, x6 = q1, x7 = q0;
+        // top linear transformation
+        const y14 = X<T>(x3, x5), y13 = X<T>(x0, x6), y9 = X<T>(x0, x3), y8 = X<T>(x0, x5);
+        const t0 = X<T>(x1, x2), y1 = X<T>(t0, x7), y4 = X<T>(y1, x3), y12 = X<T>(y13, y14);
+        const y2 = X<T>(y1, x0), y5 = X<T>(y1, x6), y3 = X<T>(y5, y8), t1 = X<T>(x4, y12);
+        const y15 = X<T>(t1, x5), y20 = X<T>(t1, x1), y6 = X<T>(y15, x7), y10 = X<T>(y15, t0);
+        const y11 = X<T>(y20, y9), y7 = X<T>(x7, y11), y17 = X<T>(y10, y11), y19 = X<T>(y10, y8);
+        const y16 = X<T>(t0, y11), y21 = X<T>(y13, y16), y18 = X<T>(x0, y16);
+        // non-linear section
+        const t2 = A<T>(y12, y15), t3 = A<T>(y3, y6), t4 = X<T>(t3, t2), t5 = A<T>(y4, x7);
+        const t6 = X<T>(t5, t2), t7 = A<T>(y13, y16), t8 = A<T>(y5, y1), t9 = X<T>(t8, t7);
+        const t10 = A<T>(y2, y7), t11 = X<T>(t10, t7), t12 = A<T>(y9, y11), t13 = A<T>(y14, y17);
+        const t14 = X<T>(t13, t12), t15 = A<T>(y8, y10), t16 = X<T>(t15, t12), t17 = X<T>(t4, t14);
+        const t18 = X<T>(t6, t16), t19 = X<T>(t9, t14), t20 = X<T>(t11, t16), t21 = X<T>(t17, y20);
+        const t22 = X<T>(t18, y19), t23 = X<T>(t19, y21), t24 = X<T>(t20, y18);
+        const t25 = X<T>(t21, t22), t26 = A<T>(t21, t23), t27 = X<T>(t24, t26), t28 = A<T>(t25, t27);
+        const t29 = X<T>(t28, t22), t30 = X<T>(t23, t24), t31 = X<T>(t22, t26), t32 = A<T>(t31, t30);
+        const t33 = X<T>(t32, t24), t34 = X<T>(t23, t33), t35 = X<T>(t27, t33), t36 = A<T>(t24, t35);
+        const t37 = X<T>(t36, t34), t38 = X<T>(t27, t36), t39 = A<T>(t29, t38), t40 = X<T>(t25, t39);
+        const t41 = X<T>(t40, t37), t42 = X<T>(t29, t33), t43 = X<T>(t29, t40), t44 = X<T>(t33, t37);
+        const t45 = X<T>(t42, t41);
+        const z0 = A<T>(t44, y15), z1 = A<T>(t37, y6), z2 = A<T>(t33, x7), z3 = A<T>(t43, y16);
+        const z4 = A<T>(t40, y1), z5 = A<T>(t29, y7), z6 = A<T>(t42, y11), z7 = A<T>(t45, y17);
+        const z8 = A<T>(t41, y10), z9 = A<T>(t44, y12), z10 = A<T>(t37, y3), z11 = A<T>(t33, y4);
+        const z12 = A<T>(t43, y13), z13 = A<T>(t40, y5), z14 = A<T>(t29, y2), z15 = A<T>(t42, y9);
+        const z16 = A<T>(t45, y14), z17 = A<T>(t41, y8);
+        // bottom linear transformation
+        const t46 = X<T>(z15, z16), t47 = X<T>(z10, z11), t48 = X<T>(z5, z13), t49 = X<T>(z9, z10);
+        const t50 = X<T>(z2, z12), t51 = X<T>(z2, z5), t52 = X<T>(z7, z8), t53 = X<T>(z0, z3);
+        const t54 = X<T>(z6, z7), t55 = X<T>(z16, z17), t56 = X<T>(z12, t48), t57 = X<T>(t50, t53);
+        const t58 = X<T>(z4, t46), t59 = X<T>(z3, t54), t60 = X<T>(t46, t57), t61 = X<T>(z14, t57);
+        const t62 = X<T>(t52, t58), t63 = X<T>(t49, t58), t64 = X<T>(z4, t59), t65 = X<T>(t61, t62);
+        const t66 = X<T>(z1, t63), t67 = X<T>(t64, t65);
+        q7 = X<T>(t59, t63);        // s0
+        q4 = X<T>(t53, t66);        // s3
+        q6 = X<T>(t64, q4);         // ~s1
+        q5 = X<T>(t55, t67);        // ~s2
+        q3 = X<T>(t51, t66);        // s4
+        q2 = X<T>(t47, t65);        // s5
+        q1 = X<T>(t56, t62);        // ~s6
+        q0 = X<T>(t48, t60);        // ~s7
       }
 
       if (u == rounds) break; // (the loop body has no other branch: better register allocation)
@@ -226,29 +237,29 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
         // registers). With r = ROT1(q), a = q ^ r (BearSSL ct64 mix_columns):
         //   q'[k] = a[k-1] ^ r[k] ^ ROT2(a[k])  (^ a[7] for k = 1, 3, 4; a[-1] = a[7])
         // The round key is XORed in off the critical path (s -> r -> a -> ROT2(a) -> q').
-        let s7 = SR<T>(q7), r7 = ROT1<T>(s7), a7 = X<T>(s7, r7);
-        let s = SR<T>(q0), r = ROT1<T>(s), a = X<T>(s, r);
-        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a));
-        s = SR<T>(q1); r = ROT1<T>(s); let p = a; a = X<T>(s, r);
-        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a));
-        s = SR<T>(q2); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a));
-        s = SR<T>(q3); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a));
-        s = SR<T>(q4); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a));
-        s = SR<T>(q5); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a));
-        s = SR<T>(q6); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a));
-        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7));
+        let s7 = SR<T>(q7), r7 = ROT1<T>(s7, u), a7 = X<T>(s7, r7);
+        let s = SR<T>(q0), r = ROT1<T>(s, u), a = X<T>(s, r);
+        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a, u));
+        s = SR<T>(q1); r = ROT1<T>(s, u); let p = a; a = X<T>(s, r);
+        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a, u));
+        s = SR<T>(q2); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a, u));
+        s = SR<T>(q3); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a, u));
+        s = SR<T>(q4); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a, u));
+        s = SR<T>(q5); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a, u));
+        s = SR<T>(q6); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a, u));
+        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
       }
     }
     // last round (its SubBytes done above): ShiftRows and AddRoundKey only
-    q0 = X<T>(SR<T>(q0), load<T>(k)); q1 = X<T>(SR<T>(q1), load<T>(k, S));
-    q2 = X<T>(SR<T>(q2), load<T>(k, 2 * S)); q3 = X<T>(SR<T>(q3), load<T>(k, 3 * S));
-    q4 = X<T>(SR<T>(q4), load<T>(k, 4 * S)); q5 = X<T>(SR<T>(q5), load<T>(k, 5 * S));
-    q6 = X<T>(SR<T>(q6), load<T>(k, 6 * S)); q7 = X<T>(SR<T>(q7), load<T>(k, 7 * S));
+    q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
+    q2 = X<T>(SRN<T>(q2, rounds), load<T>(k, 2 * S)); q3 = X<T>(SRN<T>(q3, rounds), load<T>(k, 3 * S));
+    q4 = X<T>(SRN<T>(q4, rounds), load<T>(k, 4 * S)); q5 = X<T>(SRN<T>(q5, rounds), load<T>(k, 5 * S));
+    q6 = X<T>(SRN<T>(q6, rounds), load<T>(k, 6 * S)); q7 = X<T>(SRN<T>(q7, rounds), load<T>(k, 7 * S));
     if (isVector<T>()) { // back to the column-major byte order (TR commutes with ortho)
       q0 = <T>TR(<v128>q0); q1 = <T>TR(<v128>q1); q2 = <T>TR(<v128>q2); q3 = <T>TR(<v128>q3);
       q4 = <T>TR(<v128>q4); q5 = <T>TR(<v128>q5); q6 = <T>TR(<v128>q6); q7 = <T>TR(<v128>q7);
@@ -325,97 +336,89 @@ export function aesBatch2<T>(skey: usize, rounds: u32, inp: usize, out: usize, i
     let u: u32 = 1;
     for (; ; u++) {
       k += 8 * S;
-      // SubBytes: the Boyar-Peralta depth-16 circuit (eprint 2011/332; as in Bitcoin Core's ctaes).
-      // U0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
+      // SubBytes: the Boyar-Peralta 113-gate circuit (eprint 2009/191; as in BearSSL's aes_ct64).
+      // x0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
       // negated here: the complement is folded into the round keys by the key schedule (see aes.ts).
       {
-        const U0 = q7, U1 = q6, U2 = q5, U3 = q4, U4 = q3, U5 = q2, U6 = q1, U7 = q0;
-        // linear preprocessing
-        const T1 = X<T>(U0, U3), T2 = X<T>(U0, U5), T3 = X<T>(U0, U6), T4 = X<T>(U3, U5);
-        const T5 = X<T>(U4, U6), T6 = X<T>(T1, T5), T7 = X<T>(U1, U2), T8 = X<T>(U7, T6);
-        const T9 = X<T>(U7, T7), T10 = X<T>(T6, T7), T11 = X<T>(U1, U5), T12 = X<T>(U2, U5);
-        const T13 = X<T>(T3, T4), T14 = X<T>(T6, T11), T15 = X<T>(T5, T11), T16 = X<T>(T5, T12);
-        const T17 = X<T>(T9, T16), T18 = X<T>(U3, U7), T19 = X<T>(T7, T18), T20 = X<T>(T1, T19);
-        const T21 = X<T>(U6, U7), T22 = X<T>(T7, T21), T23 = X<T>(T2, T22), T24 = X<T>(T2, T10);
-        const T25 = X<T>(T20, T17), T26 = X<T>(T3, T16), T27 = X<T>(T1, T12), D = U7;
-        // non-linear transformation
-        const M1 = A<T>(T13, T6), M6 = A<T>(T3, T16), M11 = A<T>(T1, T15);
-        const M13 = X<T>(A<T>(T4, T27), M11), M15 = X<T>(A<T>(T2, T10), M11);
-        const M20 = X<T>(X<T>(T14, M1), X<T>(A<T>(T23, T8), M13));
-        const M21 = X<T>(X<T>(A<T>(T19, D), M1), X<T>(T24, M15));
-        const M22 = X<T>(X<T>(T26, M6), X<T>(A<T>(T22, T9), M13));
-        const M23 = X<T>(X<T>(A<T>(T20, T17), M6), X<T>(M15, T25));
-        const M25 = A<T>(M22, M20);
-        const M37 = X<T>(M21, A<T>(X<T>(M20, M21), X<T>(M23, M25)));
-        const M38 = X<T>(X<T>(M20, M25), O<T>(M21, A<T>(M20, M23)));
-        const M39 = X<T>(M23, A<T>(X<T>(M22, M23), X<T>(M21, M25)));
-        const M40 = X<T>(X<T>(M22, M25), O<T>(M23, A<T>(M21, M22)));
-        const M41 = X<T>(M38, M40), M42 = X<T>(M37, M39), M43 = X<T>(M37, M38), M44 = X<T>(M39, M40);
-        const M45 = X<T>(M42, M41);
-        const M46 = A<T>(M44, T6), M47 = A<T>(M40, T8), M48 = A<T>(M39, D), M49 = A<T>(M43, T16);
-        const M50 = A<T>(M38, T9), M51 = A<T>(M37, T17), M52 = A<T>(M42, T15), M53 = A<T>(M45, T27);
-        const M54 = A<T>(M41, T10), M55 = A<T>(M44, T13), M56 = A<T>(M40, T23), M57 = A<T>(M39, T19);
-        const M58 = A<T>(M43, T3), M59 = A<T>(M38, T22), M60 = A<T>(M37, T20), M61 = A<T>(M42, T1);
-        const M62 = A<T>(M45, T4), M63 = A<T>(M41, T2);
-        // linear postprocessing
-        const L0 = X<T>(M61, M62), L1 = X<T>(M50, M56), L2 = X<T>(M46, M48), L3 = X<T>(M47, M55);
-        const L4 = X<T>(M54, M58), L5 = X<T>(M49, M61), L6 = X<T>(M62, L5), L7 = X<T>(M46, L3);
-        const L8 = X<T>(M51, M59), L9 = X<T>(M52, M53), L10 = X<T>(M53, L4), L11 = X<T>(M60, L2);
-        const L12 = X<T>(M48, M51), L13 = X<T>(M50, L0), L14 = X<T>(M52, M61), L15 = X<T>(M55, L1);
-        const L16 = X<T>(M56, L0), L17 = X<T>(M57, L1), L18 = X<T>(M58, L8), L19 = X<T>(M63, L4);
-        const L20 = X<T>(L0, L1), L21 = X<T>(L1, L7), L22 = X<T>(L3, L12), L23 = X<T>(L18, L2);
-        const L24 = X<T>(L15, L9), L25 = X<T>(L6, L10), L26 = X<T>(L7, L9), L27 = X<T>(L8, L10);
-        const L28 = X<T>(L11, L14), L29 = X<T>(L11, L17);
-        q7 = X<T>(L6, L24);         // s0
-        q6 = X<T>(L16, L26);        // ~s1
-        q5 = X<T>(L19, L28);        // ~s2
-        q4 = X<T>(L6, L21);         // s3
-        q3 = X<T>(L20, L22);        // s4
-        q2 = X<T>(L25, L29);        // s5
-        q1 = X<T>(L13, L27);        // ~s6
-        q0 = X<T>(L6, L23);         // ~s7
-        const U0_b = q7_b, U1_b = q6_b, U2_b = q5_b, U3_b = q4_b, U4_b = q3_b, U5_b = q2_b, U6_b = q1_b, U7_b = q0_b;
-        const T1_b = X<T>(U0_b, U3_b), T2_b = X<T>(U0_b, U5_b), T3_b = X<T>(U0_b, U6_b), T4_b = X<T>(U3_b, U5_b);
-        const T5_b = X<T>(U4_b, U6_b), T6_b = X<T>(T1_b, T5_b), T7_b = X<T>(U1_b, U2_b), T8_b = X<T>(U7_b, T6_b);
-        const T9_b = X<T>(U7_b, T7_b), T10_b = X<T>(T6_b, T7_b), T11_b = X<T>(U1_b, U5_b), T12_b = X<T>(U2_b, U5_b);
-        const T13_b = X<T>(T3_b, T4_b), T14_b = X<T>(T6_b, T11_b), T15_b = X<T>(T5_b, T11_b), T16_b = X<T>(T5_b, T12_b);
-        const T17_b = X<T>(T9_b, T16_b), T18_b = X<T>(U3_b, U7_b), T19_b = X<T>(T7_b, T18_b), T20_b = X<T>(T1_b, T19_b);
-        const T21_b = X<T>(U6_b, U7_b), T22_b = X<T>(T7_b, T21_b), T23_b = X<T>(T2_b, T22_b), T24_b = X<T>(T2_b, T10_b);
-        const T25_b = X<T>(T20_b, T17_b), T26_b = X<T>(T3_b, T16_b), T27_b = X<T>(T1_b, T12_b), D_b = U7_b;
-        const M1_b = A<T>(T13_b, T6_b), M6_b = A<T>(T3_b, T16_b), M11_b = A<T>(T1_b, T15_b);
-        const M13_b = X<T>(A<T>(T4_b, T27_b), M11_b), M15_b = X<T>(A<T>(T2_b, T10_b), M11_b);
-        const M20_b = X<T>(X<T>(T14_b, M1_b), X<T>(A<T>(T23_b, T8_b), M13_b));
-        const M21_b = X<T>(X<T>(A<T>(T19_b, D_b), M1_b), X<T>(T24_b, M15_b));
-        const M22_b = X<T>(X<T>(T26_b, M6_b), X<T>(A<T>(T22_b, T9_b), M13_b));
-        const M23_b = X<T>(X<T>(A<T>(T20_b, T17_b), M6_b), X<T>(M15_b, T25_b));
-        const M25_b = A<T>(M22_b, M20_b);
-        const M37_b = X<T>(M21_b, A<T>(X<T>(M20_b, M21_b), X<T>(M23_b, M25_b)));
-        const M38_b = X<T>(X<T>(M20_b, M25_b), O<T>(M21_b, A<T>(M20_b, M23_b)));
-        const M39_b = X<T>(M23_b, A<T>(X<T>(M22_b, M23_b), X<T>(M21_b, M25_b)));
-        const M40_b = X<T>(X<T>(M22_b, M25_b), O<T>(M23_b, A<T>(M21_b, M22_b)));
-        const M41_b = X<T>(M38_b, M40_b), M42_b = X<T>(M37_b, M39_b), M43_b = X<T>(M37_b, M38_b), M44_b = X<T>(M39_b, M40_b);
-        const M45_b = X<T>(M42_b, M41_b);
-        const M46_b = A<T>(M44_b, T6_b), M47_b = A<T>(M40_b, T8_b), M48_b = A<T>(M39_b, D_b), M49_b = A<T>(M43_b, T16_b);
-        const M50_b = A<T>(M38_b, T9_b), M51_b = A<T>(M37_b, T17_b), M52_b = A<T>(M42_b, T15_b), M53_b = A<T>(M45_b, T27_b);
-        const M54_b = A<T>(M41_b, T10_b), M55_b = A<T>(M44_b, T13_b), M56_b = A<T>(M40_b, T23_b), M57_b = A<T>(M39_b, T19_b);
-        const M58_b = A<T>(M43_b, T3_b), M59_b = A<T>(M38_b, T22_b), M60_b = A<T>(M37_b, T20_b), M61_b = A<T>(M42_b, T1_b);
-        const M62_b = A<T>(M45_b, T4_b), M63_b = A<T>(M41_b, T2_b);
-        const L0_b = X<T>(M61_b, M62_b), L1_b = X<T>(M50_b, M56_b), L2_b = X<T>(M46_b, M48_b), L3_b = X<T>(M47_b, M55_b);
-        const L4_b = X<T>(M54_b, M58_b), L5_b = X<T>(M49_b, M61_b), L6_b = X<T>(M62_b, L5_b), L7_b = X<T>(M46_b, L3_b);
-        const L8_b = X<T>(M51_b, M59_b), L9_b = X<T>(M52_b, M53_b), L10_b = X<T>(M53_b, L4_b), L11_b = X<T>(M60_b, L2_b);
-        const L12_b = X<T>(M48_b, M51_b), L13_b = X<T>(M50_b, L0_b), L14_b = X<T>(M52_b, M61_b), L15_b = X<T>(M55_b, L1_b);
-        const L16_b = X<T>(M56_b, L0_b), L17_b = X<T>(M57_b, L1_b), L18_b = X<T>(M58_b, L8_b), L19_b = X<T>(M63_b, L4_b);
-        const L20_b = X<T>(L0_b, L1_b), L21_b = X<T>(L1_b, L7_b), L22_b = X<T>(L3_b, L12_b), L23_b = X<T>(L18_b, L2_b);
-        const L24_b = X<T>(L15_b, L9_b), L25_b = X<T>(L6_b, L10_b), L26_b = X<T>(L7_b, L9_b), L27_b = X<T>(L8_b, L10_b);
-        const L28_b = X<T>(L11_b, L14_b), L29_b = X<T>(L11_b, L17_b);
-        q7_b = X<T>(L6_b, L24_b);
-        q6_b = X<T>(L16_b, L26_b);
-        q5_b = X<T>(L19_b, L28_b);
-        q4_b = X<T>(L6_b, L21_b);
-        q3_b = X<T>(L20_b, L22_b);
-        q2_b = X<T>(L25_b, L29_b);
-        q1_b = X<T>(L13_b, L27_b);
-        q0_b = X<T>(L6_b, L23_b);
+        const x0 = q7, x1 = q6, x2 = q5, x3 = q4, x4 = q3, x5 = q2, x6 = q1, x7 = q0;
+        // top linear transformation
+        const y14 = X<T>(x3, x5), y13 = X<T>(x0, x6), y9 = X<T>(x0, x3), y8 = X<T>(x0, x5);
+        const t0 = X<T>(x1, x2), y1 = X<T>(t0, x7), y4 = X<T>(y1, x3), y12 = X<T>(y13, y14);
+        const y2 = X<T>(y1, x0), y5 = X<T>(y1, x6), y3 = X<T>(y5, y8), t1 = X<T>(x4, y12);
+        const y15 = X<T>(t1, x5), y20 = X<T>(t1, x1), y6 = X<T>(y15, x7), y10 = X<T>(y15, t0);
+        const y11 = X<T>(y20, y9), y7 = X<T>(x7, y11), y17 = X<T>(y10, y11), y19 = X<T>(y10, y8);
+        const y16 = X<T>(t0, y11), y21 = X<T>(y13, y16), y18 = X<T>(x0, y16);
+        // non-linear section
+        const t2 = A<T>(y12, y15), t3 = A<T>(y3, y6), t4 = X<T>(t3, t2), t5 = A<T>(y4, x7);
+        const t6 = X<T>(t5, t2), t7 = A<T>(y13, y16), t8 = A<T>(y5, y1), t9 = X<T>(t8, t7);
+        const t10 = A<T>(y2, y7), t11 = X<T>(t10, t7), t12 = A<T>(y9, y11), t13 = A<T>(y14, y17);
+        const t14 = X<T>(t13, t12), t15 = A<T>(y8, y10), t16 = X<T>(t15, t12), t17 = X<T>(t4, t14);
+        const t18 = X<T>(t6, t16), t19 = X<T>(t9, t14), t20 = X<T>(t11, t16), t21 = X<T>(t17, y20);
+        const t22 = X<T>(t18, y19), t23 = X<T>(t19, y21), t24 = X<T>(t20, y18);
+        const t25 = X<T>(t21, t22), t26 = A<T>(t21, t23), t27 = X<T>(t24, t26), t28 = A<T>(t25, t27);
+        const t29 = X<T>(t28, t22), t30 = X<T>(t23, t24), t31 = X<T>(t22, t26), t32 = A<T>(t31, t30);
+        const t33 = X<T>(t32, t24), t34 = X<T>(t23, t33), t35 = X<T>(t27, t33), t36 = A<T>(t24, t35);
+        const t37 = X<T>(t36, t34), t38 = X<T>(t27, t36), t39 = A<T>(t29, t38), t40 = X<T>(t25, t39);
+        const t41 = X<T>(t40, t37), t42 = X<T>(t29, t33), t43 = X<T>(t29, t40), t44 = X<T>(t33, t37);
+        const t45 = X<T>(t42, t41);
+        const z0 = A<T>(t44, y15), z1 = A<T>(t37, y6), z2 = A<T>(t33, x7), z3 = A<T>(t43, y16);
+        const z4 = A<T>(t40, y1), z5 = A<T>(t29, y7), z6 = A<T>(t42, y11), z7 = A<T>(t45, y17);
+        const z8 = A<T>(t41, y10), z9 = A<T>(t44, y12), z10 = A<T>(t37, y3), z11 = A<T>(t33, y4);
+        const z12 = A<T>(t43, y13), z13 = A<T>(t40, y5), z14 = A<T>(t29, y2), z15 = A<T>(t42, y9);
+        const z16 = A<T>(t45, y14), z17 = A<T>(t41, y8);
+        // bottom linear transformation
+        const t46 = X<T>(z15, z16), t47 = X<T>(z10, z11), t48 = X<T>(z5, z13), t49 = X<T>(z9, z10);
+        const t50 = X<T>(z2, z12), t51 = X<T>(z2, z5), t52 = X<T>(z7, z8), t53 = X<T>(z0, z3);
+        const t54 = X<T>(z6, z7), t55 = X<T>(z16, z17), t56 = X<T>(z12, t48), t57 = X<T>(t50, t53);
+        const t58 = X<T>(z4, t46), t59 = X<T>(z3, t54), t60 = X<T>(t46, t57), t61 = X<T>(z14, t57);
+        const t62 = X<T>(t52, t58), t63 = X<T>(t49, t58), t64 = X<T>(z4, t59), t65 = X<T>(t61, t62);
+        const t66 = X<T>(z1, t63), t67 = X<T>(t64, t65);
+        q7 = X<T>(t59, t63);        // s0
+        q4 = X<T>(t53, t66);        // s3
+        q6 = X<T>(t64, q4);         // ~s1
+        q5 = X<T>(t55, t67);        // ~s2
+        q3 = X<T>(t51, t66);        // s4
+        q2 = X<T>(t47, t65);        // s5
+        q1 = X<T>(t56, t62);        // ~s6
+        q0 = X<T>(t48, t60);        // ~s7
+        const x0_b = q7_b, x1_b = q6_b, x2_b = q5_b, x3_b = q4_b, x4_b = q3_b, x5_b = q2_b, x6_b = q1_b, x7_b = q0_b;
+        const y14_b = X<T>(x3_b, x5_b), y13_b = X<T>(x0_b, x6_b), y9_b = X<T>(x0_b, x3_b), y8_b = X<T>(x0_b, x5_b);
+        const t0_b = X<T>(x1_b, x2_b), y1_b = X<T>(t0_b, x7_b), y4_b = X<T>(y1_b, x3_b), y12_b = X<T>(y13_b, y14_b);
+        const y2_b = X<T>(y1_b, x0_b), y5_b = X<T>(y1_b, x6_b), y3_b = X<T>(y5_b, y8_b), t1_b = X<T>(x4_b, y12_b);
+        const y15_b = X<T>(t1_b, x5_b), y20_b = X<T>(t1_b, x1_b), y6_b = X<T>(y15_b, x7_b), y10_b = X<T>(y15_b, t0_b);
+        const y11_b = X<T>(y20_b, y9_b), y7_b = X<T>(x7_b, y11_b), y17_b = X<T>(y10_b, y11_b), y19_b = X<T>(y10_b, y8_b);
+        const y16_b = X<T>(t0_b, y11_b), y21_b = X<T>(y13_b, y16_b), y18_b = X<T>(x0_b, y16_b);
+        const t2_b = A<T>(y12_b, y15_b), t3_b = A<T>(y3_b, y6_b), t4_b = X<T>(t3_b, t2_b), t5_b = A<T>(y4_b, x7_b);
+        const t6_b = X<T>(t5_b, t2_b), t7_b = A<T>(y13_b, y16_b), t8_b = A<T>(y5_b, y1_b), t9_b = X<T>(t8_b, t7_b);
+        const t10_b = A<T>(y2_b, y7_b), t11_b = X<T>(t10_b, t7_b), t12_b = A<T>(y9_b, y11_b), t13_b = A<T>(y14_b, y17_b);
+        const t14_b = X<T>(t13_b, t12_b), t15_b = A<T>(y8_b, y10_b), t16_b = X<T>(t15_b, t12_b), t17_b = X<T>(t4_b, t14_b);
+        const t18_b = X<T>(t6_b, t16_b), t19_b = X<T>(t9_b, t14_b), t20_b = X<T>(t11_b, t16_b), t21_b = X<T>(t17_b, y20_b);
+        const t22_b = X<T>(t18_b, y19_b), t23_b = X<T>(t19_b, y21_b), t24_b = X<T>(t20_b, y18_b);
+        const t25_b = X<T>(t21_b, t22_b), t26_b = A<T>(t21_b, t23_b), t27_b = X<T>(t24_b, t26_b), t28_b = A<T>(t25_b, t27_b);
+        const t29_b = X<T>(t28_b, t22_b), t30_b = X<T>(t23_b, t24_b), t31_b = X<T>(t22_b, t26_b), t32_b = A<T>(t31_b, t30_b);
+        const t33_b = X<T>(t32_b, t24_b), t34_b = X<T>(t23_b, t33_b), t35_b = X<T>(t27_b, t33_b), t36_b = A<T>(t24_b, t35_b);
+        const t37_b = X<T>(t36_b, t34_b), t38_b = X<T>(t27_b, t36_b), t39_b = A<T>(t29_b, t38_b), t40_b = X<T>(t25_b, t39_b);
+        const t41_b = X<T>(t40_b, t37_b), t42_b = X<T>(t29_b, t33_b), t43_b = X<T>(t29_b, t40_b), t44_b = X<T>(t33_b, t37_b);
+        const t45_b = X<T>(t42_b, t41_b);
+        const z0_b = A<T>(t44_b, y15_b), z1_b = A<T>(t37_b, y6_b), z2_b = A<T>(t33_b, x7_b), z3_b = A<T>(t43_b, y16_b);
+        const z4_b = A<T>(t40_b, y1_b), z5_b = A<T>(t29_b, y7_b), z6_b = A<T>(t42_b, y11_b), z7_b = A<T>(t45_b, y17_b);
+        const z8_b = A<T>(t41_b, y10_b), z9_b = A<T>(t44_b, y12_b), z10_b = A<T>(t37_b, y3_b), z11_b = A<T>(t33_b, y4_b);
+        const z12_b = A<T>(t43_b, y13_b), z13_b = A<T>(t40_b, y5_b), z14_b = A<T>(t29_b, y2_b), z15_b = A<T>(t42_b, y9_b);
+        const z16_b = A<T>(t45_b, y14_b), z17_b = A<T>(t41_b, y8_b);
+        const t46_b = X<T>(z15_b, z16_b), t47_b = X<T>(z10_b, z11_b), t48_b = X<T>(z5_b, z13_b), t49_b = X<T>(z9_b, z10_b);
+        const t50_b = X<T>(z2_b, z12_b), t51_b = X<T>(z2_b, z5_b), t52_b = X<T>(z7_b, z8_b), t53_b = X<T>(z0_b, z3_b);
+        const t54_b = X<T>(z6_b, z7_b), t55_b = X<T>(z16_b, z17_b), t56_b = X<T>(z12_b, t48_b), t57_b = X<T>(t50_b, t53_b);
+        const t58_b = X<T>(z4_b, t46_b), t59_b = X<T>(z3_b, t54_b), t60_b = X<T>(t46_b, t57_b), t61_b = X<T>(z14_b, t57_b);
+        const t62_b = X<T>(t52_b, t58_b), t63_b = X<T>(t49_b, t58_b), t64_b = X<T>(z4_b, t59_b), t65_b = X<T>(t61_b, t62_b);
+        const t66_b = X<T>(z1_b, t63_b), t67_b = X<T>(t64_b, t65_b);
+        q7_b = X<T>(t59_b, t63_b);
+        q4_b = X<T>(t53_b, t66_b);
+        q6_b = X<T>(t64_b, q4_b);
+        q5_b = X<T>(t55_b, t67_b);
+        q3_b = X<T>(t51_b, t66_b);
+        q2_b = X<T>(t47_b, t65_b);
+        q1_b = X<T>(t56_b, t62_b);
+        q0_b = X<T>(t48_b, t60_b);
       }
 
       if (u == rounds) break; // (the loop body has no other branch: better register allocation)
@@ -424,49 +427,49 @@ export function aesBatch2<T>(skey: usize, rounds: u32, inp: usize, out: usize, i
         // registers). With r = ROT1(q), a = q ^ r (BearSSL ct64 mix_columns):
         //   q'[k] = a[k-1] ^ r[k] ^ ROT2(a[k])  (^ a[7] for k = 1, 3, 4; a[-1] = a[7])
         // The round key is XORed in off the critical path (s -> r -> a -> ROT2(a) -> q').
-        let s7 = SR<T>(q7), r7 = ROT1<T>(s7), a7 = X<T>(s7, r7);
-        let s7_b = SR<T>(q7_b), r7_b = ROT1<T>(s7_b), a7_b = X<T>(s7_b, r7_b);
-        let s = SR<T>(q0), r = ROT1<T>(s), a = X<T>(s, r);
-        let s_b = SR<T>(q0_b), r_b = ROT1<T>(s_b), a_b = X<T>(s_b, r_b);
-        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a));
-        q0_b = X<T>(X<T>(X<T>(a7_b, load<T>(k)), r_b), ROT2<T>(a_b));
-        s = SR<T>(q1); r = ROT1<T>(s); let p = a; a = X<T>(s, r);
-        s_b = SR<T>(q1_b); r_b = ROT1<T>(s_b); let p_b = a_b; a_b = X<T>(s_b, r_b);
-        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a));
-        q1_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, S))), ROT2<T>(a_b));
-        s = SR<T>(q2); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q2_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a));
-        q2_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 2 * S)), r_b), ROT2<T>(a_b));
-        s = SR<T>(q3); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q3_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a));
-        q3_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 3 * S))), ROT2<T>(a_b));
-        s = SR<T>(q4); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q4_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a));
-        q4_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 4 * S))), ROT2<T>(a_b));
-        s = SR<T>(q5); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q5_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a));
-        q5_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 5 * S)), r_b), ROT2<T>(a_b));
-        s = SR<T>(q6); r = ROT1<T>(s); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q6_b); r_b = ROT1<T>(s_b); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a));
-        q6_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 6 * S)), r_b), ROT2<T>(a_b));
-        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7));
-        q7_b = X<T>(X<T>(X<T>(a_b, load<T>(k, 7 * S)), r7_b), ROT2<T>(a7_b));
+        let s7 = SR<T>(q7), r7 = ROT1<T>(s7, u), a7 = X<T>(s7, r7);
+        let s7_b = SR<T>(q7_b), r7_b = ROT1<T>(s7_b, u), a7_b = X<T>(s7_b, r7_b);
+        let s = SR<T>(q0), r = ROT1<T>(s, u), a = X<T>(s, r);
+        let s_b = SR<T>(q0_b), r_b = ROT1<T>(s_b, u), a_b = X<T>(s_b, r_b);
+        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a, u));
+        q0_b = X<T>(X<T>(X<T>(a7_b, load<T>(k)), r_b), ROT2<T>(a_b, u));
+        s = SR<T>(q1); r = ROT1<T>(s, u); let p = a; a = X<T>(s, r);
+        s_b = SR<T>(q1_b); r_b = ROT1<T>(s_b, u); let p_b = a_b; a_b = X<T>(s_b, r_b);
+        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a, u));
+        q1_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, S))), ROT2<T>(a_b, u));
+        s = SR<T>(q2); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q2_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a, u));
+        q2_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 2 * S)), r_b), ROT2<T>(a_b, u));
+        s = SR<T>(q3); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q3_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a, u));
+        q3_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 3 * S))), ROT2<T>(a_b, u));
+        s = SR<T>(q4); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q4_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a, u));
+        q4_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 4 * S))), ROT2<T>(a_b, u));
+        s = SR<T>(q5); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q5_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a, u));
+        q5_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 5 * S)), r_b), ROT2<T>(a_b, u));
+        s = SR<T>(q6); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
+        s_b = SR<T>(q6_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
+        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a, u));
+        q6_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 6 * S)), r_b), ROT2<T>(a_b, u));
+        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
+        q7_b = X<T>(X<T>(X<T>(a_b, load<T>(k, 7 * S)), r7_b), ROT2<T>(a7_b, u));
       }
     }
     // last round (its SubBytes done above): ShiftRows and AddRoundKey only
-    q0 = X<T>(SR<T>(q0), load<T>(k)); q1 = X<T>(SR<T>(q1), load<T>(k, S));
-    q0_b = X<T>(SR<T>(q0_b), load<T>(k)); q1_b = X<T>(SR<T>(q1_b), load<T>(k, S));
-    q2 = X<T>(SR<T>(q2), load<T>(k, 2 * S)); q3 = X<T>(SR<T>(q3), load<T>(k, 3 * S));
-    q2_b = X<T>(SR<T>(q2_b), load<T>(k, 2 * S)); q3_b = X<T>(SR<T>(q3_b), load<T>(k, 3 * S));
-    q4 = X<T>(SR<T>(q4), load<T>(k, 4 * S)); q5 = X<T>(SR<T>(q5), load<T>(k, 5 * S));
-    q4_b = X<T>(SR<T>(q4_b), load<T>(k, 4 * S)); q5_b = X<T>(SR<T>(q5_b), load<T>(k, 5 * S));
-    q6 = X<T>(SR<T>(q6), load<T>(k, 6 * S)); q7 = X<T>(SR<T>(q7), load<T>(k, 7 * S));
-    q6_b = X<T>(SR<T>(q6_b), load<T>(k, 6 * S)); q7_b = X<T>(SR<T>(q7_b), load<T>(k, 7 * S));
+    q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
+    q0_b = X<T>(SRN<T>(q0_b, rounds), load<T>(k)); q1_b = X<T>(SRN<T>(q1_b, rounds), load<T>(k, S));
+    q2 = X<T>(SRN<T>(q2, rounds), load<T>(k, 2 * S)); q3 = X<T>(SRN<T>(q3, rounds), load<T>(k, 3 * S));
+    q2_b = X<T>(SRN<T>(q2_b, rounds), load<T>(k, 2 * S)); q3_b = X<T>(SRN<T>(q3_b, rounds), load<T>(k, 3 * S));
+    q4 = X<T>(SRN<T>(q4, rounds), load<T>(k, 4 * S)); q5 = X<T>(SRN<T>(q5, rounds), load<T>(k, 5 * S));
+    q4_b = X<T>(SRN<T>(q4_b, rounds), load<T>(k, 4 * S)); q5_b = X<T>(SRN<T>(q5_b, rounds), load<T>(k, 5 * S));
+    q6 = X<T>(SRN<T>(q6, rounds), load<T>(k, 6 * S)); q7 = X<T>(SRN<T>(q7, rounds), load<T>(k, 7 * S));
+    q6_b = X<T>(SRN<T>(q6_b, rounds), load<T>(k, 6 * S)); q7_b = X<T>(SRN<T>(q7_b, rounds), load<T>(k, 7 * S));
     if (isVector<T>()) { // back to the column-major byte order (TR commutes with ortho)
       q0 = <T>TR(<v128>q0); q1 = <T>TR(<v128>q1); q2 = <T>TR(<v128>q2); q3 = <T>TR(<v128>q3);
       q0_b = <T>TR(<v128>q0_b); q1_b = <T>TR(<v128>q1_b); q2_b = <T>TR(<v128>q2_b); q3_b = <T>TR(<v128>q3_b);
