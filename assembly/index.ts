@@ -7,7 +7,8 @@ import {
 
 export { ctEqual } from "./ct";
 export { aesSetKey, aesWipeKey, aesEncryptBlocks, aesCmXor } from "./aes";
-export { sha1, sha1x4 } from "./sha1";
+export { sha1 } from "./sha1";
+export { sha1x4 } from "./sha1x4";
 export { hmacSetKey, hmacWipeKey, hmacSha1, hmacSha1x4 } from "./hmac";
 export {
   saltSet, saltWipe, srtpKdf, srtpDeriveSessionKeys, srtpXor, srtpProtect, srtpVerify, srtpTagX4, srtpVerifyX4,

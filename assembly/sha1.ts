@@ -5,8 +5,6 @@
 //
 // No allocation: the only memory used besides the caller's buffers is the static scratch below, which is
 // all zero at rest whenever a key was just installed (hmac.ts wipes it; see test/key-hygiene.test.ts).
-import { x4Sha1 } from "./sha1x4";
-
 // Final padded block(s) of up to four messages, 128 bytes per lane (lane 0 also serves the scalar code).
 export const TAILS: usize = memory.data(4 * 128, 16);
 // Chaining state: 5 u32 (scalar) or 5 v128 (4 lanes, word j of lane i at STATE + 16 j + 4 i).
@@ -251,19 +249,4 @@ export function sha1(src: usize, len: u32, out: usize): void {
   initState(STATE);
   sha1Run(STATE, src, len, 0);
   storeDigest(STATE, out);
-}
-
-/** Four SHA-1 digests: message i is `l_i` bytes at `s_i`, its digest goes to `o_i`. */
-export function sha1x4(
-  s0: usize, l0: u32, o0: usize, s1: usize, l1: u32, o1: usize,
-  s2: usize, l2: u32, o2: usize, s3: usize, l3: u32, o3: usize,
-): void {
-  if (ASC_FEATURE_SIMD) {
-    x4Sha1(s0, l0, o0, s1, l1, o1, s2, l2, o2, s3, l3, o3);
-  } else {
-    sha1(s0, l0, o0);
-    sha1(s1, l1, o1);
-    sha1(s2, l2, o2);
-    sha1(s3, l3, o3);
-  }
 }

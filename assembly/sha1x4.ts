@@ -1,9 +1,10 @@
-// The 4-lane driver of SHA-1 (SIMD build only; nothing here is compiled into the scalar build because it
-// is reached only through `if (ASC_FEATURE_SIMD)`). Lane i of every v128 hashes message i. Messages may
+// The 4-lane driver of SHA-1 and `sha1x4`, which uses it in the SIMD build and hashes the four messages one
+// after the other in the scalar build (the 4-lane code is reached only through `if (ASC_FEATURE_SIMD)`, so
+// none of it is compiled into the scalar build). Lane i of every v128 hashes message i. Messages may
 // differ in length: all lanes run max(blocks) compressions; at step k each lane takes its own block k
 // (a message block, or one of its padded final blocks) and a lane whose blocks are all done is frozen by
 // the `live` mask in compress(). Only lengths (public) decide what is loaded; contents never branch.
-import { compress, padTail, TAILS, STATE, WBUF, LIVE, H0, H1, H2, H3, H4 } from "./sha1";
+import { compress, padTail, sha1, TAILS, STATE, WBUF, LIVE, H0, H1, H2, H3, H4 } from "./sha1";
 
 // i8x16.swizzle mask that byte-reverses each 32-bit lane (big-endian words, FIPS 180-4 §3.1).
 // @ts-ignore: decorator
@@ -75,11 +76,18 @@ export function x4StoreDigest(lane: usize, out: usize): void {
   for (let j: usize = 0; j < 5; j++) store<u32>(out + (j << 2), bswap<u32>(load<u32>(STATE + (j << 4) + (lane << 2))));
 }
 
-/** sha1x4 for the SIMD build. */
-export function x4Sha1(
+/** Four SHA-1 digests: message i is `l_i` bytes at `s_i`, its digest goes to `o_i`. */
+export function sha1x4(
   s0: usize, l0: u32, o0: usize, s1: usize, l1: u32, o1: usize,
   s2: usize, l2: u32, o2: usize, s3: usize, l3: u32, o3: usize,
 ): void {
+  if (!ASC_FEATURE_SIMD) {
+    sha1(s0, l0, o0);
+    sha1(s1, l1, o1);
+    sha1(s2, l2, o2);
+    sha1(s3, l3, o3);
+    return;
+  }
   store<v128>(STATE, i32x4.splat(H0));
   store<v128>(STATE, i32x4.splat(H1), 16);
   store<v128>(STATE, i32x4.splat(H2), 32);

@@ -69,7 +69,7 @@ function stream(periods) {
 
 async function run(kind) {
   let clock = 0; // the evaluator's clock: 2 s per TEK_RAND2 period, so the rate limit never bites here
-  const me = new MeTekSource({ core, now: () => NOW });
+  const me = new MeTekSource({ core, clock: { now: () => NOW } });
   me.accept(delivery);
   const source = kind === "sync" ? me : { deriveTek: (m) => me.deriveTek(m), knownTgkIds: () => me.knownTgkIds(), tgkExpiries: () => me.tgkExpiries() };
   let doneAt = 0, delivered = 0;

@@ -9,3 +9,4 @@ export * from "./mbms/key-message-facts.js";
 export * from "./mbms/service-parameters.js";
 export * from "./mbms/ue/index.js";
 export * from "./mbms/uicc/index.js";
+export { systemClock, type Clock, type WallClock } from "./clock.js";

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createKeyServer, type KeyServer, type KeyServerOptions, type RequestInfo } from "../src/mbms/bmsc/key-server.js";
 import { UserRateLimiter } from "../src/mbms/bmsc/rate-limiter.js";
-import { SessionManager, silentLogger } from "../src/mbms/bmsc/session-manager.js";
+import { SessionManager } from "../src/mbms/bmsc/session-manager.js";
+import { silentLogger } from "../src/logger.js";
 import { MemoryKeyStore, SqliteKeyStore, type KeyStore } from "../src/mbms/bmsc/store/index.js";
 import { KEYS_PATH, signRequest } from "../src/mbms/http-protocol.js";
 

@@ -5,7 +5,8 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyServer, type KeyServer, type RequestInfo } from "../src/mbms/bmsc/key-server.js";
-import { SessionManager, silentLogger } from "../src/mbms/bmsc/session-manager.js";
+import { SessionManager } from "../src/mbms/bmsc/session-manager.js";
+import { silentLogger } from "../src/logger.js";
 import { MemoryKeyStore } from "../src/mbms/bmsc/store/index.js";
 import {
   HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_PATH, REQUEST_KEY_LABEL, newNonce, requestAuthKey, signRequest,

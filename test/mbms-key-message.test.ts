@@ -49,11 +49,11 @@ describe("MBMS key message", () => {
   it("a receiver configured otherwise refuses the service at keying (nothing taken), and needs no setting", () => {
     const delivery = () => openMbmsKeyMessage(buildMbmsKeyMessage({ ...input, derivation: "alt2" }, core), { kek, nowMs: NOW }, core);
     for (const wrong of [{ derivation: "alt1" as const }, { layout: { tgkIdBytes: 2 } }]) {
-      const me = new MeTekSource({ core, now: () => NOW, ...wrong });
+      const me = new MeTekSource({ core, clock: { now: () => NOW }, ...wrong });
       expect(() => me.accept(delivery())).toThrow(expect.objectContaining({ code: "ERR_SERVICE_PARAMETERS" }));
       expect(me.knownTgkIds()).toEqual([]);
     }
-    const plain = new MeTekSource({ core, now: () => NOW });
+    const plain = new MeTekSource({ core, clock: { now: () => NOW } });
     plain.accept(delivery());
     expect(plain.parameters).toEqual({ profile: "AES_CM_128_HMAC_SHA1_80", derivation: "alt2", layout: { tgkIdBytes: 4, randBytes: 8 } });
     const next = openMbmsKeyMessage(buildMbmsKeyMessage({ ...input, profile: "AES_CM_128_HMAC_SHA1_32", derivation: "alt2", nowMs: NOW + 1 }, core), { kek, nowMs: NOW }, core);

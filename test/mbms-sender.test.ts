@@ -3,7 +3,8 @@
 // stay flat: the first version leaked one per TEK and stopped rotating after 64), never protects a packet
 // under an expired TGK, and stops loudly when a TEK cannot be installed or the schedule stalls.
 import { describe, expect, it } from "vitest";
-import { ManualClock, MbmsSender, MemoryKeyStore, SessionManager, silentLogger, scheduledTekSwitches, type Clock, type KeyStore, type TekEvent } from "../src/mbms/bmsc/index.js";
+import { MbmsSender, MemoryKeyStore, SessionManager, silentLogger, scheduledTekSwitches, type Clock, type KeyStore, type TekEvent } from "../src/mbms/bmsc/index.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 import { splitMki } from "../src/mbms/key-hierarchy.js";
 import { MbmsError } from "../src/mbms/errors.js";
 import { SrtpContext, loadCore } from "../src/index.js";

@@ -8,17 +8,6 @@ import { describe, expect, it } from "vitest";
 
 const src = fileURLToPath(new URL("../src/", import.meta.url));
 const MAX_LINES = 420;
-/**
- * Files still waiting to be split (issue 14, "smaller rooms"), with the length they may not exceed: each
- * comes off this list when it is split. A file not listed must stay under MAX_LINES.
- */
-const AWAITING_SPLIT: Record<string, number> = {
-  "mbms/ue/mki-evaluator.ts": 860,
-  "mbms/bmsc/session-manager.ts": 655,
-  "srtp/context.ts": 440,
-  "mbms/ue/key-client.ts": 425,
-};
-
 /** Node-only modules by design: the CLI, the BM-SC's HTTP server and store, the card's worker glue. */
 const NODE_ONLY = [/^cli\//, /^mbms\/bmsc\//, /^mbms\/uicc\/card-worker\.ts$/, /^selftest\.ts$/];
 
@@ -112,10 +101,9 @@ describe("source layout", () => {
     expect(leaks).toEqual([]);
   });
 
-  it(`has no source file over ${MAX_LINES} lines (those awaiting a split: not longer than now)`, () => {
+  it(`has no source file over ${MAX_LINES} lines`, () => {
     const long = files.map((f) => [f, readFileSync(join(src, f), "utf8").split("\n").length] as const)
-      .filter(([f, n]) => n > (AWAITING_SPLIT[f] ?? MAX_LINES));
+      .filter(([, n]) => n > MAX_LINES);
     expect(long).toEqual([]);
-    for (const f of Object.keys(AWAITING_SPLIT)) expect(files, `${f} is split or gone: take it off the list`).toContain(f);
   });
 });

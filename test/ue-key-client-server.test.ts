@@ -6,11 +6,14 @@
 // The manager and the client share one ManualClock (time and timers), so the TGK schedule runs in no time.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyServer, type KeyServer, type RequestInfo } from "../src/mbms/bmsc/key-server.js";
-import { ManualClock, SessionManager, silentLogger, type TekEvent } from "../src/mbms/bmsc/session-manager.js";
+import { SessionManager } from "../src/mbms/bmsc/session-manager.js";
+import type { TekEvent } from "../src/mbms/bmsc/tek-event.js";
+import { silentLogger } from "../src/logger.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 import { MemoryKeyStore } from "../src/mbms/bmsc/store/index.js";
 import { HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, KEYS_PATH } from "../src/mbms/http-protocol.js";
 import type { MbmsKeyDelivery } from "../src/mbms/key-message.js";
-import { KeyClient, KeyClientError, MeTekSource, MkiEvaluator, type Timers } from "../src/mbms/ue/index.js";
+import { KeyClient, KeyClientError, MeTekSource, MkiEvaluator } from "../src/mbms/ue/index.js";
 import { SrtpContext } from "../src/srtp/index.js";
 import { rtpPacket } from "./helpers/rtp.js";
 
@@ -21,7 +24,6 @@ const USER = "sip:ue1@operator.example";
 const KEK = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
 
 const clock = new ManualClock(Date.now());
-const timers: Timers = { setTimeout: (fn, ms) => clock.setTimer(fn, ms), clearTimeout: (h) => clock.clearTimer(h) };
 let mgr: SessionManager;
 let ks: KeyServer;
 let port = 0;
@@ -49,8 +51,8 @@ function recordingFetch(log: Exchange[]): typeof fetch {
 function client(opts: { kek?: Uint8Array; userId?: string; serviceId?: string; log: Exchange[]; source?: MeTekSource; onDelivery?: (d: MbmsKeyDelivery) => void }) {
   return new KeyClient({
     baseUrl: `http://127.0.0.1:${port}/`, serviceId: opts.serviceId ?? SERVICE, userId: opts.userId ?? USER, kek: opts.kek ?? KEK,
-    tekSource: opts.source ?? new MeTekSource({ now: clock.now.bind(clock) }), fetch: recordingFetch(opts.log),
-    now: clock.now.bind(clock), timers, maxAttempts: 3, backoffBaseMs: 10,
+    tekSource: opts.source ?? new MeTekSource({ clock }), fetch: recordingFetch(opts.log),
+    clock, maxAttempts: 3, backoffBaseMs: 10,
     ...(opts.onDelivery ? { onDelivery: opts.onDelivery } : {}),
   });
 }
@@ -74,7 +76,7 @@ afterAll(async () => {
 
 describe("KeyClient ↔ createKeyServer over 127.0.0.1", { timeout: 15_000 }, () => {
   const log: Exchange[] = [];
-  const source = new MeTekSource({ now: clock.now.bind(clock) });
+  const source = new MeTekSource({ clock });
   const deliveries: MbmsKeyDelivery[] = [];
   let waiting: ((d: MbmsKeyDelivery) => void) | undefined;
   let kc: KeyClient; // made once the server listens (the base URL carries its port)

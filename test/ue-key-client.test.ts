@@ -10,7 +10,8 @@ import {
   HEADER_NONCE, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, HEADER_TIME, HEADER_USER, KEYS_PATH, parseAuthorization,
   requestAuthKey, requestMacInput, verifyRequestMac,
 } from "../src/mbms/http-protocol.js";
-import { KeyClient, KeyClientError, MeTekSource, MkiEvaluator, type Timers } from "../src/mbms/ue/index.js";
+import { KeyClient, KeyClientError, MeTekSource, MkiEvaluator } from "../src/mbms/ue/index.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
 
 const core = loadCore();
@@ -19,41 +20,6 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const USER = "sip:ue7@operator.example";
 const SERVICE = "urn:mbms:tv:2";
-
-/** Wall clock + timers under test control. */
-class FakeClock implements Timers {
-  t = NOW;
-  private next = 1;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now = () => this.t;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  /** Runs due timers in order up to now + ms, letting promises settle between them. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    await settle();
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (due === undefined || e[1].at < due[1].at)) due = e;
-      if (due === undefined) break;
-      this.timers.delete(due[0]);
-      this.t = Math.max(this.t, due[1].at);
-      due[1].fn();
-      await settle();
-    }
-    this.t = end;
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
-}
 
 interface Seen {
   at: number;
@@ -69,7 +35,7 @@ class FakeBmsc {
   window: { from: number; window: number } | undefined;
   failures: (number | "network")[] = [];
   readonly seen: Seen[] = [];
-  constructor(private readonly clock: FakeClock) {}
+  constructor(private readonly clock: ManualClock) {}
   grant(tgkId: number, validFrom: number, expiresAt: number): TgkGrant {
     const g = { tgkId, tgk: new Uint8Array(randomBytes(16)), validFrom, expiresAt };
     this.tgks.push(g);
@@ -83,14 +49,14 @@ class FakeBmsc {
     const input = requestMacInput("POST", KEYS_PATH, headers.get(HEADER_USER)!, headers.get(HEADER_TIME)!, headers.get(HEADER_NONCE)!, body);
     const kReq = requestAuthKey(this.kek, core);
     const ok = mac !== undefined && verifyRequestMac(kReq, input, mac, core);
-    this.seen.push({ at: this.clock.t, have: (JSON.parse(body) as { have: number[] }).have });
+    this.seen.push({ at: this.clock.now(), have: (JSON.parse(body) as { have: number[] }).have });
     const fail = this.failures.shift();
     if (fail === "network") throw new TypeError("fetch failed");
     if (fail !== undefined) return new Response(JSON.stringify({ error: "internal" }), { status: fail });
     if (!ok || headers.get(HEADER_USER) !== USER) return new Response(JSON.stringify({ error: "unauthorized" }), { status: 401 });
     const msg = buildMbmsKeyMessage({
       kek: this.kek, bmscId: "bmsc.example", userId: USER, serviceId: SERVICE, csbId: this.csbId, tekRand: this.tekRand,
-      profile: "AES_CM_128_HMAC_SHA1_80", tgks: this.tgks, ssrc: 0x77, roc: 0, nowMs: this.clock.t,
+      profile: "AES_CM_128_HMAC_SHA1_80", tgks: this.tgks, ssrc: 0x77, roc: 0, nowMs: this.clock.now(),
     }, core);
     const h: Record<string, string> = { "content-type": "application/mikey" };
     if (this.window) {
@@ -104,13 +70,13 @@ class FakeBmsc {
 }
 
 function setup(extra: Partial<ConstructorParameters<typeof KeyClient>[0]> = {}) {
-  const clock = new FakeClock();
+  const clock = new ManualClock(NOW);
   const bmsc = new FakeBmsc(clock);
-  const source = new MeTekSource({ core, now: clock.now });
+  const source = new MeTekSource({ core, clock });
   const errors: unknown[] = [];
   const client = new KeyClient({
     baseUrl: "https://bmsc.example/", serviceId: SERVICE, userId: USER, kek: bmsc.kek, tekSource: source,
-    fetch: bmsc.fetch, now: clock.now, timers: clock, core, onError: (e) => errors.push(e), ...extra,
+    fetch: bmsc.fetch, clock, core, onError: (e) => errors.push(e), ...extra,
   });
   return { clock, bmsc, source, client, errors };
 }
@@ -129,10 +95,10 @@ describe("KeyClient", () => {
     expect(at).toBeGreaterThanOrEqual(NOW + 30 * MIN);
     expect(at).toBeLessThan(NOW + 50 * MIN);
     // Nothing happens before; the re-key happens at that instant and says what the UE holds.
-    await clock.advance(at - NOW - 1);
+    await clock.advanceSettled(at - NOW - 1);
     expect(bmsc.seen).toHaveLength(1);
     bmsc.grant(9, NOW + 4 * HOUR, NOW + 6 * HOUR);
-    await clock.advance(2);
+    await clock.advanceSettled(2);
     expect(bmsc.seen).toHaveLength(2);
     expect(bmsc.seen[1]!.have.sort()).toEqual([7, 8]);
     expect(source.knownTgkIds().sort()).toEqual([7, 8, 9]);
@@ -175,7 +141,7 @@ describe("KeyClient", () => {
     await client.start();
     const got: number[] = [];
     const ev = new MkiEvaluator({
-      tekSource: source, core, now: clock.now, onUnknownTgk: client.rekeyNow, unknownTgkIntervalMs: 100,
+      tekSource: source, core, now: () => clock.now(), onUnknownTgk: client.rekeyNow, unknownTgkIntervalMs: 100,
       onPacket: (p) => got.push((p[2]! << 8) | p[3]!),
     });
     // The BM-SC starts the next TGK early (the UE missed its announcement).
@@ -192,22 +158,22 @@ describe("KeyClient", () => {
       tx.close();
       return buf.subarray(0, n);
     };
-    await clock.advance(10_000); // past the on-demand interval of the initial keying
+    await clock.advanceSettled(10_000); // past the on-demand interval of the initial keying
     expect(ev.receive(send(a, 1))).toBeGreaterThan(0);
     for (let seq = 2; seq < 12; seq++) {
-      await clock.advance(20);
+      await clock.advanceSettled(20);
       ev.receive(send(b, seq));
     }
-    await clock.advance(20);
+    await clock.advanceSettled(20);
     expect(bmsc.seen).toHaveLength(2); // one re-key
     expect(client.stats.rekeyNowCalls).toBe(1); // the re-key answered before the hook fired again
     expect(source.knownTgkIds().sort()).toEqual([0x10, 0x11]);
     expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     // Within the interval a further request is deferred to its end, not sent.
     client.rekeyNow();
-    await clock.advance(1000);
+    await clock.advanceSettled(1000);
     expect(bmsc.seen).toHaveLength(2);
-    await clock.advance(4100);
+    await clock.advanceSettled(4100);
     expect(bmsc.seen).toHaveLength(3);
     ev.close();
     client.stop();
@@ -218,7 +184,7 @@ describe("KeyClient", () => {
     bmsc.grant(1, NOW - HOUR, NOW + HOUR);
     bmsc.failures = [500, "network", 503, 502];
     const done = client.start();
-    await clock.advance(60_000);
+    await clock.advanceSettled(60_000);
     await expect(done).resolves.toMatchObject({ serviceId: SERVICE });
     expect(bmsc.seen).toHaveLength(5);
     const gaps = bmsc.seen.slice(1).map((s, i) => s.at - bmsc.seen[i]!.at);
@@ -236,13 +202,13 @@ describe("KeyClient", () => {
     bmsc.failures = [500, 500, 500];
     const done = client.start();
     const caught = done.catch((e: unknown) => e);
-    await clock.advance(1000);
+    await clock.advanceSettled(1000);
     const e = await caught;
     expect(e).toBeInstanceOf(KeyClientError);
     expect(e).toMatchObject({ code: "ERR_HTTP", httpStatus: 500, retryable: true });
     expect(errors).toHaveLength(1);
     expect(bmsc.seen).toHaveLength(3);
-    await clock.advance(10_000);
+    await clock.advanceSettled(10_000);
     expect(bmsc.seen).toHaveLength(4);
     expect(client.stats.deliveries).toBe(1);
     client.stop();
@@ -252,7 +218,7 @@ describe("KeyClient", () => {
     const { clock, bmsc, client } = setup({ kek: new Uint8Array(16) });
     bmsc.grant(1, NOW - HOUR, NOW + HOUR);
     const caught = client.start().catch((e: unknown) => e);
-    await clock.advance(5000);
+    await clock.advanceSettled(5000);
     expect(await caught).toMatchObject({ code: "ERR_UNAUTHORIZED", httpStatus: 401 });
     expect(bmsc.seen).toHaveLength(1);
     client.stop();
@@ -271,9 +237,9 @@ describe("KeyClient", () => {
     const { clock, bmsc, client, errors } = setup({ fetch: replaying, minRekeyIntervalMs: 1000 });
     bmsc.grant(1, NOW - HOUR, NOW + HOUR);
     await client.start();
-    await clock.advance(5000); // inside the clock skew: the timestamp alone would pass
+    await clock.advanceSettled(5000); // inside the clock skew: the timestamp alone would pass
     client.rekeyNow();
-    await clock.advance(1);
+    await clock.advanceSettled(1);
     expect(client.stats).toMatchObject({ requests: 2, deliveries: 1 });
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toMatch(/ERR_REPLAY/);
@@ -281,11 +247,11 @@ describe("KeyClient", () => {
   });
 
   it("refuses a 200 that is not application/mikey", async () => {
-    const clock = new FakeClock();
-    const source = new MeTekSource({ core, now: clock.now });
+    const clock = new ManualClock(NOW);
+    const source = new MeTekSource({ core, clock });
     const client = new KeyClient({
       baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, kek: new Uint8Array(16), tekSource: source, core,
-      now: clock.now, timers: clock, fetch: async () => new Response("<html>", { status: 200, headers: { "content-type": "text/html" } }),
+      clock, fetch: async () => new Response("<html>", { status: 200, headers: { "content-type": "text/html" } }),
     });
     await expect(client.start()).rejects.toMatchObject({ code: "ERR_PROTOCOL" });
     client.stop();
@@ -296,7 +262,7 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
   it("card mode: the card's SoftCard signs (mode F4) and takes the bytes (mode 01); the client holds no KEK", async () => {
     const { UiccProxy, UiccTekSource, cardCredentials } = await import("../src/mbms/uicc/index.js");
     const { SoftCard } = await import("../src/mbms/uicc/soft-card.js");
-    const clock = new FakeClock();
+    const clock = new ManualClock(NOW);
     const bmsc = new FakeBmsc(clock);
     bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
     bmsc.grant(8, NOW + 2 * HOUR, NOW + 4 * HOUR);
@@ -314,11 +280,11 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
       listen: (onResponse) => { respond = onResponse; },
       terminate: async () => {},
     });
-    const source = new UiccTekSource(proxy, { now: clock.now });
+    const source = new UiccTekSource(proxy, { clock });
     const delivered: unknown[] = [];
     const client = new KeyClient({
       baseUrl: "https://bmsc.example/", serviceId: SERVICE, userId: USER, credentials: cardCredentials(source, USER), tekSource: source,
-      fetch: bmsc.fetch, now: clock.now, timers: clock, core, onDelivery: (d) => delivered.push(d),
+      fetch: bmsc.fetch, clock, core, onDelivery: (d) => delivered.push(d),
     });
     expect(client.mode).toBe("card");
     const d = await client.start();
@@ -336,15 +302,15 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
   });
 
   it("card mode: a refused key message is a protocol error; the options are checked", async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(NOW);
     const bmsc = new FakeBmsc(clock);
     bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
-    const source = new MeTekSource({ core, now: clock.now });
+    const source = new MeTekSource({ core, clock });
     const { signRequest } = await import("../src/mbms/http-protocol.js");
     const signer = { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek: bmsc.kek, userId: USER, ...r }, core) }) };
     const refused = Object.assign(new Error("9862"), { code: "ERR_INCORRECT_MAC" });
     const client = new KeyClient({
-      baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, tekSource: source, fetch: bmsc.fetch, now: clock.now, timers: clock, core,
+      baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, tekSource: source, fetch: bmsc.fetch, clock, core,
       credentials: { kind: "card", signer, deliver: async () => { throw refused; } },
     });
     await expect(client.start()).rejects.toMatchObject({ code: "ERR_PROTOCOL", retryable: false });

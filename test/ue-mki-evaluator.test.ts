@@ -12,7 +12,7 @@ describe("MkiEvaluator: a rotating stream", () => {
   for (const derivation of ["alt1", "alt2"] as const) {
     it(`decrypts every packet across TEK_RAND2 switches, late packets of the previous MKI included (${derivation})`, () => {
       const { input, delivery } = service(undefined, derivation);
-      const me = new MeTekSource({ core, derivation, now: () => NOW });
+      const me = new MeTekSource({ core, derivation, clock: { now: () => NOW } });
       me.accept(delivery);
       const h = harness({ rotationPeriodMs: 2000 }, me);
       const tx = new Sender(input, derivation);
@@ -180,7 +180,7 @@ describe("MkiEvaluator under a forged-MKI flood (10× the stream's packet rate)"
   it("UICC-like async source (answers after 0.4 ms): same guarantees", async () => {
     const { input, delivery } = service();
     const clock = { t: 0 };
-    const me = new MeTekSource({ core, now: () => NOW });
+    const me = new MeTekSource({ core, clock: { now: () => NOW } });
     me.accept(delivery);
     const card = new DelayedSource(me, clock, 0.4);
     const h = harness({ rotationPeriodMs: 2000, derivationRate: 20, derivationBurst: 5, maxInFlight: 1 }, card, clock);
@@ -285,12 +285,12 @@ describe("MeTekSource", () => {
   it("serves one service: another service's key message is refused (its TGK-IDs would replace this one's)", () => {
     const a = service([1, 2]);
     const b = service([1, 2]);
-    const me = new MeTekSource({ core, now: () => NOW });
+    const me = new MeTekSource({ core, clock: { now: () => NOW } });
     me.accept(a.delivery);
     expect(() => me.accept({ ...b.delivery, serviceId: "urn:mbms:tv:2" })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
     expect(() => me.accept({ ...b.delivery, csbId: 0x1234 })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
     const mki = buildMki(1, new Uint8Array(8).fill(3));
-    const want = new MeTekSource({ core, now: () => NOW });
+    const want = new MeTekSource({ core, clock: { now: () => NOW } });
     want.accept(a.delivery);
     expect(me.deriveTekSync(mki)).toEqual(want.deriveTekSync(mki)); // still service A's TEK
     me.close();

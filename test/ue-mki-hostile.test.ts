@@ -120,7 +120,7 @@ describe("MkiEvaluator with a source that fails", () => {
   it("one card timeout at a switch: the derivation is retried, the real MKI is not blacklisted, nothing is lost", async () => {
     const svc = service();
     const clock = { t: 0 };
-    const me = new MeTekSource({ core, now: () => NOW + clock.t });
+    const me = new MeTekSource({ core, clock: { now: () => NOW + clock.t } });
     me.accept(svc.delivery);
     const card = new DelayedSource(me, clock, 0.4);
     const flaky = new FlakySource(card, 1);
@@ -153,7 +153,7 @@ describe("MkiEvaluator with a source that fails", () => {
   it("a source that keeps failing: the MKI's packets are dropped after the retries, its MKI is not negative-cached", async () => {
     const svc = service();
     const clock = { t: 0 };
-    const me = new MeTekSource({ core, now: () => NOW + clock.t });
+    const me = new MeTekSource({ core, clock: { now: () => NOW + clock.t } });
     me.accept(svc.delivery);
     const flaky = new FlakySource(me, 1000);
     const h = harness({ derivationRetries: 3 }, flaky, clock);

@@ -314,7 +314,7 @@ describe("the card in a worker, behind UiccProxy", () => {
 
   it("UiccTekSource: TGK-IDs and expiries from the clear parts of what it delivered; deriveTek; deletion", async () => {
     let now = NOW + 1000;
-    const source: TekSource & UiccTekSource = new UiccTekSource(proxy, { now: () => now });
+    const source: TekSource & UiccTekSource = new UiccTekSource(proxy, { clock: { now: () => now } });
     const next = [grant(14, NOW + HOUR, NOW + 2 * HOUR)];
     const bytes = message(next, NOW + 30);
     expect(keyMessageFacts(bytes).tgks).toEqual([{ tgkId: 14, validFrom: NOW + HOUR, expiresAt: NOW + 2 * HOUR }]);

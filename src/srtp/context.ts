@@ -1,8 +1,9 @@
 import { defaultCore } from "../wasm/default-core.js";
 import type { CryptoCore } from "../wasm/core.js";
 import { SrtpError, SrtpStatus } from "./errors.js";
-import { MasterKey } from "./master-key.js";
-import { checkKey, resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "./options.js";
+import type { MasterKey } from "./master-key.js";
+import { MasterKeyTable } from "./key-table.js";
+import { resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "./options.js";
 import { checkBatch, type PacketBatch } from "./batch.js";
 import { PacketArena, ROC_BYTES } from "./packet-arena.js";
 import { PacketJob, tagJobs, verifyJob, verifyJobs } from "./packet-job.js";
@@ -12,7 +13,7 @@ import { MAX_SRTCP_INDEX, MAX_SRTP_INDEX, StreamState } from "./stream-state.js"
 
 
 /** A context dropped without close() still zeroes and frees its keys when it is collected. */
-const forgotten = new FinalizationRegistry<MasterKey[]>((keys) => keys.forEach((key) => key.close()));
+const forgotten = new FinalizationRegistry<MasterKeyTable>((keys) => keys.close());
 
 /** A length that does not fit its buffer is a caller's bug, not bad input: it throws. */
 function checkLength(buf: Uint8Array, at: number, len: number): void {
@@ -35,14 +36,12 @@ export class SrtpContext {
   private readonly opts: ResolvedOptions;
   private readonly core: CryptoCore;
   private readonly arena: PacketArena;
-  private readonly keys: MasterKey[] = [];
-  /** The key `protect` uses; undefined once it has been removed and until another is selected. */
-  private sendKey: MasterKey | undefined;
+  private readonly keys: MasterKeyTable;
   private readonly txRtp = new Map<number, StreamState>();
   private readonly rxRtp = new Map<number, StreamState>();
   private readonly rtcp: SrtcpStreams;
-  /** keyForPacket, bound once (the SRTCP path looks keys up without a closure per packet). */
-  private readonly keyAt = (buf: Uint8Array, mkiAt: number) => this.keyForPacket(buf, mkiAt);
+  /** The key lookup, bound once (the SRTCP path looks keys up without a closure per packet). */
+  private readonly keyAt = (buf: Uint8Array, mkiAt: number): MasterKey | undefined => this.keys.forPacket(buf, mkiAt);
   private closed = false;
 
   constructor(options: SrtpContextOptions, core: CryptoCore = defaultCore()) {
@@ -50,8 +49,9 @@ export class SrtpContext {
     this.core = core;
     this.arena = new PacketArena(core);
     this.rtcp = new SrtcpStreams(core, this.arena, this.opts);
-    for (const init of options.keys) this.addKey(init);
-    this.sendKey = this.keys[0]!;
+    this.keys = new MasterKeyTable(core, this.opts);
+    for (const init of options.keys) this.keys.add(init);
+    this.keys.send = this.keys.all[0]!;
     forgotten.register(this, this.keys, this);
   }
 
@@ -78,10 +78,7 @@ export class SrtpContext {
   /** Installs another master key (MKI mode). Packets under it decrypt at once; `setSendKey` sends with it. */
   addKey(init: MasterKeyInit): void {
     this.checkOpen();
-    checkKey(init, this.opts);
-    if (init.mki && this.findKeyByMki(init.mki, 0)) throw new SrtpError("ERR_CONFIG", "a key with this MKI exists");
-    const { opts } = this;
-    this.keys.push(new MasterKey(this.core, opts.profile, init.key, init.salt, init.mki?.slice() ?? null, opts.kdr));
+    this.keys.add(init);
   }
 
   /**
@@ -90,20 +87,17 @@ export class SrtpContext {
    */
   removeKey(mki: Uint8Array): void {
     this.checkOpen();
-    const key = this.requireKey(mki);
-    if (key === this.sendKey) this.sendKey = undefined;
-    this.keys.splice(this.keys.indexOf(key), 1);
-    key.close();
+    this.keys.remove(mki);
   }
 
   /** Selects the master key `protect` uses from now on. */
   setSendKey(mki: Uint8Array): void {
     this.checkOpen();
-    this.sendKey = this.requireKey(mki);
+    this.keys.selectSend(mki);
   }
 
   hasKey(mki: Uint8Array): boolean {
-    return this.keys.some((k) => k.mki !== null && k.mki.length === mki.length && k.matches(mki, 0));
+    return this.keys.has(mki);
   }
 
   // ---- ROC and index (late join) ----------------------------------------------------------------------
@@ -254,7 +248,7 @@ export class SrtpContext {
   tryProtectRtcp(buf: Uint8Array, len: number): number {
     this.checkOpen();
     checkLength(buf, 0, len);
-    return this.rtcp.protect(buf, len, this.sendKey);
+    return this.rtcp.protect(buf, len, this.keys.send);
   }
 
   tryUnprotectRtcp(buf: Uint8Array, len: number): number {
@@ -270,8 +264,7 @@ export class SrtpContext {
     if (this.closed) return;
     this.closed = true;
     forgotten.unregister(this);
-    for (const key of this.keys) key.close();
-    this.keys.length = 0;
+    this.keys.close();
     this.arena.wipe();
     this.core.wipeScratch();
   }
@@ -301,7 +294,7 @@ export class SrtpContext {
     // Protecting an index twice reuses the keystream: refused unless retransmissions are allowed.
     const seen = stream.window.check(index);
     if (seen !== 0 && !this.opts.allowRepeatTx) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
-    const key = this.sendKey;
+    const key = this.keys.send;
     if (key === undefined) return -SrtpStatus.UnknownMki;
     if (key.rtpPackets >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
     job.set(at, len, header, len, ssrc, index, key, stream);
@@ -329,7 +322,7 @@ export class SrtpContext {
     const authLength = len - this.trailerLength;
     if (authLength < header) return -SrtpStatus.TooShort;
     if (at + len + ROC_BYTES > this.arena.capacity) return -SrtpStatus.TooLong;
-    const key = this.keyForPacket(buf, at + authLength);
+    const key = this.keys.forPacket(buf, at + authLength);
     if (key === undefined) return -SrtpStatus.UnknownMki;
     job.set(at, len, header, authLength, readSsrc(buf, at + 8), 0, key, undefined);
     return 0;
@@ -408,22 +401,6 @@ export class SrtpContext {
       map.set(ssrc, state);
     }
     return state;
-  }
-
-  /** The key named by the packet's MKI (which sits at `mkiAt`), or the only key without MKIs. */
-  private keyForPacket(buf: Uint8Array, mkiAt: number): MasterKey | undefined {
-    return this.opts.mkiLength === 0 ? this.keys[0] : this.findKeyByMki(buf, mkiAt);
-  }
-
-  private findKeyByMki(buf: Uint8Array, at: number): MasterKey | undefined {
-    for (const key of this.keys) if (key.matches(buf, at)) return key;
-    return undefined;
-  }
-
-  private requireKey(mki: Uint8Array): MasterKey {
-    const key = mki.length === this.opts.mkiLength ? this.findKeyByMki(mki, 0) : undefined;
-    if (!key) throw new SrtpError("ERR_UNKNOWN_MKI", "no master key has this MKI", SrtpStatus.UnknownMki);
-    return key;
   }
 
   private orThrow(result: number): number {

@@ -82,10 +82,10 @@ afterEach(() => {
 export function harness(extra: Partial<ConstructorParameters<typeof MkiEvaluator>[0]> = {}, source?: TekSource, clock = { t: 0 }) {
   const got: number[] = [];
   const deliveredAt = new Map<number, number>();
-  const me = new MeTekSource({ core, now: () => NOW + clock.t });
+  const me = new MeTekSource({ core, clock: { now: () => NOW + clock.t } });
   const unknown: number[] = [];
   const ev = new MkiEvaluator({
-    tekSource: source ?? me, core, now: () => clock.t, wallClock: () => NOW + clock.t, onUnknownTgk: (id) => unknown.push(id),
+    tekSource: source ?? me, core, now: () => clock.t, clock: { now: () => NOW + clock.t }, onUnknownTgk: (id) => unknown.push(id),
     onPacket: (p) => {
       got.push(seqOf(p));
       deliveredAt.set(seqOf(p), clock.t);

@@ -3,6 +3,11 @@
 // Node-only where it serves HTTP (key-server.ts) or opens SQLite (store); the rest is plain JS.
 export * from "./store/index.js";
 export * from "./session-manager.js";
+export * from "./tek-event.js";
+export * from "./service-config.js";
+export { randomBelow, type RekeySpread } from "./retrieval-window.js";
+export { systemClock, type Clock } from "../../clock.js";
+export * from "../../logger.js";
 export * from "./reconcile-users.js";
 export * from "./request-auth.js";
 export * from "./rate-limiter.js";

@@ -26,7 +26,8 @@ import {
 } from "../http-protocol.js";
 import { authenticateRequest, type AuthResult } from "./request-auth.js";
 import { UserRateLimiter, type RateLimitOptions } from "./rate-limiter.js";
-import { consoleLogger, type Logger, type SessionManager } from "./session-manager.js";
+import { consoleLogger, type Logger } from "../../logger.js";
+import type { SessionManager } from "./session-manager.js";
 
 export interface KeyServerOptions {
   manager: SessionManager;

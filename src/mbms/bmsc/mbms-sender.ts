@@ -16,7 +16,8 @@ import type { PacketBatch } from "../../srtp/batch.js";
 import { SrtpContext } from "../../srtp/context.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
-import type { SessionManager, TekEvent } from "./session-manager.js";
+import type { SessionManager } from "./session-manager.js";
+import type { TekEvent } from "./tek-event.js";
 import { scheduledTekSwitches } from "./tek-schedule.js";
 
 export interface MbmsSenderOptions {

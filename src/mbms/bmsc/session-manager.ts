@@ -1,29 +1,21 @@
 /**
- * The BM-SC Session Manager (design.md §1): per MBMS service it generates the TGKs (with TGK-IDs and
+ * The BM-SC Session Manager (docs/architecture.md): per MBMS service it generates the TGKs (with TGK-IDs and
  * TGK_LIFE), TEK_RAND once, and TEK_RAND2 on a schedule; it tells the SRTP sender about every new TEK
  * (MKI = TGK-ID ‖ TEK_RAND2) and builds the per-user MIKEY key messages the key server hands out.
  *
  * All state lives in the KeyStore, written before it is used: a new SessionManager on the same store (an
  * SQLite file after a restart) resumes with the same TGKs, TEK_RAND and TEK_RAND2, hence the same MKI and TEK.
  *
- * Schedule, per service:
- * - TGK n is valid [validFrom, validFrom + tgkLifetimeMs); TGK n+1 is generated `nextTgkLeadMs` before
- *   TGK n expires and becomes valid when it expires. Every key message carries the current TGK and every
- *   future TGK already generated (implosion mitigation: several TGKs in one message).
- * - TEK_RAND2 rotates every `tekRand2PeriodMs` (periods aligned on the first one, so a restart keeps the
- *   grid) and whenever the TGK in force changes. A fresh 8..16 random bytes each time, persisted with
- *   KeyStore.rotateTekRand2 (compare-and-set: of several BM-SC instances the first wins, the others read
- *   the winner's value back) before any TEK derived from it is announced.
- * - Retrieval window (implosion mitigation: the BM-SC assigns windows): a user that received TGKs up to
- *   expiry E must come back in [E − nextTgkLeadMs, E − nextTgkLeadMs/2). That window is cut into
- *   `rekeySlots` equal slots; each user gets one slot, by hash of (user, service, last TGK-ID) by default or
- *   at random, and is told `from` = the slot's start and `window` = the slot's length; the UE picks a
- *   uniformly random time inside it. TGK n+1 exists from E − nextTgkLeadMs on, so every request in the
- *   window gets it.
+ * Schedule, per service: the TGK chain (tgk-chain.ts); TEK_RAND2 rotates every `tekRand2PeriodMs` (periods
+ * aligned on the first one, so a restart keeps the grid) and whenever the TGK in force changes — fresh
+ * random bytes each time, persisted with KeyStore.rotateTekRand2 (compare-and-set: of several BM-SC
+ * instances the first wins, the others read the winner's value back) before any TEK derived from it is
+ * announced. Each user's next key request falls in a retrieval window (retrieval-window.ts).
  */
+import { systemClock, unrefTimer, type Clock } from "../../clock.js";
+import { consoleLogger, type Logger } from "../../logger.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../wasm/default-core.js";
-import { SRTP_PROFILES, DEFAULT_PROFILE, type SrtpProfileName } from "../../srtp/profiles.js";
 import { MAX_MKI_LENGTH } from "../../srtp/options.js";
 import { MbmsError } from "../errors.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";
@@ -32,129 +24,10 @@ import {
 } from "../key-hierarchy.js";
 import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
 import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
-
-// ---- clock ----------------------------------------------------------------------------------------
-
-/** Time source and one-shot timers; injectable so that tests run fast and deterministically. */
-export interface Clock {
-  now(): number;
-  setTimer(fn: () => void, delayMs: number): unknown;
-  clearTimer(handle: unknown): void;
-}
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Date.now() and unref'd setTimeout (a pending rotation never keeps the process alive). */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer(fn, delayMs) {
-    const t = setTimeout(fn, Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
-    (t as { unref?: () => void }).unref?.();
-    return t;
-  },
-  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-/** A clock that moves only when told: `advance(ms)` runs the timers that fall due, in order. */
-export class ManualClock implements Clock {
-  #now: number;
-  #seq = 0;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  constructor(startMs = 1_700_000_000_000) {
-    this.#now = startMs;
-  }
-  now(): number {
-    return this.#now;
-  }
-  setTimer(fn: () => void, delayMs: number): unknown {
-    const id = ++this.#seq;
-    this.#timers.set(id, { at: this.#now + Math.max(0, delayMs), fn });
-    return id;
-  }
-  clearTimer(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-  /** Moves time forward by `ms`, running due timers (timers they set run too if due). */
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.#timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.#now = Math.max(this.#now, next[1].at);
-      next[1].fn();
-    }
-    this.#now = end;
-  }
-}
-
-// ---- configuration ---------------------------------------------------------------------------------
-
-export interface ServiceConfig {
-  serviceId: string;
-  /** CSB ID of the service's MIKEY messages (default: random u32 when the service is created). */
-  csbId?: number;
-  /**
-   * cs_id of the SRTP crypto session: 1, the only value a key message can carry. RFC 3830 §4.1.3 derives
-   * the TEK with the cs_id, and §6.1.1 numbers crypto sessions by their position in the CS ID map; the
-   * MBMS key message maps one stream, so receivers derive with 1 and any other value is refused.
-   */
-  csId?: number;
-  /** SRTP profile (default AES_CM_128_HMAC_SHA1_80); TEKs are its master key length (16 or 32 bytes). */
-  profile?: SrtpProfileName;
-  /**
-   * TGK length, 16 or 32 bytes (default: the profile's key length). The key message carries the TGK, so
-   * receivers need no setting; a stored service keeps the length of its TGKs.
-   */
-  tgkLength?: 16 | 32;
-  /** TGK_LIFE (default 24 h). */
-  tgkLifetimeMs?: number;
-  /** TEK_RAND2 period (default 10 min). */
-  tekRand2PeriodMs?: number;
-  /** How long before the current TGK expires the next one is generated (default tgkLifetimeMs / 4). */
-  nextTgkLeadMs?: number;
-}
-
-export type RekeySpread = "hash" | "random";
-
-/** The cs_id receivers derive with: the stream's position in the key message's SRTP-ID map (RFC 3830 §6.1.1). */
-const KEY_MESSAGE_CS_ID = 1;
-const CS_ID_REFUSED = "cs_id must be 1, the stream's position in the key message's CS ID map (receivers derive with it)";
-
-export interface LogFields {
-  [k: string]: string | number | boolean | undefined;
-}
-/** Log lines carry identifiers, times and counts only — never key bytes, TEK_RAND(2), MKIs or nonces. */
-export type Logger = (level: "info" | "warn" | "error", message: string, fields?: LogFields) => void;
-
-export const consoleLogger: Logger = (level, message, fields) => {
-  const line = fields ? `${message} ${JSON.stringify(fields)}` : message;
-  (level === "info" ? console.info : level === "warn" ? console.warn : console.error)(`[bmsc] ${line}`);
-};
-export const silentLogger: Logger = () => {};
-
-export interface TekEvent {
-  serviceId: string;
-  /** MKI = TGK-ID ‖ TEK_RAND2: the SRTP sender's addKey + setSendKey. */
-  mki: Uint8Array;
-  /** The TEK (SRTP master key) and the master salt. Zeroed after the listeners return: copy to keep. */
-  masterKey: Uint8Array;
-  masterSalt: Uint8Array;
-  tgkId: number;
-  /** The SRTP profile of the service: the sender's context must use it. */
-  profile: SrtpProfileName;
-  /** Validity of the TGK the TEK derives from, ms: no packet may be protected under it from `tgkExpiresAt` on. */
-  tgkValidFrom: number;
-  tgkExpiresAt: number;
-  /** When this TEK came into force (the TEK_RAND2 period start), ms. */
-  startsAt: number;
-  /** true for the announcement at start() of a TEK already in force (e.g. after a restart). */
-  resumed: boolean;
-}
+import { KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, type ServiceConfig, type ServiceSettings } from "./service-config.js";
+import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
+import { ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
+import type { TekEvent } from "./tek-event.js";
 
 export interface SessionManagerOptions {
   store: KeyStore;
@@ -177,19 +50,6 @@ export interface SessionManagerOptions {
   core?: CryptoCore;
 }
 
-interface ServiceState {
-  readonly serviceId: string;
-  readonly csbId: number;
-  readonly csId: number;
-  readonly profile: SrtpProfileName;
-  /** TEK length: the profile's master key (16 or 32). */
-  readonly tekLength: 16 | 32;
-  readonly tgkLength: 16 | 32;
-  readonly tgkLifetimeMs: number;
-  readonly tekRand2PeriodMs: number;
-  readonly nextTgkLeadMs: number;
-}
-
 export interface KeyResponse {
   /** The MIKEY key message (application/mikey). */
   body: Uint8Array;
@@ -200,47 +60,9 @@ export interface KeyResponse {
   tgkIds: number[];
 }
 
-const HOUR = 3_600_000;
-const DEFAULT_LIFETIME = 24 * HOUR;
-const DEFAULT_PERIOD = 10 * 60_000;
 const TEK_RAND_BYTES = 16;
 
 const random = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
-
-/**
- * A uniform integer in [0, n) from the CSPRNG, 1 <= n <= 2^32: rejection sampling drops the top
- * 2^32 mod n values of a u32, so that `x % n` has no modulo bias.
- */
-export function randomBelow(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 32) throw new MbmsError("ERR_ARGUMENT", "n must be an integer in 1..2^32");
-  const limit = 2 ** 32 - (2 ** 32 % n);
-  const u = new Uint32Array(1);
-  for (;;) {
-    globalThis.crypto.getRandomValues(u);
-    if (u[0]! < limit) return u[0]! % n;
-  }
-}
-
-function positiveInt(what: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new MbmsError("ERR_ARGUMENT", `${what} must be a positive integer of milliseconds`);
-  return v;
-}
-
-/** Zeroes the key bytes of TGK records read from the store (copies) once they are no longer needed. */
-function wipe(tgks: TgkRecord[]): TgkRecord[] {
-  for (const t of tgks) t.tgk.fill(0);
-  return tgks;
-}
-
-/** FNV-1a, 32 bits: spreads users over slots (not a security function). */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
 
 export class SessionManager {
   readonly store: KeyStore;
@@ -251,7 +73,7 @@ export class SessionManager {
   #core: CryptoCore;
   #log: Logger;
   #listeners = new Set<(e: TekEvent) => void>();
-  #services = new Map<string, ServiceState>();
+  #services = new Map<string, ServiceSettings>();
   /** Last announced (TGK-ID, TEK_RAND2 period start) per service, to announce each TEK once. */
   #announced = new Map<string, string>();
   #timer: unknown;
@@ -259,7 +81,7 @@ export class SessionManager {
   #spread: RekeySpread;
   #slots: number;
   #retryMs: number;
-  #maxTgkId: number;
+  #chain: TgkChain;
   #listenerFailures = 0;
 
   constructor(options: SessionManagerOptions) {
@@ -281,7 +103,7 @@ export class SessionManager {
     this.#slots = options.rekeySlots ?? 16;
     if (!Number.isSafeInteger(this.#slots) || this.#slots < 1 || this.#slots > 1_000_000) throw new MbmsError("ERR_ARGUMENT", "rekeySlots must be an integer in 1..10^6");
     this.#retryMs = positiveInt("retryMs", options.retryMs ?? 1000);
-    this.#maxTgkId = 2 ** (8 * this.layout.tgkIdBytes) - 1;
+    this.#chain = { store: this.store, maxTgkId: 2 ** (8 * this.layout.tgkIdBytes) - 1, log: this.#log };
     if (options.onTek) this.#listeners.add(options.onTek);
     for (const s of options.services ?? []) this.addService(s);
   }
@@ -322,40 +144,20 @@ export class SessionManager {
    * makes sure it has its TGKs. A stored service must match the configured CSB ID and profile.
    */
   addService(config: ServiceConfig): void {
-    if (!config || typeof config !== "object") throw new MbmsError("ERR_ARGUMENT", "service config must be an object");
-    const profile = config.profile ?? DEFAULT_PROFILE;
-    const p = SRTP_PROFILES[profile];
-    if (!p) throw new MbmsError("ERR_ARGUMENT", "unknown SRTP profile");
-    const tgkLifetimeMs = positiveInt("tgkLifetimeMs", config.tgkLifetimeMs ?? DEFAULT_LIFETIME);
-    const tekRand2PeriodMs = positiveInt("tekRand2PeriodMs", config.tekRand2PeriodMs ?? DEFAULT_PERIOD);
-    const nextTgkLeadMs = positiveInt("nextTgkLeadMs", config.nextTgkLeadMs ?? Math.max(1, Math.floor(tgkLifetimeMs / 4)));
-    if (nextTgkLeadMs >= tgkLifetimeMs) throw new MbmsError("ERR_ARGUMENT", "nextTgkLeadMs must be shorter than tgkLifetimeMs");
-    if (config.csId !== undefined && config.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", CS_ID_REFUSED);
-    const tgkLength = config.tgkLength ?? (p.keyLength as 16 | 32);
-    if (tgkLength !== 16 && tgkLength !== 32) throw new MbmsError("ERR_ARGUMENT", "tgkLength is 16 or 32 bytes");
+    const settings = serviceSettings(config);
     if (this.#services.has(config.serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(config.serviceId)} already managed`);
-    let rec = this.store.getService(config.serviceId);
-    if (!rec) {
-      const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
-      this.store.addService({
-        serviceId: config.serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
-      });
-      rec = this.store.getService(config.serviceId)!;
-      this.#log("info", "service created", { serviceId: config.serviceId, profile });
-    } else {
-      if (config.csbId !== undefined && config.csbId !== rec.csbId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another CSB ID");
-      if (rec.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", `the stored service has cs_id ${rec.csId}: ${CS_ID_REFUSED}`);
-      if (rec.srtpProfile !== profile) throw new MbmsError("ERR_ARGUMENT", "the stored service has another SRTP profile");
-      const stored = this.store.listTgks(rec.serviceId).map((t) => t.tgk.fill(0).length);
-      const other = stored.find((length) => length !== tgkLength);
-      if (other) throw new MbmsError("ERR_ARGUMENT", `the stored service's TGKs are ${other} bytes, not ${tgkLength}`);
+    const { profile } = settings;
+    const stored = this.store.getService(config.serviceId);
+    if (stored) {
+      checkStoredService(this.store, stored, config, settings);
       this.#log("info", "service resumed", { serviceId: config.serviceId, profile });
+    } else {
+      const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
+      this.store.addService({ serviceId: config.serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES) });
+      this.#log("info", "service created", { serviceId: config.serviceId, profile });
     }
-    this.#services.set(rec.serviceId, {
-      serviceId: rec.serviceId, csbId: rec.csbId, csId: rec.csId, profile, tekLength: p.keyLength as 16 | 32, tgkLength,
-      tgkLifetimeMs, tekRand2PeriodMs, nextTgkLeadMs,
-    });
-    this.#ensureTgks(this.#services.get(rec.serviceId)!, this.clock.now());
+    this.#services.set(settings.serviceId, settings);
+    ensureTgks(this.#chain, settings, this.clock.now());
     if (this.#running) this.#reschedule();
   }
 
@@ -414,7 +216,7 @@ export class SessionManager {
     let failed = false;
     for (const s of this.#services.values()) {
       try {
-        wipe(this.#ensureTgks(s, now));
+        wipeTgks(ensureTgks(this.#chain, s, now));
         this.#ensureTek(s, now, announceCurrent);
       } catch (e) {
         failed = true;
@@ -431,7 +233,7 @@ export class SessionManager {
     let next = Infinity;
     for (const s of this.#services.values()) {
       try {
-        const tgks = wipe(this.#liveTgks(s.serviceId, now));
+        const tgks = wipeTgks(liveTgks(this.store, s.serviceId, now));
         const cur = tgks.find((t) => t.validFrom <= now);
         const last = tgks[tgks.length - 1];
         if (last) next = Math.min(next, last.expiresAt - s.nextTgkLeadMs);
@@ -453,40 +255,7 @@ export class SessionManager {
       this.#timer = undefined;
       if (this.#running) this.tick();
     }, Math.max(0, next - now));
-  }
-
-  /** The service's TGKs not yet expired at `now`, soonest expiry first. */
-  #liveTgks(serviceId: string, now: number): TgkRecord[] {
-    return this.store.listTgks(serviceId).filter((t) => t.expiresAt > now);
-  }
-
-  /** Makes sure a TGK is in force and, `nextTgkLeadMs` before it expires, the next one exists. */
-  #ensureTgks(s: ServiceState, now: number): TgkRecord[] {
-    let tgks = this.#liveTgks(s.serviceId, now);
-    if (!tgks.some((t) => t.validFrom <= now)) {
-      // Nothing in force (new service, or the BM-SC was down past the last expiry): a TGK from now.
-      const start = tgks.length > 0 ? Math.min(now, tgks[0]!.validFrom) : now;
-      const end = tgks.length > 0 ? tgks[0]!.validFrom : now + s.tgkLifetimeMs;
-      if (end > start) this.#newTgk(s, start, end);
-      tgks = this.#liveTgks(s.serviceId, now);
-    }
-    for (let last = tgks[tgks.length - 1]!; last.expiresAt - now <= s.nextTgkLeadMs; last = tgks[tgks.length - 1]!) {
-      this.#newTgk(s, last.expiresAt, last.expiresAt + s.tgkLifetimeMs);
-      tgks = this.#liveTgks(s.serviceId, now);
-    }
-    this.store.deleteExpiredTgks(now, s.serviceId);
-    return tgks;
-  }
-
-  #newTgk(s: ServiceState, validFrom: number, expiresAt: number): void {
-    const tgkId = this.store.allocateTgkId(s.serviceId, this.#maxTgkId);
-    const tgk = random(s.tgkLength);
-    try {
-      this.store.addTgk({ serviceId: s.serviceId, tgkId, tgk, validFrom, expiresAt });
-    } finally {
-      tgk.fill(0);
-    }
-    this.#log("info", "TGK generated", { serviceId: s.serviceId, tgkId, validFrom, expiresAt });
+    unrefTimer(this.#timer); // a pending rotation never keeps the process alive
   }
 
   /**
@@ -501,10 +270,10 @@ export class SessionManager {
   }
 
   /** Rotates TEK_RAND2 when its period ended, the TGK changed or `force`, and announces a new TEK. */
-  #ensureTek(s: ServiceState, now: number, announceCurrent: boolean, force = false): void {
-    const live = this.#liveTgks(s.serviceId, now);
+  #ensureTek(s: ServiceSettings, now: number, announceCurrent: boolean, force = false): void {
+    const live = liveTgks(this.store, s.serviceId, now);
     const tgk = live.find((t) => t.validFrom <= now);
-    wipe(live.filter((t) => t !== tgk));
+    wipeTgks(live.filter((t) => t !== tgk));
     if (!tgk) throw new MbmsError("ERR_NOT_FOUND", "no TGK in force");
     try {
       this.#rotateAndAnnounce(s, tgk, now, announceCurrent, force);
@@ -513,7 +282,7 @@ export class SessionManager {
     }
   }
 
-  #rotateAndAnnounce(s: ServiceState, tgk: TgkRecord, now: number, announceCurrent: boolean, force: boolean): void {
+  #rotateAndAnnounce(s: ServiceSettings, tgk: TgkRecord, now: number, announceCurrent: boolean, force: boolean): void {
     let st = this.store.getTekRand2(s.serviceId);
     const due = force || !st || now >= st.currentStart + s.tekRand2PeriodMs || st.currentStart < tgk.validFrom;
     if (due) {
@@ -536,7 +305,7 @@ export class SessionManager {
     this.#emit(s, tgk, st!, !due);
   }
 
-  #emit(s: ServiceState, tgk: TgkRecord, st: TekRand2State, resumed: boolean): void {
+  #emit(s: ServiceSettings, tgk: TgkRecord, st: TekRand2State, resumed: boolean): void {
     const ev = this.#deriveTek(s, tgk, st);
     try {
       for (const l of this.#listeners) {
@@ -555,7 +324,7 @@ export class SessionManager {
     }
   }
 
-  #deriveTek(s: ServiceState, tgk: TgkRecord, st: TekRand2State): Omit<TekEvent, "resumed"> {
+  #deriveTek(s: ServiceSettings, tgk: TgkRecord, st: TekRand2State): Omit<TekEvent, "resumed"> {
     const svc = this.#serviceRecord(s.serviceId);
     const mki = buildMki(tgk.tgkId, st.current, this.layout);
     const { masterKey, masterSalt } = deriveSrtpMasterKeys(
@@ -580,9 +349,9 @@ export class SessionManager {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
     const now = this.clock.now();
-    const live = this.#liveTgks(serviceId, now);
+    const live = liveTgks(this.store, serviceId, now);
     const tgk = live.find((t) => t.validFrom <= now);
-    wipe(live.filter((t) => t !== tgk));
+    wipeTgks(live.filter((t) => t !== tgk));
     const st = this.store.getTekRand2(serviceId);
     if (!tgk || !st) throw new MbmsError("ERR_NOT_FOUND", "no TEK in force (start() or tick() first)");
     try {
@@ -606,7 +375,7 @@ export class SessionManager {
     const user = this.store.getUser(userId);
     if (!user || user.disabled) throw new MbmsError("ERR_NOT_FOUND", "user not found");
     const now = this.clock.now();
-    const tgks = this.#ensureTgks(s, now);
+    const tgks = ensureTgks(this.#chain, s, now);
     const svc = this.#serviceRecord(serviceId);
     const grants: TgkGrant[] = tgks.map((t) => ({ tgkId: t.tgkId, tgk: t.tgk, validFrom: t.validFrom, expiresAt: t.expiresAt }));
     try {
@@ -631,20 +400,6 @@ export class SessionManager {
   retrievalWindow(userId: string, serviceId: string, lastExpiry: number, lastTgkId: number, now = this.clock.now()): { from: number; window: number } {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
-    const base = lastExpiry - s.nextTgkLeadMs;
-    const total = Math.max(1, Math.floor(s.nextTgkLeadMs / 2));
-    const slots = Math.min(this.#slots, total);
-    const slot = this.#spread === "hash"
-      ? fnv1a(`${userId}\u0000${serviceId}\u0000${lastTgkId}`) % slots
-      : randomBelow(slots);
-    const slotLen = Math.floor(total / slots);
-    let from = base + slot * slotLen;
-    let window = slot === slots - 1 ? total - slot * slotLen : slotLen;
-    if (from < now) {
-      // Late (the BM-SC was behind its schedule): come back soon, spread over what is left before expiry.
-      from = now;
-      window = Math.max(1, Math.min(window, lastExpiry - now));
-    }
-    return { from, window };
+    return retrievalWindow({ userId, serviceId, lastExpiry, lastTgkId, now, nextTgkLeadMs: s.nextTgkLeadMs, slots: this.#slots, spread: this.#spread });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The UE's key client (design.md §1 "UE", "Implosion"): initial keying and re-keying over HTTP against
+ * The UE's key client (docs/architecture.md; the implosion mitigations of docs/mbms-flows.md): initial keying and re-keying over HTTP against
  * the BM-SC key server (protocol: src/mbms/http-protocol.ts).
  *
  *   POST /mbms/v1/keys  {"serviceId", "have": [TGK-IDs held]}, signed by a RequestSigner
@@ -18,8 +18,9 @@
  * re-keys at once, at most once per `minRekeyIntervalMs`. Network errors, 429 and 5xx are retried with
  * exponential backoff and equal jitter; 4xx are not retried within an attempt.
  *
- * Browser-safe: uses fetch (injectable), crypto.getRandomValues and setTimeout (injectable).
+ * Browser-safe: uses fetch and a Clock (both injectable) and crypto.getRandomValues.
  */
+import { systemClock, type Clock } from "../../clock.js";
 import { defaultCore } from "../../wasm/default-core.js";
 import { DEFAULT_CLOCK_SKEW_MS } from "../../mikey/psk.js";
 import { ReplayCache } from "../../mikey/replay-cache.js";
@@ -62,11 +63,6 @@ export interface CardKeyDelivery extends KeyMessageFacts {
 /** A keying's result: the opened message (ME mode) or the clear facts of the one the card took (card mode). */
 export type KeyDelivery = MbmsKeyDelivery | CardKeyDelivery;
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface KeyClientOptions<D extends KeyDelivery = MbmsKeyDelivery> {
   /** Base URL of the BM-SC, e.g. "https://bmsc.operator.example" (KEYS_PATH is appended). */
   baseUrl: string;
@@ -80,10 +76,8 @@ export interface KeyClientOptions<D extends KeyDelivery = MbmsKeyDelivery> {
   tekSource: TgkInventory & { accept?(delivery: MbmsKeyDelivery): void };
   /** Injectable for tests and other transports (default globalThis.fetch). */
   fetch?: typeof fetch;
-  /** Wall clock, ms since the epoch (default Date.now). */
-  now?: () => number;
-  /** Timers (default globalThis.setTimeout / clearTimeout). */
-  timers?: Timers;
+  /** Wall clock and timers (default systemClock). */
+  clock?: Clock;
   /** Uniform random in [0, 1) (default from crypto.getRandomValues). */
   random?: () => number;
   /** Extra uniform jitter added to the BM-SC's window, ms (default 0). */
@@ -132,15 +126,13 @@ export interface KeyClientStats {
   rekeyNowDeferred: number;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function cryptoRandom(): number {
   const w = globalThis.crypto.getRandomValues(new Uint32Array(2));
   // 53 random bits → [0, 1)
   return (w[0]! * 2 ** 21 + (w[1]! >>> 11)) / 2 ** 53;
 }
 
-const sleep = (timers: Timers, ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms));
+const sleep = (clock: Clock, ms: number) => new Promise<void>((resolve) => clock.setTimer(resolve, ms));
 
 /**
  * `KeyClient` (ME mode, resolving MbmsKeyDelivery) or `KeyClient<CardKeyDelivery>` (card mode). The type
@@ -151,8 +143,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
   private readonly credentials: KeyCredentials;
   private readonly signer: RequestSigner;
   private readonly fetchFn: typeof fetch;
-  private readonly now: () => number;
-  private readonly timers: Timers;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly core: CryptoCore;
   private readonly replayCache: ReplayCache;
@@ -178,8 +169,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== "function") throw new MbmsError("ERR_ARGUMENT", "no fetch available: pass options.fetch");
     this.fetchFn = f;
-    this.now = options.now ?? Date.now;
-    this.timers = options.timers ?? { setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms), clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>) };
+    this.clock = options.clock ?? systemClock;
     this.random = options.random ?? cryptoRandom;
     this.core = options.core ?? defaultCore();
     this.replayCache = options.replayCache ?? new ReplayCache(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
@@ -225,7 +215,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
       return;
     }
     const earliest = this.lastStartAt + (this.o.minRekeyIntervalMs ?? 10_000);
-    const now = this.now();
+    const now = this.clock.now();
     if (now >= earliest) {
       this.rekey().catch(() => undefined);
       return;
@@ -238,7 +228,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
   private rekey(): Promise<D> {
     if (this.inFlight) return this.inFlight;
     this.disarm();
-    this.lastStartAt = this.now();
+    this.lastStartAt = this.clock.now();
     const p = this.withRetries().then(
       (d) => {
         this.inFlight = undefined;
@@ -249,7 +239,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
         const err = e instanceof MbmsError ? e : new KeyClientError("ERR_HTTP", String(e), 0, true);
         // Come back later anyway: at the backoff cap, or earlier if a TGK is about to expire.
         if (!this.stopped) {
-          const at = Math.min(this.now() + this.backoffMax(), this.latestBeforeExpiry() ?? Infinity);
+          const at = Math.min(this.clock.now() + this.backoffMax(), this.latestBeforeExpiry() ?? Infinity);
           this.arm(Math.max(at, this.lastStartAt + (this.o.minRekeyIntervalMs ?? 10_000)), true);
         }
         this.o.onError?.(err);
@@ -275,7 +265,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
         const retryable = e instanceof KeyClientError ? e.retryable : false;
         if (!retryable || n + 1 >= attempts || this.stopped) throw e;
         const cap = Math.min(this.backoffMax(), base * 2 ** n);
-        await sleep(this.timers, cap / 2 + this.random() * (cap / 2));
+        await sleep(this.clock, cap / 2 + this.random() * (cap / 2));
       }
     }
   }
@@ -285,7 +275,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     const body = JSON.stringify({ serviceId: o.serviceId, have: o.tekSource.knownTgkIds() });
     let auth: Record<string, string>;
     try {
-      auth = await this.signer.sign({ method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: Math.floor(this.now()) });
+      auth = await this.signer.sign({ method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: Math.floor(this.clock.now()) });
     } catch (e) {
       if (e instanceof MbmsError || this.credentials.kind === "kek") throw e;
       // The card did not sign (UiccError): a timeout may pass, a refusal will not.
@@ -331,7 +321,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     const c = this.credentials;
     if (c.kind === "kek") {
       const delivery = openMbmsKeyMessage(bytes, {
-        kek: c.kek, nowMs: this.now(),
+        kek: c.kek, nowMs: this.clock.now(),
         ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
         replayCache: this.replayCache,
       }, this.core);
@@ -368,7 +358,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
    * server's retrieval window exists to prevent.
    */
   private latestBeforeExpiry(): number | undefined {
-    const now = this.now();
+    const now = this.clock.now();
     const future = [...this.o.tekSource.tgkExpiries().values()].filter((e) => e > now);
     if (future.length === 0) return undefined;
     const margin = this.o.expiryMarginMs ?? 60_000;
@@ -376,7 +366,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
   }
 
   private schedule(headers: Headers): void {
-    const now = this.now();
+    const now = this.clock.now();
     const from = Number(headers.get(HEADER_REKEY_FROM));
     const window = Number(headers.get(HEADER_REKEY_WINDOW));
     const latest = this.latestBeforeExpiry();
@@ -401,20 +391,20 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     this.disarm();
     this.timerAt = at;
     const fire = () => {
-      const left = at - this.now();
+      const left = at - this.clock.now();
       if (left > 0) {
-        this.timer = this.timers.setTimeout(fire, Math.min(left, MAX_TIMER_MS));
+        this.timer = this.clock.setTimer(fire, left);
         return;
       }
       this.timer = undefined;
       this.timerAt = undefined;
       this.rekey().catch(() => undefined);
     };
-    this.timer = this.timers.setTimeout(fire, Math.min(Math.max(0, at - this.now()), MAX_TIMER_MS));
+    this.timer = this.clock.setTimer(fire, at - this.clock.now());
   }
 
   private disarm(): void {
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
     this.timerAt = undefined;
   }

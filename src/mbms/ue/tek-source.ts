@@ -9,6 +9,7 @@
  *
  * Browser-safe: no Node APIs.
  */
+import { systemClock, type WallClock } from "../../clock.js";
 import { deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
 import { ServiceParametersLatch, type ServiceParameters } from "../service-parameters.js";
 import type { MbmsKeyDelivery } from "../key-message.js";
@@ -60,8 +61,8 @@ export interface MeTekSourceOptions {
   derivation?: TekDerivation;
   layout?: Partial<MkiLayout>;
   core?: CryptoCore;
-  /** Clock, ms since the epoch (default Date.now). */
-  now?: () => number;
+  /** Wall clock for TGK lifetimes (default systemClock). */
+  clock?: WallClock;
   /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
   expirySkewMs?: number;
 }
@@ -85,7 +86,7 @@ export class MeTekSource implements TekSource {
   private readonly listeners = new Set<() => void>();
   private readonly latch: ServiceParametersLatch;
   private readonly core: CryptoCore;
-  private readonly now: () => number;
+  private readonly clock: WallClock;
   private readonly skew: number;
   private service: string | undefined;
   private csbId: number | undefined;
@@ -94,7 +95,7 @@ export class MeTekSource implements TekSource {
     this.service = options.serviceId;
     this.latch = new ServiceParametersLatch({ derivation: options.derivation, layout: options.layout });
     this.core = options.core ?? defaultCore();
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.skew = options.expirySkewMs ?? 60_000;
   }
 
@@ -136,7 +137,7 @@ export class MeTekSource implements TekSource {
     if (!service || mki.length !== mkiLength(service.layout)) return undefined;
     const { tgkId } = splitMki(mki, service.layout);
     const held = this.tgks.get(tgkId);
-    if (!held || this.now() > held.expiresAt + this.skew) return undefined;
+    if (!held || this.clock.now() > held.expiresAt + this.skew) return undefined;
     return deriveSrtpMasterKeys(
       { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
       { layout: service.layout, derivation: service.derivation, tekLength: held.tekLength, core: this.core },
@@ -152,7 +153,7 @@ export class MeTekSource implements TekSource {
   }
 
   knownTgkIds(): number[] {
-    const t = this.now();
+    const t = this.clock.now();
     return [...this.tgks].filter(([, h]) => t <= h.expiresAt + this.skew).map(([id]) => id);
   }
 
@@ -167,7 +168,7 @@ export class MeTekSource implements TekSource {
 
   /** Drops (and zeroes) TGKs past expiry + skew. Returns how many were dropped. */
   prune(): number {
-    const t = this.now();
+    const t = this.clock.now();
     let n = 0;
     for (const [id, h] of this.tgks) {
       if (t > h.expiresAt + this.skew) {

@@ -11,13 +11,15 @@
  *
  * Browser-safe: no Node APIs.
  */
+import { systemClock, type Clock } from "../../clock.js";
 import type { PacketBatch } from "../../srtp/batch.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import type { MkiLayout, TekDerivation } from "../key-hierarchy.js";
 import type { MbmsError } from "../errors.js";
 import { UiccTekSource, cardCredentials, type UiccProxy } from "../uicc/uicc-proxy.js";
 import { KeyClient, type KeyClientOptions, type KeyClientStats, type KeyDelivery } from "./key-client.js";
-import { MkiEvaluator, type MkiEvaluatorOptions, type MkiEvaluatorStats } from "./mki-evaluator.js";
+import type { MkiEvaluatorOptions, MkiEvaluatorStats } from "./evaluator-options.js";
+import { MkiEvaluator } from "./mki-evaluator.js";
 import { MeTekSource, type TekSource } from "./tek-source.js";
 
 /** ME-based: the KEK is in this process. UICC-based: a card (proxy) holds it; the ME never does. */
@@ -25,10 +27,10 @@ export type UeKeying = { mode: "ME"; kek: Uint8Array } | { mode: "UICC"; card: U
 
 /** Key-client settings a receiver may tune (timing, retries, transport, clock). */
 export type UeKeyClientTuning = Partial<Pick<KeyClientOptions<KeyDelivery>,
-  "fetch" | "timers" | "random" | "extraJitterMs" | "expiryMarginMs" | "minRekeyIntervalMs" | "maxAttempts" | "backoffBaseMs" | "backoffMaxMs" | "clockSkewMs">>;
+  "fetch" | "random" | "extraJitterMs" | "expiryMarginMs" | "minRekeyIntervalMs" | "maxAttempts" | "backoffBaseMs" | "backoffMaxMs" | "clockSkewMs">>;
 
 /** Evaluator settings a receiver may tune (bounds, rates, grace and probation periods). */
-export type UeEvaluatorTuning = Omit<Partial<MkiEvaluatorOptions>, "tekSource" | "onPacket" | "onUnknownTgk" | "core" | "now" | "wallClock">;
+export type UeEvaluatorTuning = Omit<Partial<MkiEvaluatorOptions>, "tekSource" | "onPacket" | "onUnknownTgk" | "core" | "now" | "clock">;
 
 export interface UeReceiverOptions {
   baseUrl: string;
@@ -45,8 +47,8 @@ export interface UeReceiverOptions {
    */
   layout?: Partial<MkiLayout>;
   derivation?: TekDerivation;
-  /** Wall clock, ms since the epoch (default Date.now): TGK lifetimes, the key client and the evaluator. */
-  now?: () => number;
+  /** Wall clock and timers (default systemClock): TGK lifetimes, the key client's re-keys and the evaluator. */
+  clock?: Clock;
   /** A TGK still derives this long after its expiry (clock skew, late packets; default 60 s). */
   tgkExpirySkewMs?: number;
   core?: CryptoCore;
@@ -77,10 +79,10 @@ export class UeReceiver {
   constructor(o: UeReceiverOptions) {
     this.keying = o.keying;
     this.mode = o.keying.mode;
-    const now = o.now ?? Date.now;
-    const shared = { layout: o.layout, now, ...(o.tgkExpirySkewMs !== undefined ? { expirySkewMs: o.tgkExpirySkewMs } : {}) };
+    const clock = o.clock ?? systemClock;
+    const shared = { layout: o.layout, clock, ...(o.tgkExpirySkewMs !== undefined ? { expirySkewMs: o.tgkExpirySkewMs } : {}) };
     const common = {
-      ...o.keyClient, baseUrl: o.baseUrl, serviceId: o.serviceId, userId: o.userId, now, ...(o.core ? { core: o.core } : {}),
+      ...o.keyClient, baseUrl: o.baseUrl, serviceId: o.serviceId, userId: o.userId, clock, ...(o.core ? { core: o.core } : {}),
       ...(o.onDelivery ? { onDelivery: o.onDelivery } : {}), ...(o.onError ? { onError: o.onError } : {}),
     };
     if (o.keying.mode === "UICC") {
@@ -93,7 +95,7 @@ export class UeReceiver {
       this.client = new KeyClient<KeyDelivery>({ ...common, credentials: { kind: "kek", kek: o.keying.kek }, tekSource: source });
     }
     this.evaluator = new MkiEvaluator({
-      ...o.evaluator, tekSource: this.source, onPacket: o.onPacket, onUnknownTgk: this.client.rekeyNow, now, wallClock: now,
+      ...o.evaluator, tekSource: this.source, onPacket: o.onPacket, onUnknownTgk: this.client.rekeyNow, now: () => clock.now(), clock,
       ...(o.rotationPeriodMs ? { rotationPeriodMs: o.rotationPeriodMs } : {}), ...(o.layout ? { layout: o.layout } : {}),
       ...(o.core ? { core: o.core } : {}),
     });

@@ -32,6 +32,7 @@ import { DEFAULT_MKI_LAYOUT, deriveSrtpMasterKeys, mkiLength, splitMki, type Mki
 import { openMbmsKeyMessage } from "../key-message.js";
 import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
 import { SW, UiccError } from "./errors.js";
+import { encodeTekResponse } from "./tek-response.js";
 
 export const DEFAULT_TGK_CAPACITY = 8;
 
@@ -55,10 +56,6 @@ interface CardTgk {
   derivation: TekDerivation;
   expiresAtNtpMs: number;
 }
-
-/** Layout of the mode F2 response value: TGK-ID (4) ‖ master key (16|32) ‖ master salt (14). */
-export const TEK_RESPONSE_TGK_ID_BYTES = 4;
-export const MASTER_SALT_BYTES = 14;
 
 /** Mode F4: the largest MAC input the card signs (a 4 KiB body plus generous headers). */
 export const MAX_SIGN_INPUT_BYTES = MAX_BODY_BYTES + 4096;
@@ -262,10 +259,7 @@ export class SoftCard {
       { tgk: held.tgk, tgkId, csbId: held.csbId, csId: held.csId, tekRand: held.tekRand, mki },
       { layout: held.layout, derivation: held.derivation, tekLength: held.tekLength, core: this.core },
     );
-    const value = new Uint8Array(TEK_RESPONSE_TGK_ID_BYTES + masterKey.length + masterSalt.length);
-    new DataView(value.buffer).setUint32(0, tgkId);
-    value.set(masterKey, TEK_RESPONSE_TGK_ID_BYTES);
-    value.set(masterSalt, TEK_RESPONSE_TGK_ID_BYTES + masterKey.length);
+    const value = encodeTekResponse({ tgkId, masterKey, masterSalt });
     masterKey.fill(0);
     masterSalt.fill(0);
     const out = encodeAuthenticateResponse(value);

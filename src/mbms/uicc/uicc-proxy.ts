@@ -1,5 +1,5 @@
 /**
- * The ME side of the UICC-proxy boundary (design.md §1, UICC-based mode). `UiccProxy` turns calls into
+ * The ME side of the UICC-proxy boundary (docs/architecture.md, UICC-based mode). `UiccProxy` turns calls into
  * AUTHENTICATE APDUs (apdu.ts), sends them to a card over a CardChannel (a worker's message port:
  * card-worker.ts for Node), matches responses by id, applies timeouts and maps status words to UiccError.
  * `UiccTekSource` is the UE's TekSource over it: the receiver code is the same as in ME-based mode.
@@ -10,6 +10,7 @@
  * `KeyClient`'s card credentials (`cardCredentials`) the key client needs no KEK either.
  * Browser-safe: no Node APIs.
  */
+import { systemClock, type Clock, type WallClock } from "../../clock.js";
 import { msFromNtp } from "../../mikey/ntp.js";
 import { mkiLength, splitMki, type MkiLayout } from "../key-hierarchy.js";
 import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
@@ -20,7 +21,7 @@ import type { KeyCredentials } from "../ue/key-client.js";
 import { AuthMode, copyBytes, decodeAuthenticateResponse, encodeAuthenticate } from "./apdu.js";
 import type { CardRequest, CardResponse } from "./card-protocol.js";
 import { SW, UiccError } from "./errors.js";
-import { MASTER_SALT_BYTES, TEK_RESPONSE_TGK_ID_BYTES } from "./soft-card.js";
+import { decodeTekResponse } from "./tek-response.js";
 
 /** How the proxy reaches the card: a message port with transfer (Worker, MessagePort, Web Worker). */
 export interface CardChannel {
@@ -34,23 +35,27 @@ export interface CardChannel {
 export interface UiccProxyOptions {
   /** Per-APDU timeout, ms (default 2000). */
   timeoutMs?: number;
+  /** Timers for the timeouts (default systemClock). */
+  clock?: Clock;
 }
 
 interface Pending {
   resolve: (apdu: Uint8Array) => void;
   reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: unknown;
 }
 
 export class UiccProxy {
   private readonly pending = new Map<number, Pending>();
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
   private nextId = 0;
   private closed = false;
   private fault: Error | undefined;
 
   constructor(private readonly channel: CardChannel, options: UiccProxyOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.clock = options.clock ?? systemClock;
     channel.listen((r) => this.onResponse(r), (e) => this.onFault(e));
   }
 
@@ -62,7 +67,7 @@ export class UiccProxy {
     this.nextId = this.nextId >= Number.MAX_SAFE_INTEGER ? 0 : this.nextId + 1;
     const buffer = copyBytes(apdu).buffer as ArrayBuffer;
     return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimer(() => {
         this.pending.delete(id);
         reject(new UiccError("ERR_TIMEOUT", `no answer from the card in ${this.timeoutMs} ms`));
       }, this.timeoutMs);
@@ -70,7 +75,7 @@ export class UiccProxy {
       try {
         this.channel.post({ id, apdu: buffer });
       } catch (e) {
-        clearTimeout(timer);
+        this.clock.clearTimer(timer);
         this.pending.delete(id);
         reject(new UiccError("ERR_CARD_FAULT", `could not reach the card: ${(e as Error).message}`));
       }
@@ -100,17 +105,12 @@ export class UiccProxy {
       if (e instanceof UiccError && e.sw === SW.KEY_NOT_FOUND && e.code === "ERR_KEY_NOT_FOUND") return undefined;
       throw e;
     }
-    const keyLength = value ? value.length - TEK_RESPONSE_TGK_ID_BYTES - MASTER_SALT_BYTES : -1;
-    if (!value || (keyLength !== 16 && keyLength !== 32)) {
+    try {
+      const { masterKey, masterSalt } = decodeTekResponse(value);
+      return { masterKey, masterSalt };
+    } finally {
       value?.fill(0);
-      throw new UiccError("ERR_BAD_RESPONSE", `a TEK response of ${value?.length ?? 0} bytes`);
     }
-    const result = {
-      masterKey: value.slice(TEK_RESPONSE_TGK_ID_BYTES, TEK_RESPONSE_TGK_ID_BYTES + keyLength),
-      masterSalt: value.slice(TEK_RESPONSE_TGK_ID_BYTES + keyLength),
-    };
-    value.fill(0);
-    return result;
   }
 
   /**
@@ -159,7 +159,7 @@ export class UiccProxy {
     const p = this.pending.get(r.id);
     if (!p) return; // timed out, or not ours
     this.pending.delete(r.id);
-    clearTimeout(p.timer);
+    this.clock.clearTimer(p.timer);
     p.resolve(new Uint8Array(r.apdu));
   }
 
@@ -171,7 +171,7 @@ export class UiccProxy {
 
   private rejectAll(e: Error): void {
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      this.clock.clearTimer(p.timer);
       p.reject(e);
     }
     this.pending.clear();
@@ -225,8 +225,8 @@ export interface UiccTekSourceOptions {
   closeProxy?: boolean;
   /** Not needed (the key message says); when given, a key message with another layout is refused. */
   layout?: Partial<MkiLayout>;
-  /** Clock, ms since the epoch (default Date.now): the ME's, since the card has none. */
-  now?: () => number;
+  /** Wall clock for TGK lifetimes (default systemClock): the ME's, since the card has none. */
+  clock?: WallClock;
   /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
   expirySkewMs?: number;
 }
@@ -241,7 +241,7 @@ export class UiccTekSource implements TekSource {
   private readonly expiries = new Map<number, number>();
   private readonly listeners = new Set<() => void>();
   private readonly latch: ServiceParametersLatch;
-  private readonly now: () => number;
+  private readonly clock: WallClock;
   private readonly skew: number;
   private readonly closeProxy: boolean;
   private service: string | undefined;
@@ -249,7 +249,7 @@ export class UiccTekSource implements TekSource {
 
   constructor(readonly proxy: UiccProxy, options: UiccTekSourceOptions = {}) {
     this.latch = new ServiceParametersLatch({ layout: options.layout });
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.skew = options.expirySkewMs ?? 60_000;
     this.service = options.serviceId;
     this.closeProxy = options.closeProxy ?? true;
@@ -296,14 +296,14 @@ export class UiccTekSource implements TekSource {
     if (!service || mki.length !== mkiLength(service.layout)) return undefined;
     const { tgkId } = splitMki(mki, service.layout);
     const expiresAt = this.expiries.get(tgkId);
-    if (expiresAt === undefined || this.now() > expiresAt + this.skew) return undefined;
+    if (expiresAt === undefined || this.clock.now() > expiresAt + this.skew) return undefined;
     const tek = await this.proxy.generateTek(mki, this.csbId);
     if (!tek && this.expiries.delete(tgkId)) this.notify(); // the card no longer holds it
     return tek;
   }
 
   knownTgkIds(): number[] {
-    const t = this.now();
+    const t = this.clock.now();
     return [...this.expiries].filter(([, e]) => t <= e + this.skew).map(([id]) => id);
   }
 
@@ -325,7 +325,7 @@ export class UiccTekSource implements TekSource {
 
   /** Deletes, on the card too, every TGK past expiry + skew (frees card memory). Returns how many. */
   async prune(): Promise<number> {
-    const t = this.now();
+    const t = this.clock.now();
     const expired = [...this.expiries].filter(([, e]) => t > e + this.skew).map(([id]) => id);
     for (const id of expired) {
       await this.proxy.deleteTgk(id, this.csbId);
