@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  buildMbmsKeyMessage, buildMki, buildSrtpParams, deriveSrtpMasterKeys, loadCore, MikeyError, openMbmsKeyMessage, SrtpContext,
+  buildMbmsKeyMessage, buildMki, buildSrtpParams, decodeMessage, deriveSrtpMasterKeys, loadCore, MikeyError, openMbmsKeyMessage, PayloadType, SrtpContext,
   SRTP_PROFILES, type SrtpProfileName,
 } from "../src/index.js";
 import { profileOf } from "../src/mbms/key-message.js";
@@ -35,6 +35,30 @@ describe("MBMS key message", () => {
     expect(d.tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt])).toEqual(
       tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt]),
     );
+  });
+
+  it("a re-key is an RFC 3830 §4.5 update: no RAND payload; it opens with the TEK_RAND kept from the initial message, and only with it", () => {
+    const initial = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
+    const bytes = buildMbmsKeyMessage({ ...input, update: true, nowMs: NOW + 1 }, core);
+    expect(decodeMessage(bytes).payloads.map((p) => p.type)).not.toContain(PayloadType.RAND);
+    expect(bytes.length).toBe(buildMbmsKeyMessage({ ...input, nowMs: NOW + 1 }, core).length - 2 - input.tekRand.length);
+    expect(() => openMbmsKeyMessage(bytes, { kek, nowMs: NOW }, core)).toThrow(expect.objectContaining({ code: "ERR_NO_RAND" }));
+    const wrong = new Uint8Array(randomBytes(16));
+    expect(() => openMbmsKeyMessage(bytes, { kek, nowMs: NOW, tekRand: wrong }, core)).toThrow(expect.objectContaining({ code: "ERR_AUTH" }));
+    const d = openMbmsKeyMessage(bytes, { kek, nowMs: NOW, tekRand: (csbId) => (csbId === input.csbId ? initial.tekRand : undefined) }, core);
+    expect([initial.update, d.update]).toEqual([false, true]);
+    expect(d.tekRand).toEqual(input.tekRand);
+    expect(d.tgks.map((g) => Buffer.from(g.tgk).toString("hex"))).toEqual(tgks.map((g) => Buffer.from(g.tgk).toString("hex")));
+    // The ME's source keeps the TEK_RAND of the service's initial message and derives the same TEKs after an update.
+    const me = new MeTekSource({ core, clock: { now: () => NOW } });
+    expect(me.tekRandFor(input.csbId)).toBeUndefined();
+    me.accept(initial);
+    me.accept(d);
+    expect(me.tekRandFor(input.csbId)).toEqual(input.tekRand);
+    expect(me.tekRandFor(input.csbId + 1)).toBeUndefined();
+    const mki = buildMki(tgks[0]!.tgkId, new Uint8Array(8).fill(3));
+    const want = deriveSrtpMasterKeys({ tgk: tgks[0]!.tgk, tgkId: tgks[0]!.tgkId, csbId: input.csbId, csId: 1, tekRand: input.tekRand, mki }, { core });
+    expect(me.deriveTekSync(mki)!.masterKey).toEqual(want.masterKey);
   });
 
   it("carries the TEK derivation and the MKI layout, so that the receiver needs no setting of its own", () => {

@@ -120,6 +120,8 @@ describe("KeyClient ↔ createKeyServer over 127.0.0.1", { timeout: 15_000 }, ()
     waiting = undefined;
     expect(log).toHaveLength(2);
     expect(log[1]!.body.have).toEqual([firstTgk.tgkId]);
+    // The initial message carried TEK_RAND; the re-key does not (RFC 3830 §4.5): the source kept it.
+    expect([deliveries[0]!.update, d.update]).toEqual([false, true]);
     expect(log[1]!.at).toBeGreaterThanOrEqual(log[0]!.from!);
     expect(log[1]!.at).toBeLessThan(log[0]!.from! + log[0]!.window!);
     expect(d.tgks.map((g) => g.tgkId)).toEqual([firstTgk.tgkId, firstTgk.tgkId + 1]);

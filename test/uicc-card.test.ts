@@ -38,9 +38,10 @@ const CSB_ID = 0x0badcafe;
 const grant = (tgkId: number, validFrom = NOW, expiresAt = NOW + HOUR): TgkGrant => ({
   tgkId, tgk: Uint8Array.from({ length: 16 }, (_, i) => (tgkId * 131 + i * 7 + 3) & 0xff), validFrom, expiresAt,
 });
-const message = (tgks: TgkGrant[], nowMs: number, kek = KEK) => buildMbmsKeyMessage({
+/** A key message of the service; `update`: a re-key, without RAND (RFC 3830 §4.5). */
+const message = (tgks: TgkGrant[], nowMs: number, kek = KEK, update = false) => buildMbmsKeyMessage({
   kek, bmscId: "bmsc.operator.example", userId: "sip:alice@operator.example", serviceId: "urn:mbms:tv:1",
-  csbId: CSB_ID, tekRand: TEK_RAND, profile: "AES_CM_128_HMAC_SHA1_80", tgks, nowMs,
+  csbId: CSB_ID, tekRand: TEK_RAND, profile: "AES_CM_128_HMAC_SHA1_80", tgks, nowMs, update,
 }, core);
 const randOf = (n: number) => Uint8Array.from({ length: 8 }, (_, i) => (n * 7919 + i * 104729) & 0xff);
 const meDerive = (g: TgkGrant, mki: Uint8Array) =>
@@ -119,6 +120,19 @@ describe("SoftCard (APDU in, APDU out)", () => {
       expect(value.subarray(4, 20)).toEqual(want.masterKey);
       expect(value.subarray(20)).toEqual(want.masterSalt);
     }
+  });
+
+  it("keeps the service's TEK_RAND from the initial message: a re-key without RAND (RFC 3830 §4.5) derives the same TEKs; without an initial message it is refused (6A80, nothing taken)", () => {
+    const update = (tgks: TgkGrant[], nowMs: number) => message(tgks, nowMs, KEK, true);
+    const fresh = new SoftCard(KEK, { core });
+    expect(deliver(fresh, update([grant(2)], NOW))).toBe(SW.INCORRECT_DATA);
+    expect(fresh.tgkCount).toBe(0);
+    const card = new SoftCard(KEK, { core });
+    expect(deliver(card, message([grant(1)], NOW))).toBe(SW.OK);
+    expect(deliver(card, update([grant(1), grant(2, NOW + HOUR, NOW + 2 * HOUR)], NOW + 1000))).toBe(SW.OK);
+    expect(card.tgkCount).toBe(2);
+    const mki = buildMki(2, randOf(5));
+    expect(decodeAuthenticateResponse(tek(card, mki))!.subarray(4, 20)).toEqual(meDerive(grant(2, NOW + HOUR, NOW + 2 * HOUR), mki).masterKey);
   });
 
   it("9862 for a key message under another KEK (and nothing changes)", () => {

@@ -4,7 +4,8 @@
  *
  *   HDR   PSK Initiator, CSB ID of the service, SRTP-ID map (policy 0, SSRC, ROC for late joiners)
  *   T     NTP-UTC (unique per message: the replay protection)
- *   RAND  TEK_RAND of the service
+ *   RAND  TEK_RAND of the service, in an initial key message only: a re-key is an RFC 3830 §4.5 update
+ *         without RAND, whose KEMAC keys (and TEKs) derive from the TEK_RAND the receiver kept
  *   IDi   URI of the BM-SC            IDr  URI of the user (selects the KEK)
  *   EXT   RFC 4563 Key ID: type 0 (Key Domain ID) = MBMS service id; per TGK a private type 241
  *         "TGK validity" = TGK-ID (4) ‖ valid-from (NTP, 8) ‖ expires-at (NTP, 8); a private type 242
@@ -53,6 +54,8 @@ export interface MbmsKeyMessageInput {
   derivation?: TekDerivation;
   layout?: Partial<MkiLayout>;
   tgks: TgkGrant[];
+  /** A re-key for a user that holds the service's TEK_RAND: no RAND payload (RFC 3830 §4.5). */
+  update?: boolean;
   ssrc?: number;
   roc?: number;
   /** Default Date.now(). */
@@ -73,6 +76,8 @@ export interface MbmsKeyDelivery {
   derivation: TekDerivation;
   layout: MkiLayout;
   tgks: TgkGrant[];
+  /** Whether the message was an update (no RAND payload: `tekRand` is the one the receiver kept). */
+  update: boolean;
   /** The message's NTP timestamp (the freshness value a card keeps). */
   timestamp: bigint;
 }
@@ -150,7 +155,7 @@ export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore
     psk: input.kek,
     csbId: input.csbId,
     srtpMap: [{ policyNo: 0, ssrc: input.ssrc ?? 0, roc: input.roc ?? 0 }],
-    rand: input.tekRand,
+    ...(input.update ? { initialRand: input.tekRand } : { rand: input.tekRand }),
     timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(input.nowMs ?? Date.now()) },
     idi: { idType: IdType.Uri, id: utf8.encode(input.bmscId) },
     idr: { idType: IdType.Uri, id: utf8.encode(input.userId) },
@@ -169,16 +174,21 @@ export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore
 
 /**
  * Opens an MBMS key message (UE side, or inside the card): the PSK checks of openPskMessage (timestamp,
- * replay, MAC before decryption), then the profile's structure. `kek` may be a lookup by user id.
+ * replay, MAC before decryption), then the profile's structure. `kek` may be a lookup by user id; a re-key
+ * (no RAND) needs the service's TEK_RAND kept from the initial message, `tekRand` (ERR_NO_RAND without).
  */
 export function openMbmsKeyMessage(
   bytes: Uint8Array,
-  options: Omit<PskOpenOptions, "psk"> & { kek: Uint8Array | ((userId: string) => Uint8Array | undefined) },
+  options: Omit<PskOpenOptions, "psk" | "initialRand"> & {
+    kek: Uint8Array | ((userId: string) => Uint8Array | undefined);
+    tekRand?: PskOpenOptions["initialRand"];
+  },
   core: CryptoCore = defaultCore(),
 ): MbmsKeyDelivery {
-  const { kek } = options;
+  const { kek, tekRand, ...rest } = options;
   const opened = openPskMessage(bytes, {
-    ...options,
+    ...rest,
+    ...(tekRand ? { initialRand: tekRand } : {}),
     psk: typeof kek === "function"
       ? (m) => {
           const ids = m.payloads.filter((p) => p.type === PayloadType.ID);
@@ -210,7 +220,8 @@ export function openMbmsKeyMessage(
   });
   return {
     bmscId: text.decode(opened.idi.id), userId: text.decode(opened.idr.id), serviceId: text.decode(serviceId.keyId),
-    csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand,
+    csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand.slice(),
     profile: profileOf(opened.policies[0]!.params), ...params, tgks, timestamp: opened.timestamp.value,
+    update: !opened.message.payloads.some((p) => p.type === PayloadType.RAND),
   };
 }

@@ -69,8 +69,11 @@ export function sealPskMessage(input: PskMessageInput, core: CryptoCore = defaul
 export interface PskOpenOptions {
   /** The pre-shared key, or a lookup by the message's identities (undefined: ERR_NO_PSK). */
   psk: Uint8Array | ((message: DecodedMessage) => Uint8Array | undefined);
-  /** The RAND of the initial exchange, needed to open an update (a message without RAND). */
-  initialRand?: Uint8Array;
+  /**
+   * The RAND of the initial exchange, needed to open an update (a message without RAND, §4.5), or a lookup
+   * by the message's CSB ID (undefined: none kept).
+   */
+  initialRand?: Uint8Array | ((csbId: number) => Uint8Array | undefined);
   /**
    * Authenticated messages are remembered here while their timestamp is fresh; a repeat is ERR_REPLAY,
    * and a full cache refuses with ERR_REPLAY_CACHE_FULL (§5.4).
@@ -119,7 +122,8 @@ export function openPskMessage(bytes: Uint8Array, options: PskOpenOptions, core:
   if (refused !== undefined) throw replayError(refused);
   if (kemac.macAlg !== MacAlg.HmacSha1_160) throw new MikeyError("ERR_UNSUPPORTED", "a PSK message needs HMAC-SHA-1 (RFC 3830 §4.2.4)");
   if (kemac.encrAlg !== EncrAlg.AesCm128 && kemac.encrAlg !== EncrAlg.Null) throw new MikeyError("ERR_UNSUPPORTED", `encryption algorithm ${kemac.encrAlg}`);
-  const rand = find(PayloadType.RAND)[0]?.rand ?? options.initialRand;
+  const initial = options.initialRand;
+  const rand = find(PayloadType.RAND)[0]?.rand ?? (typeof initial === "function" ? initial(message.header.csbId) : initial);
   if (!rand) throw new MikeyError("ERR_NO_RAND", "an update needs the RAND of the initial exchange");
   const psk = typeof options.psk === "function" ? options.psk(message) : options.psk;
   if (!psk) throw new MikeyError("ERR_NO_PSK", "no pre-shared key for this message");

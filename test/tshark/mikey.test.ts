@@ -58,16 +58,24 @@ describe("tshark dissects our MIKEY messages", () => {
   });
 
   it("the MBMS key message (Key ID extension, SP) and a Verification message", () => {
-    const mbms = buildMbmsKeyMessage({
+    const mbmsInput = {
       kek: PSK, bmscId: "bmsc.operator.example", userId: "user-2", serviceId: "urn:mbms:tv:1", csbId: 0xc0ffee01,
-      tekRand: new Uint8Array(16).fill(9), profile: "AES_CM_128_HMAC_SHA1_80", ssrc: 0x11223344, roc: 0, nowMs: NOW,
+      tekRand: new Uint8Array(16).fill(9), profile: "AES_CM_128_HMAC_SHA1_80" as const, ssrc: 0x11223344, roc: 0, nowMs: NOW,
       tgks: [{ tgkId: 17, tgk: new Uint8Array(16).fill(1), validFrom: NOW, expiresAt: NOW + 3_600_000 }],
-    }, core);
+    };
+    const mbms = buildMbmsKeyMessage(mbmsInput, core);
     const text = dissect("mbms", mbms);
     expectClean(text);
     expect(text).toMatch(/CSB ID: 0xc0ffee01/i);
     expect(text).toMatch(/Security Policy/i);
     expect(text).toMatch(/General Extension/i);
+    expect(text).toMatch(/RAND/);
+    // A re-key: an RFC 3830 §4.5 update, the same message without RAND.
+    const update = dissect("mbms-update", buildMbmsKeyMessage({ ...mbmsInput, update: true, nowMs: NOW + 1000 }, core));
+    expectClean(update);
+    expect(update).toMatch(/CSB ID: 0xc0ffee01/i);
+    expect(update).toMatch(/Key data transport/i);
+    expect(update).not.toMatch(/RAND/);
     const opened = openPskMessage(sealPskMessage({
       psk: PSK, csbId: 1, srtpMap: [{ policyNo: 0, ssrc: 1, roc: 0 }], rand: new Uint8Array(16), verify: true,
       keys: [{ keyType: KeyDataType.Tgk, key: new Uint8Array(16), kv: { kvType: KvType.Null } }],

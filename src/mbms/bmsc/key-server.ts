@@ -163,7 +163,8 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     }
     let kr: ReturnType<SessionManager["keyResponse"]>;
     try {
-      kr = manager.keyResponse(auth.userId, parsed.serviceId);
+      // A UE that names TGKs it holds has the service's TEK_RAND: it gets an update without it.
+      kr = manager.keyResponse(auth.userId, parsed.serviceId, { update: parsed.have.length > 0 });
     } catch (e) {
       if ((e as { code?: unknown }).code !== "ERR_FORBIDDEN") throw e;
       report({ status: 403, reason: "not_subscribed", userId: auth.userId, serviceId: parsed.serviceId, at });

@@ -365,10 +365,11 @@ export class SessionManager {
 
   /**
    * The key message for one user: the current TGK and every future TGK already generated, and the
-   * user's retrieval window for the next request. The caller has authenticated the user.
+   * user's retrieval window for the next request. The caller has authenticated the user. A re-key
+   * (`update`: the user holds TGKs of the service, hence its TEK_RAND) carries no TEK_RAND (RFC 3830 §4.5).
    * ERR_NOT_FOUND for an unknown service or user, ERR_FORBIDDEN if the user is not subscribed to the service.
    */
-  keyResponse(userId: string, serviceId: string): KeyResponse {
+  keyResponse(userId: string, serviceId: string, { update = false }: { update?: boolean } = {}): KeyResponse {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
     if (!this.store.isSubscribed(userId, serviceId)) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
@@ -381,7 +382,7 @@ export class SessionManager {
     try {
       const body = buildMbmsKeyMessage({
         kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
-        profile: s.profile, derivation: this.derivation, layout: this.layout, tgks: grants, nowMs: now,
+        profile: s.profile, derivation: this.derivation, layout: this.layout, tgks: grants, nowMs: now, update,
       }, this.#core);
       const last = tgks[tgks.length - 1]!;
       const { from, window } = this.retrievalWindow(userId, serviceId, last.expiresAt, last.tgkId, now);

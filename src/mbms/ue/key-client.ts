@@ -41,6 +41,8 @@ export interface TgkInventory {
 /** The part of a TekSource the key client needs in ME mode (MeTekSource has it). */
 export interface KeyedTekSource extends TgkInventory {
   accept(delivery: MbmsKeyDelivery): void;
+  /** The service's TEK_RAND kept from its initial key message, to open re-keys (which carry none). */
+  tekRandFor?(csbId: number): Uint8Array | undefined;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface KeyClientOptions<D extends KeyDelivery = MbmsKeyDelivery> {
   /** Shorthand for credentials { kind: "kek", kek }: the user's KEK signs requests (K_req) and opens key messages. */
   kek?: Uint8Array;
   /** ME mode: a KeyedTekSource (accept is called). Card mode: anything with knownTgkIds/tgkExpiries (UiccTekSource). */
-  tekSource: TgkInventory & { accept?(delivery: MbmsKeyDelivery): void };
+  tekSource: TgkInventory & Partial<Pick<KeyedTekSource, "accept" | "tekRandFor">>;
   /** Injectable for tests and other transports (default globalThis.fetch). */
   fetch?: typeof fetch;
   /** Wall clock and timers (default systemClock). */
@@ -321,7 +323,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     const c = this.credentials;
     if (c.kind === "kek") {
       const delivery = openMbmsKeyMessage(bytes, {
-        kek: c.kek, nowMs: this.clock.now(),
+        kek: c.kek, nowMs: this.clock.now(), tekRand: (csbId) => o.tekSource.tekRandFor?.(csbId),
         ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
         replayCache: this.replayCache,
       }, this.core);

@@ -90,6 +90,8 @@ export class MeTekSource implements TekSource {
   private readonly skew: number;
   private service: string | undefined;
   private csbId: number | undefined;
+  /** The service's TEK_RAND, from its initial key message: re-keys carry none (RFC 3830 §4.5). */
+  private tekRand: Uint8Array | undefined;
 
   constructor(options: MeTekSourceOptions = {}) {
     this.service = options.serviceId;
@@ -120,6 +122,7 @@ export class MeTekSource implements TekSource {
     this.latch.adopt(delivery);
     this.service ??= delivery.serviceId;
     this.csbId ??= delivery.csbId;
+    if (!delivery.update) this.tekRand = delivery.tekRand.slice();
     const tekLength = SRTP_PROFILES[delivery.profile].keyLength as 16 | 32;
     for (const g of delivery.tgks) {
       this.tgks.get(g.tgkId)?.tgk.fill(0);
@@ -130,6 +133,11 @@ export class MeTekSource implements TekSource {
     }
     this.prune();
     this.notify();
+  }
+
+  /** The TEK_RAND kept for the service of CSB ID `csbId`, to open its re-keys (openMbmsKeyMessage's `tekRand`). */
+  tekRandFor(csbId: number): Uint8Array | undefined {
+    return csbId === this.csbId ? this.tekRand : undefined;
   }
 
   deriveTekSync(mki: Uint8Array): TekResult | undefined {

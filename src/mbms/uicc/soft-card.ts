@@ -90,6 +90,8 @@ export class SoftCard {
   /** Floor of every service's counter (restored card state), and the counter per CSB ID. */
   private readonly floor: bigint | undefined;
   private readonly last = new Map<number, bigint>();
+  /** Per CSB ID: the service's TEK_RAND from its initial key message (re-keys carry none, RFC 3830 §4.5). */
+  private readonly tekRands = new Map<number, Uint8Array>();
   private closed = false;
 
   constructor(kek: Uint8Array, options: SoftCardOptions = {}) {
@@ -145,6 +147,7 @@ export class SoftCard {
     this.kek = new Uint8Array(0);
     for (const t of this.tgks.values()) t.tgk.fill(0);
     this.tgks.clear();
+    this.tekRands.clear();
     this.closed = true;
   }
 
@@ -167,7 +170,7 @@ export class SoftCard {
     const asMs = msFromNtp(timestamp);
     let delivery;
     try {
-      delivery = openMbmsKeyMessage(bytes, { kek: this.kek, nowMs: asMs, lastCounter: last }, this.core);
+      delivery = openMbmsKeyMessage(bytes, { kek: this.kek, nowMs: asMs, lastCounter: last, tekRand: (id) => this.tekRands.get(id) }, this.core);
     } catch (e) {
       if (e instanceof MikeyError) {
         if (e.code === "ERR_AUTH") return encodeResponseApdu(SW.INCORRECT_MAC);
@@ -207,6 +210,7 @@ export class SoftCard {
       });
     }
     this.last.set(delivery.csbId, timestamp);
+    if (!delivery.update) this.tekRands.set(delivery.csbId, copyBytes(delivery.tekRand));
     return encodeAuthenticateResponse();
   }
 
