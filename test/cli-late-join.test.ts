@@ -97,10 +97,10 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
+async function lateJoin(mode: "ME" | "UICC", derivation: "alt1" | "alt2"): Promise<void> {
   const port = await freeUdpPort();
   const send = cli(["send", "--dest", `127.0.0.1:${port}`, "--config", join(dir, "config.json"), "--bitrate", String(BITRATE),
-    "--packet-size", String(PAYLOAD), "--duration", String(SEND_S), "--json"], 20_000);
+    "--packet-size", String(PAYLOAD), "--duration", String(SEND_S), "--derivation", derivation, "--json"], 20_000);
   const first = await send.firstLine;
   expect(first.line).toMatch(/^key server http:\/\/127\.0\.0\.1:\d+$/);
   // The sender starts its source right after printing this line (src/cli/bmsc.ts): t0 ≈ first.at.
@@ -122,6 +122,7 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
   const sent = lastJson<SendSummary>(s.stdout);
   expect(sent.sender.dest).toBe(`127.0.0.1:${port}`);
   expect(sent.keyServer.errors).toBe(0);
+  expect(sent.keyServer.derivation).toBe(derivation);
   const N = sent.sender.packets;
   // 4 Mbit/s of 1212-byte packets for 5 s: about 2060 packets.
   expect(N).toBeGreaterThan(0.8 * SEND_S * PPS);
@@ -167,10 +168,10 @@ async function lateJoin(mode: "ME" | "UICC"): Promise<void> {
 
 describe("mbms-srtp receive joining a running send late (127.0.0.1 unicast)", () => {
   it("ME receiver started 1.5 s into the stream decrypts every packet from its first keyed one on, through key switches and a re-key", async () => {
-    await lateJoin("ME");
+    await lateJoin("ME", "alt1");
   }, 14_000);
 
-  it("UICC receiver (card in a worker) started 1.5 s into the stream does the same", async () => {
-    await lateJoin("UICC");
+  it("UICC receiver (card in a worker) started 1.5 s into the stream does the same, the BM-SC on send --derivation alt2 (the card's SK-TGK, the TEK in the ME)", async () => {
+    await lateJoin("UICC", "alt2");
   }, 14_000);
 });

@@ -130,7 +130,6 @@ function holdsBytes(root: unknown, needle: Uint8Array): boolean {
   return false;
 }
 
-let result: FlowResult;
 let dir: string | undefined;
 
 function seenInLog(log: string, bytesHex: string): boolean {
@@ -248,7 +247,7 @@ async function startUe(ue: Ue, port: () => number, onDelivery: (d: KeyDelivery) 
   await client.start();
 }
 
-async function runFlow(): Promise<FlowResult> {
+async function runFlow(derivation: "alt1" | "alt2"): Promise<FlowResult> {
   requireDist();
   const before = countWatched();
   dir = mkdtempSync(join(tmpdir(), "mbms-flow-"));
@@ -273,7 +272,7 @@ async function runFlow(): Promise<FlowResult> {
     for (const ue of ues) secrets.set(hex(ue.kek), `KEK of ${ue.name}`);
     const base: Omit<BmscConfig, "incarnation"> = {
       dbPath: join(dir, "bmsc.sqlite"), serviceId: SERVICE, tgkLifetimeMs: LIFE, tekRand2PeriodMs: PERIOD, nextTgkLeadMs: LEAD,
-      port: 0, uePorts: ues.map((u) => u.port), ssrc: SSRC, intervalMs: INTERVAL,
+      port: 0, uePorts: ues.map((u) => u.port), ssrc: SSRC, intervalMs: INTERVAL, derivation,
     };
     const onTek = (m: TekMessage) => {
       secrets.set(m.key, `TEK ${m.tgkId}@${m.startsAt}`);
@@ -373,16 +372,20 @@ function printFigures(r: FlowResult): void {
   console.log(lines.join("\n"));
 }
 
-beforeAll(async () => {
-  result = await runFlow();
-  result.resourcesLeft = resourcesLeft;
-}, 60_000);
+// Both TEK derivations of the founding document; the receivers are told neither (the key message says).
+// Alternative 2's UICC UE takes the document's split: SK-TGK from the card (F5), the TEK derived in the ME.
+for (const derivation of ["alt1", "alt2"] as const) describe(`MBMS flow (${derivation === "alt1" ? "Alternative 1" : "Alternative 2"}): BM-SC child process, 3 ME-based UEs and 1 UICC-based UE on 127.0.0.1`, () => {
+  let result: FlowResult;
+  beforeAll(async () => {
+    result = await runFlow(derivation);
+    result.resourcesLeft = resourcesLeft;
+  }, 60_000);
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
 
-describe("MBMS flow: BM-SC child process, 3 ME-based UEs and 1 UICC-based UE on 127.0.0.1", () => {
   it("the BM-SC processes ran clean, and the run covered several TEK_RAND2 changes, three TGK expiries and the restart", () => {
     expect(result.bmsc1.errors).toEqual([]);
     expect(result.bmsc2.errors).toEqual([]);
@@ -487,7 +490,8 @@ describe("MBMS flow: BM-SC child process, 3 ME-based UEs and 1 UICC-based UE on 
     expect(result.meKekHolders).toEqual([]);
     // The ME-based UEs are the control: the same walk finds their KEK in their KeyClient.
     for (const me of result.ues.filter((u) => u.mode === "ME")) expect(holdsBytes(me.client, me.kek), me.name).toBe(true);
-    // What crossed the boundary: F4 per key request, 01 per key message, F2 per new MKI; never the KEK.
+    // What crossed the boundary: F4 per key request, 01 per key message, F2 (Alternative 1) or F5 (Alternative 2)
+    // per new MKI; never the KEK.
     const modes = new Map<number, number>();
     for (const apdu of ue.toCard) {
       const mode = decodeAuthenticate(apdu.slice()).mode;
@@ -495,14 +499,16 @@ describe("MBMS flow: BM-SC child process, 3 ME-based UEs and 1 UICC-based UE on 
     }
     expect(modes.get(AuthMode.SignKeyRequest)).toBe(ue.client!.stats.requests);
     expect(modes.get(AuthMode.KeyMessage)).toBe(ue.deliveries);
-    expect(modes.get(AuthMode.TekFromMki) ?? 0).toBeGreaterThanOrEqual(10);
+    const [keyMode, unused] = derivation === "alt1" ? [AuthMode.TekFromMki, AuthMode.SkTgkFromMki] : [AuthMode.SkTgkFromMki, AuthMode.TekFromMki];
+    expect(modes.get(keyMode) ?? 0).toBeGreaterThanOrEqual(10);
+    expect(modes.get(unused) ?? 0).toBe(0);
     expect(ue.fromCard.length).toBe(ue.toCard.length);
     const kekHex = hex(ue.kek);
     for (const buf of [...ue.toCard, ...ue.fromCard]) {
       expect(contains(buf, ue.kek)).toBe(false);
       expect(hex(buf)).not.toContain(kekHex);
     }
-    console.log(`  ${ue.name} card traffic: ${ue.toCard.length} APDUs (F4 ${modes.get(AuthMode.SignKeyRequest)}, 01 ${modes.get(AuthMode.KeyMessage)}, F2 ${modes.get(AuthMode.TekFromMki) ?? 0}, F3 ${modes.get(AuthMode.DeleteTgk) ?? 0}), ${ue.toCard.reduce((n, b) => n + b.length, 0)} bytes to the card, ${ue.fromCard.reduce((n, b) => n + b.length, 0)} back; KEK bytes in any: none`);
+    console.log(`  ${ue.name} card traffic: ${ue.toCard.length} APDUs (F4 ${modes.get(AuthMode.SignKeyRequest)}, 01 ${modes.get(AuthMode.KeyMessage)}, F2 ${modes.get(AuthMode.TekFromMki) ?? 0}, F5 ${modes.get(AuthMode.SkTgkFromMki) ?? 0}, F3 ${modes.get(AuthMode.DeleteTgk) ?? 0}), ${ue.toCard.reduce((n, b) => n + b.length, 0)} bytes to the card, ${ue.fromCard.reduce((n, b) => n + b.length, 0)} back; KEK bytes in any: none`);
   });
 
   it("every socket, timer, worker and child process is closed at the end", () => {

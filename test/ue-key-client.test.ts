@@ -289,7 +289,9 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
     expect(client.mode).toBe("card");
     const d = await client.start();
     expect(d).toMatchObject({ kind: "card", serviceId: SERVICE, userId: USER, tgks: [{ tgkId: 7 }, { tgkId: 8 }] });
-    expect(d).not.toHaveProperty("tekRand");
+    // Clear facts only: no TGK; TEK_RAND is the message's clear RAND (the ME's half of Alternative 2 needs it).
+    for (const g of d.tgks) expect(g).not.toHaveProperty("tgk");
+    expect((d as { tekRand?: Uint8Array }).tekRand).toEqual(bmsc.tekRand);
     expect(delivered).toHaveLength(1);
     expect(modes).toEqual([0xf4, 0x01]);
     expect(source.knownTgkIds().sort()).toEqual([7, 8]);

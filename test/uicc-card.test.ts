@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "rolldown";
 import { loadCore } from "../src/wasm/index.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../src/mbms/key-message.js";
-import { buildMki, deriveSrtpMasterKeys } from "../src/mbms/key-hierarchy.js";
+import { buildMki, deriveSkTgk, deriveSrtpMasterKeys, tekFromSkTgk } from "../src/mbms/key-hierarchy.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import { keyMessageFacts } from "../src/mbms/key-message-facts.js";
 import {
-  AuthMode, SW, UiccError, UiccProxy, UiccTekSource, decodeAuthenticateResponse, decodeResponseApdu,
+  AuthMode, SW, UiccError, UiccProxy, UiccTekSource, decodeAuthenticate, decodeAuthenticateResponse, decodeResponseApdu,
   encodeAuthenticate, type CardChannel, type CardResponse,
 } from "../src/mbms/uicc/index.js";
 import { nodeWorkerChannel, startCardWorker } from "../src/mbms/uicc/card-worker.js";
@@ -38,11 +38,12 @@ const CSB_ID = 0x0badcafe;
 const grant = (tgkId: number, validFrom = NOW, expiresAt = NOW + HOUR): TgkGrant => ({
   tgkId, tgk: Uint8Array.from({ length: 16 }, (_, i) => (tgkId * 131 + i * 7 + 3) & 0xff), validFrom, expiresAt,
 });
+const SERVICE = {
+  bmscId: "bmsc.operator.example", userId: "sip:alice@operator.example", serviceId: "urn:mbms:tv:1", csbId: CSB_ID, tekRand: TEK_RAND,
+  profile: "AES_CM_128_HMAC_SHA1_80",
+} as const;
 /** A key message of the service; `update`: a re-key, without RAND (RFC 3830 §4.5). */
-const message = (tgks: TgkGrant[], nowMs: number, kek = KEK, update = false) => buildMbmsKeyMessage({
-  kek, bmscId: "bmsc.operator.example", userId: "sip:alice@operator.example", serviceId: "urn:mbms:tv:1",
-  csbId: CSB_ID, tekRand: TEK_RAND, profile: "AES_CM_128_HMAC_SHA1_80", tgks, nowMs, update,
-}, core);
+const message = (tgks: TgkGrant[], nowMs: number, kek = KEK, update = false) => buildMbmsKeyMessage({ ...SERVICE, kek, tgks, nowMs, update }, core);
 const randOf = (n: number) => Uint8Array.from({ length: 8 }, (_, i) => (n * 7919 + i * 104729) & 0xff);
 const meDerive = (g: TgkGrant, mki: Uint8Array) =>
   deriveSrtpMasterKeys({ tgk: g.tgk, tgkId: g.tgkId, csbId: CSB_ID, csId: 1, tekRand: TEK_RAND, mki }, { core });
@@ -205,6 +206,73 @@ describe("SoftCard (APDU in, APDU out)", () => {
     card.close();
     expect(deliver(card, message([grant(1)], NOW))).toBe(SW.NO_DIAGNOSIS);
     expect(() => new SoftCard(new Uint8Array(8))).toThrow(UiccError);
+  });
+});
+
+describe("Alternative 2 over the card (the founding document's Figure 5)", () => {
+  /** An AES-256 Alternative 2 service's key message. */
+  const alt2 = (tgks: TgkGrant[], nowMs: number, update = false) => buildMbmsKeyMessage({
+    ...SERVICE, kek: KEK, profile: "AES_256_CM_HMAC_SHA1_80", derivation: "alt2", tgks, nowMs, update,
+  }, core);
+  const g = { ...grant(7), tgk: Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i) };
+  const want = (mki: Uint8Array) => deriveSrtpMasterKeys(
+    { tgk: g.tgk, tgkId: 7, csbId: CSB_ID, csId: 1, tekRand: TEK_RAND, mki }, { derivation: "alt2", tekLength: 32, core },
+  );
+  /** An in-process channel to `card` that counts the modes it is asked. */
+  function channelTo(card: SoftCard, modes: number[]): CardChannel {
+    let deliver: ((r: CardResponse) => void) | undefined;
+    return {
+      post: (r) => {
+        const apdu = new Uint8Array(r.apdu);
+        modes.push(decodeAuthenticate(apdu.slice()).mode);
+        const out = card.process(apdu);
+        queueMicrotask(() => deliver?.({ id: r.id, apdu: out.slice().buffer }));
+      },
+      listen: (onResponse) => (deliver = onResponse),
+      terminate: async () => {},
+    };
+  }
+
+  it("mode F5 answers TGK-ID ‖ SK-TGK, from which the ME's half gives the TEK; 6985 for an Alternative 1 service's TGK", () => {
+    const card = new SoftCard(KEK, { core });
+    expect(deliver(card, alt2([g], NOW))).toBe(SW.OK);
+    const mki = buildMki(7, randOf(3));
+    const value = decodeAuthenticateResponse(card.process(encodeAuthenticate(AuthMode.SkTgkFromMki, mki)))!;
+    expect(value.length).toBe(4 + 32);
+    expect(new DataView(value.buffer, value.byteOffset).getUint32(0)).toBe(7);
+    const sk = value.subarray(4);
+    expect(sk).toEqual(deriveSkTgk({ tgk: g.tgk, tgkId: 7, csbId: CSB_ID, mki }, { core }));
+    expect(tekFromSkTgk({ skTgk: sk, csbId: CSB_ID, csId: 1, tekRand: TEK_RAND }, { tekLength: 32, core })).toEqual(want(mki));
+    // The card's own TEK (F2) for the same MKI is the same key: the split moves work, not the result.
+    expect(decodeAuthenticateResponse(tek(card, mki))!.subarray(4, 36)).toEqual(want(mki).masterKey);
+    const one = new SoftCard(KEK, { core });
+    expect(deliver(one, message([grant(1)], NOW))).toBe(SW.OK);
+    expect(sw(one.process(encodeAuthenticate(AuthMode.SkTgkFromMki, buildMki(1, randOf(3)))))).toBe(SW.CONDITIONS_NOT_SATISFIED);
+    expect(sw(one.process(encodeAuthenticate(AuthMode.SkTgkFromMki, buildMki(9, randOf(3)))))).toBe(SW.KEY_NOT_FOUND);
+  });
+
+  it("UiccTekSource: the split by default (F5, TEK in the ME), the card's TEK on request (F2); the same TEKs; no TEK_RAND kept → typed refusal", async () => {
+    for (const [alt2Tek, mode] of [[undefined, AuthMode.SkTgkFromMki], ["card", AuthMode.TekFromMki]] as const) {
+      const modes: number[] = [];
+      const proxy = new UiccProxy(channelTo(new SoftCard(KEK, { core }), modes));
+      const source = new UiccTekSource(proxy, { clock: { now: () => NOW }, ...(alt2Tek ? { alt2Tek } : {}) });
+      await source.deliver(alt2([g], NOW));
+      for (let n = 0; n < 3; n++) {
+        const mki = buildMki(7, randOf(n));
+        expect(await source.deriveTek(mki)).toEqual(want(mki));
+      }
+      expect(modes.filter((m) => m !== AuthMode.KeyMessage)).toEqual([mode, mode, mode]);
+      await proxy.close();
+    }
+    // A source that did not see the service's initial message has no TEK_RAND for its half: refused, typed.
+    const card = new SoftCard(KEK, { core });
+    expect(deliver(card, alt2([g], NOW))).toBe(SW.OK);
+    const proxy = new UiccProxy(channelTo(card, []));
+    const late = new UiccTekSource(proxy, { clock: { now: () => NOW } });
+    await late.deliver(alt2([g], NOW + 1, true));
+    await expect(late.deriveTek(buildMki(7, randOf(0)))).rejects.toMatchObject({ code: "ERR_ARGUMENT" });
+    expect(() => new UiccTekSource(proxy, { alt2Tek: "x" as "me" })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    await proxy.close();
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { bmscSummary, loadConfig, runBmsc, type BmscConfig, type BmscOptions } from "./bmsc.js";
 import { durationOption } from "./option-values.js";
-import { profileOption } from "./profile-option.js";
+import { derivationOption, profileOption } from "./profile-option.js";
 import type { CommandIo, OptionValues } from "./command.js";
 
 export const BMSC_OPTIONS = {
@@ -15,7 +15,7 @@ export const BMSC_OPTIONS = {
   "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
   "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
   "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
-  profile: { type: "string" },
+  profile: { type: "string" }, derivation: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
 
@@ -35,6 +35,7 @@ users are made those of the file at every start: changed KEKs take effect, unlis
 export function bmscConfig(values: BmscValues): BmscConfig | undefined {
   const path = values.config ?? values.users;
   const profile = profileOption(values.profile);
+  derivationOption(values.derivation); // a usage error before any other
   if (path === undefined) return undefined;
   const config = loadConfig(path);
   return profile === undefined ? config : { ...config, services: config.services.map((s) => ({ ...s, profile })) };
@@ -42,7 +43,11 @@ export function bmscConfig(values: BmscValues): BmscConfig | undefined {
 
 /** Runs the BM-SC until --duration or a signal, prints its summary (or JSON) and returns the exit status. */
 export async function runBmscCommand(o: Pick<BmscOptions, "config" | "keyPort" | "keyHost" | "send">, values: BmscValues, io: CommandIo): Promise<number> {
-  const result = await runBmsc({ ...o, storePath: values.store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal });
+  const derivation = derivationOption(values.derivation);
+  const result = await runBmsc({
+    ...o, storePath: values.store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
+    ...(derivation ? { derivation } : {}),
+  });
   io.out.write((values.json ? JSON.stringify(result) : bmscSummary(result)) + "\n");
   return result.ok ? 0 : 1;
 }

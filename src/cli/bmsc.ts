@@ -24,6 +24,7 @@ import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { isMulticast } from "./address.js";
 import type { SrtpKey } from "./srtp-key.js";
+import type { TekDerivation } from "../mbms/key-hierarchy.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
 export const SSRC = 0x6d626d73;
@@ -67,6 +68,8 @@ export interface BmscOptions {
   /** Services and users of the MIKEY key server; absent when `send.srtpKey` keys the sender (no key server then). */
   config?: BmscConfig;
   storePath?: string;
+  /** The BM-SC's TEK derivation (default Alternative 1); the key messages tell the receivers. */
+  derivation?: TekDerivation;
   keyPort: number;
   keyHost: string;
   /** Absent: key server only. */
@@ -100,7 +103,7 @@ export interface BmscResult {
   ok: boolean;
   failures: string[];
   /** Absent with a fixed SRTP key. */
-  keyServer?: { url: string; requests: number; errors: number };
+  keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation };
   sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
@@ -124,7 +127,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let url: string | undefined;
   try {
     if (o.config && store) {
-      manager = new SessionManager({ store, logger: silentLogger, services: o.config.services });
+      manager = new SessionManager({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
       manager.reconcileUsers(o.config.users);
       server = createKeyServer({
@@ -232,7 +235,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender?.stop();
-    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined ? undefined : { url, ...ks }, durationS: runMs / 1000, interrupted };
+    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined || !manager ? undefined : { url, ...ks, derivation: manager.derivation }, durationS: runMs / 1000, interrupted };
     if (sender && o.send) {
       result.sender = {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.

@@ -105,25 +105,38 @@ export function splitMki(mki: Uint8Array, layout: Partial<MkiLayout> = {}): { tg
   return { tgkId, rand: mki.slice(l.tgkIdBytes) };
 }
 
+/** The checks every derivation makes: lengths, ranges, and that the MKI names the TGK given. */
+function checkInputs(input: Omit<TekInputs, "tekRand"> & { tekRand?: Uint8Array }, layout: MkiLayout, tekLength: number): Uint8Array {
+  checkSession(tekLength, input.csId, input.csbId);
+  checkKey(input.tgk, "TGK");
+  if (input.tekRand !== undefined) checkTekRand(input.tekRand);
+  checkTgkId(input.tgkId, layout);
+  const { tgkId, rand } = splitMki(input.mki, layout);
+  if (tgkId !== input.tgkId) throw new MbmsError("ERR_TGK_ID", "the MKI names another TGK");
+  return rand;
+}
+
+function checkSession(tekLength: number, csId: number, csbId: number): void {
+  if (tekLength !== 16 && tekLength !== 32) throw new MbmsError("ERR_KEY_LENGTH", `TEKs are 16 or 32 bytes, got ${tekLength}`);
+  if (!Number.isInteger(csId) || csId < 0 || csId > 0xff) throw new MbmsError("ERR_ARGUMENT", "cs_id is 8 bits");
+  if (!Number.isInteger(csbId) || csbId < 0 || csbId > 0xffffffff) throw new MbmsError("ERR_ARGUMENT", "CSB ID is 32 bits");
+}
+
+function checkKey(key: Uint8Array, what: string): void {
+  if (key.length === 0 || key.length > TGK_MAX) throw new MbmsError("ERR_KEY_LENGTH", `${what}s are 1..${TGK_MAX} bytes, got ${key.length}`);
+}
+
+function checkTekRand(tekRand: Uint8Array): void {
+  if (tekRand.length === 0 || tekRand.length > RAND_MAX) throw new MbmsError("ERR_ARGUMENT", `TEK_RAND is 1..${RAND_MAX} bytes, got ${tekRand.length}`);
+}
+
 /**
- * The SRTP master key (the TEK) and master salt for the packet's MKI, by Alternative 1 or 2. Throws
- * ERR_TGK_ID when the MKI names another TGK than `tgkId`.
+ * The SRTP master key (the TEK) and master salt for the packet's MKI, by Alternative 1 or 2. * ERR_TGK_ID when the MKI names another TGK than `tgkId`.
  */
 export function deriveSrtpMasterKeys(input: TekInputs, options: KeyHierarchyOptions = {}): SrtpMasterKeys {
   const layout = mkiLayout(options.layout);
   const tekLength = options.tekLength ?? 16;
-  if (tekLength !== 16 && tekLength !== 32) throw new MbmsError("ERR_KEY_LENGTH", `TEKs are 16 or 32 bytes, got ${tekLength}`);
-  if (input.tgk.length === 0 || input.tgk.length > TGK_MAX) {
-    throw new MbmsError("ERR_KEY_LENGTH", `TGKs are 1..${TGK_MAX} bytes, got ${input.tgk.length}`);
-  }
-  if (input.tekRand.length === 0 || input.tekRand.length > RAND_MAX) {
-    throw new MbmsError("ERR_ARGUMENT", `TEK_RAND is 1..${RAND_MAX} bytes, got ${input.tekRand.length}`);
-  }
-  if (!Number.isInteger(input.csId) || input.csId < 0 || input.csId > 0xff) throw new MbmsError("ERR_ARGUMENT", "cs_id is 8 bits");
-  if (!Number.isInteger(input.csbId) || input.csbId < 0 || input.csbId > 0xffffffff) throw new MbmsError("ERR_ARGUMENT", "CSB ID is 32 bits");
-  checkTgkId(input.tgkId, layout);
-  const { tgkId, rand } = splitMki(input.mki, layout);
-  if (tgkId !== input.tgkId) throw new MbmsError("ERR_TGK_ID", "the MKI names another TGK");
+  const rand = checkInputs(input, layout, tekLength);
   const core = options.core ?? defaultCore();
   const derivation = options.derivation ?? "alt1";
   let pair: [Uint8Array, Uint8Array];
@@ -139,4 +152,30 @@ export function deriveSrtpMasterKeys(input: TekInputs, options: KeyHierarchyOpti
     throw new MbmsError("ERR_ARGUMENT", "derivation is \"alt1\" or \"alt2\"");
   }
   return { masterKey: pair[0], masterSalt: pair[1] };
+}
+
+/**
+ * Alternative 2 split as the founding document draws it (Figure 5), first half — the card's: SK-TGK for
+ * the MKI's TGK_RAND, as long as the TGK. It opens exactly the TEK of that MKI (tekFromSkTgk), no other.
+ */
+export function deriveSkTgk(input: Omit<TekInputs, "tekRand" | "csId">, options: Omit<KeyHierarchyOptions, "derivation" | "tekLength"> = {}): Uint8Array {
+  const layout = mkiLayout(options.layout);
+  const rand = checkInputs({ ...input, csId: 0 }, layout, 16);
+  const core = options.core ?? defaultCore();
+  return core.mikeyPrf(input.tgk, mikeyLabel(MIKEY_CONST.SK_TGK, labelTail(0xff, input.csbId, rand)), input.tgk.length);
+}
+
+/** Second half — the ME's: TEK and salt from SK-TGK and the service's TEK_RAND (RFC 3830 §4.1.3 from SK-TGK). */
+export function tekFromSkTgk(
+  input: { skTgk: Uint8Array; csbId: number; csId: number; tekRand: Uint8Array },
+  options: Pick<KeyHierarchyOptions, "tekLength" | "core"> = {},
+): SrtpMasterKeys {
+  const tekLength = options.tekLength ?? 16;
+  checkSession(tekLength, input.csId, input.csbId);
+  checkKey(input.skTgk, "SK-TGK");
+  checkTekRand(input.tekRand);
+  const core = options.core ?? defaultCore();
+  const tail = labelTail(input.csId, input.csbId, input.tekRand);
+  const [masterKey, masterSalt] = core.mikeyDerivePair(input.skTgk, MIKEY_CONST.TEK, MIKEY_CONST.SALT, tail, tekLength, SALT_BYTES);
+  return { masterKey, masterSalt };
 }

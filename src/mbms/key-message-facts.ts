@@ -22,6 +22,8 @@ export interface KeyMessageFacts {
   userId?: string;
   /** The SRTP profile (SP payload), TEK derivation and MKI layout (Key ID type 242), when readable. */
   parameters?: ServiceParameters;
+  /** TEK_RAND (the RAND payload), in an initial key message; a re-key carries none (RFC 3830 §4.5). */
+  tekRand?: Uint8Array;
 }
 
 const text = new TextDecoder();
@@ -37,9 +39,11 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
   const ids: Uint8Array[] = [];
   let serviceId: string | undefined;
   let profile: SrtpProfileName | undefined;
+  let tekRand: Uint8Array | undefined;
   const keyIds: KeyIdEntry[] = [];
   for (const p of message.payloads) {
     if (p.type === PayloadType.T) timestamp = p.value;
+    if (p.type === PayloadType.RAND) tekRand = p.rand.slice();
     if (p.type === PayloadType.SP && p.protType === ProtType.Srtp) profile ??= profileOf(p.params);
     if (p.type === PayloadType.ID) ids.push(p.id);
     if (p.type === PayloadType.GeneralExtension && p.extType === ExtensionType.KeyId && "keyIds" in p) {
@@ -56,6 +60,6 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
   const parameters = profile !== undefined ? { profile, ...readServiceParams(keyIds) } : undefined;
   return {
     timestamp, csbId: message.header.csbId, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}),
-    ...(parameters ? { parameters } : {}),
+    ...(parameters ? { parameters } : {}), ...(tekRand ? { tekRand } : {}),
   };
 }

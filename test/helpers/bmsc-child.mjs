@@ -109,7 +109,7 @@ async function start(c) {
   cfg = c;
   store = openKeyStore(c.dbPath, { synchronous: "normal" });
   manager = new SessionManager({
-    store, logger: consoleLogger,
+    store, logger: consoleLogger, ...(c.derivation ? { derivation: c.derivation } : {}),
     services: [{ serviceId: c.serviceId, tgkLifetimeMs: c.tgkLifetimeMs, tekRand2PeriodMs: c.tekRand2PeriodMs, nextTgkLeadMs: c.nextTgkLeadMs }],
   });
   manager.onTek(onTek);

@@ -30,6 +30,8 @@ export interface BmscConfig {
   ssrc: number;
   /** Packet n is due at t0 + n·intervalMs. */
   intervalMs: number;
+  /** The TEK derivation of the BM-SC (default Alternative 1); receivers learn it from the key message. */
+  derivation?: "alt1" | "alt2";
   /** Set: stream from start (a restart); unset: wait for stream(t0). */
   t0?: number;
 }

@@ -1,7 +1,7 @@
 /** `mbms-srtp keyserver`: the BM-SC's session manager and HTTP key server (../bmsc.ts) without a sender. */
 import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
 import { numberOption } from "../option-values.js";
-import { PROFILE_USAGE } from "../profile-option.js";
+import { DERIVATION_USAGE, PROFILE_USAGE } from "../profile-option.js";
 import { SIGNALS_HELP } from "../signals.js";
 import { UsageError } from "../usage-error.js";
 import type { CommandIo } from "../command.js";
@@ -17,6 +17,7 @@ Options:
   --host <addr>            key server address (default 127.0.0.1)
   --store <file.sqlite>    persistent SQLite key store (default: in memory)
 ${PROFILE_USAGE}; sets every service's
+${DERIVATION_USAGE}
   --duration <seconds>     stop after this long (default: until Ctrl-C)
   --json                   print the summary as one JSON line
   -h, --help               this help

@@ -6,7 +6,7 @@ import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, bmscConfig, runBmscCommand
 import { fixedKeyOption } from "../fixed-key-options.js";
 import { writeProtectedSdp } from "../sdp.js";
 import { hostPortOption, numberOption } from "../option-values.js";
-import { PROFILE_USAGE } from "../profile-option.js";
+import { DERIVATION_USAGE, PROFILE_USAGE } from "../profile-option.js";
 import { SIGNALS_HELP } from "../signals.js";
 import { UsageError } from "../usage-error.js";
 import type { CommandIo } from "../command.js";
@@ -28,6 +28,7 @@ Options:
   --config <file>          services and users
   --service <id>           service to send (default: the config's first)
 ${PROFILE_USAGE}; sets every service's
+${DERIVATION_USAGE}
   --bitrate <bit/s>        target RTP bitrate (default 20M)
   --packet-size <bytes>    RTP payload bytes (default 1200)
   --duration <seconds>     how long to send (default: until Ctrl-C)

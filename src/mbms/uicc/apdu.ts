@@ -19,6 +19,10 @@
  *       founding document's card derives the TEK from the MKI of the SRTP packet instead, and a private
  *       value keeps such calls from being mistaken for 31.102 mode 02 (docs/key-derivation.md §4).
  *       Response: `53` L ‖ TGK-ID (4) ‖ SRTP master key (16|32) ‖ master salt (14).
+ *   F5  SK-TGK from an MKI (Alternative 2 split as the founding document's Figure 5 draws it): data as F2;
+ *       the card derives SK-TGK = PRF(TGK, …, TGK_RAND) and the ME the TEK from it and TEK_RAND
+ *       (docs/key-derivation.md §3). Private value. Response: `53` L ‖ TGK-ID (4) ‖ SK-TGK (16|32); 6985
+ *       for a TGK of an Alternative 1 service.
  *   F3  key deletion: data = [CSB ID (4)] ‖ TGK-ID (4 bytes, big-endian). Private value (31.102 mode 03 deletes an MSK
  *       by Key Domain ID ‖ Key Group). Response: none.
  *   F4  sign key request: data = the MAC input of an HTTP key request (src/mbms/http-protocol.ts
@@ -53,6 +57,8 @@ export const AuthMode = {
   TekFromMki: 0xf2,
   /** Private: delete one TGK by TGK-ID. */
   DeleteTgk: 0xf3,
+  /** Private: SK-TGK from an MKI (Alternative 2, the ME derives the TEK). */
+  SkTgkFromMki: 0xf5,
   /** Private: HMAC-SHA1 under K_req (from the card's KEK) over an HTTP key request's MAC input. */
   SignKeyRequest: 0xf4,
 } as const;

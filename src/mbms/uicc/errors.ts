@@ -15,6 +15,7 @@ export type UiccErrorCode =
   | "ERR_FRESHNESS" // 9865: key message timestamp (the card's freshness counter) not above the last accepted
   | "ERR_MEMORY_FULL" // 9866: no room for the message's TGKs
   | "ERR_KEY_NOT_FOUND" // 6A88: the TGK-ID named is not held by the card
+  | "ERR_CONDITIONS_NOT_SATISFIED" // 6985: the mode does not apply to the TGK named (SK-TGK of an Alternative 1 service)
   | "ERR_NO_DIAGNOSIS" // 6F00: the card failed without a precise diagnosis
   | "ERR_UNKNOWN_SW" // a status word outside the set this boundary defines
   | "ERR_BAD_RESPONSE" // a response APDU that does not decode (ME side)
@@ -40,6 +41,7 @@ export const SW = {
   FRESHNESS: 0x9865,
   MEMORY_FULL: 0x9866,
   KEY_NOT_FOUND: 0x6a88,
+  CONDITIONS_NOT_SATISFIED: 0x6985,
   WRONG_LENGTH: 0x6700,
   INCORRECT_DATA: 0x6a80,
   INCORRECT_P1P2: 0x6a86,
@@ -53,6 +55,7 @@ const CODE_OF_SW: ReadonlyMap<number, UiccErrorCode> = new Map<number, UiccError
   [SW.FRESHNESS, "ERR_FRESHNESS"],
   [SW.MEMORY_FULL, "ERR_MEMORY_FULL"],
   [SW.KEY_NOT_FOUND, "ERR_KEY_NOT_FOUND"],
+  [SW.CONDITIONS_NOT_SATISFIED, "ERR_CONDITIONS_NOT_SATISFIED"],
   [SW.WRONG_LENGTH, "ERR_WRONG_LENGTH"],
   [SW.INCORRECT_DATA, "ERR_INCORRECT_DATA"],
   [SW.INCORRECT_P1P2, "ERR_INCORRECT_P1P2"],

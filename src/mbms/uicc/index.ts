@@ -4,3 +4,4 @@ export * from "./errors.js";
 export * from "./apdu.js";
 export * from "./card-protocol.js";
 export * from "./uicc-proxy.js";
+export * from "./uicc-tek-source.js";

@@ -28,11 +28,11 @@ import { MikeyError } from "../../mikey/errors.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
 import { KEYS_METHOD, KEYS_PATH, MAX_BODY_BYTES, requestMacFromKek } from "../http-protocol.js";
-import { DEFAULT_MKI_LAYOUT, deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { DEFAULT_MKI_LAYOUT, deriveSkTgk, deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
 import { openMbmsKeyMessage } from "../key-message.js";
 import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
 import { SW, UiccError } from "./errors.js";
-import { encodeTekResponse } from "./tek-response.js";
+import { encodeSkTgkResponse, encodeTekResponse } from "./tek-response.js";
 
 export const DEFAULT_TGK_CAPACITY = 8;
 
@@ -129,6 +129,8 @@ export class SoftCard {
           return this.deliver(modeData);
         case AuthMode.TekFromMki:
           return this.generateTek(modeData);
+        case AuthMode.SkTgkFromMki:
+          return this.generateSkTgk(modeData);
         case AuthMode.DeleteTgk:
           return this.deleteTgk(modeData);
         case AuthMode.SignKeyRequest:
@@ -266,6 +268,21 @@ export class SoftCard {
     const value = encodeTekResponse({ tgkId, masterKey, masterSalt });
     masterKey.fill(0);
     masterSalt.fill(0);
+    const out = encodeAuthenticateResponse(value);
+    value.fill(0);
+    return out;
+  }
+
+  /** Mode F5: SK-TGK for the MKI, the first half of Alternative 2 (the ME derives the TEK from it). */
+  private generateSkTgk(data: Uint8Array): Uint8Array {
+    const found = this.tgkForMki(data);
+    if (found === "wrong length") return encodeResponseApdu(SW.WRONG_LENGTH);
+    if (!found) return encodeResponseApdu(SW.KEY_NOT_FOUND);
+    const { held, mki } = found;
+    if (held.derivation !== "alt2") return encodeResponseApdu(SW.CONDITIONS_NOT_SATISFIED);
+    const sk = deriveSkTgk({ tgk: held.tgk, tgkId: held.tgkId, csbId: held.csbId, mki }, { layout: held.layout, core: this.core });
+    const value = encodeSkTgkResponse(held.tgkId, sk);
+    sk.fill(0);
     const out = encodeAuthenticateResponse(value);
     value.fill(0);
     return out;

@@ -2,7 +2,8 @@
  * The ME side of the UICC-proxy boundary (docs/architecture.md, UICC-based mode). `UiccProxy` turns calls into
  * AUTHENTICATE APDUs (apdu.ts), sends them to a card over a CardChannel (a worker's message port:
  * card-worker.ts for Node), matches responses by id, applies timeouts and maps status words to UiccError.
- * `UiccTekSource` is the UE's TekSource over it: the receiver code is the same as in ME-based mode.
+ * `UiccTekSource` (uicc-tek-source.ts) is the UE's TekSource over it: the receiver code is the same as in
+ * ME-based mode.
  *
  * The ME never holds the KEK or a TGK: it forwards key messages as opaque bytes, and reads only their
  * clear, non-secret parts (T, and the Key ID extension's TGK validity entries) to know which TGK-IDs the
@@ -10,18 +11,13 @@
  * `KeyClient`'s card credentials (`cardCredentials`) the key client needs no KEK either.
  * Browser-safe: no Node APIs.
  */
-import { systemClock, type Clock, type WallClock } from "../../clock.js";
-import { msFromNtp } from "../../mikey/ntp.js";
-import { mkiLength, splitMki, type MkiLayout } from "../key-hierarchy.js";
-import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
-import { ServiceParametersLatch, type ServiceParameters } from "../service-parameters.js";
+import { systemClock, type Clock } from "../../clock.js";
 import { MAC_BYTES, authHeaders, requestMacInput, requestTimeAndNonce, type RequestSigner } from "../http-protocol.js";
-import type { TekResult, TekSource } from "../ue/tek-source.js";
-import type { KeyCredentials } from "../ue/key-client.js";
+import type { TekResult } from "../ue/tek-source.js";
 import { AuthMode, copyBytes, decodeAuthenticateResponse, encodeAuthenticate } from "./apdu.js";
 import type { CardRequest, CardResponse } from "./card-protocol.js";
 import { SW, UiccError } from "./errors.js";
-import { decodeTekResponse } from "./tek-response.js";
+import { decodeSkTgkResponse, decodeTekResponse } from "./tek-response.js";
 
 /** How the proxy reaches the card: a message port with transfer (Worker, MessagePort, Web Worker). */
 export interface CardChannel {
@@ -97,17 +93,32 @@ export class UiccProxy {
    * holds no such TGK (6A88).
    */
   async generateTek(mki: Uint8Array, csbId?: number): Promise<TekResult | undefined> {
+    return this.keyFromMki(AuthMode.TekFromMki, mki, csbId, (value) => {
+      const { masterKey, masterSalt } = decodeTekResponse(value);
+      return { masterKey, masterSalt };
+    });
+  }
+
+  /**
+   * AUTHENTICATE mode F5: SK-TGK for an MKI of an Alternative 2 service (the ME derives the TEK, tekFromSkTgk).
+   * Resolves undefined when the card holds no such TGK; ERR_CONDITIONS_NOT_SATISFIED for an Alternative 1 one.
+   */
+  async generateSkTgk(mki: Uint8Array, csbId?: number): Promise<Uint8Array | undefined> {
+    return this.keyFromMki(AuthMode.SkTgkFromMki, mki, csbId, decodeSkTgkResponse);
+  }
+
+  /** A key-from-MKI mode: undefined for 6A88 (no such TGK), the decoded value (the response is zeroed). */
+  private async keyFromMki<T>(mode: number, mki: Uint8Array, csbId: number | undefined, decode: (value: Uint8Array | undefined) => T): Promise<T | undefined> {
     if (!(mki instanceof Uint8Array) || mki.length === 0 || mki.length > 251) throw new UiccError("ERR_ARGUMENT", "an MKI is 1..251 bytes");
     let value: Uint8Array | undefined;
     try {
-      value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.TekFromMki, withCsbId(csbId, mki))));
+      value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(mode, withCsbId(csbId, mki))));
     } catch (e) {
       if (e instanceof UiccError && e.sw === SW.KEY_NOT_FOUND && e.code === "ERR_KEY_NOT_FOUND") return undefined;
       throw e;
     }
     try {
-      const { masterKey, masterSalt } = decodeTekResponse(value);
-      return { masterKey, masterSalt };
+      return decode(value);
     } finally {
       value?.fill(0);
     }
@@ -205,144 +216,4 @@ export function cardSigner(card: Pick<UiccProxy, "signKeyRequest">, userId: stri
       }
     },
   };
-}
-
-/**
- * KeyClient credentials for a UICC-based UE: requests signed by the card (mode F4), key messages forwarded
- * to it as bytes (mode 01, `UiccTekSource.deliver`). Pass the same UiccTekSource as the client's tekSource.
- */
-export function cardCredentials(source: UiccTekSource, userId: string): KeyCredentials & { kind: "card" } {
-  return { kind: "card", signer: cardSigner(source.proxy, userId), deliver: (bytes) => source.deliver(bytes) };
-}
-
-export interface UiccTekSourceOptions {
-  /**
-   * The service whose TGKs this source tracks (TGK-IDs are per service; one source per service, any number
-   * over one card). Default: the service of the first key message delivered.
-   */
-  serviceId?: string;
-  /** Whether close() also closes the proxy (default true; false for a card shared by several sources). */
-  closeProxy?: boolean;
-  /** Not needed (the key message says); when given, a key message with another layout is refused. */
-  layout?: Partial<MkiLayout>;
-  /** Wall clock for TGK lifetimes (default systemClock): the ME's, since the card has none. */
-  clock?: WallClock;
-  /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
-  expirySkewMs?: number;
-}
-
-/**
- * The UICC-based TekSource. It tracks TGK-IDs and expiries from the key messages it delivered (clear
- * parts only, mirroring the card's rule of dropping TGKs expired before an accepted message's T), and
- * asks the card only for MKIs naming a TGK it knows and that has not expired: the card has no clock, so
- * the ME enforces lifetimes.
- */
-export class UiccTekSource implements TekSource {
-  private readonly expiries = new Map<number, number>();
-  private readonly listeners = new Set<() => void>();
-  private readonly latch: ServiceParametersLatch;
-  private readonly clock: WallClock;
-  private readonly skew: number;
-  private readonly closeProxy: boolean;
-  private service: string | undefined;
-  private csbId: number | undefined;
-
-  constructor(readonly proxy: UiccProxy, options: UiccTekSourceOptions = {}) {
-    this.latch = new ServiceParametersLatch({ layout: options.layout });
-    this.clock = options.clock ?? systemClock;
-    this.skew = options.expirySkewMs ?? 60_000;
-    this.service = options.serviceId;
-    this.closeProxy = options.closeProxy ?? true;
-  }
-
-  /** The service this source tracks (undefined until the first delivery when not configured). */
-  get serviceId(): string | undefined {
-    return this.service;
-  }
-
-  get parameters(): ServiceParameters | undefined {
-    return this.latch.current;
-  }
-
-  /**
-   * Forwards a key message to the card; on 9000 records its TGK-IDs and expiries. Rejects with the card's
-   * UiccError, or ERR_ARGUMENT (nothing sent) for a key message of another service than this source's.
-   */
-  async deliver(bytes: Uint8Array): Promise<void> {
-    let facts: KeyMessageFacts | undefined;
-    try {
-      facts = keyMessageFacts(bytes);
-    } catch {
-      // let the card refuse it (6A80)
-    }
-    if (facts && this.service !== undefined && facts.serviceId !== this.service) {
-      throw new UiccError("ERR_ARGUMENT", "a key message of another service: one UiccTekSource per service");
-    }
-    if (facts && this.csbId !== undefined && facts.csbId !== this.csbId) throw new UiccError("ERR_ARGUMENT", "a key message with another CSB ID than the service's");
-    if (facts?.parameters) this.latch.check(facts.parameters);
-    await this.proxy.deliverKeyMessage(bytes);
-    if (!facts) return;
-    this.service ??= facts.serviceId;
-    this.csbId ??= facts.csbId;
-    if (facts.parameters) this.latch.adopt(facts.parameters);
-    const t = msFromNtp(facts.timestamp);
-    for (const [id, expiresAt] of this.expiries) if (expiresAt < t) this.expiries.delete(id);
-    for (const g of facts.tgks) this.expiries.set(g.tgkId, g.expiresAt);
-    this.notify();
-  }
-
-  async deriveTek(mki: Uint8Array): Promise<TekResult | undefined> {
-    const service = this.latch.current;
-    if (!service || mki.length !== mkiLength(service.layout)) return undefined;
-    const { tgkId } = splitMki(mki, service.layout);
-    const expiresAt = this.expiries.get(tgkId);
-    if (expiresAt === undefined || this.clock.now() > expiresAt + this.skew) return undefined;
-    const tek = await this.proxy.generateTek(mki, this.csbId);
-    if (!tek && this.expiries.delete(tgkId)) this.notify(); // the card no longer holds it
-    return tek;
-  }
-
-  knownTgkIds(): number[] {
-    const t = this.clock.now();
-    return [...this.expiries].filter(([, e]) => t <= e + this.skew).map(([id]) => id);
-  }
-
-  tgkExpiries(): Map<number, number> {
-    return new Map(this.expiries);
-  }
-
-  subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Deletes a TGK on the card (mode F3) and forgets it. */
-  async deleteTgk(tgkId: number): Promise<boolean> {
-    const deleted = await this.proxy.deleteTgk(tgkId, this.csbId);
-    if (this.expiries.delete(tgkId) || deleted) this.notify();
-    return deleted;
-  }
-
-  /** Deletes, on the card too, every TGK past expiry + skew (frees card memory). Returns how many. */
-  async prune(): Promise<number> {
-    const t = this.clock.now();
-    const expired = [...this.expiries].filter(([, e]) => t > e + this.skew).map(([id]) => id);
-    for (const id of expired) {
-      await this.proxy.deleteTgk(id, this.csbId);
-      this.expiries.delete(id);
-    }
-    if (expired.length > 0) this.notify();
-    return expired.length;
-  }
-
-  /** Forgets the TGKs and closes the proxy (terminating the card's worker) unless `closeProxy: false`. */
-  async close(): Promise<void> {
-    this.expiries.clear();
-    this.notify();
-    if (this.closeProxy) await this.proxy.close();
-  }
-
-  private notify(): void {
-    for (const l of this.listeners) l();
-  }
 }
