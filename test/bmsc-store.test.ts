@@ -286,6 +286,35 @@ describe.each(backends)("%s", (_name, open) => {
       expect(s.listTgks("radio")).toEqual([]);
     });
 
+    it("ends TGKs early (revocation): the valid ones expire at `at`, the future ones go, other services and expired ones stay", () => {
+      const s = store();
+      s.addService(service("tv"));
+      s.addService(service("radio"));
+      const keep = rnd(16);
+      s.addTgk({ serviceId: "tv", tgkId: 1, tgk: rnd(16), validFrom: 0, expiresAt: 50 }); // expired before `at`
+      s.addTgk({ serviceId: "tv", tgkId: 2, tgk: keep, validFrom: 50, expiresAt: 300 }); // in force at 100
+      s.addTgk({ serviceId: "tv", tgkId: 3, tgk: rnd(16), validFrom: 300, expiresAt: 600 }); // not yet valid
+      s.addTgk({ serviceId: "tv", tgkId: 4, tgk: rnd(16), validFrom: 100, expiresAt: 400 }); // valid from `at` exactly: never in force
+      s.addTgk({ serviceId: "radio", tgkId: 2, tgk: rnd(16), validFrom: 50, expiresAt: 300 });
+      expect(s.endTgks("tv", 100)).toBe(3);
+      expect(s.listTgks("tv")).toEqual([
+        { serviceId: "tv", tgkId: 1, tgk: expect.any(Uint8Array), validFrom: 0, expiresAt: 50 },
+        { serviceId: "tv", tgkId: 2, tgk: keep, validFrom: 50, expiresAt: 100 },
+      ]);
+      expect(s.listTgks("radio").map((t) => t.expiresAt)).toEqual([300]);
+      expect(s.endTgks("tv", 100)).toBe(0); // idempotent
+      expect(s.deleteExpiredTgks(100, "tv")).toBe(2);
+      // The IDs of the deleted TGKs are not handed out again: the counter only moves on.
+      s.addService(service("news", { nextTgkId: 7 }));
+      s.addTgk({ serviceId: "news", tgkId: s.allocateTgkId("news"), tgk: rnd(16), validFrom: 200, expiresAt: 300 });
+      expect(s.endTgks("news", 100)).toBe(1);
+      expect(s.listTgks("news")).toEqual([]);
+      expect(s.allocateTgkId("news")).toBe(8);
+      expect(codeOf(() => s.endTgks("nope", 100))).toBe("ERR_NOT_FOUND");
+      expect(codeOf(() => s.endTgks("tv", -1))).toBe("ERR_ARGUMENT");
+      expect(codeOf(() => s.endTgks("", 100))).toBe("ERR_ARGUMENT");
+    });
+
     it("removing a service removes its TGKs and TEK_RAND2 state", () => {
       const s = store();
       s.addService(service("tv"));

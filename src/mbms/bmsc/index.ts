@@ -14,3 +14,4 @@ export * from "./rate-limiter.js";
 export * from "./key-server.js";
 export * from "./mbms-sender.js";
 export * from "./tek-schedule.js";
+export type { RevocationMode } from "./revocation.js";

@@ -38,6 +38,11 @@ export interface ReconcileOptions {
   /** createdAt of added users. */
   now: number;
   core: CryptoCore;
+  /**
+   * Filled with the services some enabled user stops getting keys for (disabled, or unsubscribed), so the
+   * caller can revoke them (revocation.ts). Computed before the store is written.
+   */
+  revoked?: Set<string>;
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
@@ -70,14 +75,21 @@ export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[]
       rec.kek.fill(0);
     }
     if (rec.disabled) update.disabled = false;
-    if (!sameSet(store.listSubscriptions(u.userId), services)) update.services = services;
+    const held = store.listSubscriptions(u.userId);
+    if (!sameSet(held, services)) {
+      update.services = services;
+      if (!rec.disabled) for (const id of held) if (!services.includes(id)) o.revoked?.add(id);
+    }
     if (Object.keys(update).length > 1) updates.push(update);
   }
   for (const userId of store.listUserIds()) {
     if (listed.has(userId)) continue;
     const rec = store.getUser(userId);
     rec?.kek.fill(0);
-    if (rec && !rec.disabled) updates.push({ userId, disabled: true });
+    if (rec && !rec.disabled) {
+      updates.push({ userId, disabled: true });
+      for (const id of o.revoked ? store.listSubscriptions(userId) : []) o.revoked?.add(id);
+    }
   }
   if (adds.length > 0) store.addUsers(adds);
   if (updates.length > 0) store.updateUsers(updates);

@@ -27,28 +27,11 @@ import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./rec
 import { KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, type ServiceConfig, type ServiceSettings } from "./service-config.js";
 import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
 import { ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
+import { entitledServices, revocationMode, revokeServices, type RevocationMode } from "./revocation.js";
 import type { TekEvent } from "./tek-event.js";
+import type { SessionManagerOptions } from "./session-options.js";
 
-export interface SessionManagerOptions {
-  store: KeyStore;
-  services?: ServiceConfig[];
-  /** The BM-SC's identity in key messages (IDi), default "bmsc.mbms.invalid". */
-  bmscId?: string;
-  clock?: Clock;
-  onTek?: (event: TekEvent) => void;
-  logger?: Logger;
-  /** MKI layout (default TGK-ID 4 bytes ‖ TEK_RAND2 8 bytes). */
-  layout?: Partial<MkiLayout>;
-  /** TEK derivation (default "alt1": TEK = f(TGK, TEK_RAND, TEK_RAND2)). */
-  derivation?: TekDerivation;
-  /** How users are spread over the retrieval window (default "hash"). */
-  rekeySpread?: RekeySpread;
-  /** Number of slots the retrieval window is cut into (default 16). */
-  rekeySlots?: number;
-  /** Retry delay after a failed schedule step (default 1 s). */
-  retryMs?: number;
-  core?: CryptoCore;
-}
+export type { SessionManagerOptions } from "./session-options.js";
 
 export interface KeyResponse {
   /** The MIKEY key message (application/mikey). */
@@ -83,6 +66,7 @@ export class SessionManager {
   #retryMs: number;
   #chain: TgkChain;
   #listenerFailures = 0;
+  #revocation: RevocationMode;
 
   constructor(options: SessionManagerOptions) {
     if (!options || typeof options !== "object" || !options.store) throw new MbmsError("ERR_ARGUMENT", "a KeyStore is required");
@@ -103,6 +87,7 @@ export class SessionManager {
     this.#slots = options.rekeySlots ?? 16;
     if (!Number.isSafeInteger(this.#slots) || this.#slots < 1 || this.#slots > 1_000_000) throw new MbmsError("ERR_ARGUMENT", "rekeySlots must be an integer in 1..10^6");
     this.#retryMs = positiveInt("retryMs", options.retryMs ?? 1000);
+    this.#revocation = revocationMode(options.revocation);
     this.#chain = { store: this.store, maxTgkId: 2 ** (8 * this.layout.tgkIdBytes) - 1, log: this.#log };
     if (options.onTek) this.#listeners.add(options.onTek);
     for (const s of options.services ?? []) this.addService(s);
@@ -124,17 +109,37 @@ export class SessionManager {
    * subscribed to every managed service. Call it after the services are added, before serving.
    */
   reconcileUsers(users: readonly ConfiguredUser[]): ReconcileResult {
-    const r = reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core });
+    const revoked = new Set<string>();
+    const r = reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core, revoked });
     this.#log("info", "users reconciled", { ...r });
+    this.#revoke([...revoked], "users reconciled");
     return r;
   }
 
+  /** Removes a user (false, and nothing changes, if there is none); revokes its services (`revocation`). */
   removeUser(userId: string): boolean {
-    return this.store.removeUser(userId);
+    const lost = entitledServices(this.store, userId);
+    if (!this.store.removeUser(userId)) return false;
+    this.#revoke(lost, "user removed");
+    return true;
   }
 
+  /** ERR_NOT_FOUND for an unknown user. Disabling an enabled user revokes its services (`revocation`). */
   setUserDisabled(userId: string, disabled: boolean): void {
+    const lost = disabled ? entitledServices(this.store, userId) : [];
     this.store.setUserDisabled(userId, disabled);
+    this.#revoke(lost, "user disabled");
+  }
+
+  /** Revocation "fresh-tgk" (revocation.ts): a fresh TGK and, if running, a TEK under it at once. */
+  #revoke(serviceIds: readonly string[], reason: string): void {
+    if (this.#revocation === "none" || serviceIds.length === 0) return;
+    const rotate = this.#running ? (s: ServiceSettings, now: number) => this.#ensureTek(s, now, false, true) : undefined;
+    try {
+      revokeServices(this.#chain, serviceIds.flatMap((id) => this.#services.get(id) ?? []), this.clock.now(), reason, rotate);
+    } finally {
+      this.#reschedule();
+    }
   }
 
   // ---- services ----

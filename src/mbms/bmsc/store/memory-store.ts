@@ -227,6 +227,22 @@ export class MemoryKeyStore implements KeyStore {
     return n;
   }
 
+  endTgks(serviceId: string, at: number): number {
+    this.#open();
+    checkTime("at", at);
+    const s = this.#service(serviceId);
+    let n = 0;
+    for (const [tgkId, t] of s.tgks) {
+      if (t.validFrom >= at) {
+        t.tgk.fill(0);
+        s.tgks.delete(tgkId);
+      } else if (t.expiresAt > at) t.expiresAt = at;
+      else continue;
+      n++;
+    }
+    return n;
+  }
+
   getTekRand2(serviceId: string): TekRand2State | undefined {
     this.#open();
     checkId("service", serviceId);

@@ -17,6 +17,7 @@ import { closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
 import { migrate } from "./sqlite-schema.js";
+import { fromBlob, rand2State, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow, type UserRow } from "./sqlite-rows.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
   checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate,
@@ -33,19 +34,6 @@ export interface SqliteKeyStoreOptions {
   busyTimeoutMs?: number;
   /** Permissions of a newly created database file (default 0o600: it holds KEKs and TGKs in clear). */
   fileMode?: number;
-}
-
-interface UserRow { user_id: string; kek: Buffer; created_at: number; disabled: number }
-interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number }
-interface TgkRow { service_id: string; tgk_id: number; tgk: Buffer; valid_from: number; expires_at: number }
-interface Rand2Row { service_id: string; current: Buffer; current_start: number; previous: Buffer | null; previous_start: number | null }
-
-/** A plain Uint8Array copy of a BLOB that better-sqlite3 returned; the Buffer is zeroed. */
-function fromBlob(b: Buffer): Uint8Array {
-  const out = new Uint8Array(b.length);
-  out.set(b);
-  b.fill(0);
-  return out;
 }
 
 const sqliteCode = (e: unknown): string | undefined => {
@@ -100,6 +88,8 @@ function prepareAll(db: Database.Database) {
     ),
     deleteExpired: p("DELETE FROM tgks WHERE expires_at <= ?"),
     deleteExpiredOf: p("DELETE FROM tgks WHERE expires_at <= ? AND service_id = ?"),
+    deleteNotYetValid: p("DELETE FROM tgks WHERE service_id = ? AND valid_from >= ?"),
+    endValid: p("UPDATE tgks SET expires_at = ? WHERE service_id = ? AND expires_at > ?"),
     getRand2: p("SELECT service_id, current, current_start, previous, previous_start FROM tek_rand2 WHERE service_id = ?"),
     rotateRand2: p(
       `INSERT INTO tek_rand2 (service_id, current, current_start, previous, previous_start) VALUES (?, ?, ?, NULL, NULL)
@@ -129,6 +119,7 @@ export class SqliteKeyStore implements KeyStore {
   #nonceTx!: (userId: string, nonce: Uint8Array, expiresAt: number, now: number, max: number | undefined) => NonceResult;
   #allocateTx!: (serviceId: string, max: number) => number;
   #rotateTx!: (serviceId: string, rand2: Uint8Array, startsAt: number) => RotateResult;
+  #endTx!: (serviceId: string, at: number) => number;
 
   constructor(path: string, options: SqliteKeyStoreOptions = {}) {
     if (typeof path !== "string" || path.length === 0) throw new MbmsError("ERR_ARGUMENT", "path must be a non-empty string");
@@ -229,6 +220,13 @@ export class SqliteKeyStore implements KeyStore {
       return { applied, state: rand2State(s.getRand2.get(serviceId) as Rand2Row) };
     });
     this.#rotateTx = (serviceId, rand2, startsAt) => rotate.immediate(serviceId, rand2, startsAt);
+
+    // Not-yet-valid ones first: what is left starts before `at`, so expires_at = at keeps expires_at > valid_from.
+    const end = db.transaction((serviceId: string, at: number): number => {
+      if (s.serviceExists.get(serviceId) === undefined) throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
+      return s.deleteNotYetValid.run(serviceId, at).changes + s.endValid.run(at, serviceId, at).changes;
+    });
+    this.#endTx = (serviceId, at) => end.immediate(serviceId, at);
   }
 
   /** Runs one call: refuses after close, maps every failure to an MbmsError. */
@@ -350,6 +348,12 @@ export class SqliteKeyStore implements KeyStore {
       (serviceId === undefined ? this.#s.deleteExpired.run(now) : this.#s.deleteExpiredOf.run(now, serviceId)).changes);
   }
 
+  endTgks(serviceId: string, at: number): number {
+    checkId("service", serviceId);
+    checkTime("at", at);
+    return this.#call("ending TGKs", () => this.#endTx(serviceId, at));
+  }
+
   getTekRand2(serviceId: string): TekRand2State | undefined {
     checkId("service", serviceId);
     const r = this.#call("reading TEK_RAND2", () => this.#s.getRand2.get(serviceId) as Rand2Row | undefined);
@@ -401,15 +405,4 @@ function createPrivate(path: string, mode: number): void {
   } catch {
     // exists already, or cannot be created: opening reports the latter as ERR_STORE
   }
-}
-
-function tgkRecord(r: TgkRow): TgkRecord {
-  return { serviceId: r.service_id, tgkId: r.tgk_id, tgk: fromBlob(r.tgk), validFrom: r.valid_from, expiresAt: r.expires_at };
-}
-
-function rand2State(r: Rand2Row): TekRand2State {
-  return {
-    serviceId: r.service_id, current: fromBlob(r.current), currentStart: r.current_start,
-    previous: r.previous && fromBlob(r.previous), previousStart: r.previous_start,
-  };
 }

@@ -175,6 +175,12 @@ export interface KeyStore {
   listTgks(serviceId: string): TgkRecord[];
   /** Deletes the TGKs with expiresAt <= now (of one service, or of all); returns how many. */
   deleteExpiredTgks(now: number, serviceId?: string): number;
+  /**
+   * Ends the service's TGKs early, at `at` (revocation: a removed user's pre-delivered TGKs must stop
+   * working): each TGK still valid at `at` gets expiresAt = at; each not yet valid then (validFrom >= at)
+   * is deleted, since it would never be in force. Returns how many changed. ERR_NOT_FOUND for an unknown service.
+   */
+  endTgks(serviceId: string, at: number): number;
 
   // ---- TEK_RAND2 schedule ----
   getTekRand2(serviceId: string): TekRand2State | undefined;

@@ -1,0 +1,78 @@
+/**
+ * Revocation (issue 16 item 4; docs/mbms-flows.md, "Revocation"): a key message carries the TGK in force
+ * and every later TGK already generated (tgk-chain.ts), so a user removed, disabled or unsubscribed keeps
+ * decrypting until those expire. With "fresh-tgk" the Session Manager ends them now (KeyStore.endTgks) and
+ * starts a fresh random TGK under the next TGK-ID; the sender switches to a TEK under it at once, and the
+ * remaining UEs fetch it on demand (their MKI evaluators see the unknown TGK-ID: unknown-tgk-gate.ts).
+ *
+ * The fresh TGK-ID is allocateTgkId's next one, at most 2 past the highest a UE holds (the UE holds the
+ * TGK in force and perhaps the next; the deleted future TGKs' IDs are never reused: a UE may hold the old
+ * key under them). That is within the UE gate's default `unknownTgkAhead` of 2 — for one revocation. A
+ * second before the UEs re-keyed lands 3 past: batch removals (reconcileUsers: one fresh TGK per service).
+ */
+import { MbmsError } from "../errors.js";
+import type { ServiceSettings } from "./service-config.js";
+import type { KeyStore } from "./store/index.js";
+import type { TgkChain } from "./tgk-chain.js";
+
+/**
+ * "fresh-tgk" (the default, since removal should mean no more keys): removing, disabling or unsubscribing
+ * a user starts a fresh TGK for each service it loses, at the cost of every remaining receiver re-keying
+ * on demand within about a second (unknownTgkSilenceMs, then one request each). "none": the user's TGKs
+ * work until they expire (up to the TGK lifetime plus the lead of the next one); for audiences too large
+ * for that burst, where the TGK lifetime bounds the exposure.
+ */
+export type RevocationMode = "fresh-tgk" | "none";
+
+export function revocationMode(v: unknown): RevocationMode {
+  if (v === undefined) return "fresh-tgk";
+  if (v !== "fresh-tgk" && v !== "none") throw new MbmsError("ERR_ARGUMENT", "revocation is \"fresh-tgk\" or \"none\"");
+  return v;
+}
+
+/** The services `userId` gets keys for now (enabled, subscribed): what removing or disabling it revokes. */
+export function entitledServices(store: KeyStore, userId: string): string[] {
+  const user = store.getUser(userId);
+  if (!user) return [];
+  user.kek.fill(0);
+  return user.disabled ? [] : store.listSubscriptions(userId);
+}
+
+/**
+ * Ends the service's TGKs at `now` and stores a fresh random one valid [now, now + TGK_LIFE). Ended first:
+ * a crash in between leaves no TGK in force, and the next schedule step makes a fresh one anyway.
+ */
+export function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): number {
+  const ended = chain.store.endTgks(s.serviceId, now);
+  const tgkId = chain.store.allocateTgkId(s.serviceId, chain.maxTgkId);
+  const tgk = globalThis.crypto.getRandomValues(new Uint8Array(s.tgkLength));
+  try {
+    chain.store.addTgk({ serviceId: s.serviceId, tgkId, tgk, validFrom: now, expiresAt: now + s.tgkLifetimeMs });
+  } finally {
+    tgk.fill(0);
+  }
+  chain.store.deleteExpiredTgks(now, s.serviceId);
+  chain.log("info", "TGK revoked: fresh TGK from now", { serviceId: s.serviceId, tgkId, ended, validFrom: now, reason });
+  return tgkId;
+}
+
+/**
+ * Revokes each service: a fresh TGK (startFreshTgk), then `rotate` (the manager's forced TEK_RAND2 rotation,
+ * which announces a TEK under it). Every service is tried, failures logged; the first is thrown.
+ */
+export function revokeServices(
+  chain: TgkChain, services: readonly ServiceSettings[], now: number, reason: string,
+  rotate: ((s: ServiceSettings, now: number) => void) | undefined,
+): void {
+  let failure: unknown;
+  for (const s of services) {
+    try {
+      startFreshTgk(chain, s, now, reason);
+      rotate?.(s, now);
+    } catch (e) {
+      failure ??= e;
+      chain.log("error", "revocation failed", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
