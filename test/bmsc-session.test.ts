@@ -297,6 +297,23 @@ describe("SessionManager", () => {
     mgr.stop();
   });
 
+  it("stores the service's TEK scheme and resumes it only with the same derivation and MKI layout (else the same MKI would name another TEK)", () => {
+    const store = new MemoryKeyStore();
+    const clock = new ManualClock();
+    const first = new SessionManager({ store, clock, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 14 } });
+    first.addService({ serviceId: "svc", tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE });
+    expect(store.getService("svc")!.tekScheme).toBe("alt2 2+14");
+    for (const other of [{}, { derivation: "alt1" as const, layout: { tgkIdBytes: 2, randBytes: 14 } }, { derivation: "alt2" as const }]) {
+      const again = new SessionManager({ store, clock, ...other });
+      expect(() => again.addService({ serviceId: "svc" }), JSON.stringify(other)).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+      expect(again.hasService("svc")).toBe(false);
+    }
+    new SessionManager({ store, clock, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 14 } }).addService({ serviceId: "svc" });
+    // A service stored without a scheme (before schema v3) cannot be checked: resumed as configured.
+    store.addService({ serviceId: "legacy", csbId: 5, csId: 1, srtpProfile: "AES_CM_128_HMAC_SHA1_80", tekRand: new Uint8Array(16).fill(1) });
+    new SessionManager({ store, clock, derivation: "alt2" }).addService({ serviceId: "legacy" });
+  });
+
   it("makes TGKs of the configured length, independent of the profile, and keeps a stored service's length", () => {
     const store = new MemoryKeyStore();
     const clock = new ManualClock();

@@ -181,11 +181,12 @@ describe.each(backends)("%s", (_name, open) => {
       const s = store();
       const tekRand = rnd(16);
       s.addService(service("news", { tekRand, csbId: 0xffffffff, csId: 255 }));
-      s.addService(service("sport", { nextTgkId: 7, tekRand: rnd(32) }));
+      s.addService(service("sport", { nextTgkId: 7, tekRand: rnd(32), tekScheme: "alt2 2+14" }));
       expect(s.getService("news")).toEqual({
         serviceId: "news", csbId: 0xffffffff, csId: 255, srtpProfile: "AES_CM_128_HMAC_SHA1_80", tekRand, nextTgkId: 1,
       });
       expect(s.getService("sport")!.nextTgkId).toBe(7);
+      expect([s.getService("news")!.tekScheme, s.getService("sport")!.tekScheme]).toEqual([undefined, "alt2 2+14"]);
       expect(s.getService("weather")).toBeUndefined();
       expect(s.listServiceIds()).toEqual(["news", "sport"]);
       expect(codeOf(() => s.addService(service("news")))).toBe("ERR_DUPLICATE");
@@ -198,6 +199,7 @@ describe.each(backends)("%s", (_name, open) => {
     it("validates service parameters", () => {
       const s = store();
       expect(codeOf(() => s.addService(service("x", { csbId: 2 ** 32 })))).toBe("ERR_ARGUMENT");
+      for (const tekScheme of ["", "x".repeat(65), 7 as unknown as string]) expect(codeOf(() => s.addService(service("x", { tekScheme })))).toBe("ERR_ARGUMENT");
       expect(codeOf(() => s.addService(service("x", { csbId: -1 })))).toBe("ERR_ARGUMENT");
       expect(codeOf(() => s.addService(service("x", { csId: 256 })))).toBe("ERR_ARGUMENT");
       expect(codeOf(() => s.addService(service("x", { tekRand: rnd(15) })))).toBe("ERR_ARGUMENT");
@@ -568,9 +570,9 @@ describe("SqliteKeyStore on disk", () => {
     fill(a);
     const before = snapshot(a);
     a.close();
-    // Back to what a v1 build wrote: no subscriptions table, version 1.
+    // Back to what a v1 build wrote: no subscriptions table, no TEK scheme, version 1.
     const raw = new Database(file);
-    raw.exec("DROP TABLE subscriptions; UPDATE schema_version SET version = 1");
+    raw.exec("DROP TABLE subscriptions; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 1");
     raw.close();
     const b = new SqliteKeyStore(file);
     try {
@@ -581,9 +583,27 @@ describe("SqliteKeyStore on disk", () => {
       b.close();
     }
     const check = new Database(file);
-    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(2);
+    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(SQLITE_SCHEMA_VERSION);
     expect(check.prepare("SELECT count(*) FROM subscriptions").pluck().get()).toBe(100);
     check.close();
+  });
+
+  it("migrates a version-2 file: its services have no TEK scheme (not checked on resume), new ones get theirs", () => {
+    const file = newFile();
+    const a = new SqliteKeyStore(file);
+    a.addService(service("news", { tekScheme: "alt1 4+8" }));
+    a.close();
+    const raw = new Database(file);
+    raw.exec("ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 2");
+    raw.close();
+    const b = new SqliteKeyStore(file);
+    try {
+      expect(b.getService("news")!.tekScheme).toBeUndefined();
+      b.addService(service("sport", { tekScheme: "alt2 4+8" }));
+      expect(b.getService("sport")!.tekScheme).toBe("alt2 4+8");
+    } finally {
+      b.close();
+    }
   });
 
   it("maps open failures and foreign schemas to ERR_STORE, never a raw SqliteError", () => {

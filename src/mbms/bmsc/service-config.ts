@@ -4,6 +4,7 @@
  */
 import { DEFAULT_PROFILE, SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
 import { MbmsError } from "../errors.js";
+import type { MkiLayout, TekDerivation } from "../key-hierarchy.js";
 import type { KeyStore, ServiceRecord } from "./store/index.js";
 
 export interface ServiceConfig {
@@ -73,11 +74,22 @@ export function serviceSettings(config: ServiceConfig): ServiceSettings {
   return { serviceId: config.serviceId, profile, tekLength, tgkLength, tgkLifetimeMs, tekRand2PeriodMs, nextTgkLeadMs };
 }
 
-/** A stored service resumed under `config`: it must be the same service (CSB ID, cs_id, profile, TGK length). */
-export function checkStoredService(store: KeyStore, rec: ServiceRecord, config: ServiceConfig, settings: ServiceSettings): void {
+/** How a BM-SC derives TEKs and lays out MKIs, as the store keeps it: "alt1 4+8". */
+export function tekScheme(derivation: TekDerivation, layout: MkiLayout): string {
+  return `${derivation} ${layout.tgkIdBytes}+${layout.randBytes}`;
+}
+
+/**
+ * A stored service resumed under `config` by a BM-SC of `scheme`: it must be the same service (CSB ID,
+ * cs_id, profile, TGK length, and the TEK scheme when stored) — else the same MKI would name another TEK.
+ */
+export function checkStoredService(store: KeyStore, rec: ServiceRecord, config: ServiceConfig, settings: ServiceSettings, scheme: string): void {
   if (config.csbId !== undefined && config.csbId !== rec.csbId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another CSB ID");
   if (rec.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", `the stored service has cs_id ${rec.csId}: ${CS_ID_REFUSED}`);
   if (rec.srtpProfile !== settings.profile) throw new MbmsError("ERR_ARGUMENT", "the stored service has another SRTP profile");
+  if (rec.tekScheme !== undefined && rec.tekScheme !== scheme) {
+    throw new MbmsError("ERR_ARGUMENT", `the stored service derives TEKs as "${rec.tekScheme}", this BM-SC as "${scheme}" (derivation and MKI layout)`);
+  }
   const stored = store.listTgks(rec.serviceId).map((t) => t.tgk.fill(0).length);
   const other = stored.find((length) => length !== settings.tgkLength);
   if (other) throw new MbmsError("ERR_ARGUMENT", `the stored service's TGKs are ${other} bytes, not ${settings.tgkLength}`);

@@ -24,7 +24,9 @@ import {
 } from "../key-hierarchy.js";
 import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
 import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
-import { KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, type ServiceConfig, type ServiceSettings } from "./service-config.js";
+import {
+  KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, tekScheme, type ServiceConfig, type ServiceSettings,
+} from "./service-config.js";
 import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
 import { ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
 import { entitledServices, revocationMode, revokeServices, type RevocationMode } from "./revocation.js";
@@ -154,11 +156,14 @@ export class SessionManager {
     const { profile } = settings;
     const stored = this.store.getService(config.serviceId);
     if (stored) {
-      checkStoredService(this.store, stored, config, settings);
+      checkStoredService(this.store, stored, config, settings, tekScheme(this.derivation, this.layout));
       this.#log("info", "service resumed", { serviceId: config.serviceId, profile });
     } else {
       const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
-      this.store.addService({ serviceId: config.serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES) });
+      this.store.addService({
+        serviceId: config.serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
+        tekScheme: tekScheme(this.derivation, this.layout),
+      });
       this.#log("info", "service created", { serviceId: config.serviceId, profile });
     }
     this.#services.set(settings.serviceId, settings);

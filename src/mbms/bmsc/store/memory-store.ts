@@ -11,7 +11,7 @@ import {
 
 interface UserRow { kek: Uint8Array; createdAt: number; disabled: boolean; services: Set<string> }
 interface ServiceRow {
-  csbId: number; csId: number; srtpProfile: string; tekRand: Uint8Array; nextTgkId: number;
+  csbId: number; csId: number; srtpProfile: string; tekRand: Uint8Array; nextTgkId: number; tekScheme: string | undefined;
   tgks: Map<number, { tgk: Uint8Array; validFrom: number; expiresAt: number }>;
   rand2?: { current: Uint8Array; currentStart: number; previous: Uint8Array | null; previousStart: number | null };
 }
@@ -139,7 +139,7 @@ export class MemoryKeyStore implements KeyStore {
     }
     this.#services.set(service.serviceId, {
       csbId: service.csbId, csId: service.csId, srtpProfile: service.srtpProfile,
-      tekRand: copyBytes(service.tekRand), nextTgkId: service.nextTgkId ?? 1, tgks: new Map(),
+      tekRand: copyBytes(service.tekRand), nextTgkId: service.nextTgkId ?? 1, tekScheme: service.tekScheme, tgks: new Map(),
     });
   }
 
@@ -149,6 +149,7 @@ export class MemoryKeyStore implements KeyStore {
     const s = this.#services.get(serviceId);
     return s && {
       serviceId, csbId: s.csbId, csId: s.csId, srtpProfile: s.srtpProfile, tekRand: copyBytes(s.tekRand), nextTgkId: s.nextTgkId,
+      ...(s.tekScheme !== undefined ? { tekScheme: s.tekScheme } : {}),
     };
   }
 

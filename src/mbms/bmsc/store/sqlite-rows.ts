@@ -3,7 +3,7 @@
 import type { TekRand2State, TgkRecord } from "./types.js";
 
 export interface UserRow { user_id: string; kek: Buffer; created_at: number; disabled: number }
-export interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number }
+export interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number; tek_scheme: string | null }
 export interface TgkRow { service_id: string; tgk_id: number; tgk: Buffer; valid_from: number; expires_at: number }
 export interface Rand2Row { service_id: string; current: Buffer; current_start: number; previous: Buffer | null; previous_start: number | null }
 

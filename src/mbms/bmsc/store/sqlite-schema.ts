@@ -3,7 +3,7 @@
 import type Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
 
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 const SCHEMA_V1 = `
 CREATE TABLE users (
@@ -57,8 +57,12 @@ CREATE INDEX subscriptions_by_service ON subscriptions (service_id);
 INSERT INTO subscriptions (user_id, service_id) SELECT u.user_id, s.service_id FROM users u CROSS JOIN services s;
 `;
 
+// v2 → v3: each service's TEK scheme (derivation and MKI layout), so that a BM-SC resuming it derives the
+// same TEKs; services stored before have none (NULL) and are not checked.
+const SCHEMA_V3 = `ALTER TABLE services ADD COLUMN tek_scheme TEXT CHECK (tek_scheme IS NULL OR length(tek_scheme) BETWEEN 1 AND 64);`;
+
 /** The step from version v - 1 to v. */
-const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2 };
+const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2, 3: SCHEMA_V3 };
 
 export function migrate(db: Database.Database): void {
   db.transaction(() => {

@@ -71,9 +71,9 @@ function prepareAll(db: Database.Database) {
     listSubscriptions: p("SELECT service_id FROM subscriptions WHERE user_id = ? ORDER BY service_id").pluck(),
     isSubscribed: p("SELECT 1 FROM subscriptions WHERE user_id = ? AND service_id = ?").pluck(),
     addService: p(
-      "INSERT INTO services (service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO services (service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id, tek_scheme) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ),
-    getService: p("SELECT service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id FROM services WHERE service_id = ?"),
+    getService: p("SELECT service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id, tek_scheme FROM services WHERE service_id = ?"),
     nextTgkId: p("SELECT next_tgk_id FROM services WHERE service_id = ?").pluck(),
     setNextTgkId: p("UPDATE services SET next_tgk_id = ? WHERE service_id = ?"),
     countTgks: p("SELECT count(*) FROM tgks WHERE service_id = ?").pluck(),
@@ -295,7 +295,7 @@ export class SqliteKeyStore implements KeyStore {
     checkNewService(service);
     const { serviceId, csbId, csId, srtpProfile, tekRand } = service;
     this.#call(`adding service "${serviceId}"`, () =>
-      this.#s.addService.run(serviceId, csbId, csId, srtpProfile, tekRand, service.nextTgkId ?? 1));
+      this.#s.addService.run(serviceId, csbId, csId, srtpProfile, tekRand, service.nextTgkId ?? 1, service.tekScheme ?? null));
   }
 
   getService(serviceId: string): ServiceRecord | undefined {
@@ -303,7 +303,7 @@ export class SqliteKeyStore implements KeyStore {
     const r = this.#call("reading a service", () => this.#s.getService.get(serviceId) as ServiceRow | undefined);
     return r && {
       serviceId: r.service_id, csbId: r.csb_id, csId: r.cs_id, srtpProfile: r.srtp_profile,
-      tekRand: fromBlob(r.tek_rand), nextTgkId: r.next_tgk_id,
+      tekRand: fromBlob(r.tek_rand), nextTgkId: r.next_tgk_id, ...(r.tek_scheme !== null ? { tekScheme: r.tek_scheme } : {}),
     };
   }
 

@@ -74,6 +74,11 @@ export interface ServiceRecord {
   readonly tekRand: Uint8Array;
   /** The TGK-ID `allocateTgkId` hands out next: 1..2^32-1. */
   readonly nextTgkId: number;
+  /**
+   * How its TEKs derive and its MKIs are laid out, e.g. "alt1 4+8" (the store does not interpret it):
+   * a BM-SC that resumes the service must derive the same TEKs. Absent for a service stored without it.
+   */
+  readonly tekScheme?: string;
 }
 
 export interface NewService {
@@ -84,6 +89,7 @@ export interface NewService {
   readonly tekRand: Uint8Array;
   /** Default: 1. */
   readonly nextTgkId?: number;
+  readonly tekScheme?: string;
 }
 
 /** A TEK generation key of a service. */
@@ -304,6 +310,9 @@ export function checkNewService(s: NewService): void {
   }
   checkRandom("TEK_RAND", s.tekRand, 16, 255);
   if (s.nextTgkId !== undefined) checkTgkId(s.nextTgkId);
+  if (s.tekScheme !== undefined && (typeof s.tekScheme !== "string" || s.tekScheme.length === 0 || s.tekScheme.length > 64)) {
+    throw new MbmsError("ERR_ARGUMENT", "TEK scheme must be a name of 1..64 characters");
+  }
 }
 
 export function checkTgkRecord(t: TgkRecord): void {
