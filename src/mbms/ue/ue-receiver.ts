@@ -17,14 +17,17 @@ import type { CryptoCore } from "../../wasm/core.js";
 import type { MkiLayout, TekDerivation } from "../key-hierarchy.js";
 import type { MbmsError } from "../errors.js";
 import type { UiccProxy } from "../uicc/uicc-proxy.js";
-import { UiccTekSource, cardCredentials } from "../uicc/uicc-tek-source.js";
+import { UiccTekSource, cardCredentials, type UiccTekSourceOptions } from "../uicc/uicc-tek-source.js";
 import { KeyClient, type KeyClientOptions, type KeyClientStats, type KeyDelivery } from "./key-client.js";
 import type { MkiEvaluatorOptions, MkiEvaluatorStats } from "./evaluator-options.js";
 import { MkiEvaluator } from "./mki-evaluator.js";
 import { MeTekSource, type TekSource } from "./tek-source.js";
 
 /** ME-based: the KEK is in this process. UICC-based: a card (proxy) holds it; the ME never does. */
-export type UeKeying = { mode: "ME"; kek: Uint8Array } | { mode: "UICC"; card: UiccProxy; closeCard?: boolean };
+/** ME-based: the KEK in the terminal. UICC-based: the card behind `card`; `alt2Tek` as in UiccTekSourceOptions. */
+export type UeKeying =
+  | { mode: "ME"; kek: Uint8Array }
+  | { mode: "UICC"; card: UiccProxy; closeCard?: boolean; alt2Tek?: UiccTekSourceOptions["alt2Tek"] };
 
 /** Key-client settings a receiver may tune (timing, retries, transport, clock). */
 export type UeKeyClientTuning = Partial<Pick<KeyClientOptions<KeyDelivery>,
@@ -75,10 +78,7 @@ export class UeReceiver {
   readonly source: TekSource;
   readonly client: KeyClient<KeyDelivery>;
   readonly evaluator: MkiEvaluator;
-  private readonly keying: UeKeying;
-
   constructor(o: UeReceiverOptions) {
-    this.keying = o.keying;
     this.mode = o.keying.mode;
     const clock = o.clock ?? systemClock;
     const shared = { layout: o.layout, clock, ...(o.tgkExpirySkewMs !== undefined ? { expirySkewMs: o.tgkExpirySkewMs } : {}) };
@@ -87,7 +87,8 @@ export class UeReceiver {
       ...(o.onDelivery ? { onDelivery: o.onDelivery } : {}), ...(o.onError ? { onError: o.onError } : {}),
     };
     if (o.keying.mode === "UICC") {
-      const source = new UiccTekSource(o.keying.card, { ...shared, serviceId: o.serviceId, closeProxy: o.keying.closeCard ?? true });
+      const { card, closeCard, alt2Tek } = o.keying;
+      const source = new UiccTekSource(card, { ...shared, serviceId: o.serviceId, closeProxy: closeCard ?? true, ...(alt2Tek ? { alt2Tek } : {}), ...(o.core ? { core: o.core } : {}) });
       this.source = source;
       this.client = new KeyClient<KeyDelivery>({ ...common, credentials: cardCredentials(source, o.userId), tekSource: source });
     } else {
