@@ -8,7 +8,8 @@
  *       openMbmsKeyMessage(bytes, { kek }) → tekSource.accept(delivery)
  *     - UICC-based ({ kind: "card", signer, deliver }): the card signs (AUTHENTICATE mode F4, cardSigner) and
  *       the raw bytes go to `deliver` (mode 01, UiccTekSource.deliver); the ME reads only the clear parts
- *       (keyMessageFacts: T, TGK-IDs and lifetimes, service, user) and never holds the KEK.
+ *       (keyMessageFacts: T, CSB ID, user, parameters) and learns the sealed ones (service id, TGK-IDs and
+ *       lifetimes) from the card's answer; it never holds the KEK.
  *   Scheduling is the same in both modes: it needs only tekSource.knownTgkIds / tgkExpiries.
  *
  * Scheduling (the implosion mitigations): the next re-key is at a uniformly random instant
@@ -31,6 +32,7 @@ import {
 } from "../http-protocol.js";
 import { openMbmsKeyMessage, type MbmsKeyDelivery } from "../key-message.js";
 import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
+import type { SealedKeyFacts } from "../sealed-key-ids.js";
 
 /** What the key client's scheduling reads from a TekSource (MeTekSource and UiccTekSource have it). */
 export interface TgkInventory {
@@ -49,14 +51,18 @@ export interface KeyedTekSource extends TgkInventory {
  * How the UE authenticates and where key messages go.
  *   - kek:  ME-based. The ME holds the KEK: signs with it and opens key messages, tekSource.accept(delivery).
  *   - card: UICC-based. `signer` signs on the card (cardSigner, mode F4); `deliver` forwards the raw key
- *           message to the card (UiccTekSource.deliver, mode 01). The ME holds no KEK.
+ *           message to the card (UiccTekSource.deliver, mode 01) and resolves with what the card answered:
+ *           the service id and TGK validities the key message seals. The ME holds no KEK.
  */
 export type KeyCredentials =
   | { kind: "kek"; kek: Uint8Array }
-  | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<void> };
+  | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<SealedKeyFacts> };
 
-/** What one keying delivered in card mode: the clear facts of the forwarded key message (no key). */
-export interface CardKeyDelivery extends KeyMessageFacts {
+/**
+ * What one keying delivered in card mode (no key): the clear facts of the forwarded key message, and the
+ * service id and TGK validities the card answered with.
+ */
+export interface CardKeyDelivery extends KeyMessageFacts, SealedKeyFacts {
   kind: "card";
   /** Length of the key message forwarded to the card. */
   bytes: number;
@@ -340,17 +346,23 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
       throw new KeyClientError("ERR_PROTOCOL", `the key message does not decode: ${e instanceof Error ? e.message : String(e)}`, 200, false);
     }
     // Clear fields, not yet authenticated: the card checks the MAC (its KEK) and freshness (its counter).
-    if (facts.serviceId !== o.serviceId || facts.userId !== o.userId) {
-      throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
-    }
+    // The service id is sealed: only the card's answer tells it.
+    if (facts.userId !== o.userId) throw new KeyClientError("ERR_PROTOCOL", "the key message is for another user", 200, false);
+    let sealed: SealedKeyFacts;
     try {
-      await c.deliver(bytes);
+      sealed = await c.deliver(bytes);
     } catch (e) {
       if (e instanceof MbmsError) throw e;
       const code = (e as { code?: unknown } | null)?.code;
       throw new KeyClientError("ERR_PROTOCOL", `the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${e instanceof Error ? e.message : String(e)}`, 200, false);
     }
-    return { kind: "card", bytes: bytes.length, ...facts };
+    if (typeof sealed?.serviceId !== "string" || !Array.isArray(sealed.tgks)) {
+      throw new KeyClientError("ERR_PROTOCOL", "card mode: deliver() must resolve with the card's answer (service id and TGK validities)", 200, false);
+    }
+    if (sealed.serviceId !== o.serviceId) {
+      throw new KeyClientError("ERR_PROTOCOL", "the card took a key message of another service", 200, false);
+    }
+    return { kind: "card", bytes: bytes.length, ...facts, serviceId: sealed.serviceId, tgks: sealed.tgks };
   }
 
   /**
