@@ -8,8 +8,7 @@
  *       openMbmsKeyMessage(bytes, { kek }) → tekSource.accept(delivery)
  *     - UICC-based ({ kind: "card", signer, deliver }): the card signs (AUTHENTICATE mode F4, cardSigner) and
  *       the raw bytes go to `deliver` (mode 01, UiccTekSource.deliver); the ME reads only the clear parts
- *       (keyMessageFacts: T, CSB ID, user, parameters) and learns the sealed ones (service id, TGK-IDs and
- *       lifetimes) from the card's answer; it never holds the KEK.
+ *       (keyMessageFacts) and learns the sealed ones (service id, TGK lifetimes) from the card; no KEK.
  *   Scheduling is the same in both modes: it needs only tekSource.knownTgkIds / tgkExpiries.
  *
  * Scheduling (the implosion mitigations): the next re-key is at a uniformly random instant
@@ -58,10 +57,7 @@ export type KeyCredentials =
   | { kind: "kek"; kek: Uint8Array }
   | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<SealedKeyFacts> };
 
-/**
- * What one keying delivered in card mode (no key): the clear facts of the forwarded key message, and the
- * service id and TGK validities the card answered with.
- */
+/** What one keying delivered in card mode (no key): the key message's clear facts and the card's answer (service, TGK validities). */
 export interface CardKeyDelivery extends KeyMessageFacts, SealedKeyFacts {
   kind: "card";
   /** Length of the key message forwarded to the card. */
@@ -339,29 +335,27 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
       o.tekSource.accept!(delivery);
       return delivery;
     }
+    const protocol = (why: string) => new KeyClientError("ERR_PROTOCOL", why, 200, false);
+    const said = (e: unknown) => (e instanceof Error ? e.message : String(e));
     let facts: KeyMessageFacts;
     try {
       facts = keyMessageFacts(bytes);
     } catch (e) {
-      throw new KeyClientError("ERR_PROTOCOL", `the key message does not decode: ${e instanceof Error ? e.message : String(e)}`, 200, false);
+      throw protocol(`the key message does not decode: ${said(e)}`);
     }
     // Clear fields, not yet authenticated: the card checks the MAC (its KEK) and freshness (its counter).
     // The service id is sealed: only the card's answer tells it.
-    if (facts.userId !== o.userId) throw new KeyClientError("ERR_PROTOCOL", "the key message is for another user", 200, false);
+    if (facts.userId !== o.userId) throw protocol("the key message is for another user");
     let sealed: SealedKeyFacts;
     try {
       sealed = await c.deliver(bytes);
     } catch (e) {
       if (e instanceof MbmsError) throw e;
       const code = (e as { code?: unknown } | null)?.code;
-      throw new KeyClientError("ERR_PROTOCOL", `the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${e instanceof Error ? e.message : String(e)}`, 200, false);
+      throw protocol(`the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${said(e)}`);
     }
-    if (typeof sealed?.serviceId !== "string" || !Array.isArray(sealed.tgks)) {
-      throw new KeyClientError("ERR_PROTOCOL", "card mode: deliver() must resolve with the card's answer (service id and TGK validities)", 200, false);
-    }
-    if (sealed.serviceId !== o.serviceId) {
-      throw new KeyClientError("ERR_PROTOCOL", "the card took a key message of another service", 200, false);
-    }
+    if (typeof sealed?.serviceId !== "string" || !Array.isArray(sealed.tgks)) throw protocol("card mode: deliver() must resolve with the card's answer");
+    if (sealed.serviceId !== o.serviceId) throw protocol("the card took a key message of another service");
     return { kind: "card", bytes: bytes.length, ...facts, serviceId: sealed.serviceId, tgks: sealed.tgks };
   }
 
