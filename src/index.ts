@@ -6,6 +6,7 @@ export * from "./mbms/errors.js";
 export * from "./mbms/key-hierarchy.js";
 export * from "./mbms/key-message.js";
 export * from "./mbms/key-message-facts.js";
+export { decodeSealedKeyIds, encodeSealedKeyIds, type SealedKeyFacts, type TgkValidity } from "./mbms/sealed-key-ids.js";
 export * from "./mbms/service-parameters.js";
 export * from "./mbms/ue/index.js";
 export * from "./mbms/uicc/index.js";

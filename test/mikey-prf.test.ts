@@ -5,7 +5,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkConstantTime } from "../scripts/ct-check/taint.mjs";
 import { loadCore, type CryptoCore } from "../src/wasm/index.js";
-import { MIKEY_CONST, deriveTekSalt, deriveTgkEncrAuth, deriveTransportKeys, labelTail, mikeyLabel, mikeyPrf } from "../src/mikey/prf.js";
+import {
+  MIKEY_CONST, deriveExtensionKey, deriveTekSalt, deriveTgkEncrAuth, deriveTransportKeys, labelTail, mikeyLabel, mikeyPrf,
+} from "../src/mikey/prf.js";
 import { buildMki, deriveSrtpMasterKeys, mkiLength, splitMki } from "../src/mbms/key-hierarchy.js";
 import { MbmsError } from "../src/mbms/errors.js";
 import {
@@ -79,13 +81,16 @@ describe("reference (@noble/hashes)", () => {
     expect(tekVectors).toEqual(JSON.parse(JSON.stringify(buildTekVectors())));
   });
 
-  it("Alt 2's constant is e's 8th 9-digit run and collides with no RFC 3830 constant", () => {
-    const e = "718281828459045235360287471352662497757247093699959574966967627724076630"; // e = 2.<these>…
-    const runs = Array.from({ length: 8 }, (_, i) => Number(e.slice(9 * i, 9 * i + 9)));
+  it("our constants are e's 8th and 9th 9-digit runs (Alt 2, sealed extension) and collide with no RFC 3830 constant", () => {
+    const e = "718281828459045235360287471352662497757247093699959574966967627724076630353547594"; // e = 2.<these>…
+    const runs = Array.from({ length: 9 }, (_, i) => Number(e.slice(9 * i, 9 * i + 9)));
     const rfc = [MIKEY_CONST.TEK, MIKEY_CONST.AUTH, MIKEY_CONST.ENCR, MIKEY_CONST.PSK_ENCR, MIKEY_CONST.PSK_AUTH, MIKEY_CONST.PSK_SALT, MIKEY_CONST.SALT];
     expect(runs.slice(0, 7)).toEqual(rfc);
     expect(runs[7]).toBe(MIKEY_CONST.SK_TGK);
+    expect(runs[8]).toBe(MIKEY_CONST.EXT);
+    expect(REF_CONST.ext).toBe(MIKEY_CONST.EXT);
     expect(rfc).not.toContain(MIKEY_CONST.SK_TGK);
+    expect([...rfc, MIKEY_CONST.SK_TGK]).not.toContain(MIKEY_CONST.EXT);
   });
 });
 
@@ -121,6 +126,10 @@ describe.each(["simd", "scalar"] as const)("WASM %s build", (flavor) => {
     const v = tekVectors.psk;
     const t = deriveTransportKeys(fromHex(v.psk), parseInt(v.csbId, 16), fromHex(v.rand), {}, core);
     expect([toHex(t.encrKey), toHex(t.authKey), toHex(t.saltKey)]).toEqual([v.encr16, v.auth20, v.salt14]);
+    // The sealed extension's key: the reference's, and not encr_key (no keystream shared with the KEMAC).
+    const ext = deriveExtensionKey(fromHex(v.psk), parseInt(v.csbId, 16), fromHex(v.rand), core);
+    expect(toHex(ext)).toBe(v.ext16);
+    expect(toHex(ext)).not.toBe(v.encr16);
   });
 
   it.each([...tekVectors.alt1, ...tekVectors.alt2])("key hierarchy: $name", (v) => {

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { buildMbmsKeyMessage, loadCore, openMbmsKeyMessage } from "../src/index.js";
+import { EXT_TYPE_SEALED_KEY_IDS, buildMbmsKeyMessage, loadCore, openMbmsKeyMessage, openPskMessage } from "../src/index.js";
 
 const seq = (start: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 255);
 const DAY = 86_400_000;
@@ -25,4 +25,12 @@ it("docs/mikey-profile.md: the annotated MBMS key message is what buildMbmsKeyMe
   expect(Buffer.from(bytes).toString("hex")).toBe(documented);
   const opened = openMbmsKeyMessage(bytes, { kek: input.kek, nowMs: now }, core);
   expect(opened.tgks.map((t) => t.tgkId)).toEqual([1, 2]);
+  // The sealed extension's plaintext is the Key ID list the field table spells out.
+  const sealed = openPskMessage(bytes, { psk: input.kek, nowMs: now, sealedExtensionTypes: [EXT_TYPE_SEALED_KEY_IDS] }, core).sealedExtensions;
+  const row = block.slice(block.indexOf("the Key ID list, encrypted under ext_key"));
+  const spelled = [...row.slice(0, row.indexOf("\n")).matchAll(/`([0-9a-f]+|svc-1)`/g)].map((m) => (m[1] === "svc-1" ? Buffer.from("svc-1").toString("hex") : m[1]));
+  // `00` `05` `svc-1`, then "per TGK `f1` `14`" and the two TGKs' 4 + 8 + 8 bytes.
+  const [head, perTgk, tgk1, tgk2] = [spelled.slice(0, 3), spelled.slice(3, 5), spelled.slice(5, 8), spelled.slice(8, 11)];
+  const expected = [...head, ...perTgk, ...tgk1, ...perTgk, ...tgk2].join("");
+  expect(sealed.map((e) => Buffer.from(e.data).toString("hex"))).toEqual([expected]);
 });

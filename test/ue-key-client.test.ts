@@ -321,4 +321,35 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
     expect(() => new KeyClient({ ...base, kek: bmsc.kek, credentials: { kind: "kek", kek: bmsc.kek } })).toThrow(/exactly one/);
     expect(() => new KeyClient({ ...base, credentials: { kind: "kek", kek: bmsc.kek }, tekSource: { knownTgkIds: () => [], tgkExpiries: () => new Map() } })).toThrow(/accept/);
   });
+
+  it("card mode: the service id is the card's answer (sealed in the message); only the user is checked before delivery", async () => {
+    const clock = new ManualClock(NOW);
+    const bmsc = new FakeBmsc(clock);
+    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+    const source = new MeTekSource({ core, clock });
+    const { signRequest } = await import("../src/mbms/http-protocol.js");
+    const signer = { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek: bmsc.kek, userId: USER, ...r }, core) }) };
+    const run = async (answer: unknown, userId = USER) => {
+      let calls = 0;
+      const client = new KeyClient({
+        baseUrl: "https://bmsc.example", serviceId: SERVICE, userId, tekSource: source, fetch: bmsc.fetch, clock, core,
+        credentials: { kind: "card", signer, deliver: async () => { calls++; return answer as never; } },
+      });
+      try {
+        return { result: await client.start().then((d) => d, (e: unknown) => e), calls };
+      } finally {
+        client.stop();
+      }
+    };
+    const tgks = [{ tgkId: 7, validFrom: NOW - HOUR, expiresAt: NOW + 2 * HOUR }];
+    const ok = await run({ serviceId: SERVICE, tgks });
+    expect(ok.result).toMatchObject({ kind: "card", serviceId: SERVICE, tgks });
+    const other = await run({ serviceId: "urn:another", tgks });
+    expect([other.calls, other.result]).toEqual([1, expect.objectContaining({ code: "ERR_PROTOCOL", message: expect.stringContaining("another service") })]);
+    const none = await run(undefined);
+    expect(none.result).toMatchObject({ code: "ERR_PROTOCOL" });
+    // The user (IDr) is clear: a message for another user never reaches the card. (The fake BM-SC signs for USER.)
+    const otherUser = await run({ serviceId: SERVICE, tgks }, "sip:mallory@operator.example");
+    expect([otherUser.calls, otherUser.result]).toEqual([0, expect.objectContaining({ code: "ERR_PROTOCOL", message: expect.stringContaining("another user") })]);
+  });
 });

@@ -16,6 +16,7 @@ import { buildMbmsKeyMessage, type TgkGrant } from "../src/mbms/key-message.js";
 import { buildMki, deriveSkTgk, deriveSrtpMasterKeys, tekFromSkTgk } from "../src/mbms/key-hierarchy.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import { keyMessageFacts } from "../src/mbms/key-message-facts.js";
+import { decodeDeliveryResponse } from "../src/mbms/uicc/delivery-response.js";
 import {
   AuthMode, SW, UiccError, UiccProxy, UiccTekSource, decodeAuthenticate, decodeAuthenticateResponse, decodeResponseApdu,
   encodeAuthenticate, type CardChannel, type CardResponse,
@@ -394,15 +395,19 @@ describe("the card in a worker, behind UiccProxy", () => {
     expect(decodeResponseApdu(raw).sw).toBe(SW.INS_NOT_SUPPORTED);
   });
 
-  it("UiccTekSource: TGK-IDs and expiries from the clear parts of what it delivered; deriveTek; deletion", async () => {
+  it("UiccTekSource: TGK-IDs and expiries from the card's answer to what it delivered; deriveTek; deletion", async () => {
     let now = NOW + 1000;
     const source: TekSource & UiccTekSource = new UiccTekSource(proxy, { clock: { now: () => now } });
     const next = [grant(14, NOW + HOUR, NOW + 2 * HOUR)];
     const bytes = message(next, NOW + 30);
-    expect(keyMessageFacts(bytes).tgks).toEqual([{ tgkId: 14, validFrom: NOW + HOUR, expiresAt: NOW + 2 * HOUR }]);
+    // Sealed under the KEK: the clear parts name neither the service nor the TGK-IDs and lifetimes ...
+    expect(keyMessageFacts(bytes)).not.toHaveProperty("tgks");
+    expect(keyMessageFacts(bytes)).not.toHaveProperty("serviceId");
     let changes = 0;
     const off = source.subscribe(() => changes++);
-    await source.deliver(bytes);
+    // ... the card tells them, once it verified the MAC.
+    await expect(source.deliver(bytes)).resolves.toEqual({ serviceId: SERVICE.serviceId, tgks: [{ tgkId: 14, validFrom: NOW + HOUR, expiresAt: NOW + 2 * HOUR }] });
+    expect(source.serviceId).toBe(SERVICE.serviceId);
     expect(source.knownTgkIds()).toEqual([14]);
     expect(source.tgkExpiries()).toEqual(new Map([[14, NOW + 2 * HOUR]]));
     const mki = buildMki(14, randOf(5));
@@ -441,8 +446,11 @@ describe("the card in a worker, behind UiccProxy", () => {
       for (const t of all) expect(contains(buf, t.tgk)).toBe(false);
       expect(contains(buf, KEK)).toBe(false);
     }
-    // Every response is a response APDU, and the biggest one is a TEK answer: 53 22 ‖ 34 bytes ‖ 9000.
-    expect(Math.max(...fromCard.map((b) => b.length))).toBe(2 + 34 + 2);
+    // Every response is a response APDU; the biggest ones answer key message deliveries (the sealed service id
+    // and TGK validities, no key), and all others are at most a TEK answer: 53 22 ‖ 34 bytes ‖ 9000.
+    const big = fromCard.filter((b) => b.length > 2 + 34 + 2);
+    expect(big.length).toBeGreaterThan(0);
+    for (const b of big) expect(decodeDeliveryResponse(decodeAuthenticateResponse(b)).serviceId).toBe(SERVICE.serviceId);
   });
 
   it("times out, and rejects after close with ERR_CLOSED", async () => {

@@ -1,23 +1,19 @@
 /**
- * The clear facts of an MBMS key message (docs/mikey-profile.md) that an ME reads without the KEK: in UICC
- * mode the card opens the message, but the ME schedules re-keys and parses packets, so it needs the
- * TGK-IDs and lifetimes, the service, the user, and the service's parameters. Decoded with the codec only;
- * no key is decrypted. Browser-safe.
+ * The clear facts of an MBMS key message (docs/mikey-profile.md) that an ME reads without the KEK: its T, CSB
+ * ID, user and the service's parameters. Decoded with the codec only; no key is decrypted. The service id and
+ * the TGK-IDs' lifetimes are sealed under the KEK (sealed-key-ids.ts): in UICC mode the ME learns them from
+ * the card's answer to the delivery (AUTHENTICATE mode 01). Browser-safe.
  */
-import { decodeMessage, PayloadType, ExtensionType, KeyIdType, ProtType, type KeyIdEntry } from "../mikey/codec/index.js";
-import { msFromNtp } from "../mikey/ntp.js";
+import { decodeMessage, PayloadType, ExtensionType, ProtType, type KeyIdEntry } from "../mikey/codec/index.js";
 import type { SrtpProfileName } from "../srtp/profiles.js";
-import { KEY_ID_TGK_VALIDITY, profileOf } from "./key-message.js";
+import { profileOf } from "./key-message.js";
 import { readServiceParams, type ServiceParameters } from "./service-parameters.js";
 
-/** The non-secret facts of a key message: its T, CSB ID, TGK-ID → validity, service (Key Domain ID) and user (IDr). */
+/** The non-secret facts of a key message: its T, CSB ID, user (IDr), parameters and TEK_RAND. */
 export interface KeyMessageFacts {
   timestamp: bigint;
   /** The HDR's CSB ID: which service's TGK-IDs these are. */
   csbId: number;
-  tgks: { tgkId: number; validFrom: number; expiresAt: number }[];
-  /** The Key ID extension's MBMS Key Domain ID (our service id), when present. */
-  serviceId?: string;
   /** The IDr payload (the user's URI), when present: the second ID payload, IDi coming first. */
   userId?: string;
   /** The SRTP profile (SP payload), TEK derivation and MKI layout (Key ID type 242), when readable. */
@@ -29,15 +25,13 @@ export interface KeyMessageFacts {
 const text = new TextDecoder();
 
 /**
- * Reads T and the TGK validity entries (Key ID type 241) of a key message with the codec: clear fields
- * only, no key is decrypted (the ME has no KEK). Throws MikeyError when the bytes do not decode.
+ * Reads the clear payloads of a key message with the codec: no key and no sealed extension is decrypted (the
+ * ME has no KEK). Throws MikeyError when the bytes do not decode.
  */
 export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
   const message = decodeMessage(bytes);
   let timestamp = 0n;
-  const tgks: KeyMessageFacts["tgks"] = [];
   const ids: Uint8Array[] = [];
-  let serviceId: string | undefined;
   let profile: SrtpProfileName | undefined;
   let tekRand: Uint8Array | undefined;
   const keyIds: KeyIdEntry[] = [];
@@ -46,20 +40,12 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
     if (p.type === PayloadType.RAND) tekRand = p.rand.slice();
     if (p.type === PayloadType.SP && p.protType === ProtType.Srtp) profile ??= profileOf(p.params);
     if (p.type === PayloadType.ID) ids.push(p.id);
-    if (p.type === PayloadType.GeneralExtension && p.extType === ExtensionType.KeyId && "keyIds" in p) {
-      keyIds.push(...p.keyIds);
-      for (const k of p.keyIds) {
-        if (k.keyIdType === KeyIdType.MbmsKeyDomainId) serviceId ??= text.decode(k.keyId);
-        if (k.keyIdType !== KEY_ID_TGK_VALIDITY || k.keyId.length !== 20) continue;
-        const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
-        tgks.push({ tgkId: v.getUint32(0), validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) });
-      }
-    }
+    if (p.type === PayloadType.GeneralExtension && p.extType === ExtensionType.KeyId && "keyIds" in p) keyIds.push(...p.keyIds);
   }
   const userId = ids.length === 2 ? text.decode(ids[1]) : undefined;
   const parameters = profile !== undefined ? { profile, ...readServiceParams(keyIds) } : undefined;
   return {
-    timestamp, csbId: message.header.csbId, tgks, ...(serviceId !== undefined ? { serviceId } : {}), ...(userId !== undefined ? { userId } : {}),
+    timestamp, csbId: message.header.csbId, ...(userId !== undefined ? { userId } : {}),
     ...(parameters ? { parameters } : {}), ...(tekRand ? { tekRand } : {}),
   };
 }

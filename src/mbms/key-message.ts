@@ -7,10 +7,13 @@
  *   RAND  TEK_RAND of the service, in an initial key message only: a re-key is an RFC 3830 §4.5 update
  *         without RAND, whose KEMAC keys (and TEKs) derive from the TEK_RAND the receiver kept
  *   IDi   URI of the BM-SC            IDr  URI of the user (selects the KEK)
- *   EXT   RFC 4563 Key ID: type 0 (Key Domain ID) = MBMS service id; per TGK a private type 241
- *         "TGK validity" = TGK-ID (4) ‖ valid-from (NTP, 8) ‖ expires-at (NTP, 8); a private type 242
- *         "service parameters" = TEK derivation (1: Alternative 1, 2: Alternative 2) ‖ TGK-ID bytes ‖
- *         TEK_RAND2 bytes of the MKI: what both ends must agree on beyond the SRTP policy
+ *   EXT   RFC 4563 Key ID (clear): a private type 242 "service parameters" = TEK derivation (1: Alternative 1,
+ *         2: Alternative 2) ‖ TGK-ID bytes ‖ TEK_RAND2 bytes of the MKI: what both ends must agree on beyond
+ *         the SRTP policy, and no secret
+ *   EXT   type 250 "sealed Key IDs" (mikey/sealed-extension.ts), encrypted under a key from the KEK: an RFC 4563
+ *         Key ID list of type 0 (Key Domain ID) = MBMS service id and, per TGK, a private type 241 "TGK
+ *         validity" = TGK-ID (4) ‖ valid-from (NTP, 8) ‖ expires-at (NTP, 8) (sealed-key-ids.ts): who
+ *         subscribes to what, and when keys change, are the founding document's "MBMS-ID" and "TGK_LIFE"
  *   SP    the SRTP policy of the stream (RFC 4563 §7: policy travels with the long-lived key)
  *   KEMAC one Key data sub-payload per TGK: type TGK, KV = SPI with the 4-byte TGK-ID (the MKI prefix)
  *
@@ -19,20 +22,21 @@
  */
 import type { CryptoCore } from "../wasm/core.js";
 import {
-  ExtensionType, IdType, KeyDataType, KeyIdType, KvType, PayloadType, SrtpAuthAlg, SrtpEncrAlg, TsType,
+  ExtensionType, IdType, KeyDataType, KvType, PayloadType, SrtpAuthAlg, SrtpEncrAlg, TsType,
   buildSrtpParams, readSrtpPolicy, ProtType,
 } from "../mikey/codec/index.js";
-import type { KeyIdEntry, KeyDataPayload, SpParam, SrtpPolicy } from "../mikey/codec/index.js";
-import { msFromNtp, ntpFromMs } from "../mikey/ntp.js";
+import type { KeyDataPayload, SpParam, SrtpPolicy } from "../mikey/codec/index.js";
+import { ntpFromMs } from "../mikey/ntp.js";
 import { defaultCore } from "../wasm/default-core.js";
 import { openPskMessage, sealPskMessage, type PskOpenOptions } from "../mikey/psk.js";
 import { SRTP_PROFILES, type SrtpProfileName } from "../srtp/profiles.js";
 import { MbmsError } from "./errors.js";
 import { mkiLayout, type MkiLayout, type TekDerivation } from "./key-hierarchy.js";
 import { readServiceParams, serviceParamsEntry } from "./service-parameters.js";
+import { EXT_TYPE_SEALED_KEY_IDS } from "../mikey/sealed-extension.js";
+import { decodeSealedKeyIds, encodeSealedKeyIds, type SealedKeyFacts } from "./sealed-key-ids.js";
 
-/** RFC 4563 §8: Key ID types 241–255 are for private use; ours carry a TGK's validity (and service-parameters.ts's type 242). */
-export const KEY_ID_TGK_VALIDITY = 241;
+export { KEY_ID_TGK_VALIDITY } from "./sealed-key-ids.js";
 
 export interface TgkGrant {
   tgkId: number;
@@ -84,15 +88,6 @@ export interface MbmsKeyDelivery {
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-
-function validityEntry(g: TgkGrant): KeyIdEntry {
-  const keyId = new Uint8Array(20);
-  const view = new DataView(keyId.buffer);
-  view.setUint32(0, g.tgkId >>> 0);
-  view.setBigUint64(4, ntpFromMs(g.validFrom));
-  view.setBigUint64(12, ntpFromMs(g.expiresAt));
-  return { keyIdType: KEY_ID_TGK_VALIDITY, keyId };
-}
 
 /** A TGK-ID is the MKI's prefix: it must fit the layout's TGK-ID bytes. */
 function checkTgkIdFits(tgkId: number, layout: MkiLayout): void {
@@ -151,25 +146,24 @@ export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore
     new DataView(spi.buffer).setUint32(0, g.tgkId >>> 0);
     return { keyType: KeyDataType.Tgk, key: g.tgk, kv: { kvType: KvType.Spi, spi } };
   });
-  return sealPskMessage({
-    psk: input.kek,
-    csbId: input.csbId,
-    srtpMap: [{ policyNo: 0, ssrc: input.ssrc ?? 0, roc: input.roc ?? 0 }],
-    ...(input.update ? { initialRand: input.tekRand } : { rand: input.tekRand }),
-    timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(input.nowMs ?? Date.now()) },
-    idi: { idType: IdType.Uri, id: utf8.encode(input.bmscId) },
-    idr: { idType: IdType.Uri, id: utf8.encode(input.userId) },
-    extensions: [{
-      type: PayloadType.GeneralExtension, extType: ExtensionType.KeyId,
-      keyIds: [
-        { keyIdType: KeyIdType.MbmsKeyDomainId, keyId: utf8.encode(input.serviceId) },
-        serviceParamsEntry(input.derivation ?? "alt1", layout),
-        ...input.tgks.map(validityEntry),
-      ],
-    }],
-    policies: [{ policyNo: 0, protType: ProtType.Srtp, params: policyOf(input.profile) }],
-    keys,
-  }, core);
+  const sealedKeyIds = encodeSealedKeyIds({ serviceId: input.serviceId, tgks: input.tgks });
+  try {
+    return sealPskMessage({
+      psk: input.kek,
+      csbId: input.csbId,
+      srtpMap: [{ policyNo: 0, ssrc: input.ssrc ?? 0, roc: input.roc ?? 0 }],
+      ...(input.update ? { initialRand: input.tekRand } : { rand: input.tekRand }),
+      timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(input.nowMs ?? Date.now()) },
+      idi: { idType: IdType.Uri, id: utf8.encode(input.bmscId) },
+      idr: { idType: IdType.Uri, id: utf8.encode(input.userId) },
+      extensions: [{ type: PayloadType.GeneralExtension, extType: ExtensionType.KeyId, keyIds: [serviceParamsEntry(input.derivation ?? "alt1", layout)] }],
+      sealedExtensions: [{ extType: EXT_TYPE_SEALED_KEY_IDS, data: sealedKeyIds }],
+      policies: [{ policyNo: 0, protType: ProtType.Srtp, params: policyOf(input.profile) }],
+      keys,
+    }, core);
+  } finally {
+    sealedKeyIds.fill(0);
+  }
 }
 
 /**
@@ -196,32 +190,45 @@ export function openMbmsKeyMessage(
           return idr && idr.type === PayloadType.ID ? kek(text.decode(idr.id)) : undefined;
         }
       : kek,
+    sealedExtensionTypes: [EXT_TYPE_SEALED_KEY_IDS],
   }, core);
-  const keyIds = opened.extensions.flatMap((e) => ("keyIds" in e ? e.keyIds : []));
-  const serviceId = keyIds.find((k) => k.keyIdType === KeyIdType.MbmsKeyDomainId);
-  const params = readServiceParams(keyIds);
-  const validity = new Map(keyIds.filter((k) => k.keyIdType === KEY_ID_TGK_VALIDITY && k.keyId.length === 20).map((k) => {
-    const v = new DataView(k.keyId.buffer, k.keyId.byteOffset, 20);
-    return [v.getUint32(0), { validFrom: msFromNtp(v.getBigUint64(4)), expiresAt: msFromNtp(v.getBigUint64(12)) }] as const;
-  }));
-  const map = opened.message.header.srtpMap[0];
-  if (!serviceId || !opened.idi || !opened.idr || !map || opened.policies.length === 0) {
-    throw new MbmsError("ERR_ARGUMENT", "not an MBMS key message (service id, identities, CS map or policy missing)");
-  }
-  const tgks = opened.keys.map((k) => {
-    if (k.keyType !== KeyDataType.Tgk || k.kv.kvType !== KvType.Spi || k.kv.spi.length !== 4) {
-      throw new MbmsError("ERR_ARGUMENT", "an MBMS key message carries TGKs named by a 4-byte TGK-ID");
+  try {
+    const sealed = readSealed(opened.sealedExtensions);
+    const keyIds = opened.extensions.flatMap((e) => ("keyIds" in e ? e.keyIds : []));
+    const validity = new Map(sealed.tgks.map((g) => [g.tgkId, { validFrom: g.validFrom, expiresAt: g.expiresAt }] as const));
+    const map = opened.message.header.srtpMap[0];
+    if (!opened.idi || !opened.idr || !map || opened.policies.length === 0) {
+      throw new MbmsError("ERR_ARGUMENT", "not an MBMS key message (identities, CS map or policy missing)");
     }
-    const tgkId = new DataView(k.kv.spi.buffer, k.kv.spi.byteOffset, 4).getUint32(0);
-    checkTgkIdFits(tgkId, params.layout);
-    const life = validity.get(tgkId);
-    if (!life) throw new MbmsError("ERR_ARGUMENT", `no validity for TGK-ID ${tgkId}`);
-    return { tgkId, tgk: k.key, ...life };
-  });
-  return {
-    bmscId: text.decode(opened.idi.id), userId: text.decode(opened.idr.id), serviceId: text.decode(serviceId.keyId),
-    csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand.slice(),
-    profile: profileOf(opened.policies[0]!.params), ...params, tgks, timestamp: opened.timestamp.value,
-    update: !opened.message.payloads.some((p) => p.type === PayloadType.RAND),
-  };
+    const params = readServiceParams(keyIds);
+    const tgks = opened.keys.map((k) => {
+      if (k.keyType !== KeyDataType.Tgk || k.kv.kvType !== KvType.Spi || k.kv.spi.length !== 4) {
+        throw new MbmsError("ERR_ARGUMENT", "an MBMS key message carries TGKs named by a 4-byte TGK-ID");
+      }
+      const tgkId = new DataView(k.kv.spi.buffer, k.kv.spi.byteOffset, 4).getUint32(0);
+      checkTgkIdFits(tgkId, params.layout);
+      const life = validity.get(tgkId);
+      if (!life) throw new MbmsError("ERR_ARGUMENT", `no validity for TGK-ID ${tgkId}`);
+      return { tgkId, tgk: k.key, ...life };
+    });
+    return {
+      bmscId: text.decode(opened.idi.id), userId: text.decode(opened.idr.id), serviceId: sealed.serviceId,
+      csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand.slice(),
+      profile: profileOf(opened.policies[0]!.params), ...params, tgks, timestamp: opened.timestamp.value,
+      update: !opened.message.payloads.some((p) => p.type === PayloadType.RAND),
+    };
+  } catch (e) {
+    for (const k of opened.keys) k.key.fill(0); // refused: no TGK outlives the refusal
+    throw e;
+  }
+}
+
+/** The one sealed Key ID list of the message (read, then zeroed); a message without it is no MBMS key message. */
+function readSealed(list: readonly { extType: number; data: Uint8Array }[]): SealedKeyFacts {
+  try {
+    if (list.length !== 1) throw new MbmsError("ERR_ARGUMENT", "not an MBMS key message (no sealed Key ID extension, or several)");
+    return decodeSealedKeyIds(list[0]!.data);
+  } finally {
+    for (const e of list) e.data.fill(0);
+  }
 }

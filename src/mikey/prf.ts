@@ -30,6 +30,11 @@ export const MIKEY_CONST = {
    * all seven RFC 3830 constants; RFC 4563 (Key ID) and RFC 4909 (OMA BCAST) define no PRF constants.
    */
   SK_TGK: 0x2b288856,
+  /**
+   * Ours (docs/key-derivation.md §2): ext_key = PRF(PSK, C_EXT ‖ 0xFF ‖ CSB_ID ‖ RAND), the key of a sealed
+   * General Extension (sealed-extension.ts). Run 9 of e: 353547594 = 0x1512B54A.
+   */
+  EXT: 0x1512b54a,
 } as const;
 
 /** cs_id for the §4.1.4 derivations (from the PSK or envelope key). */
@@ -104,4 +109,12 @@ export function deriveTransportKeys(
   const [encrKey, authKey] = core.mikeyDerivePair(psk, MIKEY_CONST.PSK_ENCR, MIKEY_CONST.PSK_AUTH, tail, lengths.encr ?? 16, lengths.auth ?? 20);
   const saltKey = core.mikeyPrf(psk, mikeyLabel(MIKEY_CONST.PSK_SALT, tail), lengths.salt ?? 14);
   return { encrKey, authKey, saltKey };
+}
+
+/**
+ * The key of a message's sealed General Extensions (sealed-extension.ts): §4.1.4's derivation from the PSK with
+ * our constant C_EXT, 16 bytes (AES-CM-128). A key of its own, so no keystream is shared with the KEMAC's.
+ */
+export function deriveExtensionKey(psk: Uint8Array, csbId: number, rand: Uint8Array, core: CryptoCore = defaultCore()): Uint8Array {
+  return core.mikeyPrf(psk, mikeyLabel(MIKEY_CONST.EXT, labelTail(CS_ID_TRANSPORT, csbId, rand)), 16);
 }

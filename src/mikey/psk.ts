@@ -1,7 +1,8 @@
 /**
  * MIKEY pre-shared-key messages (RFC 3830 §3.1, §4.2, §5): the Initiator's message carrying keys in a
  * KEMAC encrypted with AES-CM-128 and MACed with HMAC-SHA-1, and its opening by the Responder, which
- * checks the timestamp, the replay cache and the MAC (in constant time) before decrypting anything.
+ * checks the timestamp, the replay cache and the MAC (in constant time) before decrypting anything. General
+ * Extensions may be sealed (sealed-extension.ts): encrypted under a key of their own, opened after the MAC.
  */
 import type { CryptoCore } from "../wasm/core.js";
 import {
@@ -15,6 +16,7 @@ import { msFromNtp, ntpFromMs } from "./ntp.js";
 import { defaultCore } from "../wasm/default-core.js";
 import type { ReplayCache, ReplayRefusal } from "./replay-cache.js";
 import { withTransportKeys, kemacIv, type TransportKeys } from "./transport.js";
+import { openExtensions, sealExtensions, sealedOf, type SealedExtension } from "./sealed-extension.js";
 
 export interface PskMessageInput {
   /** The pre-shared key (for MBMS: the user's KEK). */
@@ -32,6 +34,8 @@ export interface PskMessageInput {
   idr?: Omit<IdPayload, "type">;
   policies?: Omit<SpPayload, "type">[];
   extensions?: GeneralExtensionPayload[];
+  /** General Extensions whose Data is encrypted under ext_key (sealed-extension.ts), placed after `extensions`. */
+  sealedExtensions?: SealedExtension[];
   keys: KeyDataPayload[];
   /** Ask the Responder for a Verification message (§5.1.1). */
   verify?: boolean;
@@ -42,16 +46,20 @@ export function sealPskMessage(input: PskMessageInput, core: CryptoCore = defaul
   const rand = input.rand ?? input.initialRand;
   if (!rand) throw new MikeyError("ERR_NO_RAND", "a PSK message needs RAND, or the initial exchange's RAND for an update");
   const timestamp: TimestampPayload = { type: PayloadType.T, ...(input.timestamp ?? { tsType: TsType.NtpUtc, value: ntpFromMs(Date.now()) }) };
+  const sealing = input.sealedExtensions ?? [];
   return withTransportKeys(core, input.psk, input.csbId, rand, (keys) => {
+    const iv = kemacIv(keys.saltKey, input.csbId, timestamp64(timestamp));
     const plain = encodeKeyDataList(input.keys);
-    const encrData = keys.encrypt(plain, kemacIv(keys.saltKey, input.csbId, timestamp64(timestamp)));
+    const encrData = keys.encrypt(plain, iv);
     plain.fill(0);
+    const sealed = sealing.length > 0 ? sealExtensions(sealing, keys.encryptSealed!, iv) : [];
     const payloads: MikeyPayload[] = [
       timestamp,
       ...(input.rand ? [{ type: PayloadType.RAND, rand: input.rand } as const] : []),
       ...(input.idi ? [{ type: PayloadType.ID, ...input.idi } as const] : []),
       ...(input.idr ? [{ type: PayloadType.ID, ...input.idr } as const] : []),
       ...(input.extensions ?? []),
+      ...sealed,
       ...(input.policies ?? []).map((p) => ({ type: PayloadType.SP, ...p }) as const),
       { type: PayloadType.KEMAC, encrAlg: EncrAlg.AesCm128, encrData, macAlg: MacAlg.HmacSha1_160, mac: new Uint8Array(20) },
     ];
@@ -63,7 +71,7 @@ export function sealPskMessage(input: PskMessageInput, core: CryptoCore = defaul
     // §5.2: the MAC covers the whole message up to (not including) the MAC field.
     bytes.set(keys.mac(bytes.subarray(0, macOffset!)), macOffset!);
     return bytes;
-  });
+  }, { extensionKey: sealing.length > 0 });
 }
 
 export interface PskOpenOptions {
@@ -85,6 +93,11 @@ export interface PskOpenOptions {
   nowMs?: number;
   /** For COUNTER timestamps (no clock, e.g. a card): only T greater than this is fresh. */
   lastCounter?: bigint;
+  /**
+   * The General Extension types the sealer encrypted (sealed-extension.ts), e.g. [EXT_TYPE_SEALED_KEY_IDS]: those
+   * are decrypted after the MAC verified and returned as `sealedExtensions`. Others stay in `extensions` as sent.
+   */
+  sealedExtensionTypes?: number[];
 }
 
 /** The allowed clock skew when none is given (RFC 3830 §5.4 leaves it to the implementation). */
@@ -99,7 +112,10 @@ export interface OpenedPskMessage {
   idi?: IdPayload;
   idr?: IdPayload;
   policies: SpPayload[];
+  /** The clear General Extensions (and any sealed one whose type was not named: still ciphertext). */
   extensions: GeneralExtensionPayload[];
+  /** The decrypted sealed extensions, in message order: views of one array, the caller's to zero once read. */
+  sealedExtensions: SealedExtension[];
 }
 
 /**
@@ -128,23 +144,32 @@ export function openPskMessage(bytes: Uint8Array, options: PskOpenOptions, core:
   const psk = typeof options.psk === "function" ? options.psk(message) : options.psk;
   if (!psk) throw new MikeyError("ERR_NO_PSK", "no pre-shared key for this message");
   const csbId = message.header.csbId;
-  const keys = withTransportKeys(core, psk, csbId, rand, (transport) => {
+  const allExtensions = find(PayloadType.GeneralExtension);
+  const sealed = sealedOf(allExtensions, options.sealedExtensionTypes ?? []);
+  const { keys, sealedExtensions } = withTransportKeys(core, psk, csbId, rand, (transport) => {
     if (!transport.verify(bytes.subarray(0, message.macOffset!), kemac.mac)) {
       throw new MikeyError("ERR_AUTH", "the MAC does not verify");
     }
-    if (kemac.encrAlg === EncrAlg.Null) return decodeKeyDataList(kemac.encrData);
-    const plain = transport.encrypt(kemac.encrData, kemacIv(transport.saltKey, csbId, timestamp64(timestamp)));
+    const iv = kemacIv(transport.saltKey, csbId, timestamp64(timestamp));
+    const opened = sealed.length > 0 ? openExtensions(sealed, transport.encryptSealed!, iv) : [];
     try {
-      return decodeKeyDataList(plain);
-    } finally {
-      plain.fill(0);
+      if (kemac.encrAlg === EncrAlg.Null) return { keys: decodeKeyDataList(kemac.encrData), sealedExtensions: opened };
+      const plain = transport.encrypt(kemac.encrData, iv);
+      try {
+        return { keys: decodeKeyDataList(plain), sealedExtensions: opened };
+      } finally {
+        plain.fill(0);
+      }
+    } catch (e) {
+      for (const x of opened) x.data.fill(0);
+      throw e;
     }
-  });
+  }, { extensionKey: sealed.length > 0 });
   // Remembered as long as its timestamp passes the freshness check (a counter: the cache's own window).
   cache?.remember(replayId, freshUntil ?? nowMs + cache.skewMs);
   return {
     message, csbId, rand, timestamp, keys, idi: ids[0], idr: ids[1],
-    policies: find(PayloadType.SP), extensions: find(PayloadType.GeneralExtension),
+    policies: find(PayloadType.SP), extensions: allExtensions.filter((e) => !sealed.includes(e as never)), sealedExtensions,
   };
 }
 

@@ -8,7 +8,7 @@
  *       openMbmsKeyMessage(bytes, { kek }) → tekSource.accept(delivery)
  *     - UICC-based ({ kind: "card", signer, deliver }): the card signs (AUTHENTICATE mode F4, cardSigner) and
  *       the raw bytes go to `deliver` (mode 01, UiccTekSource.deliver); the ME reads only the clear parts
- *       (keyMessageFacts: T, TGK-IDs and lifetimes, service, user) and never holds the KEK.
+ *       (keyMessageFacts) and learns the sealed ones (service id, TGK lifetimes) from the card; no KEK.
  *   Scheduling is the same in both modes: it needs only tekSource.knownTgkIds / tgkExpiries.
  *
  * Scheduling (the implosion mitigations): the next re-key is at a uniformly random instant
@@ -31,6 +31,7 @@ import {
 } from "../http-protocol.js";
 import { openMbmsKeyMessage, type MbmsKeyDelivery } from "../key-message.js";
 import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
+import type { SealedKeyFacts } from "../sealed-key-ids.js";
 
 /** What the key client's scheduling reads from a TekSource (MeTekSource and UiccTekSource have it). */
 export interface TgkInventory {
@@ -49,14 +50,15 @@ export interface KeyedTekSource extends TgkInventory {
  * How the UE authenticates and where key messages go.
  *   - kek:  ME-based. The ME holds the KEK: signs with it and opens key messages, tekSource.accept(delivery).
  *   - card: UICC-based. `signer` signs on the card (cardSigner, mode F4); `deliver` forwards the raw key
- *           message to the card (UiccTekSource.deliver, mode 01). The ME holds no KEK.
+ *           message to the card (UiccTekSource.deliver, mode 01) and resolves with what the card answered:
+ *           the service id and TGK validities the key message seals. The ME holds no KEK.
  */
 export type KeyCredentials =
   | { kind: "kek"; kek: Uint8Array }
-  | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<void> };
+  | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<SealedKeyFacts> };
 
-/** What one keying delivered in card mode: the clear facts of the forwarded key message (no key). */
-export interface CardKeyDelivery extends KeyMessageFacts {
+/** What one keying delivered in card mode (no key): the key message's clear facts and the card's answer (service, TGK validities). */
+export interface CardKeyDelivery extends KeyMessageFacts, SealedKeyFacts {
   kind: "card";
   /** Length of the key message forwarded to the card. */
   bytes: number;
@@ -333,24 +335,28 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
       o.tekSource.accept!(delivery);
       return delivery;
     }
+    const protocol = (why: string) => new KeyClientError("ERR_PROTOCOL", why, 200, false);
+    const said = (e: unknown) => (e instanceof Error ? e.message : String(e));
     let facts: KeyMessageFacts;
     try {
       facts = keyMessageFacts(bytes);
     } catch (e) {
-      throw new KeyClientError("ERR_PROTOCOL", `the key message does not decode: ${e instanceof Error ? e.message : String(e)}`, 200, false);
+      throw protocol(`the key message does not decode: ${said(e)}`);
     }
     // Clear fields, not yet authenticated: the card checks the MAC (its KEK) and freshness (its counter).
-    if (facts.serviceId !== o.serviceId || facts.userId !== o.userId) {
-      throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
-    }
+    // The service id is sealed: only the card's answer tells it.
+    if (facts.userId !== o.userId) throw protocol("the key message is for another user");
+    let sealed: SealedKeyFacts;
     try {
-      await c.deliver(bytes);
+      sealed = await c.deliver(bytes);
     } catch (e) {
       if (e instanceof MbmsError) throw e;
       const code = (e as { code?: unknown } | null)?.code;
-      throw new KeyClientError("ERR_PROTOCOL", `the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${e instanceof Error ? e.message : String(e)}`, 200, false);
+      throw protocol(`the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${said(e)}`);
     }
-    return { kind: "card", bytes: bytes.length, ...facts };
+    if (typeof sealed?.serviceId !== "string" || !Array.isArray(sealed.tgks)) throw protocol("card mode: deliver() must resolve with the card's answer");
+    if (sealed.serviceId !== o.serviceId) throw protocol("the card took a key message of another service");
+    return { kind: "card", bytes: bytes.length, ...facts, serviceId: sealed.serviceId, tgks: sealed.tgks };
   }
 
   /**

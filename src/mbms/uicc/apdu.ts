@@ -11,7 +11,11 @@
  *
  * Modes:
  *   01  key message delivery: data = an MBMS key message (our MIKEY PSK message carrying TGKs), in the
- *       place of TS 31.102 mode 01 "MSK Update" (which carries a MIKEY MSK message). Response: none.
+ *       place of TS 31.102 mode 01 "MSK Update" (which carries a MIKEY MSK message). Response, once the card
+ *       verified the MAC and stored the TGKs: `53` L ‖ the plaintext of the message's sealed Key ID extension
+ *       (an RFC 4563 Key ID list: service id, type 0, then TGK-ID ‖ valid-from ‖ expires-at per TGK, type 241;
+ *       delivery-response.ts), what the KEK hides from the ME besides the TGKs: the ME needs it to schedule
+ *       re-keys. No key.
  *   F2  traffic-key generation from an MKI: data = [CSB ID (4)] ‖ the MKI (TGK-ID ‖ TEK_RAND2); TGK-IDs are
  *       numbered per service, so the CSB ID names the service (without it the card answers only for a
  *       TGK-ID that one service alone holds, 6A80 otherwise). PRIVATE mode value, our

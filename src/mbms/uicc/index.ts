@@ -5,3 +5,4 @@ export * from "./apdu.js";
 export * from "./card-protocol.js";
 export * from "./uicc-proxy.js";
 export * from "./uicc-tek-source.js";
+export * from "./delivery-response.js";

@@ -4,7 +4,8 @@
  * AUTHENTICATE (MBMS context) APDUs: APDU in, APDU out (apdu.ts). Pure: no worker or Node APIs, so the
  * same logic runs in a Node worker thread, a browser Web Worker, or in-process in tests.
  *
- * What leaves the card: status words, for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
+ * What leaves the card: status words, for mode 01 the sealed facts of the key message it accepted (service
+ * id and TGK validities, delivery-response.ts), for mode F2 the TGK-ID ‖ SRTP master key ‖ master salt of one
  * MKI, and for mode F4 the 20-byte HMAC of a key request under K_req. Never the KEK, K_req or a TGK.
  *
  * Freshness (TS 31.102 EF_MUK "Time Stamp Counter", TS 31.102 §4.2.81): per service (CSB ID) the card keeps
@@ -33,6 +34,7 @@ import { openMbmsKeyMessage } from "../key-message.js";
 import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
 import { SW, UiccError } from "./errors.js";
 import { encodeSkTgkResponse, encodeTekResponse } from "./tek-response.js";
+import { encodeDeliveryResponse } from "./delivery-response.js";
 
 export const DEFAULT_TGK_CAPACITY = 8;
 
@@ -213,7 +215,10 @@ export class SoftCard {
     }
     this.last.set(delivery.csbId, timestamp);
     if (!delivery.update) this.tekRands.set(delivery.csbId, copyBytes(delivery.tekRand));
-    return encodeAuthenticateResponse();
+    const value = encodeDeliveryResponse({ serviceId: delivery.serviceId, tgks: delivery.tgks });
+    const out = encodeAuthenticateResponse(value);
+    value.fill(0);
+    return out;
   }
 
   /**

@@ -5,9 +5,9 @@
  * `UiccTekSource` (uicc-tek-source.ts) is the UE's TekSource over it: the receiver code is the same as in
  * ME-based mode.
  *
- * The ME never holds the KEK or a TGK: it forwards key messages as opaque bytes, and reads only their
- * clear, non-secret parts (T, and the Key ID extension's TGK validity entries) to know which TGK-IDs the
- * card holds and until when; HTTP key requests are signed by the card (`cardSigner`, mode F4). With
+ * The ME never holds the KEK or a TGK: it forwards key messages as opaque bytes and reads their clear parts
+ * (T, CSB ID, user, service parameters); the service id and which TGK-IDs the card holds until when are sealed
+ * under the KEK, and the card tells them in its answer to the delivery (mode 01, delivery-response.ts); HTTP key requests are signed by the card (`cardSigner`, mode F4). With
  * `KeyClient`'s card credentials (`cardCredentials`) the key client needs no KEK either.
  * Browser-safe: no Node APIs.
  */
@@ -18,6 +18,7 @@ import { AuthMode, copyBytes, decodeAuthenticateResponse, encodeAuthenticate } f
 import type { CardRequest, CardResponse } from "./card-protocol.js";
 import { SW, UiccError } from "./errors.js";
 import { decodeSkTgkResponse, decodeTekResponse } from "./tek-response.js";
+import { decodeDeliveryResponse, type DeliveryResponse } from "./delivery-response.js";
 
 /** How the proxy reaches the card: a message port with transfer (Worker, MessagePort, Web Worker). */
 export interface CardChannel {
@@ -78,13 +79,21 @@ export class UiccProxy {
     });
   }
 
-  /** AUTHENTICATE mode 01: hands a key message to the card. Rejects with the card's UiccError (9862, 9865, 9866, 6A80…). */
-  async deliverKeyMessage(bytes: Uint8Array): Promise<void> {
+  /**
+   * AUTHENTICATE mode 01: hands a key message to the card; resolves with what the card accepted (the sealed
+   * service id and TGK validities, no key). Rejects with the card's UiccError (9862, 9865, 9866, 6A80…), or
+   * ERR_BAD_RESPONSE for a 9000 whose value does not decode (the card did take the message then).
+   */
+  async deliverKeyMessage(bytes: Uint8Array): Promise<DeliveryResponse> {
     if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > 65000) {
       throw new UiccError("ERR_ARGUMENT", "a key message is 1..65000 bytes");
     }
     const value = decodeAuthenticateResponse(await this.transmit(encodeAuthenticate(AuthMode.KeyMessage, bytes)));
-    value?.fill(0); // no V message is requested; ignore any
+    try {
+      return decodeDeliveryResponse(value);
+    } finally {
+      value?.fill(0);
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * The UICC-based TekSource (docs/architecture.md, UICC-based mode): the ME side of a card that holds the
- * TGKs. It forwards key messages to the card, tracks TGK-IDs and expiries from their clear parts, and asks
+ * TGKs. It forwards key messages to the card, tracks TGK-IDs and expiries from the card's answer (the key
+ * message seals them under the KEK, delivery-response.ts), and asks
  * the card for each MKI's key (mode F2, or F5 and its own half of Alternative 2). Browser-safe.
  */
 import { systemClock, type WallClock } from "../../clock.js";
@@ -14,6 +15,7 @@ import type { TekResult, TekSource } from "../ue/tek-source.js";
 import type { KeyCredentials } from "../ue/key-client.js";
 import { UiccError } from "./errors.js";
 import { cardSigner, type UiccProxy } from "./uicc-proxy.js";
+import type { DeliveryResponse } from "./delivery-response.js";
 
 /**
  * KeyClient credentials for a UICC-based UE: requests signed by the card (mode F4), key messages forwarded
@@ -49,8 +51,8 @@ export interface UiccTekSourceOptions {
 }
 
 /**
- * The UICC-based TekSource. It tracks TGK-IDs and expiries from the key messages it delivered (clear
- * parts only, mirroring the card's rule of dropping TGKs expired before an accepted message's T), and
+ * The UICC-based TekSource. It tracks TGK-IDs and expiries from the card's answers to the key messages it
+ * delivered (and their clear T, CSB ID and parameters), mirroring the card's rule of dropping TGKs expired before an accepted message's T), and
  * asks the card only for MKIs naming a TGK it knows and that has not expired: the card has no clock, so
  * the ME enforces lifetimes.
  */
@@ -89,31 +91,41 @@ export class UiccTekSource implements TekSource {
   }
 
   /**
-   * Forwards a key message to the card; on 9000 records its TGK-IDs and expiries. Rejects with the card's
-   * UiccError, or ERR_ARGUMENT (nothing sent) for a key message of another service than this source's.
+   * Forwards a key message to the card; on 9000 records the TGK-IDs and expiries the card answered with and
+   * resolves with them (and the service id). Rejects with the card's UiccError, or ERR_ARGUMENT: before
+   * sending, for a clear CSB ID or service parameters other than this source's; after the card answered,
+   * for a message of another service than this source's (the service id is sealed: only the card's answer
+   * tells it). In that last case the card has accepted the message (its MAC verified under the KEK): it holds
+   * those TGKs under the message's CSB ID and its freshness counter for that CSB ID moved, so the same
+   * message is stale (9865) for any other source now; this source records nothing (no service, CSB ID,
+   * parameters or TEK_RAND), and forgets any TGK-ID of the answer it tracked under the same CSB ID, since
+   * the card replaced that TGK.
    */
-  async deliver(bytes: Uint8Array): Promise<void> {
+  async deliver(bytes: Uint8Array): Promise<DeliveryResponse> {
     let facts: KeyMessageFacts | undefined;
     try {
       facts = keyMessageFacts(bytes);
     } catch {
       // let the card refuse it (6A80)
     }
-    if (facts && this.service !== undefined && facts.serviceId !== this.service) {
-      throw new UiccError("ERR_ARGUMENT", "a key message of another service: one UiccTekSource per service");
-    }
     if (facts && this.csbId !== undefined && facts.csbId !== this.csbId) throw new UiccError("ERR_ARGUMENT", "a key message with another CSB ID than the service's");
     if (facts?.parameters) this.latch.check(facts.parameters);
-    await this.proxy.deliverKeyMessage(bytes);
-    if (!facts) return;
-    this.service ??= facts.serviceId;
+    const answer = await this.proxy.deliverKeyMessage(bytes);
+    if (!facts) return answer;
+    if (this.service !== undefined && answer.serviceId !== this.service) {
+      const replaced = facts.csbId === this.csbId && answer.tgks.filter((g) => this.expiries.delete(g.tgkId)).length > 0;
+      if (replaced) this.notify();
+      throw new UiccError("ERR_ARGUMENT", "the card took a key message of another service: one UiccTekSource per service");
+    }
+    this.service ??= answer.serviceId;
     this.csbId ??= facts.csbId;
     if (facts.parameters) this.latch.adopt(facts.parameters);
     if (facts.tekRand) this.tekRand = facts.tekRand;
     const t = msFromNtp(facts.timestamp);
     for (const [id, expiresAt] of this.expiries) if (expiresAt < t) this.expiries.delete(id);
-    for (const g of facts.tgks) this.expiries.set(g.tgkId, g.expiresAt);
+    for (const g of answer.tgks) this.expiries.set(g.tgkId, g.expiresAt);
     this.notify();
+    return answer;
   }
 
   async deriveTek(mki: Uint8Array): Promise<TekResult | undefined> {

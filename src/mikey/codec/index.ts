@@ -4,6 +4,7 @@ export type * from "./types.js";
 export { decodeMessage, encodeMessage, encodeMessageWithLayout } from "./message.js";
 export type { EncodeOptions, EncodedMessage } from "./message.js";
 export { decodeKeyDataList, encodeKeyDataList } from "./payloads/key-data.js";
+export { decodeKeyIdList, encodeKeyIdList } from "./payloads/extension.js";
 export { timestamp64 } from "./payloads/timestamp.js";
 export { buildSrtpParams, readSrtpPolicy } from "./payloads/srtp-policy.js";
 export type { SrtpPolicy } from "./payloads/srtp-policy.js";

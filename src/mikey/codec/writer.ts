@@ -84,6 +84,12 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
+
+  /** Zeroes what was written (after finish(), when it held secrets). */
+  wipe(): void {
+    this.buf.fill(0);
+    this.len = 0;
+  }
 }
 
 export { encodeError };
