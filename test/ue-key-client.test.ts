@@ -8,7 +8,7 @@ import {
 } from "../src/index.js";
 import {
   HEADER_NONCE, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, HEADER_TIME, HEADER_USER, KEYS_PATH, parseAuthorization,
-  requestAuthKey, requestMacInput, verifyRequestMac,
+  requestAuthKey, requestMacInput, signRequest, verifyRequestMac,
 } from "../src/mbms/http-protocol.js";
 import { KeyClient, KeyClientError, MeTekSource, MkiEvaluator } from "../src/mbms/ue/index.js";
 import { ManualClock } from "./helpers/manual-clock.js";
@@ -20,6 +20,11 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const USER = "sip:ue7@operator.example";
 const SERVICE = "urn:mbms:tv:2";
+
+/** A RequestSigner standing in for a card that holds `kek` (the card's mode F4). */
+function kekHolder(kek: Uint8Array) {
+  return { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek, userId: USER, ...r }, core) }) };
+}
 
 interface Seen {
   at: number;
@@ -308,8 +313,7 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
     const bmsc = new FakeBmsc(clock);
     bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
     const source = new MeTekSource({ core, clock });
-    const { signRequest } = await import("../src/mbms/http-protocol.js");
-    const signer = { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek: bmsc.kek, userId: USER, ...r }, core) }) };
+    const signer = kekHolder(bmsc.kek);
     const refused = Object.assign(new Error("9862"), { code: "ERR_INCORRECT_MAC" });
     const client = new KeyClient({
       baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, tekSource: source, fetch: bmsc.fetch, clock, core,
@@ -327,8 +331,7 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
     const bmsc = new FakeBmsc(clock);
     bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
     const source = new MeTekSource({ core, clock });
-    const { signRequest } = await import("../src/mbms/http-protocol.js");
-    const signer = { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek: bmsc.kek, userId: USER, ...r }, core) }) };
+    const signer = kekHolder(bmsc.kek);
     const run = async (answer: unknown, userId = USER) => {
       let calls = 0;
       const client = new KeyClient({

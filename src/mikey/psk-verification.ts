@@ -15,16 +15,10 @@ import { MikeyError } from "./errors.js";
 import { defaultCore } from "../wasm/default-core.js";
 import type { OpenedPskMessage } from "./psk.js";
 import { withTransportKeys } from "./transport.js";
+import { concatBytes } from "../bytes.js";
 
 function transcript(rMessage: Uint8Array, initiator: OpenedPskMessage): Uint8Array {
-  const parts = [rMessage, initiator.idi?.id, initiator.idr?.id, timestamp64(initiator.timestamp)].filter((p) => p !== undefined);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes([rMessage, initiator.idi?.id, initiator.idr?.id, timestamp64(initiator.timestamp)].filter((p) => p !== undefined));
 }
 
 /** The Responder's Verification message for an opened Initiator message. */

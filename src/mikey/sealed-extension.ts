@@ -11,6 +11,7 @@
  * Pure: no Node APIs.
  */
 import { ExtensionType, PayloadType, type GeneralExtensionPayload, type RawExtensionPayload } from "./codec/index.js";
+import { concatBytes } from "../bytes.js";
 import { MikeyError } from "./errors.js";
 
 /** Our private, unregistered General Extension type: "sealed Key IDs" (an RFC 4563 Key ID list, encrypted). */
@@ -33,7 +34,7 @@ function checkType(extType: number): void {
 /** The extensions with their Data encrypted, in the given order (the plaintext run is zeroed). */
 export function sealExtensions(list: readonly SealedExtension[], encrypt: Cipher, iv: Uint8Array): RawExtensionPayload[] {
   for (const e of list) checkType(e.extType);
-  const plain = concat(list.map((e) => e.data));
+  const plain = concatBytes(list.map((e) => e.data));
   const cipher = encrypt(plain, iv);
   plain.fill(0);
   let at = 0;
@@ -54,7 +55,7 @@ export function sealedOf(extensions: readonly GeneralExtensionPayload[], types: 
  * caller's to zero once read.
  */
 export function openExtensions(sealed: readonly RawExtensionPayload[], decrypt: Cipher, iv: Uint8Array): SealedExtension[] {
-  const run = concat(sealed.map((e) => e.data));
+  const run = concatBytes(sealed.map((e) => e.data));
   const plain = decrypt(run, iv);
   let at = 0;
   return sealed.map((e) => {
@@ -62,14 +63,4 @@ export function openExtensions(sealed: readonly RawExtensionPayload[], decrypt: 
     at += e.data.length;
     return { extType: e.extType, data };
   });
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
