@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  buildMbmsKeyMessage, buildMki, deriveSrtpMasterKeys, loadCore, SrtpContext, type TgkGrant,
+  buildMbmsKeyMessage, buildMki, deriveSrtpMasterKeys, loadCore, SrtpContext, type MbmsKeyDelivery, type TgkGrant,
 } from "../src/index.js";
 import {
   HEADER_NONCE, HEADER_REKEY_FROM, HEADER_REKEY_WINDOW, HEADER_TIME, HEADER_USER, KEYS_PATH, parseAuthorization,
@@ -39,6 +39,8 @@ class FakeBmsc {
   tgks: TgkGrant[] = [];
   window: { from: number; window: number } | undefined;
   failures: (number | "network")[] = [];
+  /** Answer a request naming TGKs with an update (no RAND), as the real key server does. */
+  updates = false;
   readonly seen: Seen[] = [];
   constructor(private readonly clock: ManualClock) {}
   grant(tgkId: number, validFrom: number, expiresAt: number): TgkGrant {
@@ -54,7 +56,8 @@ class FakeBmsc {
     const input = requestMacInput("POST", KEYS_PATH, headers.get(HEADER_USER)!, headers.get(HEADER_TIME)!, headers.get(HEADER_NONCE)!, body);
     const kReq = requestAuthKey(this.kek, core);
     const ok = mac !== undefined && verifyRequestMac(kReq, input, mac, core);
-    this.seen.push({ at: this.clock.now(), have: (JSON.parse(body) as { have: number[] }).have });
+    const { have } = JSON.parse(body) as { have: number[] };
+    this.seen.push({ at: this.clock.now(), have });
     const fail = this.failures.shift();
     if (fail === "network") throw new TypeError("fetch failed");
     if (fail !== undefined) return new Response(JSON.stringify({ error: "internal" }), { status: fail });
@@ -62,6 +65,7 @@ class FakeBmsc {
     const msg = buildMbmsKeyMessage({
       kek: this.kek, bmscId: "bmsc.example", userId: USER, serviceId: SERVICE, csbId: this.csbId, tekRand: this.tekRand,
       profile: "AES_CM_128_HMAC_SHA1_80", tgks: this.tgks, ssrc: 0x77, roc: 0, nowMs: this.clock.now(),
+      update: this.updates && have.length > 0,
     }, core);
     const h: Record<string, string> = { "content-type": "application/mikey" };
     if (this.window) {
@@ -87,6 +91,32 @@ function setup(extra: Partial<ConstructorParameters<typeof KeyClient>[0]> = {}) 
 }
 
 describe("KeyClient", () => {
+  it("a re-key it cannot open (an update, and no TEK_RAND kept) makes the next request an initial one", async () => {
+    const clock = new ManualClock(NOW);
+    const bmsc = new FakeBmsc(clock);
+    bmsc.updates = true;
+    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+    // A source that lists TGK 7 but lost the service's TEK_RAND (as a restarted card would).
+    const accepted: MbmsKeyDelivery[] = [];
+    const source = {
+      knownTgkIds: () => (accepted.length > 0 ? accepted[0]!.tgks.map((g) => g.tgkId) : [7]),
+      tgkExpiries: () => new Map<number, number>(),
+      accept: (d: MbmsKeyDelivery) => void accepted.push(d),
+      tekRandFor: () => undefined,
+    };
+    const client = new KeyClient({
+      baseUrl: "https://bmsc.example/", serviceId: SERVICE, userId: USER, kek: bmsc.kek, tekSource: source,
+      fetch: bmsc.fetch, clock, core, backoffBaseMs: 10,
+    });
+    const started = client.start();
+    await clock.advanceSettled(1000);
+    const d = await started;
+    expect(bmsc.seen.map((s) => s.have)).toEqual([[7], []]);
+    expect([d.update, accepted.length]).toEqual([false, 1]);
+    expect(client.stats.failures).toBe(1);
+    client.stop();
+  });
+
   it("initial keying: a signed request, the TGKs accepted, the next re-key inside the BM-SC's window", async () => {
     const { clock, bmsc, source, client } = setup();
     bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);

@@ -35,8 +35,12 @@ function checkType(extType: number): void {
 export function sealExtensions(list: readonly SealedExtension[], encrypt: Cipher, iv: Uint8Array): RawExtensionPayload[] {
   for (const e of list) checkType(e.extType);
   const plain = concatBytes(list.map((e) => e.data));
-  const cipher = encrypt(plain, iv);
-  plain.fill(0);
+  let cipher: Uint8Array;
+  try {
+    cipher = encrypt(plain, iv);
+  } finally {
+    plain.fill(0);
+  }
   let at = 0;
   return list.map((e) => {
     const data = cipher.subarray(at, at + e.data.length);

@@ -4,7 +4,7 @@
 export * from "./store/index.js";
 export * from "./session-manager.js";
 export * from "./tek-event.js";
-export * from "./service-config.js";
+export type { ServiceConfig } from "./service-config.js";
 export { randomBelow, type RekeySpread } from "./retrieval-window.js";
 export { systemClock, type Clock } from "../../clock.js";
 export * from "../../logger.js";

@@ -12,6 +12,7 @@
  *   - a resumed TEK (announced at start from the store): an earlier sender used its SRTP indices, and one
  *     keystream must never protect two packets (RFC 3711 §9.1); `start` takes a fresh TEK instead.
  */
+import { unrefTimer } from "../../clock.js";
 import type { PacketBatch } from "../../srtp/batch.js";
 import { SrtpContext } from "../../srtp/context.js";
 import type { CryptoCore } from "../../wasm/core.js";
@@ -204,6 +205,7 @@ export class MbmsSender {
       this.timers.delete(t);
       if (!this.closed && this.pending.includes(key)) this.switchTo(key);
     }, delay);
+    unrefTimer(t); // a pending switch never keeps the process alive (the socket or the caller does)
     this.timers.add(t);
   }
 

@@ -13,7 +13,7 @@
 import { MbmsError } from "../errors.js";
 import type { ServiceSettings } from "./service-config.js";
 import type { KeyStore } from "./store/index.js";
-import type { TgkChain } from "./tgk-chain.js";
+import { newTgk, type TgkChain } from "./tgk-chain.js";
 
 /**
  * "fresh-tgk" (the default, since removal should mean no more keys): removing, disabling or unsubscribing
@@ -44,13 +44,7 @@ export function entitledServices(store: KeyStore, userId: string): string[] {
  */
 export function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): number {
   const ended = chain.store.endTgks(s.serviceId, now);
-  const tgkId = chain.store.allocateTgkId(s.serviceId, chain.maxTgkId);
-  const tgk = globalThis.crypto.getRandomValues(new Uint8Array(s.tgkLength));
-  try {
-    chain.store.addTgk({ serviceId: s.serviceId, tgkId, tgk, validFrom: now, expiresAt: now + s.tgkLifetimeMs });
-  } finally {
-    tgk.fill(0);
-  }
+  const tgkId = newTgk(chain, s, now, now + s.tgkLifetimeMs);
   chain.store.deleteExpiredTgks(now, s.serviceId);
   chain.log("info", "TGK revoked: fresh TGK from now", { serviceId: s.serviceId, tgkId, ended, validFrom: now, reason });
   return tgkId;

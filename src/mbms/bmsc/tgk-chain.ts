@@ -48,7 +48,8 @@ function wipeAndReread(chain: TgkChain, s: ServiceSettings, old: TgkRecord[], no
   return liveTgks(chain.store, s.serviceId, now);
 }
 
-function newTgk(chain: TgkChain, s: ServiceSettings, validFrom: number, expiresAt: number): void {
+/** Stores a fresh random TGK under the next TGK-ID, valid [validFrom, expiresAt); returns the TGK-ID. */
+export function newTgk(chain: TgkChain, s: ServiceSettings, validFrom: number, expiresAt: number): number {
   const tgkId = chain.store.allocateTgkId(s.serviceId, chain.maxTgkId);
   const tgk = globalThis.crypto.getRandomValues(new Uint8Array(s.tgkLength));
   try {
@@ -57,4 +58,5 @@ function newTgk(chain: TgkChain, s: ServiceSettings, validFrom: number, expiresA
     tgk.fill(0);
   }
   chain.log("info", "TGK generated", { serviceId: s.serviceId, tgkId, validFrom, expiresAt });
+  return tgkId;
 }

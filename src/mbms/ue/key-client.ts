@@ -32,80 +32,9 @@ import {
 import { openMbmsKeyMessage, type MbmsKeyDelivery } from "../key-message.js";
 import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
 import type { SealedKeyFacts } from "../sealed-key-ids.js";
+import type { KeyClientOptions, KeyClientStats, KeyCredentials, KeyDelivery } from "./key-client-options.js";
 
-/** What the key client's scheduling reads from a TekSource (MeTekSource and UiccTekSource have it). */
-export interface TgkInventory {
-  knownTgkIds(): number[];
-  tgkExpiries(): Map<number, number>;
-}
-
-/** The part of a TekSource the key client needs in ME mode (MeTekSource has it). */
-export interface KeyedTekSource extends TgkInventory {
-  accept(delivery: MbmsKeyDelivery): void;
-  /** The service's TEK_RAND kept from its initial key message, to open re-keys (which carry none). */
-  tekRandFor?(csbId: number): Uint8Array | undefined;
-}
-
-/**
- * How the UE authenticates and where key messages go.
- *   - kek:  ME-based. The ME holds the KEK: signs with it and opens key messages, tekSource.accept(delivery).
- *   - card: UICC-based. `signer` signs on the card (cardSigner, mode F4); `deliver` forwards the raw key
- *           message to the card (UiccTekSource.deliver, mode 01) and resolves with what the card answered:
- *           the service id and TGK validities the key message seals. The ME holds no KEK.
- */
-export type KeyCredentials =
-  | { kind: "kek"; kek: Uint8Array }
-  | { kind: "card"; signer: RequestSigner; deliver: (keyMessage: Uint8Array) => Promise<SealedKeyFacts> };
-
-/** What one keying delivered in card mode (no key): the key message's clear facts and the card's answer (service, TGK validities). */
-export interface CardKeyDelivery extends KeyMessageFacts, SealedKeyFacts {
-  kind: "card";
-  /** Length of the key message forwarded to the card. */
-  bytes: number;
-}
-
-/** A keying's result: the opened message (ME mode) or the clear facts of the one the card took (card mode). */
-export type KeyDelivery = MbmsKeyDelivery | CardKeyDelivery;
-
-export interface KeyClientOptions<D extends KeyDelivery = MbmsKeyDelivery> {
-  /** Base URL of the BM-SC, e.g. "https://bmsc.operator.example" (KEYS_PATH is appended). */
-  baseUrl: string;
-  serviceId: string;
-  userId: string;
-  /** The mode (exactly one of `credentials` and `kek`). */
-  credentials?: KeyCredentials;
-  /** Shorthand for credentials { kind: "kek", kek }: the user's KEK signs requests (K_req) and opens key messages. */
-  kek?: Uint8Array;
-  /** ME mode: a KeyedTekSource (accept is called). Card mode: anything with knownTgkIds/tgkExpiries (UiccTekSource). */
-  tekSource: TgkInventory & Partial<Pick<KeyedTekSource, "accept" | "tekRandFor">>;
-  /** Injectable for tests and other transports (default globalThis.fetch). */
-  fetch?: typeof fetch;
-  /** Wall clock and timers (default systemClock). */
-  clock?: Clock;
-  /** Uniform random in [0, 1) (default from crypto.getRandomValues). */
-  random?: () => number;
-  /** Extra uniform jitter added to the BM-SC's window, ms (default 0). */
-  extraJitterMs?: number;
-  /** Re-key no later than E − margin·(1 + U[0,1)) before the earliest TGK expiry E (default 60 s). */
-  expiryMarginMs?: number;
-  /** Minimum interval between re-keys requested with `rekeyNow` (default 10 s). */
-  minRekeyIntervalMs?: number;
-  /** Retries of one re-key: attempts (default 6), base and cap of the backoff (default 500 ms, 60 s). */
-  maxAttempts?: number;
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  /**
-   * ME mode, passed to openMbmsKeyMessage: clock skew and a replay cache (the card keeps its own counter);
-   * without one the client keeps its own (RFC 3830 §5.4: the messages received within the skew).
-   */
-  clockSkewMs?: number;
-  replayCache?: ReplayCache;
-  core?: CryptoCore;
-  /** Each delivery accepted (e.g. to set the evaluator's ROC for a late join). Card mode: CardKeyDelivery. */
-  onDelivery?: (delivery: D) => void;
-  /** Failures of scheduled or on-demand re-keys (they are retried later; `start` rejects instead). */
-  onError?: (error: MbmsError) => void;
-}
+export type * from "./key-client-options.js";
 
 /** An MbmsError with the HTTP status (0 for a network failure) and whether a retry may help. */
 export class KeyClientError extends MbmsError {
@@ -118,17 +47,6 @@ export class KeyClientError extends MbmsError {
   }
 }
 
-export interface KeyClientStats {
-  /** HTTP requests sent (attempts, retries included). */
-  requests: number;
-  /** Key messages accepted. */
-  deliveries: number;
-  /** Failed attempts. */
-  failures: number;
-  /** rekeyNow calls, and how many of them were deferred or joined by the rate limit. */
-  rekeyNowCalls: number;
-  rekeyNowDeferred: number;
-}
 
 function cryptoRandom(): number {
   const w = globalThis.crypto.getRandomValues(new Uint32Array(2));
@@ -155,6 +73,11 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
   private timer: unknown;
   private timerAt: number | undefined;
   private lastStartAt = -Infinity;
+  /**
+   * An update (a re-key without TEK_RAND, RFC 3830 §4.5) came that this UE cannot open — a card restarted
+   * without its TEK_RANDs: the next request names no TGK, so that the BM-SC answers with an initial message.
+   */
+  private initialNeeded = false;
   private stopped = false;
   private readonly s: KeyClientStats = { requests: 0, deliveries: 0, failures: 0, rekeyNowCalls: 0, rekeyNowDeferred: 0 };
 
@@ -276,7 +199,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
 
   private async attempt(): Promise<D> {
     const o = this.o;
-    const body = JSON.stringify({ serviceId: o.serviceId, have: o.tekSource.knownTgkIds() });
+    const body = JSON.stringify({ serviceId: o.serviceId, have: this.initialNeeded ? [] : o.tekSource.knownTgkIds() });
     let auth: Record<string, string>;
     try {
       auth = await this.signer.sign({ method: KEYS_METHOD, path: KEYS_PATH, body, timeMs: Math.floor(this.clock.now()) });
@@ -313,6 +236,7 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     const delivery = (await this.deliver(bytes)) as D;
+    this.initialNeeded = false;
     this.s.deliveries++;
     o.onDelivery?.(delivery);
     if (!this.stopped) this.schedule(res.headers);
@@ -324,11 +248,17 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     const o = this.o;
     const c = this.credentials;
     if (c.kind === "kek") {
-      const delivery = openMbmsKeyMessage(bytes, {
-        kek: c.kek, nowMs: this.clock.now(), tekRand: (csbId) => o.tekSource.tekRandFor?.(csbId),
-        ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
-        replayCache: this.replayCache,
-      }, this.core);
+      let delivery: MbmsKeyDelivery;
+      try {
+        delivery = openMbmsKeyMessage(bytes, {
+          kek: c.kek, nowMs: this.clock.now(), tekRand: (csbId) => o.tekSource.tekRandFor?.(csbId),
+          ...(o.clockSkewMs !== undefined ? { clockSkewMs: o.clockSkewMs } : {}),
+          replayCache: this.replayCache,
+        }, this.core);
+      } catch (e) {
+        if ((e as { code?: unknown }).code === "ERR_NO_RAND") throw this.askInitial();
+        throw e;
+      }
       if (delivery.serviceId !== o.serviceId || delivery.userId !== o.userId) {
         throw new KeyClientError("ERR_PROTOCOL", "the key message is for another service or user", 200, false);
       }
@@ -352,11 +282,19 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     } catch (e) {
       if (e instanceof MbmsError) throw e;
       const code = (e as { code?: unknown } | null)?.code;
+      // The card refuses an update it holds no TEK_RAND for as malformed (6A80).
+      if (facts.tekRand === undefined && code === "ERR_INCORRECT_DATA") throw this.askInitial();
       throw protocol(`the card refused the key message${typeof code === "string" ? ` (${code})` : ""}: ${said(e)}`);
     }
     if (typeof sealed?.serviceId !== "string" || !Array.isArray(sealed.tgks)) throw protocol("card mode: deliver() must resolve with the card's answer");
     if (sealed.serviceId !== o.serviceId) throw protocol("the card took a key message of another service");
     return { kind: "card", bytes: bytes.length, ...facts, serviceId: sealed.serviceId, tgks: sealed.tgks };
+  }
+
+  /** Marks the next request as initial keying and returns the (retryable) error for this one. */
+  private askInitial(): KeyClientError {
+    this.initialNeeded = true;
+    return new KeyClientError("ERR_PROTOCOL", "a re-key without TEK_RAND this UE does not hold: asking for an initial key message", 200, true);
   }
 
   /**

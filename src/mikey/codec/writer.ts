@@ -26,6 +26,7 @@ export class ByteWriter {
     if (at + n > this.buf.length) {
       const next = new Uint8Array(Math.max(this.buf.length * 2, at + n));
       next.set(this.buf.subarray(0, at));
+      this.buf.fill(0); // what was written may be secret (wipe() only reaches the current buffer)
       this.buf = next;
     }
     this.len = at + n;
