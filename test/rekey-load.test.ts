@@ -31,6 +31,7 @@ describe("re-key load", () => {
     expect(out.mitigated.delivered).toBe(10_000);
     expect(out.mitigated.peakPer100ms).toBeLessThanOrEqual(2.5 * ues * (100 / windowMs));
     expect(out.mitigated.deliveryP99Ms * 10).toBeLessThanOrEqual(out.unmitigated.deliveryP99Ms);
-    expect(Date.now() - t0).toBeLessThan(60_000);
+    // Bounded: ~41 s alone here (two initial keyings of 10,000 UEs, the 20 s window, the unmitigated burst).
+    expect(Date.now() - t0).toBeLessThan(80_000);
   }, 90_000);
 });
