@@ -26,6 +26,14 @@ function kekHolder(kek: Uint8Array) {
   return { sign: async (r: { method: string; path: string; body: string | Uint8Array; timeMs: number }) => ({ ...signRequest({ kek, userId: USER, ...r }, core) }) };
 }
 
+/** A BM-SC holding TGK 7, a source and a card stand-in signer for the card-mode tests. */
+function cardRig() {
+  const clock = new ManualClock(NOW);
+  const bmsc = new FakeBmsc(clock);
+  bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+  return { clock, bmsc, source: new MeTekSource({ core, clock }), signer: kekHolder(bmsc.kek) };
+}
+
 interface Seen {
   at: number;
   have: number[];
@@ -339,11 +347,7 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
   });
 
   it("card mode: a refused key message is a protocol error; the options are checked", async () => {
-    const clock = new ManualClock(NOW);
-    const bmsc = new FakeBmsc(clock);
-    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
-    const source = new MeTekSource({ core, clock });
-    const signer = kekHolder(bmsc.kek);
+    const { clock, bmsc, source, signer } = cardRig();
     const refused = Object.assign(new Error("9862"), { code: "ERR_INCORRECT_MAC" });
     const client = new KeyClient({
       baseUrl: "https://bmsc.example", serviceId: SERVICE, userId: USER, tekSource: source, fetch: bmsc.fetch, clock, core,
@@ -357,11 +361,7 @@ describe("KeyClient credentials (ME: KEK; UICC: a card that signs and takes the 
   });
 
   it("card mode: the service id is the card's answer (sealed in the message); only the user is checked before delivery", async () => {
-    const clock = new ManualClock(NOW);
-    const bmsc = new FakeBmsc(clock);
-    bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
-    const source = new MeTekSource({ core, clock });
-    const signer = kekHolder(bmsc.kek);
+    const { clock, bmsc, source, signer } = cardRig();
     const run = async (answer: unknown, userId = USER) => {
       let calls = 0;
       const client = new KeyClient({

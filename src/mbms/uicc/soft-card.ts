@@ -30,11 +30,11 @@ import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
 import { KEYS_METHOD, KEYS_PATH, MAX_BODY_BYTES, requestMacFromKek } from "../http-protocol.js";
 import { DEFAULT_MKI_LAYOUT, deriveSkTgk, deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { encodeSealedKeyIds } from "../sealed-key-ids.js";
 import { openMbmsKeyMessage } from "../key-message.js";
 import { AuthMode, copyBytes, decodeAuthenticate, encodeAuthenticateResponse, encodeResponseApdu } from "./apdu.js";
 import { SW, UiccError } from "./errors.js";
 import { encodeSkTgkResponse, encodeTekResponse } from "./tek-response.js";
-import { encodeDeliveryResponse } from "./delivery-response.js";
 
 export const DEFAULT_TGK_CAPACITY = 8;
 
@@ -215,7 +215,7 @@ export class SoftCard {
     }
     this.last.set(delivery.csbId, timestamp);
     if (!delivery.update) this.tekRands.set(delivery.csbId, copyBytes(delivery.tekRand));
-    const value = encodeDeliveryResponse({ serviceId: delivery.serviceId, tgks: delivery.tgks });
+    const value = encodeSealedKeyIds({ serviceId: delivery.serviceId, tgks: delivery.tgks });
     const out = encodeAuthenticateResponse(value);
     value.fill(0);
     return out;

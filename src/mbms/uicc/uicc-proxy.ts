@@ -18,7 +18,8 @@ import { AuthMode, copyBytes, decodeAuthenticateResponse, encodeAuthenticate } f
 import type { CardRequest, CardResponse } from "./card-protocol.js";
 import { SW, UiccError } from "./errors.js";
 import { decodeSkTgkResponse, decodeTekResponse } from "./tek-response.js";
-import { decodeDeliveryResponse, type DeliveryResponse } from "./delivery-response.js";
+import { decodeDeliveryResponse } from "./delivery-response.js";
+import type { SealedKeyFacts } from "../sealed-key-ids.js";
 
 /** How the proxy reaches the card: a message port with transfer (Worker, MessagePort, Web Worker). */
 export interface CardChannel {
@@ -84,7 +85,7 @@ export class UiccProxy {
    * service id and TGK validities, no key). Rejects with the card's UiccError (9862, 9865, 9866, 6A80…), or
    * ERR_BAD_RESPONSE for a 9000 whose value does not decode (the card did take the message then).
    */
-  async deliverKeyMessage(bytes: Uint8Array): Promise<DeliveryResponse> {
+  async deliverKeyMessage(bytes: Uint8Array): Promise<SealedKeyFacts> {
     if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > 65000) {
       throw new UiccError("ERR_ARGUMENT", "a key message is 1..65000 bytes");
     }

@@ -15,7 +15,7 @@ import type { TekResult, TekSource } from "../ue/tek-source.js";
 import type { KeyCredentials } from "../ue/key-client.js";
 import { UiccError } from "./errors.js";
 import { cardSigner, type UiccProxy } from "./uicc-proxy.js";
-import type { DeliveryResponse } from "./delivery-response.js";
+import type { SealedKeyFacts } from "../sealed-key-ids.js";
 
 /**
  * KeyClient credentials for a UICC-based UE: requests signed by the card (mode F4), key messages forwarded
@@ -101,7 +101,7 @@ export class UiccTekSource implements TekSource {
    * parameters or TEK_RAND), and forgets any TGK-ID of the answer it tracked under the same CSB ID, since
    * the card replaced that TGK.
    */
-  async deliver(bytes: Uint8Array): Promise<DeliveryResponse> {
+  async deliver(bytes: Uint8Array): Promise<SealedKeyFacts> {
     let facts: KeyMessageFacts | undefined;
     try {
       facts = keyMessageFacts(bytes);
