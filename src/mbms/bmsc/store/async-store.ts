@@ -1,0 +1,40 @@
+// The store as the session manager and the key server call it: every KeyStore method returning a promise.
+// A backend on the far side of a network (PostgreSQL, several BM-SC instances on one database) implements
+// AsyncKeyStore directly; the in-process backends (MemoryKeyStore, SqliteKeyStore) keep their synchronous
+// API and are lifted with `asyncStore`. Same methods, same semantics, same error codes (types.ts): a
+// synchronous failure becomes a rejection, never a throw out of the call.
+import type { KeyStore } from "./types.js";
+
+export type AsyncKeyStore = {
+  readonly [K in keyof KeyStore]: KeyStore[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+};
+
+/** Every KeyStore method, once: `satisfies` below fails to compile if one is missing or misspelt. */
+const METHODS = [
+  "addUser", "addUsers", "getUser", "listUserIds", "setUserDisabled", "updateUsers", "removeUser",
+  "listSubscriptions", "isSubscribed",
+  "addService", "getService", "listServiceIds", "removeService", "allocateTgkId",
+  "addTgk", "getTgk", "listTgks", "deleteExpiredTgks", "endTgks",
+  "getTekRand2", "rotateTekRand2",
+  "rememberNonce", "purgeNonces", "countNonces",
+  "close",
+] as const satisfies readonly (keyof KeyStore)[];
+type Missing = Exclude<keyof KeyStore, (typeof METHODS)[number]>;
+const complete: [Missing] extends [never] ? true : Missing = true;
+void complete;
+
+/** A synchronous store seen through the asynchronous interface (each call still runs at once, in order). */
+export function asyncStore(store: KeyStore): AsyncKeyStore {
+  const lifted: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const name of METHODS) {
+    const method = store[name] as (...args: unknown[]) => unknown;
+    lifted[name] = (...args) => {
+      try {
+        return Promise.resolve(method.apply(store, args));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+  }
+  return Object.freeze(lifted) as unknown as AsyncKeyStore;
+}
