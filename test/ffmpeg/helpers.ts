@@ -6,8 +6,10 @@ import { execFileSync } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import { MAIN } from "../helpers/processes.js";
+import { encodeArgs, type TestVideo } from "../../src/cli/test-video.js";
 
 export { MAIN, killChildren, lastJson, start } from "../helpers/processes.js";
+export { encodeArgs, type TestVideo };
 
 /** For beforeAll: ffmpeg, ffprobe and the build must be there. */
 export function requireTools(): void {
@@ -42,23 +44,6 @@ export async function freePortPair(): Promise<number> {
   throw new Error("no free UDP port pair");
 }
 
-
-export interface TestVideo {
-  /** e.g. "1920x1080" (25 fps). */
-  size: string;
-  /** CBR bitrate, e.g. "20M". */
-  bitrate: string;
-}
-
-/**
- * ffmpeg arguments: `video` in real time (testsrc2, x264 ultrafast/zerolatency, CBR), `extra` output
- * options (-t 4, -frames:v 1), as RTP (`-f rtp`) followed by `output` (SRTP options, the URL, -sdp_file).
- */
-export function encodeArgs(video: TestVideo, extra: string[], output: string[]): string[] {
-  return ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", `testsrc2=size=${video.size}:rate=25`, ...extra,
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", video.bitrate, "-minrate", video.bitrate,
-    "-maxrate", video.bitrate, "-bufsize", "2M", "-x264-params", "nal-hrd=cbr", "-an", "-f", "rtp", ...output];
-}
 
 /**
  * The SDP of `video` as plain RTP: ffmpeg writes it only once it is already sending, too late to start a

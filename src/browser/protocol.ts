@@ -1,0 +1,76 @@
+/**
+ * Messages between the page (BrowserReceiver) and its receiver worker (receiver-worker.ts). The KEK or the
+ * card's port, and the canvas, are transferred once in `start`; afterwards only stats flow back.
+ */
+
+export interface ReceiverConfig {
+  /** The relay's WebSocket, e.g. ws://127.0.0.1:8080/ws. */
+  relayUrl: string;
+  /** The BM-SC key server's base URL (it must allow the page's origin: --cors-origin). */
+  keyServerUrl: string;
+  serviceId: string;
+  userId: string;
+  /** The service's TEK_RAND2 period if known (the grace period for late packets). */
+  rotationPeriodMs?: number;
+  /** How often stats are posted (default 500 ms). */
+  statsIntervalMs?: number;
+}
+
+export type WorkerKeying =
+  | { mode: "ME"; kek: ArrayBuffer }
+  | { mode: "UICC"; cardPort: MessagePort };
+
+export type PageToWorker =
+  | { type: "start"; config: ReceiverConfig; keying: WorkerKeying; canvas?: OffscreenCanvas }
+  | { type: "stop" };
+
+export interface SwitchLatency {
+  /** Key switches timed: first packet under a new MKI → first packet decrypted under it. */
+  count: number;
+  lastMs: number;
+  medianMs: number;
+  maxMs: number;
+}
+
+export interface BrowserReceiverStats {
+  mode: "ME" | "UICC";
+  /** Seconds since the stream started (the first packet). */
+  seconds: number;
+  /** SRTP datagrams and bytes from the relay. */
+  packets: number;
+  bytes: number;
+  /** Decrypted RTP packets, and the decrypted bitrate over the last interval (Mbit/s). */
+  delivered: number;
+  mbps: number;
+  authFailures: number;
+  replayed: number;
+  refused: number;
+  /** Forged or retired MKIs dropped without a derivation, and probation keys that never authenticated. */
+  untrusted: number;
+  forgedKeys: number;
+  /** RTP packets lost (sequence gaps seen by the depacketizer). */
+  lost: number;
+  keySwitches: number;
+  currentMki: string | undefined;
+  switchLatency: SwitchLatency;
+  rekeys: number;
+  /** Access units, key frames, frames decoded, frames dropped (loss, waiting for an IDR), decoder errors. */
+  accessUnits: number;
+  keyFrames: number;
+  framesDecoded: number;
+  framesDropped: number;
+  decodeErrors: number;
+  /** The video's size once decoding, and the spread of the last painted frame's luma (0: uniform). */
+  width: number;
+  height: number;
+  pixelStdDev: number;
+  /** Worker CPU per packet: SRTP (MKI evaluation, decrypt, verify) and depacketizing + decoder submission, µs. */
+  decryptUsPerPacket: number;
+  mediaUsPerPacket: number;
+}
+
+export type WorkerToPage =
+  | { type: "keyed"; userId: string; tgks: number }
+  | { type: "stats"; stats: BrowserReceiverStats }
+  | { type: "error"; code: string; message: string; fatal: boolean }
+  | { type: "stopped"; stats: BrowserReceiverStats };

@@ -1,0 +1,26 @@
+/**
+ * The ffmpeg test video as RTP: testsrc2 in real time, x264 ultrafast/zerolatency at a constant bitrate,
+ * packetized by ffmpeg (`-f rtp`: RFC 6184 packetization mode 1 — single NAL units and FU-A). Used by
+ * `demo --browser` as its source and by the ffmpeg suites.
+ */
+import { spawnSync } from "node:child_process";
+
+export interface TestVideo {
+  /** e.g. "1280x720" (25 fps). */
+  size: string;
+  /** CBR bitrate, e.g. "8M". */
+  bitrate: string;
+}
+
+/** ffmpeg arguments: `video`, `extra` output options (-t 4, -frames:v 1), as RTP followed by `output` (URL, SRTP options). */
+export function encodeArgs(video: TestVideo, extra: string[], output: string[]): string[] {
+  return ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", `testsrc2=size=${video.size}:rate=25`, ...extra,
+    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", video.bitrate, "-minrate", video.bitrate,
+    "-maxrate", video.bitrate, "-bufsize", "2M", "-x264-params", "nal-hrd=cbr", "-an", "-f", "rtp", ...output];
+}
+
+/** Whether an `ffmpeg` with libx264 is on the PATH. */
+export function ffmpegAvailable(): boolean {
+  const r = spawnSync("ffmpeg", ["-hide_banner", "-encoders"], { encoding: "utf8", timeout: 10_000 });
+  return r.status === 0 && /libx264/.test(r.stdout);
+}
