@@ -54,6 +54,11 @@ export interface BrowserReceiverStats {
   currentMki: string | undefined;
   switchLatency: SwitchLatency;
   rekeys: number;
+  /**
+   * Frames the stream carried from the first key frame the page saw to the last frame seen (RTP timestamp
+   * span over the smallest step between frames): the frames a perfect receiver would have decoded.
+   */
+  framesSpanned: number;
   /** Access units, key frames, frames decoded, frames dropped (loss, waiting for an IDR), decoder errors. */
   accessUnits: number;
   keyFrames: number;

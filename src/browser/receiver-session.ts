@@ -15,6 +15,7 @@ import { H264Depacketizer } from "../media/h264/index.js";
 import { BrowserReceiverError } from "./errors.js";
 import { PacketBatcher } from "./packet-batcher.js";
 import type { BrowserReceiverStats, ReceiverConfig } from "./protocol.js";
+import { FrameSpan } from "./frame-span.js";
 import { SwitchTimer } from "./switch-timer.js";
 import { VideoSink } from "./video-sink.js";
 
@@ -31,6 +32,7 @@ export class ReceiverSession {
   readonly #batcher = new PacketBatcher((batch) => this.#decrypt(batch));
   readonly #video: VideoSink;
   readonly #depacketizer: H264Depacketizer;
+  readonly #span = new FrameSpan();
   #receiver: UeReceiver | undefined;
   #socket: WebSocket | undefined;
   #mode: "ME" | "UICC";
@@ -49,7 +51,12 @@ export class ReceiverSession {
     this.#mode = mode;
     this.#events = events;
     this.#video = new VideoSink(canvas, (e) => events.onError(e, false));
-    this.#depacketizer = new H264Depacketizer({ onAccessUnit: (au) => this.#video.decode(au) });
+    this.#depacketizer = new H264Depacketizer({
+      onAccessUnit: (au) => {
+        this.#span.see(au.timestamp, au.key);
+        this.#video.decode(au);
+      },
+    });
   }
 
   /** Keys the receiver (initial key message over fetch), then opens the relay's WebSocket. */
@@ -129,7 +136,7 @@ export class ReceiverSession {
       delivered: e?.delivered ?? 0, mbps: r.mbps, authFailures: e?.authFailed ?? 0, replayed: e?.replayed ?? 0, refused: e?.refused ?? 0,
       untrusted: e?.untrustedDropped ?? 0, forgedKeys: e?.forgedKeys ?? 0, lost: d.lost, keySwitches: e?.switches ?? 0,
       currentMki: e?.currentMki, switchLatency: this.#switches.stats, rekeys: e?.keyClient.deliveries ?? 0,
-      accessUnits: d.accessUnits, keyFrames: d.keyFrames, framesDecoded: v.framesDecoded, framesDropped: d.framesDropped + v.framesDropped,
+      accessUnits: d.accessUnits, keyFrames: d.keyFrames, framesSpanned: this.#span.frames, framesDecoded: v.framesDecoded, framesDropped: d.framesDropped + v.framesDropped,
       decodeErrors: v.decodeErrors, width: v.width, height: v.height, pixelStdDev: v.pixelStdDev,
       decryptUsPerPacket: perPacket(this.#decryptMs), mediaUsPerPacket: perPacket(this.#mediaMs),
     };

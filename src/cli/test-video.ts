@@ -10,13 +10,16 @@ export interface TestVideo {
   size: string;
   /** CBR bitrate, e.g. "8M". */
   bitrate: string;
+  /** Frames between IDRs (default x264's, 250: a late joiner may wait 10 s for a picture). */
+  keyint?: number;
 }
 
 /** ffmpeg arguments: `video`, `extra` output options (-t 4, -frames:v 1), as RTP followed by `output` (URL, SRTP options). */
 export function encodeArgs(video: TestVideo, extra: string[], output: string[]): string[] {
   return ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", `testsrc2=size=${video.size}:rate=25`, ...extra,
     "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", video.bitrate, "-minrate", video.bitrate,
-    "-maxrate", video.bitrate, "-bufsize", "2M", "-x264-params", "nal-hrd=cbr", "-an", "-f", "rtp", ...output];
+    "-maxrate", video.bitrate, "-bufsize", "2M", "-x264-params", "nal-hrd=cbr", ...(video.keyint ? ["-g", String(video.keyint)] : []),
+    "-an", "-f", "rtp", ...output];
 }
 
 /** Whether an `ffmpeg` with libx264 is on the PATH. */
