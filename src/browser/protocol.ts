@@ -53,7 +53,11 @@ export interface BrowserReceiverStats {
   keySwitches: number;
   currentMki: string | undefined;
   switchLatency: SwitchLatency;
+  /** Key messages accepted, and key requests made because a packet named a TGK the page lacks (forged MKIs must not cause any). */
   rekeys: number;
+  unscheduledRekeys: number;
+  /** SRTP master keys installed now (current, previous, probation: bounded). */
+  installedKeys: number;
   /**
    * Frames the stream carried from the first key frame the page saw to the last frame seen (RTP timestamp
    * span over the smallest step between frames): the frames a perfect receiver would have decoded.

@@ -136,6 +136,7 @@ export class ReceiverSession {
       delivered: e?.delivered ?? 0, mbps: r.mbps, authFailures: e?.authFailed ?? 0, replayed: e?.replayed ?? 0, refused: e?.refused ?? 0,
       untrusted: e?.untrustedDropped ?? 0, forgedKeys: e?.forgedKeys ?? 0, lost: d.lost, keySwitches: e?.switches ?? 0,
       currentMki: e?.currentMki, switchLatency: this.#switches.stats, rekeys: e?.keyClient.deliveries ?? 0,
+      unscheduledRekeys: e?.unknownTgkNotified ?? 0, installedKeys: e?.installedKeys ?? 0,
       accessUnits: d.accessUnits, keyFrames: d.keyFrames, framesSpanned: this.#span.frames, framesDecoded: v.framesDecoded, framesDropped: d.framesDropped + v.framesDropped,
       decodeErrors: v.decodeErrors, width: v.width, height: v.height, pixelStdDev: v.pixelStdDev,
       decryptUsPerPacket: perPacket(this.#decryptMs), mediaUsPerPacket: perPacket(this.#mediaMs),

@@ -57,7 +57,7 @@ export async function run(values: OptionValues<typeof options>, io: CommandIo): 
   if (values.browser) {
     const http = values.http === undefined ? { host: "127.0.0.1", port: 0 } : hostPortOption("http", values.http);
     const result = await runBrowserDemo({ ...common, http, synthetic: values.synthetic, json: values.json });
-    io.out.write((values.json ? JSON.stringify(result, null, 2) : browserDemoSummary(result)) + "\n");
+    io.out.write((values.json ? JSON.stringify(result) : browserDemoSummary(result)) + "\n");
     return result.ok ? 0 : 1;
   }
   const result = await runDemo({
