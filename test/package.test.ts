@@ -10,7 +10,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));
-const ENTRIES = [".", "./wasm", "./bmsc", "./uicc-worker", "./soft-card"];
+const ENTRIES = [".", "./wasm", "./bmsc", "./uicc-worker", "./soft-card", "./browser"];
 
 let dir: string;
 let packed: { files: { path: string }[]; filename: string };
@@ -48,7 +48,7 @@ describe("the packed package", () => {
   it("holds the built library and its sources, not the tests, benchmarks or oracles", () => {
     const paths = packed.files.map((f) => f.path);
     for (const must of ["dist/index.js", "dist/index.d.ts", "dist/wasm/index.js", "dist/mbms/bmsc/index.js",
-      "dist/mbms/uicc/card-worker.js", "dist/mbms/uicc/soft-card.js", "dist/cli/main.js", "assembly/index.ts", "README.md"]) {
+      "dist/mbms/uicc/card-worker.js", "dist/mbms/uicc/soft-card.js", "dist/cli/main.js", "dist/browser/index.js", "dist/browser/receiver-worker.js", "web/index.html", "assembly/index.ts", "README.md"]) {
       expect(paths).toContain(must);
     }
     expect(paths.filter((p) => /^(test|bench|reference|src|native|scripts)\//.test(p))).toEqual([]);
@@ -85,9 +85,11 @@ describe("the packed package", () => {
       import { SessionManager } from "mbms-srtp/bmsc";
       import { spawnCardWorker } from "mbms-srtp/uicc-worker";
       import { SoftCard } from "mbms-srtp/soft-card";
+      import { BrowserReceiver, type BrowserReceiverStats } from "mbms-srtp/browser";
       const profile: SrtpProfileName = "AES_256_CM_HMAC_SHA1_80";
       const core: CryptoCore = loadCore();
-      export const used = [SrtpContext, profile, core, SessionManager, spawnCardWorker, SoftCard];
+      const stats = (r: BrowserReceiver): BrowserReceiverStats | undefined => r.stats;
+      export const used = [SrtpContext, profile, core, SessionManager, spawnCardWorker, SoftCard, stats];
     `);
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
       compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, types: ["node"] },
@@ -118,5 +120,16 @@ describe("the packed package", () => {
     const [first, second] = run("node", ["bundle.mjs"]).trim().split("\n");
     expect(JSON.parse(first!)).toEqual({ srtp: 182, same: true });
     expect(second).toBe("function function");
+  });
+
+  it("bundles mbms-srtp/browser and its workers with esbuild, without Node built-ins", async () => {
+    writeFileSync(join(dir, "page.mjs"), `import { BrowserReceiver, BrowserReceiverError } from "mbms-srtp/browser";\nconsole.log(typeof BrowserReceiver, new BrowserReceiverError("ERR_STATE", "x").code);`);
+    const workers = ["browser/receiver-worker.js", "mbms/uicc/card-web-worker.js"].map((w) => join(dir, "node_modules/mbms-srtp/dist", w));
+    const result = await build({
+      absWorkingDir: dir, entryPoints: ["page.mjs", ...workers], bundle: true, format: "esm", platform: "browser",
+      outdir: join(dir, "web-bundle"), logLevel: "silent",
+    });
+    expect(result.errors).toEqual([]);
+    expect(run("node", ["web-bundle/page.js"]).trim()).toBe("function ERR_STATE");
   });
 });
