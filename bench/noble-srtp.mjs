@@ -1,14 +1,16 @@
-// SRTP (AES-CM + HMAC-SHA1, RFC 3711) on @noble/ciphers and @noble/hashes: the pure-JavaScript peer.
+// SRTP (AES-CM + HMAC-SHA1, RFC 3711) on @noble/ciphers and @noble/hashes: the pure-JavaScript peer of
+// bench/srtp.mjs (Node) and bench/browser (a Worker). It takes the session keys, derived by the caller
+// (node:crypto in Node, the project's KDF in the browser), so that it imports nothing Node-only.
 import { ctr } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { sessionKeys } from "../reference/node-crypto-srtp.mjs";
 
 const be32 = (x) => new Uint8Array([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]);
 
 export class NobleSrtp {
-  constructor({ key, salt, tagLength = 10 }) {
-    Object.assign(this, sessionKeys(key, salt, 0), { tagLength });
+  /** `encKey`, `authKey`, `salt`: one direction's SRTP session keys (RFC 3711 §4.3, labels 0..2). */
+  constructor({ encKey, authKey, salt, tagLength = 10 }) {
+    Object.assign(this, { encKey, authKey, salt, tagLength });
   }
 
   /** RFC 3711 §4.1.1: 00000000 | SSRC | ROC ‖ SEQ | 0000, XOR salt ‖ 0000. */
