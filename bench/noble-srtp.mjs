@@ -7,21 +7,21 @@ import { sha1 } from "@noble/hashes/legacy.js";
 
 const be32 = (x) => new Uint8Array([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]);
 
+/** RFC 3711 §4.1.1, for RTP packet `p` under `roc`: 00000000 | SSRC | ROC ‖ SEQ | 0000, XOR salt ‖ 0000. */
+export function packetIv(salt, p, roc) {
+  const iv = new Uint8Array(16);
+  iv.set(p.subarray(8, 12), 4);
+  iv.set(be32(roc), 8);
+  iv[12] = p[2];
+  iv[13] = p[3];
+  for (let i = 0; i < 14; i++) iv[i] ^= salt[i];
+  return iv;
+}
+
 export class NobleSrtp {
   /** `encKey`, `authKey`, `salt`: one direction's SRTP session keys (RFC 3711 §4.3, labels 0..2). */
   constructor({ encKey, authKey, salt, tagLength = 10 }) {
     Object.assign(this, { encKey, authKey, salt, tagLength });
-  }
-
-  /** RFC 3711 §4.1.1: 00000000 | SSRC | ROC ‖ SEQ | 0000, XOR salt ‖ 0000. */
-  iv(p, roc) {
-    const iv = new Uint8Array(16);
-    iv.set(p.subarray(8, 12), 4);
-    iv.set(be32(roc), 8);
-    iv[12] = p[2];
-    iv[13] = p[3];
-    for (let i = 0; i < 14; i++) iv[i] ^= this.salt[i];
-    return iv;
   }
 
   tag(p, authLength, roc) {
@@ -32,7 +32,7 @@ export class NobleSrtp {
     const h = 12 + 4 * (p[0] & 15);
     const out = new Uint8Array(p.length + this.tagLength);
     out.set(p.subarray(0, h));
-    out.set(ctr(this.encKey, this.iv(p, roc)).encrypt(p.subarray(h)), h);
+    out.set(ctr(this.encKey, packetIv(this.salt, p, roc)).encrypt(p.subarray(h)), h);
     out.set(this.tag(out, p.length, roc).subarray(0, this.tagLength), p.length);
     return out;
   }
@@ -46,7 +46,7 @@ export class NobleSrtp {
     const h = 12 + 4 * (p[0] & 15);
     const out = new Uint8Array(authLength);
     out.set(p.subarray(0, h));
-    out.set(ctr(this.encKey, this.iv(p, roc)).encrypt(p.subarray(h, authLength)), h);
+    out.set(ctr(this.encKey, packetIv(this.salt, p, roc)).encrypt(p.subarray(h, authLength)), h);
     return out;
   }
 }
