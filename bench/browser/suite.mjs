@@ -43,6 +43,8 @@ const forge = (p) => {
  * { ms, checked }; `rejectsForgery()` resolves true when the case refuses a forged packet.
  */
 export async function prepare({ packets, payload, batch }) {
+  // Sequence numbers 0..packets-1 under ROC 0: the baselines take the ROC from the caller.
+  if (!(packets >= 1 && packets <= 65536)) throw new Error("packets: 1..65536 (one ROC)");
   const core = await initCore();
   const keys = [{ key: random(16), salt: random(14) }];
   const plain = Array.from({ length: packets }, (_, seq) => {
