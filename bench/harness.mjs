@@ -5,7 +5,7 @@ import { cpus } from "node:os";
 
 const MAX_TIME = Number(process.env.BENCH_MAX_TIME ?? 1.5);
 
-function median(values) {
+export function median(values) {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

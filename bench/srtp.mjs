@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift-rtp";
 import { loadCore, SrtpContext } from "../dist/index.js";
 import { runSuite, writeResults } from "./harness.mjs";
-import { NodeCryptoSrtp } from "../reference/node-crypto-srtp.mjs";
+import { NodeCryptoSrtp, sessionKeys } from "../reference/node-crypto-srtp.mjs";
 import { NobleSrtp } from "./noble-srtp.mjs";
 
 const libsrtp = await import("../native/libsrtp/index.js").catch(() => null);
@@ -164,7 +164,7 @@ for (const payload of SIZES) {
       add("werift-rtp", "unprotect", ringLoop(ring, (p) => weriftRx.decrypt(p), () => {
         weriftRx = new SrtpSession(werift.config);
       }));
-      const noble = new NobleSrtp(master);
+      const noble = new NobleSrtp(sessionKeys(master.key, master.salt, 0));
       add("@noble (ciphers+hashes)", "protect", () => noble.protect(plain, 0));
       add("@noble (ciphers+hashes)", "unprotect", ringLoop(ring, (p) => noble.unprotect(p, 0), () => {}));
     }

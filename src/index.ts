@@ -11,3 +11,4 @@ export * from "./mbms/service-parameters.js";
 export * from "./mbms/ue/index.js";
 export * from "./mbms/uicc/index.js";
 export { systemClock, type Clock, type WallClock } from "./clock.js";
+export * from "./media/h264/index.js";

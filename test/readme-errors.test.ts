@@ -35,6 +35,7 @@ const CLASSES = [
   ["`MikeyError`", "src/mikey/errors.ts", "MikeyErrorCode"],
   ["`MbmsError`", "src/mbms/errors.ts", "MbmsErrorCode"],
   ["`UiccError`", "src/mbms/uicc/errors.ts", "UiccErrorCode"],
+  ["`H264Error`", "src/media/h264/errors.ts", "H264ErrorCode"],
   ["Key server responses", "src/mbms/http-protocol.ts", "ErrorBodyCode"],
 ] as const;
 

@@ -32,3 +32,6 @@ export function rtcpHeaderStatus(buf: Uint8Array, len: number): number {
   if (len < RTCP_CLEAR_HEADER) return -SrtpStatus.TooShort;
   return buf[0]! >> 6 === 2 ? 0 : -SrtpStatus.BadVersion;
 }
+
+/** The 32-bit RTP timestamp of the packet at `at`, unsigned (the same read as the SSRC, 4 octets earlier). */
+export const rtpTimestamp = (buf: Uint8Array, at: number): number => readSsrc(buf, at + 4);
