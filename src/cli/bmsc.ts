@@ -24,6 +24,7 @@ import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { isMulticast } from "./address.js";
 import type { SrtpKey } from "./srtp-key.js";
+import { bindUdpReceiver } from "../net/udp-socket.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
@@ -164,20 +165,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       const snd = new Sender(udp, source, [{ port: s.port, host: s.host }], s.plain === true);
       sender = snd;
       if (s.rtpIn) {
-        const inp = dgram.createSocket("udp4");
+        const inp = await bindUdpReceiver(s.rtpIn);
         inSock = inp;
-        await new Promise<void>((resolve, reject) => {
-          inp.once("error", reject);
-          inp.bind(s.rtpIn!.port, s.rtpIn!.host, () => {
-            inp.off("error", reject);
-            resolve();
-          });
-        });
-        try {
-          inp.setRecvBufferSize(8 << 20);
-        } catch {
-          // keep the default
-        }
         inp.on("message", (msg: Buffer) => {
           rtpIn.received++;
           rtpIn.lastAt = Date.now();
