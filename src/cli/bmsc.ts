@@ -73,6 +73,8 @@ export interface BmscOptions {
   derivation?: TekDerivation;
   keyPort: number;
   keyHost: string;
+  /** Web origins whose pages may call the key server (CORS); default none. */
+  corsOrigins?: readonly string[];
   /** Absent: key server only. */
   send?: {
     host: string;
@@ -132,10 +134,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
       manager.reconcileUsers(o.config.users);
       server = createKeyServer({
-        manager, logger: silentLogger,
+        manager, logger: silentLogger, corsOrigins: o.corsOrigins,
         onRequest: (r) => {
           ks.requests++;
-          if (r.status !== 200) ks.errors++;
+          if (r.status >= 400) ks.errors++; // a CORS preflight (204) is not one
         },
       });
       const addr = await server.listen(o.keyPort, o.keyHost);
