@@ -41,8 +41,8 @@ interface Client {
 }
 
 /** The close code for a client too slow to follow the stream, and for all clients when the relay stops. */
-export const CLOSE_SLOW = 1013;
-export const CLOSE_GOING_AWAY = 1001;
+const CLOSE_SLOW = 1013;
+const CLOSE_GOING_AWAY = 1001;
 const CLOSE_GRACE_MS = 1000;
 const BINARY = { binary: true } as const;
 

@@ -74,7 +74,7 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-export const WS_PATH = "/ws";
+const WS_PATH = "/ws";
 const MAX_HEADER_BYTES = 8192;
 /** HTTP connections beyond the WebSocket clients (page loads, refusals in progress). */
 const EXTRA_CONNECTIONS = 64;
