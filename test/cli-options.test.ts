@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseOptions } from "../src/cli/options.js";
+import { originsOption } from "../src/cli/option-values.js";
 import { UsageError } from "../src/cli/usage-error.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mbms-options-"));
@@ -52,5 +53,24 @@ describe("parseOptions with --config", () => {
       expect((error as Error).message).not.toContain(SECRET);
     }
     expect(() => parse(["--config", join(dir, "missing.json")])).toThrow(UsageError);
+  });
+});
+
+describe("originsOption (relay --origin, keyserver/send --cors-origin)", () => {
+  const parseOrigins = (args: string[]) =>
+    originsOption("origin", parseOptions({ args, options: { config: { type: "string" }, origin: { type: "string", multiple: true } } }).origin);
+
+  it("takes repeated and comma-separated values, from the file too, as browsers serialize origins", () => {
+    expect(parseOrigins(["--origin", "https://tv.example,http://127.0.0.1:8080/", "--origin=HTTP://LOCALHOST:80"]))
+      .toEqual(["https://tv.example", "http://127.0.0.1:8080", "http://localhost"]);
+    const cfg = file("o.json", JSON.stringify({ origin: "https://a.example, https://b.example" }));
+    expect(parseOrigins(["--config", cfg, "--origin", "https://c.example"])).toEqual(["https://a.example", "https://b.example", "https://c.example"]);
+    expect(parseOrigins([])).toBeUndefined();
+  });
+
+  it("refuses a value that is not an http(s) origin", () => {
+    for (const bad of ["tv.example", "https://tv.example/page", "ws://tv.example", "null", "*", "https://u:p@tv.example"]) {
+      expect(() => parseOrigins(["--origin", bad])).toThrow(UsageError);
+    }
   });
 });

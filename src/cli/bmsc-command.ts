@@ -4,7 +4,7 @@
  * of --config with --profile applied, and the run of the BM-SC (bmsc.ts) with its summary or JSON.
  */
 import { bmscSummary, loadConfig, runBmsc, type BmscConfig, type BmscOptions } from "./bmsc.js";
-import { durationOption } from "./option-values.js";
+import { durationOption, originsOption } from "./option-values.js";
 import { derivationOption, profileOption } from "./profile-option.js";
 import type { CommandIo, OptionValues } from "./command.js";
 
@@ -15,7 +15,7 @@ export const BMSC_OPTIONS = {
   "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
   "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
   "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
-  profile: { type: "string" }, derivation: { type: "string" },
+  profile: { type: "string" }, derivation: { type: "string" }, "cors-origin": { type: "string", multiple: true },
   json: { type: "boolean", default: false },
 } as const;
 
@@ -31,6 +31,10 @@ A service's "profile" is its SRTP profile (default AES_CM_128_HMAC_SHA1_80; --pr
 A user's "services": what it gets keys for (absent: every service in the file). With --store, the store's
 users are made those of the file at every start: changed KEKs take effect, unlisted users are disabled.`;
 
+/** The usage line of --cors-origin (send and keyserver). */
+export const CORS_USAGE = `  --cors-origin <origin>   a web origin whose pages may call the key server with fetch (CORS), e.g. the
+                           relay's page http://127.0.0.1:8080; repeatable or comma-separated (default: none)`;
+
 /** The services and users of --config (alias --users), every service with --profile's profile when given; undefined without the option. */
 export function bmscConfig(values: BmscValues): BmscConfig | undefined {
   const path = values.config ?? values.users;
@@ -45,7 +49,7 @@ export function bmscConfig(values: BmscValues): BmscConfig | undefined {
 export async function runBmscCommand(o: Pick<BmscOptions, "config" | "keyPort" | "keyHost" | "send">, values: BmscValues, io: CommandIo): Promise<number> {
   const derivation = derivationOption(values.derivation);
   const result = await runBmsc({
-    ...o, storePath: values.store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
+    ...o, corsOrigins: originsOption("cors-origin", values["cors-origin"]), storePath: values.store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
     ...(derivation ? { derivation } : {}),
   });
   io.out.write((values.json ? JSON.stringify(result) : bmscSummary(result)) + "\n");

@@ -24,6 +24,7 @@ import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { isMulticast } from "./address.js";
 import type { SrtpKey } from "./srtp-key.js";
+import { bindUdpReceiver } from "../net/udp-socket.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
@@ -72,6 +73,8 @@ export interface BmscOptions {
   derivation?: TekDerivation;
   keyPort: number;
   keyHost: string;
+  /** Web origins whose pages may call the key server (CORS); default none. */
+  corsOrigins?: readonly string[];
   /** Absent: key server only. */
   send?: {
     host: string;
@@ -131,10 +134,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
       manager.reconcileUsers(o.config.users);
       server = createKeyServer({
-        manager, logger: silentLogger,
+        manager, logger: silentLogger, corsOrigins: o.corsOrigins,
         onRequest: (r) => {
           ks.requests++;
-          if (r.status !== 200) ks.errors++;
+          if (r.status >= 400) ks.errors++; // a CORS preflight (204) is not one
         },
       });
       const addr = await server.listen(o.keyPort, o.keyHost);
@@ -164,20 +167,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       const snd = new Sender(udp, source, [{ port: s.port, host: s.host }], s.plain === true);
       sender = snd;
       if (s.rtpIn) {
-        const inp = dgram.createSocket("udp4");
+        const inp = await bindUdpReceiver(s.rtpIn);
         inSock = inp;
-        await new Promise<void>((resolve, reject) => {
-          inp.once("error", reject);
-          inp.bind(s.rtpIn!.port, s.rtpIn!.host, () => {
-            inp.off("error", reject);
-            resolve();
-          });
-        });
-        try {
-          inp.setRecvBufferSize(8 << 20);
-        } catch {
-          // keep the default
-        }
         inp.on("message", (msg: Buffer) => {
           rtpIn.received++;
           rtpIn.lastAt = Date.now();

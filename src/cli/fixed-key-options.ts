@@ -5,9 +5,9 @@
 import { readSrtpKeyFile, sdesProfile, type SrtpKey } from "./srtp-key.js";
 import { UsageError } from "./usage-error.js";
 
-type Values = Partial<Record<string, string | boolean>>;
+type Values = Partial<Record<string, string | boolean | string[]>>;
 
-const given = (v: string | boolean | undefined) => v !== undefined && v !== false;
+const given = (v: Values[string]) => v !== undefined && v !== false;
 
 /**
  * The key of --srtp-key-file, or undefined without it. `mikeyOptions` (the key server's, --plain) conflict

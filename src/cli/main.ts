@@ -14,6 +14,7 @@ import * as send from "./commands/send.js";
 import * as receive from "./commands/receive.js";
 import * as keyserver from "./commands/keyserver.js";
 import * as soak from "./commands/soak.js";
+import * as relay from "./commands/relay.js";
 
 const USAGE = `Usage: mbms-srtp <command> [options]
 
@@ -23,10 +24,11 @@ Commands:
   receive     one UE (ME or UICC): joins a group or listens on a port, keys itself, decrypts, reports
   keyserver   the BM-SC's key server (and session manager) alone, without sending
   soak        the key lifecycle over many periods (sender, ME and UICC receivers in one process), with checks
+  relay       forwards the SRTP stream (UDP, multicast) to web pages over WebSocket, keyless; serves the page
 
 Run "mbms-srtp <command> --help" for a command's options.`;
 
-const COMMANDS: Record<string, Command> = { demo, send, receive, keyserver, soak };
+const COMMANDS: Record<string, Command> = { demo, send, receive, keyserver, soak, relay };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

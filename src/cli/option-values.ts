@@ -1,5 +1,6 @@
 /** The values of the CLI's options that are numbers or addresses, checked: a bad one is a UsageError naming the option. */
 import { UsageError } from "./usage-error.js";
+import { parseOrigin } from "../origin.js";
 
 /** `value` as a number in min..max (suffixes k, M, G: 20M = 20e6), or `fallback` when absent. */
 export function numberOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -21,4 +22,14 @@ export function hostPortOption(name: string, v: string): { host: string; port: n
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--${name}: expected IPv4:PORT, got ${v}`);
   return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** A repeatable option of web origins, each value one or several separated by commas: the origins, checked. */
+export function originsOption(name: string, values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  return values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "").map((v) => {
+    const origin = parseOrigin(v);
+    if (origin === undefined) throw new UsageError(`--${name}: not an http(s) origin (scheme://host[:port]): ${v}`);
+    return origin;
+  });
 }

@@ -45,6 +45,7 @@ export function parseOptions<T extends OptionsConfig>(config: T, commandKeys: re
       fromFile.push(`--${key}=${value}`);
     }
   }
-  // A string option given twice keeps the last: the command line comes after the file.
+  // A string option given twice keeps the last: the command line comes after the file. A repeatable one
+  // (multiple: true, e.g. --origin) keeps all, the file's first.
   return parse([...fromFile, ...args]);
 }

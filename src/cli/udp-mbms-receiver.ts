@@ -6,7 +6,7 @@
  * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same; in plain
  * mode (a benchmark baseline) the datagrams are RTP already.
  */
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import { UeReceiver } from "../mbms/ue/index.js";
 import type { UiccProxy } from "../mbms/uicc/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
@@ -17,6 +17,7 @@ import { DatagramBatcher } from "./datagram-batcher.js";
 import { PcapWriter } from "./pcap-writer.js";
 import { FixedKeyDecryptor } from "./fixed-key-decryptor.js";
 import type { SrtpKey } from "./srtp-key.js";
+import { bindUdpReceiver } from "../net/udp-socket.js";
 
 export type ReceiverConfig = ReceiverBase & (MikeyKeying | FixedKeying | PlainKeying);
 
@@ -109,28 +110,7 @@ export class UdpMbmsReceiver {
 
   private static async bind(cfg: ReceiverConfig, pcap: PcapWriter | undefined): Promise<UdpMbmsReceiver> {
     const l = cfg.listen;
-    const socket = dgram.createSocket({ type: "udp4", reuseAddr: l?.group !== undefined });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      // A multicast receiver binds the group address (only that group's datagrams), else 127.0.0.1.
-      socket.bind(l?.port ?? 0, l?.group ?? "127.0.0.1", () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-    if (l?.group !== undefined) {
-      try {
-        socket.addMembership(l.group, l.iface ?? "127.0.0.1");
-      } catch (e) {
-        socket.close();
-        throw e;
-      }
-    }
-    try {
-      socket.setRecvBufferSize(8 << 20); // capped by net.core.rmem_max
-    } catch {
-      // keep the default
-    }
+    const socket = await bindUdpReceiver({ port: l?.port ?? 0, group: l?.group, iface: l?.iface });
     return new UdpMbmsReceiver(cfg, socket, provisionCard(cfg), pcap);
   }
 

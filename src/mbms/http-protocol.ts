@@ -29,6 +29,8 @@
  *   413 {"error":"too_large"}     body over 4 KiB
  *   429 {"error":"too_many_requests"}  the user's request rate or live-nonce allowance is used up; the
  *        retry-after header says how many seconds to wait (authentic requests only: see request-auth.ts)
+ * CORS, when the server lists web origins (src/mbms/bmsc/cors.ts): `OPTIONS /mbms/v1/keys` from a listed
+ * origin → 204 with the access-control headers, from another → 403 {"error":"forbidden"}.
  */
 import type { CryptoCore } from "../wasm/core.js";
 import { mikeyPrf } from "../mikey/prf.js";

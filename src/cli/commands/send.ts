@@ -2,7 +2,7 @@
  * `mbms-srtp send`: the BM-SC with an SRTP sender (../bmsc.ts) keyed by the session manager's TEKs of a
  * service (its SRTP profile from the config or --profile), or with one fixed SRTP key (--srtp-key-file).
  */
-import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
+import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
 import { fixedKeyOption } from "../fixed-key-options.js";
 import { writeProtectedSdp } from "../sdp.js";
 import { hostPortOption, numberOption } from "../option-values.js";
@@ -18,7 +18,7 @@ The BM-SC as one process: session manager + HTTP key server + SRTP sender of a s
 (SSRC 0x6d626d73, packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period).
 Prints "key server http://HOST:PORT" first. HOST may be a multicast group (224.0.0.0/4).
 With --srtp-key-file: no MIKEY, no session manager and no key server (so no --config, --service, --store,
---key-port, --key-host, --profile); every packet is protected with that one master key and no MKI, as
+--key-port, --key-host, --profile, --cors-origin); every packet is protected with that one master key and no MKI, as
 ffmpeg's SRTP (SDES, RFC 4568) expects. Prints "sending to HOST:PORT (…)" first. It needs --rtp-in: the
 synthetic source's SSRC and sequence numbers are the same on every run, so a fixed key would repeat its
 keystream (RFC 3711 §9.1). Use a fresh key per session.
@@ -35,6 +35,7 @@ ${DERIVATION_USAGE}
   --key-port <port>        key server port (default 0: any free port)
   --key-host <addr>        key server address (default 127.0.0.1)
   --store <file.sqlite>    persistent SQLite key store (default: in memory)
+${CORS_USAGE}
   --multicast-ttl <n>      multicast TTL (default 1)
   --multicast-interface <addr>  outgoing interface address (default 127.0.0.1)
   --rtp-in <host:port>     instead of the synthetic source, read RTP datagrams from this UDP address (e.g.
@@ -64,7 +65,7 @@ export const options = BMSC_OPTIONS;
 export const configKeys = BMSC_CONFIG_KEYS;
 
 export async function run(values: BmscValues, io: CommandIo): Promise<number> {
-  const srtpKey = fixedKeyOption(values, ["config", "users", "store", "service", "key-port", "key-host", "plain", "profile"]);
+  const srtpKey = fixedKeyOption(values, ["config", "users", "store", "service", "key-port", "key-host", "plain", "profile", "cors-origin"]);
   if (srtpKey && values["rtp-in"] === undefined) {
     srtpKey.key.fill(0);
     srtpKey.salt.fill(0);

@@ -15,6 +15,9 @@
  * default, 30 s, would let a stalled socket live up to 30 s past its timeout). A timed-out or malformed
  * request gets its 408/400 and the socket is destroyed, not half-closed: a client that never reads or
  * closes cannot keep it open.
+ *
+ * CORS (cors.ts), only with `corsOrigins`: a listed origin's preflight `OPTIONS /mbms/v1/keys` gets 204,
+ * its answers (errors included) the allow-origin and expose-headers; another origin's preflight gets 403.
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -26,6 +29,7 @@ import {
 } from "../http-protocol.js";
 import { authenticateRequest, type AuthResult } from "./request-auth.js";
 import { UserRateLimiter, type RateLimitOptions } from "./rate-limiter.js";
+import { KeyServerCors } from "./cors.js";
 import { consoleLogger, type Logger } from "../../logger.js";
 import type { SessionManager } from "./session-manager.js";
 
@@ -56,6 +60,8 @@ export interface KeyServerOptions {
   rateLimit?: RateLimitOptions;
   /** Live request nonces kept per user (default 128); beyond: 429 until the soonest expires. */
   maxNoncesPerUser?: number;
+  /** Web origins (http(s)://host[:port]) whose pages may call the key server with fetch (CORS); default none: no CORS header. */
+  corsOrigins?: readonly string[];
   logger?: Logger;
   core?: CryptoCore;
   /** Called once per request that reached the handler, with its outcome (metrics, tests). */
@@ -118,6 +124,7 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
   const onRequest = options.onRequest;
   const limiter = new UserRateLimiter(options.rateLimit);
   const maxNoncesPerUser = options.maxNoncesPerUser ?? 128;
+  const cors = options.corsOrigins?.length ? new KeyServerCors(options.corsOrigins) : undefined;
 
   const report = (info: RequestInfo) => {
     if (!onRequest) return;
@@ -186,9 +193,19 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     res.on("error", () => {});
     try {
       const url = req.url ?? "";
+      const origin = req.headers.origin;
+      // On every answer, errors included (writeHead merges them): the page can read why it failed.
+      if (cors) for (const [k, v] of Object.entries(cors.answerHeaders(origin))) res.setHeader(k, v);
       if (url !== KEYS_PATH) {
         report({ status: 404, reason: "unknown_path", at: manager.clock.now() });
         return sendError(res, "not_found", {}, true);
+      }
+      if (cors && req.method === "OPTIONS") {
+        const preflight = cors.preflightHeaders(origin);
+        report({ status: preflight ? 204 : 403, ...(preflight ? {} : { reason: "cors_origin" }), at: manager.clock.now() });
+        if (!preflight) return sendError(res, "forbidden", {}, true);
+        res.writeHead(204, preflight);
+        return void res.end();
       }
       if (req.method !== KEYS_METHOD) {
         report({ status: 405, reason: "method", at: manager.clock.now() });
