@@ -8,8 +8,9 @@ import { fromHex } from "../mbms/http-protocol.js";
 import { BrowserReceiver } from "./browser-receiver.js";
 import type { BrowserReceiverStats } from "./protocol.js";
 
+/** The relay's /config.json (src/cli/relay.ts). */
 interface PageConfig {
-  keyServerUrl: string;
+  keyServer: string;
   serviceId: string;
   relayUrl?: string;
   userId?: string;
@@ -57,7 +58,7 @@ async function start(config: PageConfig): Promise<void> {
   show("starting", `keying ${mode}…`);
   receiver = new BrowserReceiver({
     relayUrl: config.relayUrl ?? `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`,
-    keyServerUrl: config.keyServerUrl, serviceId: config.serviceId, userId: field("userId").value.trim(), mode, kek,
+    keyServerUrl: config.keyServer, serviceId: config.serviceId, userId: field("userId").value.trim(), mode, kek,
     canvas: $<HTMLCanvasElement>("video"), ...(config.rotationPeriodMs ? { rotationPeriodMs: config.rotationPeriodMs } : {}),
   });
   kek.fill(0);
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const hash = new URLSearchParams(location.hash.slice(1));
   field("userId").value = hash.get("user") ?? config.userId ?? "";
   field("kek").value = hash.get("kek") ?? "";
-  if (hash.get("mode") === "UICC") field("mode").form!.querySelector<HTMLInputElement>('input[value="UICC"]')!.checked = true;
+  if (hash.get("mode") === "UICC") form.querySelector<HTMLInputElement>('input[name="mode"][value="UICC"]')!.checked = true;
   if (hash.has("kek")) history.replaceState(null, "", location.pathname); // out of sight, out of history
   field("file").onchange = () => {
     const file = field("file").files?.[0];

@@ -8,10 +8,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import net from "node:net";
-import { fileURLToPath } from "node:url";
 import { toHex } from "../mbms/http-protocol.js";
 import { startRelay, type Relay, type RelayStats } from "../net/relay-server.js";
 import { runBmsc, type BmscResult } from "./bmsc.js";
+import { packageWeb } from "./relay.js";
 import { encodeArgs, ffmpegAvailable } from "./test-video.js";
 import type { SrtpProfileName } from "../srtp/profiles.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
@@ -42,8 +42,6 @@ export interface BrowserDemoResult {
 }
 
 const SERVICE = "urn:mbms:demo:browser";
-const WEB = fileURLToPath(new URL("../../web/", import.meta.url));
-const DIST = fileURLToPath(new URL("../", import.meta.url));
 
 /** A TCP port that was free a moment ago (the key server binds it next; the relay's page must know it first). */
 function freeTcpPort(host: string): Promise<number> {
@@ -81,7 +79,7 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
   try {
     relay = await startRelay({
       udp: { host: "127.0.0.1", port: 0 }, http: o.http,
-      web: { mounts: [{ prefix: "/", dir: WEB }, { prefix: "/dist/", dir: DIST }], config: { keyServer, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs } },
+      web: packageWeb({ keyServer, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs }),
     });
     const pages = users.map((u) => ({
       mode: u.mode, userId: u.userId,

@@ -13,7 +13,7 @@ import { RunWindow } from "./run-window.js";
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The page's folders and its config.json (only the keys given: all are public). */
-export function packageWeb(config: { keyServer?: string; serviceId?: string }): WebOptions {
+export function packageWeb(config: { keyServer?: string; serviceId?: string; rotationPeriodMs?: number }): WebOptions {
   return { mounts: [{ prefix: "/", dir: `${PACKAGE_ROOT}web` }, { prefix: "/dist/", dir: `${PACKAGE_ROOT}dist` }], config };
 }
 
