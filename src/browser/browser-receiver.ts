@@ -34,11 +34,15 @@ export class BrowserReceiver {
   #card: WebCardHandle | undefined;
   #state: "new" | "started" | "stopped" = "new";
   #stopped: ((stats: BrowserReceiverStats | undefined) => void) | undefined;
-  readonly #options: BrowserReceiverOptions;
+  readonly #options: Omit<BrowserReceiverOptions, "kek">;
+  /** A copy of the KEK until start hands it to a worker (the caller may zero its own at once). */
+  readonly #kek: Uint8Array;
 
   constructor(options: BrowserReceiverOptions) {
     checkOptions(options);
-    this.#options = options;
+    const { kek, ...rest } = options;
+    this.#options = rest;
+    this.#kek = kek.slice();
   }
 
   get stats(): BrowserReceiverStats | undefined {
@@ -50,19 +54,21 @@ export class BrowserReceiver {
     if (this.#state !== "new") return Promise.reject(new BrowserReceiverError("ERR_STATE", "a BrowserReceiver starts once"));
     this.#state = "started";
     const o = this.#options;
-    const { mode, kek, canvas, workerUrl, cardWorkerUrl, ...config } = o;
+    const { mode, canvas, workerUrl, cardWorkerUrl, ...config } = o;
     const worker = new Worker(workerUrl ?? new URL("./receiver-worker.js", import.meta.url), { type: "module" });
     this.#worker = worker;
     let keying: WorkerKeying;
     const transfer: Transferable[] = [];
     if (mode === "UICC") {
-      this.#card = spawnWebCardForPort(kek, cardWorkerUrl ? { workerUrl: cardWorkerUrl } : {});
+      this.#card = spawnWebCardForPort(this.#kek, cardWorkerUrl ? { workerUrl: cardWorkerUrl } : {});
+      this.#kek.fill(0);
       keying = { mode, cardPort: this.#card.port };
       transfer.push(this.#card.port);
     } else {
-      const copy = kek.slice().buffer as ArrayBuffer;
-      keying = { mode, kek: copy };
-      transfer.push(copy);
+      // Transferred: this context's copy is detached, only the worker holds the KEK.
+      const buffer = this.#kek.buffer as ArrayBuffer;
+      keying = { mode, kek: buffer };
+      transfer.push(buffer);
     }
     const offscreen = canvas === undefined ? undefined : "transferControlToOffscreen" in canvas ? canvas.transferControlToOffscreen() : canvas;
     if (offscreen) transfer.push(offscreen);

@@ -6,15 +6,13 @@
  */
 import { fromHex } from "../mbms/http-protocol.js";
 import { BrowserReceiver } from "./browser-receiver.js";
-import type { BrowserReceiverStats } from "./protocol.js";
+import type { BrowserReceiverStats, ReceiverConfig } from "./protocol.js";
 
-/** The relay's /config.json (src/cli/relay.ts). */
-interface PageConfig {
+/** The relay's /config.json (src/cli/relay.ts): the key server, the service, tunings of the receiver. */
+interface PageConfig extends Pick<ReceiverConfig, "serviceId" | "rotationPeriodMs" | "keyClient" | "evaluator"> {
   keyServer: string;
-  serviceId: string;
   relayUrl?: string;
   userId?: string;
-  rotationPeriodMs?: number;
 }
 
 interface PageState {
@@ -60,6 +58,7 @@ async function start(config: PageConfig): Promise<void> {
     relayUrl: config.relayUrl ?? `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`,
     keyServerUrl: config.keyServer, serviceId: config.serviceId, userId: field("userId").value.trim(), mode, kek,
     canvas: $<HTMLCanvasElement>("video"), ...(config.rotationPeriodMs ? { rotationPeriodMs: config.rotationPeriodMs } : {}),
+    ...(config.keyClient ? { keyClient: config.keyClient } : {}), ...(config.evaluator ? { evaluator: config.evaluator } : {}),
   });
   kek.fill(0);
   receiver.onStats = render;

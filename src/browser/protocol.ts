@@ -1,3 +1,5 @@
+import type { UeEvaluatorTuning, UeKeyClientTuning } from "../mbms/ue/ue-receiver.js";
+
 /**
  * Messages between the page (BrowserReceiver) and its receiver worker (receiver-worker.ts). The KEK or the
  * card's port, and the canvas, are transferred once in `start`; afterwards only stats flow back.
@@ -14,6 +16,9 @@ export interface ReceiverConfig {
   rotationPeriodMs?: number;
   /** How often stats are posted (default 500 ms). */
   statsIntervalMs?: number;
+  /** Key-client timing and evaluator bounds (numbers only: they cross to the worker), e.g. for TGK lifetimes of seconds. */
+  keyClient?: Omit<UeKeyClientTuning, "fetch" | "random">;
+  evaluator?: UeEvaluatorTuning;
 }
 
 export type WorkerKeying =

@@ -66,6 +66,7 @@ export class ReceiverSession {
     const receiver = new UeReceiver({
       baseUrl: c.keyServerUrl, serviceId: c.serviceId, userId: c.userId, keying, core,
       ...(c.rotationPeriodMs ? { rotationPeriodMs: c.rotationPeriodMs } : {}),
+      ...(c.keyClient ? { keyClient: c.keyClient } : {}), ...(c.evaluator ? { evaluator: c.evaluator } : {}),
       onPacket: (rtp) => {
         this.#deliveredBytes += rtp.length;
         const t = performance.now();
@@ -115,8 +116,9 @@ export class ReceiverSession {
     this.#decryptMs += performance.now() - t - (this.#mediaMs - media);
     const mki = receiver.evaluator.stats.currentMki;
     if (mki !== this.#currentMki) {
+      // The first key is not a switch (the stream was not playing before it).
+      if (mki !== undefined && this.#currentMki !== undefined) this.#switches.switched(mki);
       this.#currentMki = mki;
-      if (mki !== undefined) this.#switches.switched(mki);
     }
   }
 

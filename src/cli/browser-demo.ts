@@ -12,6 +12,7 @@ import { toHex } from "../mbms/http-protocol.js";
 import { startRelay, type Relay, type RelayStats } from "../net/relay-server.js";
 import { runBmsc, type BmscResult } from "./bmsc.js";
 import { packageWeb } from "./relay.js";
+import { CLI_RECEIVER_TUNING } from "./udp-mbms-receiver.js";
 import { encodeArgs, ffmpegAvailable } from "./test-video.js";
 import type { SrtpProfileName } from "../srtp/profiles.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
@@ -79,7 +80,7 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
   try {
     relay = await startRelay({
       udp: { host: "127.0.0.1", port: 0 }, http: o.http,
-      web: packageWeb({ keyServer, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs }),
+      web: packageWeb({ keyServer, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, ...CLI_RECEIVER_TUNING }),
     });
     const pages = users.map((u) => ({
       mode: u.mode, userId: u.userId,

@@ -7,13 +7,14 @@
 import { fileURLToPath } from "node:url";
 import { startRelay, type RelayOptions, type RelayStats } from "../net/relay-server.js";
 import type { WebOptions } from "../net/static-files.js";
+import type { ReceiverConfig } from "../browser/protocol.js";
 import { RunWindow } from "./run-window.js";
 
 /** The package's root: this file is dist/cli/relay.js (or src/cli/relay.ts under the tests). */
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The page's folders and its config.json (only the keys given: all are public). */
-export function packageWeb(config: { keyServer?: string; serviceId?: string; rotationPeriodMs?: number }): WebOptions {
+export function packageWeb(config: { keyServer?: string; serviceId?: string } & Pick<ReceiverConfig, "rotationPeriodMs" | "keyClient" | "evaluator">): WebOptions {
   return { mounts: [{ prefix: "/", dir: `${PACKAGE_ROOT}web` }, { prefix: "/dist/", dir: `${PACKAGE_ROOT}dist` }], config };
 }
 

@@ -7,7 +7,7 @@
  * mode (a benchmark baseline) the datagrams are RTP already.
  */
 import type dgram from "node:dgram";
-import { UeReceiver } from "../mbms/ue/index.js";
+import { UeReceiver, type UeReceiverOptions } from "../mbms/ue/index.js";
 import type { UiccProxy } from "../mbms/uicc/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
 import { checkPacket } from "./synthetic-source.js";
@@ -59,6 +59,17 @@ export interface ReceiverBase {
 
 /** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
 const SEQ_BASE = 0x10000;
+
+/**
+ * The CLI's and the demos' receivers (UDP and the browser's): TGK lifetimes of seconds, so re-keys may come
+ * every 400 ms and retry fast. Packets held while a new MKI's TEK is derived (a card round trip can take
+ * milliseconds under load): 512 covers ~25 ms of a 200 Mbit/s stream; still bounded against forged MKIs:
+ * ≤ 2048 held, ≤ 4 MiB.
+ */
+export const CLI_RECEIVER_TUNING = {
+  keyClient: { expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8 },
+  evaluator: { maxQueuedPerMki: 512, maxQueued: 2048, maxQueuedBytes: 4 << 20 },
+} as const satisfies Pick<UeReceiverOptions, "keyClient" | "evaluator">;
 
 export class UdpMbmsReceiver {
   private seen = new Uint8Array(1 << 16);
@@ -139,10 +150,7 @@ export class UdpMbmsReceiver {
       // The card is this receiver's (provisioned at open, closed in close()).
       keying: c.mode === "UICC" ? { mode: "UICC", card: this.card!, closeCard: false } : { mode: "ME", kek: c.kek },
       onPacket: (p) => this.onPacket(p),
-      keyClient: { expiryMarginMs: 200, minRekeyIntervalMs: 400, backoffBaseMs: 100, backoffMaxMs: 800, maxAttempts: 8 },
-      // Packets held while a new MKI's TEK is derived (a card round trip can take milliseconds under load):
-      // 512 covers ~25 ms of a 200 Mbit/s stream; still bounded against forged MKIs: ≤ 2048 held, ≤ 4 MiB.
-      evaluator: { maxQueuedPerMki: 512, maxQueued: 2048, maxQueuedBytes: 4 << 20 },
+      ...CLI_RECEIVER_TUNING,
       onDelivery: () => {
         this.keyDeliveries++;
       },

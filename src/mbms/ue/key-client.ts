@@ -95,7 +95,8 @@ export class KeyClient<D extends KeyDelivery = MbmsKeyDelivery> {
     }
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== "function") throw new MbmsError("ERR_ARGUMENT", "no fetch available: pass options.fetch");
-    this.fetchFn = f;
+    // Browsers refuse a fetch called on another `this` ("Illegal invocation"): bind the global one.
+    this.fetchFn = options.fetch ?? f.bind(globalThis);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? cryptoRandom;
     this.core = options.core ?? defaultCore();
