@@ -25,7 +25,7 @@ export interface BrowserReceiverOptions extends ReceiverConfig {
 }
 
 export class BrowserReceiver {
-  /** Called with every stats message (every `statsIntervalMs`). */
+  /** Called with every stats message (every `statsIntervalMs`) and with the last ones at stop. */
   onStats: ((stats: BrowserReceiverStats) => void) | undefined;
   /** Non-fatal failures (a re-key retried, a decoder restart) and the fatal one that ends the session. */
   onError: ((error: BrowserReceiverError) => void) | undefined;
@@ -87,6 +87,7 @@ export class BrowserReceiver {
           }
         } else if (data.type === "stopped") {
           this.#stats = data.stats;
+          this.onStats?.(data.stats);
           this.#stopped?.(data.stats);
         }
       };

@@ -64,6 +64,7 @@ async function start(config: PageConfig): Promise<void> {
   receiver.onStats = render;
   receiver.onError = (e) => {
     page.error = e.code;
+    if (e.code === "ERR_RELAY") show("stopped", "the relay ended the stream");
   };
   try {
     await receiver.start();

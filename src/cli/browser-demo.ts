@@ -107,9 +107,11 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
       ffmpeg = spawn("ffmpeg", encodeArgs(video, [], [`rtp://127.0.0.1:${rtpInPort}?pkt_size=1200`]), { stdio: "ignore" });
     }
     const result = await bmsc;
+    // The last datagrams may still be on their way to the relay's socket.
+    const sent = result.sender?.packets ?? 0;
+    for (let i = 0; i < 20 && relay.stats().packetsIn < sent; i++) await new Promise((r) => setTimeout(r, 25));
     const stats = relay.stats();
     const failures = [...result.failures];
-    const sent = result.sender?.packets ?? 0;
     if (stats.packetsIn !== sent) failures.push(`the relay received ${stats.packetsIn} of ${sent} packets`);
     if (stats.drops > 0) failures.push(`the relay dropped ${stats.drops} packets for slow pages`);
     return { ok: failures.length === 0, failures, source, pages, bmsc: result, relay: stats };
