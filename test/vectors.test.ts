@@ -6,10 +6,18 @@ import { referenceBackend } from "./helpers/backends.js";
 import { FLAVORS, nodeVectorResults } from "./helpers/node-vectors.js";
 import { kernelVectors } from "./vectors/kernel-suite.js";
 import { published } from "./vectors/published.js";
+import { vectorId } from "./vectors/run-vectors.js";
 
 describe.each(FLAVORS)("WASM %s build", (flavor) => {
-  it.each(nodeVectorResults(flavor))("$suite: $name", (r) => {
+  const results = nodeVectorResults(flavor);
+
+  it.each(results)("$suite: $name", (r) => {
     expect(r.got).toEqual(r.want);
+  });
+
+  it("names each vector once (a failure names one vector; the browser's run is compared by name)", () => {
+    const ids = results.map(vectorId);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 });
 
