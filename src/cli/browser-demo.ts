@@ -6,9 +6,8 @@
  * fragment carries that throwaway user's KEK (a fragment never leaves the browser); open one and watch.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import dgram from "node:dgram";
-import net from "node:net";
 import { toHex } from "../mbms/http-protocol.js";
+import { freeTcpPort, freeUdpPort } from "../net/free-port.js";
 import { startRelay, type Relay, type RelayStats } from "../net/relay-server.js";
 import { runBmsc, type BmscResult } from "./bmsc.js";
 import { packageWeb } from "./relay.js";
@@ -43,29 +42,6 @@ export interface BrowserDemoResult {
 }
 
 const SERVICE = "urn:mbms:demo:browser";
-
-/** A TCP port that was free a moment ago (the key server binds it next; the relay's page must know it first). */
-function freeTcpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  return new Promise((resolve, reject) => {
-    s.once("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemoResult> {
   const users = (["ME", "UICC"] as const).map((mode) => ({

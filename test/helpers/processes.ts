@@ -2,7 +2,6 @@
 // everything printed, a SIGKILL after each one's timeout and for all of them from killChildren (afterAll);
 // a free UDP port on 127.0.0.1; the last JSON line of a --json summary.
 import { spawn, type ChildProcess } from "node:child_process";
-import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import type { BmscResult } from "../../src/cli/bmsc.js";
 import type { ReceiveResult } from "../../src/cli/receive.js";
@@ -81,14 +80,7 @@ export function killChildren(): void {
   for (const c of children) c.kill("SIGKILL");
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago (bound, read, closed). */
-export async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freeTcpPort, freeUdpPort } from "../../src/net/free-port.js";
 
 /** `send --json`'s summary (a sender and a key server: MIKEY mode). */
 export type SendSummary = Required<Pick<BmscResult, "sender" | "keyServer">> & BmscResult;
