@@ -6,7 +6,7 @@ export type {
   UserUpdate,
 } from "./types.js";
 export { MAX_TGK_ID } from "./types.js";
-export { asyncStore, type AsyncKeyStore } from "./async-store.js";
+export { asyncStore, isAsyncKeyStore, toAsyncStore, type AsyncKeyStore } from "./async-store.js";
 export { MemoryKeyStore } from "./memory-store.js";
 export { SQLITE_SCHEMA_VERSION, SqliteKeyStore, type SqliteKeyStoreOptions } from "./sqlite-store.js";
 
