@@ -1,6 +1,6 @@
 // The BM-SC's persistent state: the KeyStore interface and its two backends. SqliteKeyStore (embedded,
 // one file, several processes on one host) is the default; MemoryKeyStore is for tests and throwaway runs.
-// A shared server database for BM-SC instances on several hosts implements the same KeyStore interface.
+// A shared server database for BM-SC instances on several hosts implements AsyncKeyStore (async-store.ts).
 export type {
   KeyStore, ListOptions, NewService, NewUser, NonceResult, RotateResult, ServiceRecord, TekRand2State, TgkRecord, UserRecord,
   UserUpdate,
