@@ -211,6 +211,33 @@ class JitteryClock implements Clock {
   }
 }
 
+describe("a TGK change prepared ahead", () => {
+  it("the next TGK's first TEK is announced before the change, starting at it: a packet due at the expiry, before any timer ran, goes under it", async () => {
+    const clock = new JitteryClock();
+    const { manager, teks } = await rig(new MemoryKeyStore(), clock);
+    const sender = new MbmsSender({ manager, serviceId: SERVICE });
+    await manager.start();
+    await sender.start();
+    const E = teks[0]!.tgkExpiresAt;
+    await clock.runUntil(E - 1);
+    const prepared = teks.find((e) => e.startsAt === E)!;
+    expect(prepared).toBeDefined();
+    expect(prepared.tgkId).toBe(teks[0]!.tgkId + 1);
+    expect(prepared.tgkValidFrom).toBe(E);
+    expect(sender.stats.installedKeys).toBe(2); // the key in force and the prepared one
+    clock.t = E; // the expiry has come; no timer has run yet
+    const buf = new Uint8Array(300);
+    const n = sender.protect(buf, rtpInto(buf, 0));
+    expect(n).toBe(112 + 22);
+    expect(splitMki(buf.subarray(112, 124)).tgkId).toBe(prepared.tgkId);
+    expect(sender.stats.withheld).toBe(0);
+    await clock.runUntil(E + 3 * PERIOD);
+    expect(teks.filter((e) => e.startsAt === E)).toHaveLength(1); // announced once, not again at the expiry
+    expect(sender.scheduleCheck(clock.t).ok).toBe(true);
+    sender.close();
+  });
+});
+
 describe("SessionManager schedule under timer jitter", () => {
   it("a timer that fires early never makes it skip a TEK_RAND2 period (2 of 60 went missing in the soak)", async () => {
     const clock = new JitteryClock();

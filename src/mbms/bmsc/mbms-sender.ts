@@ -163,6 +163,10 @@ export class MbmsSender {
   private usable(count: number): boolean {
     if (this.s.state === "sending") {
       const now = this.manager.clock.now();
+      // Keys announced ahead (a prepared TGK change) whose start has come, their timers not yet run: the latest.
+      const due = this.pending.filter((k) => k.startsAt <= now);
+      for (const k of due.slice(0, -1)) this.retire(k);
+      if (due.length > 0) this.switchTo(due[due.length - 1]!);
       if (now >= this.current!.tgkExpiresAt && now - this.pulledAt >= PULL_INTERVAL_MS) {
         // The step that retires the TGK may not have run yet (timers are late): ask for it (it never
         // rejects; a step already queued is joined), it may install a TEK for the next packets.
@@ -197,8 +201,10 @@ export class MbmsSender {
     this.s.installedKeys++;
     this.s.peakInstalledKeys = Math.max(this.s.peakInstalledKeys, this.s.installedKeys);
     this.first ??= key;
-    const delay = key.startsAt - this.manager.clock.now();
-    if (delay <= 0 || this.current === undefined) {
+    const now = this.manager.clock.now();
+    const delay = key.startsAt - now;
+    // The first key at once (a forced period may start a millisecond ahead), unless its TGK is not valid yet.
+    if (delay <= 0 || (this.current === undefined && e.tgkValidFrom <= now)) {
       this.switchTo(key);
       return;
     }
@@ -220,7 +226,7 @@ export class MbmsSender {
     const old = this.current;
     this.current = key;
     this.s.state = "sending";
-    this.pending = this.pending.filter((k) => k !== key);
+    this.pending = this.pending.filter((k) => k !== key && this.ctx!.hasKey(k.mki));
     if (old !== undefined) {
       this.s.tekSwitches++;
       this.retire(old);

@@ -36,7 +36,7 @@ import { chainComplete, ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./
 import { entitledServices, revocationMode, revokeServices, startFreshTgk, type RevocationMode } from "./revocation.js";
 import { ServiceQueue } from "./service-queue.js";
 import type { TekEvent } from "./tek-event.js";
-import { TekRotation } from "./tek-rotation.js";
+import { TekRotation, prepareAt } from "./tek-rotation.js";
 import type { SessionManagerOptions } from "./session-options.js";
 
 export type { SessionManagerOptions } from "./session-options.js";
@@ -274,6 +274,7 @@ export class SessionManager {
     try {
       wipeTgks(await ensureTgks(this.#chain, s, now));
       await this.#tek.ensureTek(s, now, announce);
+      await this.#tek.prepareNext(s, now);
       return true;
     } catch (e) {
       this.#scheduleFailures++;
@@ -302,7 +303,7 @@ export class SessionManager {
     unrefTimer(this.#timer); // a pending rotation never keeps the process alive
   }
 
-  /** When the service's next step is due: a TGK to generate or retire, or the end of the TEK_RAND2 period. */
+  /** When the service's next step is due: a TGK to generate, retire or prepare, or the end of the TEK_RAND2 period. */
   async #nextDue(s: ServiceSettings, now: number): Promise<number> {
     try {
       let next = Infinity;
@@ -315,6 +316,8 @@ export class SessionManager {
       // period whenever a timer fired a millisecond early by Date.now and this read the clock again on
       // the boundary: the soak test caught 2 of 60 periods missing.)
       const st = await this.store.getTekRand2(s.serviceId);
+      const prepare = prepareAt(s, tgks, st, now);
+      if (prepare !== undefined) next = Math.min(next, prepare);
       return st ? Math.min(next, st.currentStart + s.tekRand2PeriodMs) : next;
     } catch {
       return now + this.#retryMs;

@@ -4,6 +4,13 @@
  * persisted with AsyncKeyStore.rotateTekRand2 (compare-and-set: of several BM-SC instances the first wins,
  * the others read the winner's value back), and only then is the TEK derived from them announced to the
  * listeners — each (TGK-ID, period start) once. `ensureTek` runs in the service's queue (service-queue.ts).
+ *
+ * A TGK change is prepared (`prepareNext`): up to `prepareMs` before the TGK in force expires, the first
+ * TEK_RAND2 of the next TGK is persisted with its period starting at the expiry and its TEK announced, so
+ * that the sender holds it when the change comes — with an asynchronous store a step run at the expiry
+ * would finish only after the first packets due under the new TGK. Until then the stored current period
+ * lies in the future and the one in force is the stored previous one. A forced rotation in that window
+ * (rotateTekNow, a revocation) starts after the prepared period (the store only moves forward).
  */
 import type { Logger } from "../../logger.js";
 import type { CryptoCore } from "../../wasm/core.js";
@@ -20,6 +27,31 @@ export interface TekRotationContext {
   derivation: TekDerivation;
   core: CryptoCore;
   log: Logger;
+}
+
+const MAX_PREPARE_MS = 1000;
+
+/** How long before a TGK change its first TEK is prepared: at most 1 s, half a period, half the lead. */
+export const prepareMs = (s: ServiceSettings): number =>
+  Math.min(MAX_PREPARE_MS, Math.floor(s.tekRand2PeriodMs / 2), Math.floor(s.nextTgkLeadMs / 2));
+
+/**
+ * When the next TGK's first period is due to be prepared (live `tgks`, soonest expiry first), or undefined:
+ * no next TGK yet, already prepared, or a period boundary of the TGK in force comes first (its rotation
+ * must be stored before the prepared one).
+ */
+export function prepareAt(s: ServiceSettings, tgks: readonly TgkRecord[], st: TekRand2State | undefined, now: number): number | undefined {
+  const cur = tgks.find((t) => t.validFrom <= now);
+  if (!cur || !st || !tgks.some((t) => t.validFrom === cur.expiresAt)) return undefined;
+  if (st.currentStart >= cur.expiresAt || st.currentStart + s.tekRand2PeriodMs < cur.expiresAt) return undefined;
+  return cur.expiresAt - prepareMs(s);
+}
+
+/** The state as of `now`: a prepared (future) period leaves the previous one in force. */
+function inForce(st: TekRand2State, now: number): TekRand2State | undefined {
+  if (st.currentStart <= now) return st;
+  if (st.previous === null || st.previousStart === null || st.previousStart > now) return undefined;
+  return { ...st, current: st.previous, currentStart: st.previousStart, previous: null, previousStart: null };
 }
 
 export class TekRotation {
@@ -49,11 +81,36 @@ export class TekRotation {
     }
   }
 
+  /**
+   * Prepares the next TGK's first period when due (prepareAt): persisted, then announced. After a restart
+   * inside the window, announces the one already prepared (never used: it has not started).
+   */
+  async prepareNext(s: ServiceSettings, now: number): Promise<void> {
+    const live = await liveTgks(this.#c.store, s.serviceId, now);
+    try {
+      const cur = live.find((t) => t.validFrom <= now);
+      const next = cur && live.find((t) => t.validFrom === cur.expiresAt);
+      if (!next || this.#announced.get(s.serviceId) === `${next.tgkId}/${next.validFrom}`) return;
+      let st = await this.#c.store.getTekRand2(s.serviceId);
+      if (st?.currentStart !== next.validFrom) {
+        const at = prepareAt(s, live, st, now);
+        if (at === undefined || now < at) return;
+        st = await this.#persist(s, next, next.validFrom);
+        if (st.currentStart !== next.validFrom) return; // another instance stored a later period
+      }
+      this.#announced.set(s.serviceId, `${next.tgkId}/${next.validFrom}`);
+      await this.#emit(s, next, st, false);
+    } finally {
+      wipeTgks(live);
+    }
+  }
+
   /** The TEK in force for a service (fresh arrays, owned by the caller), without rotating anything. */
   async current(s: ServiceSettings, now: number): Promise<Omit<TekEvent, "resumed">> {
     const tgk = await this.#tgkInForce(s.serviceId, now);
     try {
-      const st = await this.#c.store.getTekRand2(s.serviceId);
+      const stored = await this.#c.store.getTekRand2(s.serviceId);
+      const st = stored && inForce(stored, now);
       if (!tgk || !st) throw new MbmsError("ERR_NOT_FOUND", "no TEK in force (start() or tick() first)");
       return await this.#deriveTek(s, tgk, st);
     } finally {
@@ -69,27 +126,38 @@ export class TekRotation {
   }
 
   async #rotateAndAnnounce(s: ServiceSettings, tgk: TgkRecord, now: number, announceCurrent: boolean, force: boolean): Promise<void> {
-    const { store, layout, log } = this.#c;
-    let st = await store.getTekRand2(s.serviceId);
+    let st = await this.#c.store.getTekRand2(s.serviceId);
+    if (st && st.currentStart > now && !force) {
+      // A TGK change is prepared: nothing is due before it. At start, announce the TEK in force.
+      const current = inForce(st, now);
+      if (!announceCurrent || this.#announced.has(s.serviceId) || !current) return;
+      this.#announced.set(s.serviceId, `${tgk.tgkId}/${current.currentStart}`);
+      return this.#emit(s, tgk, current, true);
+    }
     const due = force || !st || now >= st.currentStart + s.tekRand2PeriodMs || st.currentStart < tgk.validFrom;
     if (due) {
       const aligned = st ? st.currentStart + Math.floor((now - st.currentStart) / s.tekRand2PeriodMs) * s.tekRand2PeriodMs : now;
       // Forced: a new period from now on (after the current one's start: the store only moves forward).
       const startsAt = force ? Math.max(now, (st?.currentStart ?? -1) + 1) : Math.min(now, Math.max(aligned, tgk.validFrom));
-      const rand2 = globalThis.crypto.getRandomValues(new Uint8Array(layout.randBytes));
-      try {
-        // Persisted before use: a crash after this line resumes with this very value.
-        st = (await store.rotateTekRand2(s.serviceId, rand2, startsAt)).state;
-      } finally {
-        rand2.fill(0);
-      }
-      log("info", "TEK_RAND2 rotated", { serviceId: s.serviceId, tgkId: tgk.tgkId, startsAt: st.currentStart });
+      st = await this.#persist(s, tgk, startsAt);
     }
     const key = `${tgk.tgkId}/${st!.currentStart}`;
     if (this.#announced.get(s.serviceId) === key) return;
     if (!due && !announceCurrent && this.#announced.has(s.serviceId)) return;
     this.#announced.set(s.serviceId, key);
     await this.#emit(s, tgk, st!, !due);
+  }
+
+  /** A fresh TEK_RAND2 from `startsAt`, persisted before use: a crash after this resumes with this very value. */
+  async #persist(s: ServiceSettings, tgk: TgkRecord, startsAt: number): Promise<TekRand2State> {
+    const rand2 = globalThis.crypto.getRandomValues(new Uint8Array(this.#c.layout.randBytes));
+    try {
+      const { state } = await this.#c.store.rotateTekRand2(s.serviceId, rand2, startsAt);
+      this.#c.log("info", "TEK_RAND2 rotated", { serviceId: s.serviceId, tgkId: tgk.tgkId, startsAt: state.currentStart });
+      return state;
+    } finally {
+      rand2.fill(0);
+    }
   }
 
   async #emit(s: ServiceSettings, tgk: TgkRecord, st: TekRand2State, resumed: boolean): Promise<void> {
