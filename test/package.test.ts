@@ -65,11 +65,11 @@ describe("the packed package", () => {
       const core = await initCore();
       const store = new SqliteKeyStore(":memory:");
       const manager = new SessionManager({ store });
-      manager.addUser("alice", new Uint8Array(16).fill(3));
+      await manager.addUser("alice", new Uint8Array(16).fill(3));
       const card = new SoftCard(new Uint8Array(16).fill(3), { core });
       const proxy = spawnCardWorker(new Uint8Array(16).fill(3));
       await proxy.close();
-      manager.stop();
+      await manager.stop();
       store.close();
       console.log(JSON.stringify({ types: [typeof loadCore, typeof sealPskMessage, typeof UeReceiver, typeof UiccProxy, typeof card] }));
     `);

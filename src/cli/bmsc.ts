@@ -130,9 +130,9 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let url: string | undefined;
   try {
     if (o.config && store) {
-      manager = new SessionManager({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
+      manager = await SessionManager.create({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
-      manager.reconcileUsers(o.config.users);
+      await manager.reconcileUsers(o.config.users);
       server = createKeyServer({
         manager, logger: silentLogger, corsOrigins: o.corsOrigins,
         onRequest: (r) => {
@@ -202,10 +202,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         o.out.write(`sending to ${s.host}:${s.port} (fixed SRTP key, ${s.srtpKey.profile}, no MKI)\n`);
       }
     }
-    manager?.start();
+    await manager?.start();
     // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
     // indices this new sender starts from again (RFC 3711 §9.1): the MbmsSender never takes it; a fresh one now.
-    mbms?.start();
+    await mbms?.start();
     sender?.start();
     const cpu = new CpuMeter();
     const t0 = Date.now();
@@ -250,7 +250,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     if (idleTimer) clearInterval(idleTimer);
     if (inSock) await new Promise<void>((r) => inSock!.close(() => r()));
     sender?.stop();
-    manager?.stop();
+    await manager?.stop();
     await server?.close().catch(() => undefined);
     if (sock) await new Promise<void>((r) => sock!.close(() => r()));
     sender?.close(); // and the MbmsSender it was given

@@ -58,7 +58,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const profile = o.profile ?? DEFAULT_PROFILE;
   const ks = { requests: 0, errors: 0 };
   const derivation = o.derivation ?? "alt1";
-  const manager = new SessionManager({
+  const manager = await SessionManager.create({
     store, logger: silentLogger, derivation,
     services: [{ serviceId: SERVICE, profile, tgkLifetimeMs: o.tgkLifetimeMs, tekRand2PeriodMs: o.tekPeriodMs }],
   });
@@ -83,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       { name: "ue-uicc", mode: "UICC" as const, userId: "sip:ue-uicc@demo.invalid", kek: randomKek() },
     ];
     for (const u of users) {
-      manager.addUser(u.userId, u.kek);
+      await manager.addUser(u.userId, u.kek);
       receivers.push(await UdpMbmsReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC }));
     }
     await new Promise<void>((resolve, reject) => {
@@ -94,8 +94,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
     mbms = new MbmsSender({ manager, serviceId: SERVICE });
     sender.useMbms(mbms);
-    manager.start();
-    mbms.start();
+    await manager.start();
+    await mbms.start();
     await Promise.all(receivers.map((r) => r.start()));
     sender.start();
     const t0 = Date.now();
@@ -155,7 +155,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (statusTimer) clearInterval(statusTimer);
     sender?.stop();
     for (const r of receivers) await r.close().catch(() => undefined);
-    manager.stop();
+    await manager.stop();
     await server.close().catch(() => undefined);
     await new Promise<void>((r) => sock.close(() => r()));
     sender?.close(); // and the MbmsSender it was given
