@@ -7,7 +7,8 @@
 //   when the WHERE fails, so the loser reads the winner's value in the same transaction);
 // - rememberNonce takes a transaction-scoped advisory lock on the user, so the replay check, the per-user
 //   cap and the insert see one state across instances; its purge of expired nonces skips rows another
-//   instance is deleting (SKIP LOCKED) instead of waiting for, or deadlocking with, it.
+//   instance is deleting (SKIP LOCKED) instead of waiting for, or deadlocking with, it. It forgets at most
+//   1,000 expired nonces per call (purgeNonces forgets all); the checks ignore expired rows anyway.
 // Keys: bytea goes in from the caller's Uint8Array and comes out as a fresh Uint8Array (the driver's Buffer
 // zeroed). A KEK, TGK, TEK_RAND or TEK_RAND2 is overwritten with zeros before its row is deleted, as
 // SQLite's secure_delete does — but PostgreSQL is MVCC: the UPDATE writes a new row version and the old
@@ -39,12 +40,21 @@ export interface PostgresKeyStoreOptions {
   schema?: string;
 }
 
+const ignore = (): void => undefined;
+
 type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
 const TGK_COLUMNS = "service_id, tgk_id, tgk, valid_from, expires_at";
 const RAND2_COLUMNS = "service_id, current, current_start, previous, previous_start";
-/** Forgets expired nonces, skipping the rows another transaction is deleting (never waits, never deadlocks). */
-const PURGE_NONCES = "DELETE FROM nonces WHERE ctid = ANY (ARRAY (SELECT ctid FROM nonces WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED))";
+/**
+ * Forgets expired nonces ($1 = now), skipping the rows another transaction is deleting: it never waits, so
+ * it takes part in no deadlock. `limit` keeps rememberNonce's purge on the expiry index even before the
+ * table has statistics (without, the planner assumes a third of the rows match and scans them all).
+ */
+const purgeNonces = (limit = "") =>
+  `DELETE FROM nonces WHERE ctid = ANY (ARRAY (SELECT ctid FROM nonces WHERE expires_at <= $1 ORDER BY expires_at ${limit} FOR UPDATE SKIP LOCKED))`;
+/** Per call of rememberNonce: more than the one nonce a call adds, so a backlog of expired ones drains. */
+const PURGE_BATCH = 1000;
 
 /** bigint comes back as a number: every bigint here is a safe integer (times, TGK-IDs, counts). */
 const INT8_OID = 20;
@@ -86,7 +96,7 @@ export async function openPostgresKeyStore(target: string | pg.PoolConfig, optio
   else throw new MbmsError("ERR_ARGUMENT", "target must be a connection URL or a pg.PoolConfig");
   if (schema !== undefined) config.options = `${config.options ?? ""} -c search_path=${schema}`.trim();
   const pool = new pg.Pool({ ...config, types });
-  pool.on("error", () => undefined); // an idle connection died (server restart, pg_terminate_backend): the pool drops it
+  pool.on("error", ignore); // an idle connection died (server restart, pg_terminate_backend): the pool drops it
   let client: pg.PoolClient | undefined;
   try {
     client = await pool.connect();
@@ -132,6 +142,9 @@ export class PostgresKeyStore implements AsyncKeyStore {
     } catch (e) {
       throw pgStoreError(e, what);
     }
+    // A connection that dies between statements emits "error" on the client, which nobody else listens to
+    // while it is checked out: absorbed here, the next statement fails and the client is dropped.
+    client.on("error", ignore);
     let broken = false;
     try {
       await client.query("BEGIN");
@@ -142,6 +155,7 @@ export class PostgresKeyStore implements AsyncKeyStore {
       await client.query("ROLLBACK").catch(() => (broken = true));
       throw pgStoreError(e, what);
     } finally {
+      client.off("error", ignore);
       client.release(broken);
     }
   }
@@ -347,29 +361,35 @@ export class PostgresKeyStore implements AsyncKeyStore {
     checkTime("expiresAt", expiresAt);
     checkTime("now", now);
     checkNonceCap(maxPerUser);
+    // Lock, insert, purge, in this order: a statement that waits (the lock; the insert's ON CONFLICT on a row
+    // another call's purge holds) only ever waits for a call in a later step, and the purge waits for none.
     return this.#tx("recording a nonce", async (q) => {
-      await q(PURGE_NONCES, [now]);
       // From here on no other instance reads or writes this user's nonces until we commit.
       await q("SELECT pg_advisory_xact_lock($1, hashtext($2))", [LOCK_NAMESPACE, userId]);
       const live = "user_id = $1 AND expires_at > $2";
-      const seen = await q(`SELECT 1 FROM nonces WHERE ${live} AND nonce = $3`, [userId, now, nonce]);
-      if (seen.rows.length > 0) return REPLAYED;
-      if (maxPerUser !== undefined) {
-        const r = (await q(`SELECT count(*) AS n, min(expires_at) AS soonest FROM nonces WHERE ${live}`, [userId, now])).rows[0];
-        if (r.n >= maxPerUser) return { recorded: false, reason: "full", retryAt: r.soonest as number };
-      }
-      // A conflict is an expired row the purge skipped (another instance was deleting it): it is replaced.
-      await q(
-        "INSERT INTO nonces (user_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at",
-        [userId, nonce, expiresAt],
+      // Recorded unless a replay or over the cap. A conflict is an expired row not yet purged: it is replaced.
+      const inserted = await q(
+        `INSERT INTO nonces (user_id, nonce, expires_at) SELECT $1, $3, $4
+         WHERE NOT EXISTS (SELECT 1 FROM nonces WHERE ${live} AND nonce = $3)
+           AND ($5::bigint IS NULL OR (SELECT count(*) FROM nonces WHERE ${live}) < $5)
+         ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at RETURNING 1`,
+        [userId, now, nonce, expiresAt, maxPerUser ?? null],
       );
-      return RECORDED;
+      let result = RECORDED;
+      if (inserted.rows.length === 0) {
+        const r = (await q(`SELECT bool_or(nonce = $3) AS seen, min(expires_at) AS soonest FROM nonces WHERE ${live}`, [userId, now, nonce])).rows[0];
+        result = r.seen ? REPLAYED : { recorded: false, reason: "full", retryAt: r.soonest as number };
+      }
+      // Expired rows do not count above, so forgetting them last changes no answer (a nonce that arrives
+      // already expired is forgotten at once).
+      await q(purgeNonces(`LIMIT ${PURGE_BATCH}`), [now]);
+      return result;
     });
   }
 
   async purgeNonces(now: number): Promise<number> {
     checkTime("now", now);
-    return (await this.#query("purging nonces", PURGE_NONCES, [now])).rowCount ?? 0;
+    return (await this.#query("purging nonces", purgeNonces(), [now])).rowCount ?? 0;
   }
 
   async countNonces(userId?: string): Promise<number> {
