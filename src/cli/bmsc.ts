@@ -14,6 +14,7 @@
  * (SessionManager.reconcileUsers: new KEKs take effect, users no longer listed are disabled, not deleted).
  */
 import dgram from "node:dgram";
+import { openBatchUdp, type BatchUdpSocket, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import { readJsonObject } from "./options.js";
 import {
   MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type ConfiguredUser, type KeyStore, type ServiceConfig,
@@ -90,6 +91,8 @@ export interface BmscOptions {
     idleTimeoutMs?: number;
     /** Send RTP unprotected: a baseline for line-rate benchmarks (same pacing and socket path, no SRTP). */
     plain?: boolean;
+    /** The sending socket's I/O (default: native when the addon is loaded, see src/net/batch-udp.ts). */
+    io?: UdpIo;
   };
   /** Seconds; Infinity: until the signal aborts. */
   durationS: number;
@@ -104,7 +107,7 @@ export interface BmscResult {
   failures: string[];
   /** Absent with a fixed SRTP key. */
   keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation };
-  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
+  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
@@ -115,7 +118,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   const ks = { requests: 0, errors: 0 };
   let manager: SessionManager | undefined;
   let server: ReturnType<typeof createKeyServer> | undefined;
-  let sock: dgram.Socket | undefined;
+  let sock: BatchUdpSocket | undefined;
   let inSock: dgram.Socket | undefined;
   const rtpIn = { received: 0, invalid: 0, idleStop: false, lastAt: 0, firstAt: 0 };
   let idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -146,15 +149,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     if (o.send) {
       const s = o.send;
       if (manager && !manager.serviceIds.includes(s.serviceId ?? "")) throw new ConfigError(`service ${JSON.stringify(s.serviceId)} is not in the config`);
-      const udp = dgram.createSocket("udp4");
+      const udp = await openBatchUdp({ host: s.multicastInterface, port: 0, io: s.io });
       sock = udp;
-      await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
-        udp.bind(0, s.multicastInterface, () => {
-          udp.off("error", reject);
-          resolve();
-        });
-      });
       if (isMulticast(s.host)) {
         udp.setMulticastTTL(s.multicastTtl);
         udp.setMulticastInterface(s.multicastInterface);
@@ -243,6 +239,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, plain: o.send.plain === true,
         // The whole process (key server included) over the sending window.
         cpu: cpu.report(sender.packets),
+        io: sock!.stats(),
       };
       if (o.send.rtpIn) {
         result.sender.rtpIn = {
@@ -261,7 +258,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     sender?.stop();
     manager?.stop();
     await server?.close().catch(() => undefined);
-    if (sock) await new Promise<void>((r) => sock!.close(() => r()));
+    sock?.close();
     sender?.close(); // and the MbmsSender it was given
     store?.close();
   }

@@ -1,4 +1,5 @@
 /** The values of the CLI's options that are numbers or addresses, checked: a bad one is a UsageError naming the option. */
+import type { UdpIo } from "../net/batch-udp.js";
 import { UsageError } from "./usage-error.js";
 
 /** `value` as a number in min..max (suffixes k, M, G: 20M = 20e6), or `fallback` when absent. */
@@ -21,4 +22,10 @@ export function hostPortOption(name: string, v: string): { host: string; port: n
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--${name}: expected IPv4:PORT, got ${v}`);
   return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** `--io native|dgram`: the sockets' I/O; absent: native when the addon is loaded (src/net/batch-udp.ts). */
+export function ioOption(v: string | undefined): UdpIo | undefined {
+  if (v === undefined || v === "native" || v === "dgram") return v;
+  throw new UsageError(`--io must be native or dgram, not ${v}`);
 }
