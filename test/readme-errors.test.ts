@@ -35,6 +35,7 @@ const CLASSES = [
   ["`MikeyError`", "src/mikey/errors.ts", "MikeyErrorCode"],
   ["`MbmsError`", "src/mbms/errors.ts", "MbmsErrorCode"],
   ["`UiccError`", "src/mbms/uicc/errors.ts", "UiccErrorCode"],
+  ["`UdpError`", "src/net/udp-error.ts", "UdpErrorCode"],
   ["Key server responses", "src/mbms/http-protocol.ts", "ErrorBodyCode"],
 ] as const;
 
