@@ -14,6 +14,7 @@
  * (SessionManager.reconcileUsers: new KEKs take effect, users no longer listed are disabled, not deleted).
  */
 import dgram from "node:dgram";
+import { openBatchUdp, type BatchUdpSocket, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import { readJsonObject } from "./options.js";
 import {
   MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type ConfiguredUser, type KeyStore, type ServiceConfig,
@@ -24,7 +25,7 @@ import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { isMulticast } from "./address.js";
 import type { SrtpKey } from "./srtp-key.js";
-import { bindUdpReceiver } from "../net/udp-socket.js";
+import { bindUdpReceiver } from "../net/udp-receiver.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
@@ -93,6 +94,8 @@ export interface BmscOptions {
     idleTimeoutMs?: number;
     /** Send RTP unprotected: a baseline for line-rate benchmarks (same pacing and socket path, no SRTP). */
     plain?: boolean;
+    /** The sending socket's I/O (default: native when the addon is loaded, see src/net/batch-udp.ts). */
+    io?: UdpIo;
   };
   /** Seconds; Infinity: until the signal aborts. */
   durationS: number;
@@ -107,7 +110,7 @@ export interface BmscResult {
   failures: string[];
   /** Absent with a fixed SRTP key. */
   keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation };
-  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
+  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
@@ -118,7 +121,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   const ks = { requests: 0, errors: 0 };
   let manager: SessionManager | undefined;
   let server: ReturnType<typeof createKeyServer> | undefined;
-  let sock: dgram.Socket | undefined;
+  let sock: BatchUdpSocket | undefined;
   let inSock: dgram.Socket | undefined;
   const rtpIn = { received: 0, invalid: 0, idleStop: false, lastAt: 0, firstAt: 0 };
   let idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -149,15 +152,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     if (o.send) {
       const s = o.send;
       if (manager && !manager.serviceIds.includes(s.serviceId ?? "")) throw new ConfigError(`service ${JSON.stringify(s.serviceId)} is not in the config`);
-      const udp = dgram.createSocket("udp4");
+      const udp = await openBatchUdp({ host: s.multicastInterface, port: 0, io: s.io });
       sock = udp;
-      await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
-        udp.bind(0, s.multicastInterface, () => {
-          udp.off("error", reject);
-          resolve();
-        });
-      });
       if (isMulticast(s.host)) {
         udp.setMulticastTTL(s.multicastTtl);
         udp.setMulticastInterface(s.multicastInterface);
@@ -234,6 +230,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, plain: o.send.plain === true,
         // The whole process (key server included) over the sending window.
         cpu: cpu.report(sender.packets),
+        io: sock!.stats(),
       };
       if (o.send.rtpIn) {
         result.sender.rtpIn = {
@@ -252,7 +249,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     sender?.stop();
     await manager?.stop();
     await server?.close().catch(() => undefined);
-    if (sock) await new Promise<void>((r) => sock!.close(() => r()));
+    sock?.close();
     sender?.close(); // and the MbmsSender it was given
     store?.close();
   }

@@ -5,7 +5,7 @@
  * HTTP and decrypts through an MkiEvaluator; TEK_RAND2 changes every period and the TGK expires during
  * the run, so the receivers switch keys and re-key by themselves.
  */
-import dgram from "node:dgram";
+import { openBatchUdp, type BatchUdpSocket } from "../net/batch-udp.js";
 import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
 import { UdpMbmsReceiver } from "./udp-mbms-receiver.js";
 import { LiveStatus, senderFailures, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
@@ -70,7 +70,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     },
   });
   const receivers: UdpMbmsReceiver[] = [];
-  const sock = dgram.createSocket("udp4");
+  let sock: BatchUdpSocket | undefined;
   let sender: Sender | undefined;
   let mbms: MbmsSender | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
@@ -86,10 +86,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await manager.addUser(u.userId, u.kek);
       receivers.push(await UdpMbmsReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC }));
     }
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(0, "127.0.0.1", () => resolve());
-    });
+    sock = await openBatchUdp({ host: "127.0.0.1", port: 0 });
     const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: SSRC });
     sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
     mbms = new MbmsSender({ manager, serviceId: SERVICE });
@@ -157,7 +154,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     for (const r of receivers) await r.close().catch(() => undefined);
     await manager.stop();
     await server.close().catch(() => undefined);
-    await new Promise<void>((r) => sock.close(() => r()));
+    sock?.close();
     sender?.close(); // and the MbmsSender it was given
     store.close();
   }
