@@ -8,7 +8,7 @@
 // every packet from its first to the sender's last (no gap, no tail loss, no auth failure) over at least
 // LINERATE_SECONDS (default 10), and the sender kept up: it sent ≥ 99 % of the packets its rate schedules.
 //
-// Three modes: srtp (the CLI), plain (the same CLI pipeline with --plain: same pacing, sockets and checks,
+// Modes: srtp (the CLI), plain (the same CLI pipeline with --plain: same pacing, sockets and checks,
 // no SRTP; the bar's baseline) and dgram (bare Node sockets, bench/linerate-dgram.mjs: the ceiling).
 // Search, per N, the modes interleaved (dgram, plain, srtp, dgram, …) so all see the same machine: short
 // doubling probes find a failing rate; then full-length trials bisect between the highest passing and the
@@ -39,8 +39,10 @@ const RECEIVERS = canNetns ? (process.env.LINERATE_RECEIVERS ?? "1,2").split(","
 const NS = `mbms-linerate-${randomBytes(3).toString("hex")}`;
 const GROUP = canNetns ? "239.1.2.3" : "127.0.0.1";
 const PORT = 5004;
-// dgram: bare sockets (the ceiling); plain: the pipeline without SRTP (the bar's baseline); srtp.
-const MODES = ["dgram", "plain", "srtp"];
+// dgram: bare sockets (the ceiling); plain: the pipeline without SRTP (the bar's baseline); srtp. The CLI's
+// sockets use the native batched I/O (sendmmsg + GSO, recvmmsg) when the addon is built; "plain:dgram" and
+// "srtp:dgram" are the same pipelines with --io dgram (node:dgram), the I/O dimension. LINERATE_MODES=… picks.
+const MODES = (process.env.LINERATE_MODES ?? "dgram,plain,srtp,plain:dgram,srtp:dgram").split(",");
 const KEY_PORT = 18600;
 
 function hasIp() {
@@ -115,7 +117,9 @@ const ueConfigs = users.map((u, i) => {
  */
 async function trial(mode, n, pps, seconds) {
   const sendFor = String(seconds + 1.5);
-  const plain = mode === "plain" ? ["--plain"] : [];
+  const [kind, io] = mode.split(":");
+  const ioArgs = io ? ["--io", io] : [];
+  const plain = kind === "plain" ? ["--plain", ...ioArgs] : ioArgs;
   const send = mode === "dgram"
     ? node(DGRAM, ["tx", GROUP, String(PORT), String(pps), sendFor])
     : node(CLI, ["send", "--dest", `${GROUP}:${PORT}`, "--config", config, "--bitrate", String(Math.round(pps * RTP_BYTES * 8)),
@@ -127,7 +131,7 @@ async function trial(mode, n, pps, seconds) {
   const rx = ueConfigs.slice(0, n).map((ueConfig) => mode === "dgram"
     ? node(DGRAM, ["rx", GROUP, String(PORT)])
     // --plain takes no keying options (the UE's config file holds them): a usage error otherwise.
-    : node(CLI, ["receive", ...listen, ...(mode === "plain" ? ["--plain", "--packet-size", String(PAYLOAD), "--json"] : ["--config", ueConfig])]));
+    : node(CLI, ["receive", ...listen, ...ioArgs, ...(kind === "plain" ? ["--plain", "--packet-size", String(PAYLOAD), "--json"] : ["--config", ueConfig])]));
   const s = await send.done;
   await sleep(300);
   for (const r of rx) r.child.kill("SIGINT");
@@ -152,7 +156,7 @@ async function trial(mode, n, pps, seconds) {
     senderCpuUsPerPacket: sent.cpu?.usPerPacket, receiver: receivers,
   };
   const cpu = receivers.map((r) => r.cpuUsPerPacket?.toFixed(2)).join("/");
-  console.log(`  ${mode.padEnd(5)} N=${n} ${String(pps).padStart(7)} pkt/s ${row.rtpMbps.toFixed(0).padStart(5)} Mbit/s ${seconds} s: ${ok ? "zero loss" : "LOSS"}` +
+  console.log(`  ${mode.padEnd(11)} N=${n} ${String(pps).padStart(7)} pkt/s ${row.rtpMbps.toFixed(0).padStart(5)} Mbit/s ${seconds} s: ${ok ? "zero loss" : "LOSS"}` +
     ` (sent ${(achieved * 100).toFixed(1)} %, missing ${receivers.map((r) => r.missing).join("/")}, auth-fail ${receivers.map((r) => r.authFailed).join("/")}, switches ${receivers.map((r) => r.switches).join("/")})` +
     `  cpu µs/pkt send ${sent.cpu?.usPerPacket?.toFixed(2)} recv ${cpu}`);
   return row;
@@ -245,6 +249,11 @@ for (const n of RECEIVERS) {
     `(${rate(best.plain).rtpMbps} Mbit/s), SRTP ${best.srtp} pkt/s (${rate(best.srtp).rtpMbps} Mbit/s): SRTP/plain = ${result.zeroLoss.srtpOverPlain}`);
   for (const [side, c] of Object.entries(cpu)) {
     console.log(`  ${side} CPU µs/packet at ${at} pkt/s: socket I/O ${c.socketIo} + pipeline ${c.pipeline} + crypto ${c.crypto} = ${c.srtp}`);
+  }
+  for (const m of MODES.filter((x) => x.includes(":"))) {
+    const native = m.split(":")[0];
+    console.log(`  ${m}: ${best[m]} pkt/s zero loss (native I/O / this: ${best[m] ? (best[native] / best[m]).toFixed(2) : "–"}); CPU µs/packet send ${cpu.sender[m]} recv ${cpu.receiver[m]}` +
+      ` (native ${cpu.sender[native]} / ${cpu.receiver[native]})`);
   }
 }
 

@@ -52,7 +52,7 @@ export async function runScenario(lib, opts) {
     clearTimer: (t) => clearTimeout(t),
   };
   const store = storePath ? new lib.SqliteKeyStore(storePath, { synchronous: "normal" }) : new lib.MemoryKeyStore();
-  const mgr = new lib.SessionManager({
+  const mgr = await lib.SessionManager.create({
     store, clock, logger: lib.silentLogger,
     services: [{ serviceId: "tv", tgkLifetimeMs: lifetime, tekRand2PeriodMs: 60_000, nextTgkLeadMs: lead }],
   });
@@ -60,7 +60,7 @@ export async function runScenario(lib, opts) {
     userId: `ue-${String(i).padStart(6, "0")}`, kek: crypto.getRandomValues(new Uint8Array(16)),
   }));
   store.addUsers(users.map((u) => ({ userId: u.userId, kek: u.kek, services: ["tv"] })));
-  mgr.start();
+  await mgr.start();
   const arrivals = []; // server side, real ms (performance.now) of every request that reached the handler
   let serverStatuses = new Map();
   const ks = lib.createKeyServer({
@@ -115,7 +115,7 @@ export async function runScenario(lib, opts) {
     // Jump the compressed time axis: (a) to just before the expiry, (b) to just before the window opens.
     const startGap = 200;
     offset += (mode === "unmitigated" ? E - startGap : E - lead - startGap) - clock.now();
-    mgr.tick();
+    await mgr.tick();
     arrivals.length = 0;
     serverStatuses = new Map();
     retries = 0;
@@ -160,7 +160,7 @@ export async function runScenario(lib, opts) {
     };
   } finally {
     agent.destroy();
-    mgr.stop();
+    await mgr.stop();
     await ks.close();
     store.close();
   }

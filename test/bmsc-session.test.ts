@@ -38,9 +38,9 @@ afterEach(() => {
 });
 
 interface Rig { clock: ManualClock; store: KeyStore; mgr: SessionManager; teks: TekEvent[] }
-function rig(store: KeyStore = new MemoryKeyStore(), clock = new ManualClock()): Rig {
+async function rig(store: KeyStore = new MemoryKeyStore(), clock = new ManualClock()): Promise<Rig> {
   const teks: TekEvent[] = [];
-  const mgr = new SessionManager({
+  const mgr = await SessionManager.create({
     store, clock,
     services: [{ serviceId: "svc-1", tgkLifetimeMs: LIFE, tekRand2PeriodMs: PERIOD, nextTgkLeadMs: LEAD }],
     onTek: (e) => {
@@ -66,12 +66,12 @@ function ueDerive(body: Uint8Array, kek: Uint8Array, mki: Uint8Array, nowMs: num
 }
 
 describe("SessionManager", () => {
-  it("rotates TEK_RAND2 on its period: distinct MKIs, each prefixed with the TGK-ID in force", () => {
-    const { clock, mgr, teks, store } = rig();
-    mgr.start();
+  it("rotates TEK_RAND2 on its period: distinct MKIs, each prefixed with the TGK-ID in force", async () => {
+    const { clock, mgr, teks, store } = await rig();
+    await mgr.start();
     expect(teks).toHaveLength(1);
-    for (let i = 0; i < 20; i++) clock.advance(PERIOD);
-    mgr.stop();
+    for (let i = 0; i < 20; i++) await clock.advanceSettled(PERIOD);
+    await mgr.stop();
     expect(teks.length).toBe(21);
     const mkis = teks.map((t) => hex(t.mki));
     expect(new Set(mkis).size).toBe(mkis.length);
@@ -88,14 +88,14 @@ describe("SessionManager", () => {
     expect(clock.pendingTimers).toBe(0); // stop() cleared its timer
   });
 
-  it("the TEK it announces is the one a UE derives from its key message (and decrypts SRTP with)", () => {
-    const { clock, mgr, teks } = rig();
+  it("the TEK it announces is the one a UE derives from its key message (and decrypts SRTP with)", async () => {
+    const { clock, mgr, teks } = await rig();
     const kek = kekOf(7);
     remember(kek);
-    mgr.addUser("alice", kek);
-    mgr.start();
-    clock.advance(3 * PERIOD);
-    const resp = mgr.keyResponse("alice", "svc-1");
+    await mgr.addUser("alice", kek);
+    await mgr.start();
+    await clock.advanceSettled(3 * PERIOD);
+    const resp = await mgr.keyResponse("alice", "svc-1");
     for (const tek of teks) {
       const { keys } = ueDerive(resp.body, kek, tek.mki, clock.now());
       expect(hex(keys.masterKey)).toBe(hex(tek.masterKey));
@@ -116,31 +116,31 @@ describe("SessionManager", () => {
     expect(rx.unprotect(buf, n)).toBe(52);
     expect(hex(buf.subarray(0, 52))).toBe(hex(clear));
     tx.close(); rx.close();
-    mgr.stop();
+    await mgr.stop();
   });
 
-  it("generates the next TGK nextTgkLeadMs before the current one expires, and switches MKI at expiry", () => {
-    const { clock, mgr, teks, store } = rig();
+  it("generates the next TGK nextTgkLeadMs before the current one expires, and switches MKI at expiry", async () => {
+    const { clock, mgr, teks, store } = await rig();
     const kek = kekOf(9);
     remember(kek);
-    mgr.addUser("bob", kek);
+    await mgr.addUser("bob", kek);
     const t0 = clock.now();
-    mgr.start();
+    await mgr.start();
     const first = store.listTgks("svc-1");
     expect(first).toHaveLength(1);
     expect(first[0]!.expiresAt).toBe(t0 + LIFE);
-    let r = mgr.keyResponse("bob", "svc-1");
+    let r = await mgr.keyResponse("bob", "svc-1");
     expect(r.tgkIds).toEqual([first[0]!.tgkId]);
     // Retrieval window inside [E − lead, E − lead/2).
     expect(r.rekeyFrom).toBeGreaterThanOrEqual(t0 + LIFE - LEAD);
     expect(r.rekeyFrom + r.rekeyWindow).toBeLessThanOrEqual(t0 + LIFE - LEAD / 2);
-    clock.advance(LIFE - LEAD - 1);
+    await clock.advanceSettled(LIFE - LEAD - 1);
     expect(store.listTgks("svc-1")).toHaveLength(1);
-    clock.advance(1);
+    await clock.advanceSettled(1);
     const both = store.listTgks("svc-1");
     expect(both).toHaveLength(2);
     expect(both[1]!.validFrom).toBe(both[0]!.expiresAt);
-    r = mgr.keyResponse("bob", "svc-1");
+    r = await mgr.keyResponse("bob", "svc-1");
     expect(r.tgkIds).toEqual(both.map((t) => t.tgkId));
     const d = openMbmsKeyMessage(r.body, { kek, nowMs: clock.now() });
     remember(...d.tgks.map((t) => t.tgk));
@@ -149,17 +149,17 @@ describe("SessionManager", () => {
     expect(r.rekeyFrom).toBeGreaterThanOrEqual(both[1]!.expiresAt - LEAD);
     // At expiry the TEK switches to the next TGK at once (not at the next TEK_RAND2 period).
     const before = teks.length;
-    clock.advance(LEAD);
+    await clock.advanceSettled(LEAD);
     const after = teks.slice(before);
     const switched = after.find((t) => t.tgkId === both[1]!.tgkId)!;
     expect(switched).toBeDefined();
     expect(switched.startsAt).toBe(both[0]!.expiresAt);
     expect(store.getTgk("svc-1", both[0]!.tgkId)).toBeUndefined(); // expired TGKs are deleted
-    mgr.stop();
+    await mgr.stop();
   });
 
-  it("spreads users over the retrieval window (hash slots cover the window)", () => {
-    const { mgr } = rig();
+  it("spreads users over the retrieval window (hash slots cover the window)", async () => {
+    const { mgr } = await rig();
     const E = mgr.clock.now() + LIFE;
     const slots = new Map<number, number>();
     for (let i = 0; i < 2000; i++) {
@@ -172,10 +172,10 @@ describe("SessionManager", () => {
     for (const n of slots.values()) expect(n).toBeGreaterThan(2000 / 16 / 2);
   });
 
-  it("the \"random\" spread picks slots with the CSPRNG (never Math.random), rejection-sampled without modulo bias", () => {
+  it("the \"random\" spread picks slots with the CSPRNG (never Math.random), rejection-sampled without modulo bias", async () => {
     const mathRandom = vi.spyOn(Math, "random");
     const clock = new ManualClock();
-    const mgr = new SessionManager({
+    const mgr = await SessionManager.create({
       store: new MemoryKeyStore(), clock, rekeySpread: "random", rekeySlots: 3,
       services: [{ serviceId: "svc-1", tgkLifetimeMs: LIFE, tekRand2PeriodMs: PERIOD, nextTgkLeadMs: LEAD }],
     });
@@ -198,25 +198,25 @@ describe("SessionManager", () => {
     expect(() => randomBelow(0)).toThrow(MbmsError);
   });
 
-  it("a restart on the same SQLite file resumes with the same TGKs, TEK_RAND and TEK_RAND2 (same MKI, same TEK)", () => {
+  it("a restart on the same SQLite file resumes with the same TGKs, TEK_RAND and TEK_RAND2 (same MKI, same TEK)", async () => {
     const file = join(dir, "restart.db");
     const clock = new ManualClock();
-    const a = rig(new SqliteKeyStore(file), clock);
+    const a = await rig(new SqliteKeyStore(file), clock);
     const kek = kekOf(3);
     remember(kek);
-    a.mgr.addUser("carol", kek);
-    a.mgr.start();
-    clock.advance(5 * PERIOD + 300);
+    await a.mgr.addUser("carol", kek);
+    await a.mgr.start();
+    await clock.advanceSettled(5 * PERIOD + 300);
     const before = a.teks[a.teks.length - 1]!;
     const svcBefore = a.store.getService("svc-1")!;
     remember(svcBefore.tekRand);
     const tgksBefore = a.store.listTgks("svc-1").map((t) => [t.tgkId, hex(t.tgk)]);
-    a.mgr.stop();
+    await a.mgr.stop();
     a.store.close();
 
-    clock.advance(200); // still inside the same TEK_RAND2 period
-    const b = rig(new SqliteKeyStore(file), clock);
-    b.mgr.start();
+    await clock.advanceSettled(200); // still inside the same TEK_RAND2 period
+    const b = await rig(new SqliteKeyStore(file), clock);
+    await b.mgr.start();
     expect(b.teks).toHaveLength(1);
     const resumed = b.teks[0]!;
     expect(resumed.resumed).toBe(true);
@@ -229,34 +229,34 @@ describe("SessionManager", () => {
     expect(hex(svcAfter.tekRand)).toBe(hex(svcBefore.tekRand));
     expect(b.store.listTgks("svc-1").map((t) => [t.tgkId, hex(t.tgk)])).toEqual(tgksBefore);
     // The user survived the restart and the UE still derives the resumed TEK.
-    const { keys } = ueDerive(b.mgr.keyResponse("carol", "svc-1").body, kek, resumed.mki, clock.now());
+    const { keys } = ueDerive((await b.mgr.keyResponse("carol", "svc-1")).body, kek, resumed.mki, clock.now());
     expect(hex(keys.masterKey)).toBe(hex(resumed.masterKey));
     // And the schedule goes on from the same grid.
-    clock.advance(PERIOD);
+    await clock.advanceSettled(PERIOD);
     expect(b.teks[1]!.startsAt).toBe(before.startsAt + PERIOD);
     expect(hex(b.teks[1]!.mki)).not.toBe(hex(before.mki));
-    b.mgr.stop();
+    await b.mgr.stop();
     b.store.close();
   });
 
-  it("rotateTekNow: a restarted sender gets a fresh TEK at once (its SRTP index starts over), persisted and derivable", () => {
+  it("rotateTekNow: a restarted sender gets a fresh TEK at once (its SRTP index starts over), persisted and derivable", async () => {
     const file = join(dir, "rotate-now.db");
     const clock = new ManualClock();
-    const a = rig(new SqliteKeyStore(file), clock);
+    const a = await rig(new SqliteKeyStore(file), clock);
     const kek = kekOf(4);
     remember(kek);
-    a.mgr.addUser("dave", kek);
-    a.mgr.start();
-    clock.advance(2 * PERIOD + 100);
+    await a.mgr.addUser("dave", kek);
+    await a.mgr.start();
+    await clock.advanceSettled(2 * PERIOD + 100);
     const before = a.teks.at(-1)!;
-    a.mgr.stop();
+    await a.mgr.stop();
     a.store.close();
 
-    clock.advance(100); // same period: start() resumes `before`
-    const b = rig(new SqliteKeyStore(file), clock);
-    b.mgr.start();
+    await clock.advanceSettled(100); // same period: start() resumes `before`
+    const b = await rig(new SqliteKeyStore(file), clock);
+    await b.mgr.start();
     expect(b.teks[0]!.resumed).toBe(true);
-    b.mgr.rotateTekNow("svc-1");
+    await b.mgr.rotateTekNow("svc-1");
     expect(b.teks).toHaveLength(2);
     const fresh = b.teks[1]!;
     expect(fresh.resumed).toBe(false);
@@ -264,102 +264,96 @@ describe("SessionManager", () => {
     expect(hex(fresh.mki)).not.toBe(hex(before.mki));
     expect(hex(fresh.masterKey)).not.toBe(hex(before.masterKey));
     // A UE keyed now derives it, and the store holds it (a second restart resumes the fresh one).
-    const { keys } = ueDerive(b.mgr.keyResponse("dave", "svc-1").body, kek, fresh.mki, clock.now());
+    const { keys } = ueDerive((await b.mgr.keyResponse("dave", "svc-1")).body, kek, fresh.mki, clock.now());
     expect(hex(keys.masterKey)).toBe(hex(fresh.masterKey));
-    b.mgr.stop();
+    await b.mgr.stop();
     b.store.close();
-    const c = rig(new SqliteKeyStore(file), clock);
-    c.mgr.start();
+    const c = await rig(new SqliteKeyStore(file), clock);
+    await c.mgr.start();
     expect(hex(c.teks[0]!.mki)).toBe(hex(fresh.mki));
     // The next period follows the new grid.
-    clock.advance(PERIOD);
+    await clock.advanceSettled(PERIOD);
     expect(c.teks[1]!.startsAt).toBe(fresh.startsAt + PERIOD);
-    expect(() => c.mgr.rotateTekNow("no-such-service")).toThrow(MbmsError);
-    c.mgr.stop();
+    await expect(c.mgr.rotateTekNow("no-such-service")).rejects.toThrow(MbmsError);
+    await c.mgr.stop();
     c.store.close();
   });
 
-  it("refuses a cs_id no key message can carry, configured or stored (receivers derive with 1)", () => {
-    const { mgr, store } = rig();
-    const code = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        return (e as MbmsError).code;
-      }
-      return "accepted";
-    };
-    expect(code(() => mgr.addService({ serviceId: "svc-7", csId: 7 }))).toBe("ERR_ARGUMENT");
+  it("refuses a cs_id no key message can carry, configured or stored (receivers derive with 1)", async () => {
+    const { mgr, store } = await rig();
+    const code = (fn: () => Promise<unknown>) => fn().then(() => "accepted", (e: MbmsError) => e.code);
+    expect(await code(() => mgr.addService({ serviceId: "svc-7", csId: 7 }))).toBe("ERR_ARGUMENT");
     expect(store.getService("svc-7")).toBeUndefined();
-    expect(code(() => mgr.addService({ serviceId: "svc-one", csId: 1 }))).toBe("accepted");
+    expect(await code(() => mgr.addService({ serviceId: "svc-one", csId: 1 }))).toBe("accepted");
     store.addService({ serviceId: "svc-stored", csbId: 5, csId: 7, srtpProfile: "AES_CM_128_HMAC_SHA1_80", tekRand: new Uint8Array(16).fill(1) });
-    expect(code(() => mgr.addService({ serviceId: "svc-stored" }))).toBe("ERR_ARGUMENT");
-    mgr.stop();
+    expect(await code(() => mgr.addService({ serviceId: "svc-stored" }))).toBe("ERR_ARGUMENT");
+    await mgr.stop();
   });
 
-  it("stores the service's TEK scheme and resumes it only with the same derivation and MKI layout (else the same MKI would name another TEK)", () => {
+  it("stores the service's TEK scheme and resumes it only with the same derivation and MKI layout (else the same MKI would name another TEK)", async () => {
     const store = new MemoryKeyStore();
     const clock = new ManualClock();
     const first = new SessionManager({ store, clock, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 14 } });
-    first.addService({ serviceId: "svc", tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE });
+    await first.addService({ serviceId: "svc", tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE });
     expect(store.getService("svc")!.tekScheme).toBe("alt2 2+14");
     for (const other of [{}, { derivation: "alt1" as const, layout: { tgkIdBytes: 2, randBytes: 14 } }, { derivation: "alt2" as const }]) {
       const again = new SessionManager({ store, clock, ...other });
-      expect(() => again.addService({ serviceId: "svc" }), JSON.stringify(other)).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+      await expect(again.addService({ serviceId: "svc" }), JSON.stringify(other)).rejects.toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
       expect(again.hasService("svc")).toBe(false);
     }
-    new SessionManager({ store, clock, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 14 } }).addService({ serviceId: "svc" });
+    await new SessionManager({ store, clock, derivation: "alt2", layout: { tgkIdBytes: 2, randBytes: 14 } }).addService({ serviceId: "svc" });
     // A service stored without a scheme (before schema v3) cannot be checked: resumed as configured.
     store.addService({ serviceId: "legacy", csbId: 5, csId: 1, srtpProfile: "AES_CM_128_HMAC_SHA1_80", tekRand: new Uint8Array(16).fill(1) });
-    new SessionManager({ store, clock, derivation: "alt2" }).addService({ serviceId: "legacy" });
+    await expect(new SessionManager({ store, clock, derivation: "alt2" }).addService({ serviceId: "legacy" })).resolves.toBeUndefined();
   });
 
-  it("makes TGKs of the configured length, independent of the profile, and keeps a stored service's length", () => {
+  it("makes TGKs of the configured length, independent of the profile, and keeps a stored service's length", async () => {
     const store = new MemoryKeyStore();
     const clock = new ManualClock();
     const teks: TekEvent[] = [];
     const mgr = new SessionManager({ store, clock, onTek: (e) => void teks.push({ ...e, masterKey: e.masterKey.slice() }) });
-    mgr.addService({ serviceId: "long-tgk", tgkLength: 32, tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE });
-    mgr.start();
+    await mgr.addService({ serviceId: "long-tgk", tgkLength: 32, tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE });
+    await mgr.start();
     expect(store.listTgks("long-tgk").map((t) => t.tgk.length)).toEqual([32]);
     expect(teks.at(-1)!.masterKey.length).toBe(16); // AES-128 profile: 16-byte TEK from a 32-byte TGK
-    mgr.stop();
+    await mgr.stop();
     const again = new SessionManager({ store, clock });
-    expect(() => again.addService({ serviceId: "long-tgk", tgkLength: 16 })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
-    expect(() => again.addService({ serviceId: "other", tgkLength: 24 as 16 })).toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
-    again.addService({ serviceId: "long-tgk", tgkLength: 32 });
-    again.stop();
+    await expect(again.addService({ serviceId: "long-tgk", tgkLength: 16 })).rejects.toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    await expect(again.addService({ serviceId: "other", tgkLength: 24 as 16 })).rejects.toThrow(expect.objectContaining({ code: "ERR_ARGUMENT" }));
+    await again.addService({ serviceId: "long-tgk", tgkLength: 32 });
+    await again.stop();
   });
 
-  it("puts no key bytes in thrown errors or log lines", () => {
-    const { clock, mgr, store, teks } = rig();
+  it("puts no key bytes in thrown errors or log lines", async () => {
+    const { clock, mgr, store, teks } = await rig();
     const kek = kekOf(0x5a);
     remember(kek);
-    mgr.addUser("dave", kek);
-    mgr.start();
-    clock.advance(2 * PERIOD);
+    await mgr.addUser("dave", kek);
+    await mgr.start();
+    await clock.advanceSettled(2 * PERIOD);
     for (const t of store.listTgks("svc-1")) remember(t.tgk);
     remember(store.getService("svc-1")!.tekRand, store.getTekRand2("svc-1")!.current);
     for (const t of teks) remember(t.mki.subarray(4));
     const errors: unknown[] = [];
-    const attempt = (fn: () => unknown) => {
+    const attempt = async (fn: () => unknown) => {
       try {
-        fn();
+        await fn();
       } catch (e) {
         errors.push(e);
       }
     };
-    attempt(() => mgr.keyResponse("nobody", "svc-1"));
-    attempt(() => mgr.keyResponse("dave", "no-such-service"));
-    attempt(() => mgr.addUser("dave", kek));
-    attempt(() => mgr.addUser("eve", new Uint8Array(15).fill(0x5a)));
-    attempt(() => mgr.addService({ serviceId: "svc-1", tgkLifetimeMs: LIFE, tekRand2PeriodMs: PERIOD, nextTgkLeadMs: LEAD }));
-    attempt(() => new SessionManager({ store, clock, logger: () => {}, services: [{ serviceId: "svc-1", csbId: 1 }] }));
-    attempt(() => mgr.addService({ serviceId: "svc-2", tgkLifetimeMs: 10, nextTgkLeadMs: 10 }));
-    store.close(); // the schedule's next step fails: logged, retried, no crash
-    clock.advance(PERIOD);
-    attempt(() => mgr.keyResponse("dave", "svc-1"));
-    mgr.stop();
+    await attempt(() => mgr.keyResponse("nobody", "svc-1"));
+    await attempt(() => mgr.keyResponse("dave", "no-such-service"));
+    await attempt(() => mgr.addUser("dave", kek));
+    await attempt(() => mgr.addUser("eve", new Uint8Array(15).fill(0x5a)));
+    await attempt(() => mgr.addService({ serviceId: "svc-1", tgkLifetimeMs: LIFE, tekRand2PeriodMs: PERIOD, nextTgkLeadMs: LEAD }));
+    await attempt(() => SessionManager.create({ store, clock, logger: () => {}, services: [{ serviceId: "svc-1", csbId: 1 }] }));
+    await attempt(() => mgr.addService({ serviceId: "svc-2", tgkLifetimeMs: 10, nextTgkLeadMs: 10 }));
+    store.close(); // the schedule's next step fails: logged, counted, retried, no crash
+    await clock.advanceSettled(PERIOD);
+    expect(mgr.scheduleFailures).toBeGreaterThan(0);
+    await attempt(() => mgr.keyResponse("dave", "svc-1"));
+    await mgr.stop();
     expect(errors.length).toBe(8);
     for (const e of errors) {
       expect(e).toBeInstanceOf(MbmsError);

@@ -1,72 +1,67 @@
-// src/cli/datagram-batcher.ts: the receiver's gathering of one event-loop turn's datagrams into a PacketBatch.
-import { describe, expect, it } from "vitest";
-import { DatagramBatcher } from "../src/cli/datagram-batcher.js";
+// src/cli/datagram-batcher.ts: the receiver reading a batched UDP socket straight into one PacketBatch of
+// slots, on 127.0.0.1, with both I/O backends (native recvmmsg and the node:dgram fallback).
+import { afterEach, describe, expect, it } from "vitest";
+import { DatagramBatcher, SLOT_BYTES } from "../src/cli/datagram-batcher.js";
+import { openBatchUdp, type BatchUdpSocket, type UdpIo } from "../src/net/batch-udp.js";
 import type { PacketBatch } from "../src/srtp/batch.js";
+import { check, sendBatch, sleep } from "./helpers/udp-batches.js";
 
-const turn = () => new Promise<void>((r) => setImmediate(r));
-const datagram = (n: number, len: number) => new Uint8Array(len).fill(n & 0xff);
+const opened: BatchUdpSocket[] = [];
+afterEach(() => {
+  for (const s of opened.splice(0)) s.close();
+});
 
-function rig() {
-  const seen: { batch: number; n: number; len: number }[] = [];
-  let batches = 0;
-  const sink = (b: PacketBatch) => {
-    batches++;
-    for (let i = 0; i < b.count!; i++) seen.push({ batch: batches, n: b.buffer[b.offsets[i]!]!, len: b.lengths[i]! });
-  };
-  const singles: number[] = [];
-  const batcher = new DatagramBatcher(sink, (d) => {
-    batches++;
-    singles.push(d.length);
-    seen.push({ batch: batches, n: d[0]!, len: d.length });
-  });
-  return { batcher, seen, singles, batches: () => batches };
+async function pair(io: UdpIo) {
+  const rx = await openBatchUdp({ host: "127.0.0.1", port: 0, io });
+  const tx = await openBatchUdp({ host: "127.0.0.1", port: 0, io });
+  opened.push(rx, tx);
+  rx.setRecvBufferSize(1 << 20);
+  tx.addDestination("127.0.0.1", rx.address().port);
+  return { rx, tx };
 }
 
-describe("DatagramBatcher", () => {
-  it("hands on one turn's datagrams as one batch, in order, at the end of the turn", async () => {
-    const r = rig();
-    for (let n = 0; n < 5; n++) r.batcher.add(datagram(n, 100 + n));
-    expect(r.seen).toEqual([]);
-    await turn();
-    expect(r.seen).toEqual([0, 1, 2, 3, 4].map((n) => ({ batch: 1, n, len: 100 + n })));
+const size = (n: number) => (n === 7 ? SLOT_BYTES + 1 : 100 + (n % 5) * 300);
+
+describe.each(["native", "dgram"] as const)("DatagramBatcher (%s I/O)", (io) => {
+  it("hands on every datagram in order, in batches of at most 64; one longer than a slot comes with length 0", async () => {
+    const { rx, tx } = await pair(io);
+    const seen: number[] = [];
+    const counts: number[] = [];
+    const batcher = new DatagramBatcher(rx, (b: PacketBatch) => {
+      counts.push(b.count!);
+      for (let i = 0; i < b.count!; i++) seen.push(b.lengths[i] === 0 ? -7 : check(b, i, size));
+    });
+    batcher.start();
+    for (let first = 0; first < 150; first += 50) expect(tx.send(sendBatch(first, 50, size))).toBe(50);
+    for (let t = 0; seen.length < 150 && t < 200; t++) await sleep(5);
+    expect(seen).toEqual(Array.from({ length: 150 }, (_, n) => (n === 7 ? -7 : n)));
+    expect(Math.max(...counts)).toBeLessThanOrEqual(64);
+    expect(rx.stats().truncated).toBe(1);
+    batcher.close();
   });
 
-  it("flushes at 32 datagrams and when the buffer is full; an oversized datagram goes alone, in order", async () => {
-    const r = rig();
-    for (let n = 0; n < 40; n++) r.batcher.add(datagram(n, 200));
-    expect(r.seen.filter((s) => s.batch === 1)).toHaveLength(32);
-    r.batcher.add(datagram(40, 1400));
-    r.batcher.add(datagram(41, 60_000)); // larger than the buffer: flushes what is gathered, then alone
-    r.batcher.add(datagram(42, 10));
-    await turn();
-    expect(r.seen.map((s) => s.n)).toEqual(Array.from({ length: 43 }, (_, n) => n));
-    expect(r.singles).toEqual([60_000]);
-    expect(new Set(r.seen.map((s) => s.batch)).size).toBe(4);
-    // 32 × 1500 bytes of buffer: 33 datagrams of 1450 bytes cannot fit, 32 do.
-    const q = rig();
-    for (let n = 0; n < 33; n++) q.batcher.add(datagram(n, 1450));
-    await turn();
-    expect(q.seen.filter((s) => s.batch === 1)).toHaveLength(32);
-    expect(q.seen).toHaveLength(33);
-  });
-
-  it("onDrained: called before the turn's last batch when the turn read fewer than 32 datagrams (the queue is empty)", async () => {
+  it("onDrained: called when a read empties the socket's queue, before that read's batch", async () => {
+    const { rx, tx } = await pair(io);
     const log: string[] = [];
-    const batcher = new DatagramBatcher((b) => log.push(`batch ${b.count}`), () => log.push("single"), () => log.push("drained"));
-    for (let n = 0; n < 40; n++) batcher.add(datagram(n, 100)); // a full wake-up: more may be queued
-    await turn();
-    for (let n = 0; n < 3; n++) batcher.add(datagram(n, 100));
-    await turn();
-    expect(log).toEqual(["batch 32", "batch 8", "drained", "batch 3"]);
+    const batcher = new DatagramBatcher(rx, (b) => log.push(`batch ${b.count}`), () => log.push("drained"));
+    tx.send(sendBatch(0, 100, () => 200));
+    await sleep(50); // all 100 waiting before the first read
+    batcher.start();
+    for (let t = 0; log.length < 3 && t < 200; t++) await sleep(5);
+    expect(log).toEqual(["batch 64", "drained", "batch 36"]);
+    batcher.close();
   });
 
-  it("close() drops what is gathered and hands on nothing more", async () => {
-    const r = rig();
-    r.batcher.add(datagram(1, 100));
-    r.batcher.close();
-    r.batcher.add(datagram(2, 100));
-    r.batcher.add(datagram(3, 60_000));
-    await turn();
-    expect(r.seen).toEqual([]);
+  it("close() stops the reading: nothing more is handed on, the socket stays usable", async () => {
+    const { rx, tx } = await pair(io);
+    let handed = 0;
+    const batcher = new DatagramBatcher(rx, (b) => (handed += b.count!));
+    batcher.start();
+    batcher.close();
+    tx.send(sendBatch(0, 10, () => 100));
+    await sleep(50);
+    expect(handed).toBe(0);
+    const b = { buffer: new Uint8Array(64 * 2048), offsets: Int32Array.from({ length: 64 }, (_, i) => i * 2048), lengths: new Int32Array(64) };
+    expect(rx.receive(b)).toBe(10);
   });
 });

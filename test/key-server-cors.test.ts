@@ -18,16 +18,16 @@ let without: KeyServer;
 const ports = { cors: 0, none: 0 };
 
 beforeAll(async () => {
-  mgr = new SessionManager({ store: new MemoryKeyStore(), logger: silentLogger, services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000 }] });
-  mgr.addUser("alice", KEK);
-  mgr.start();
+  mgr = await SessionManager.create({ store: new MemoryKeyStore(), logger: silentLogger, services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000 }] });
+  await mgr.addUser("alice", KEK);
+  await mgr.start();
   withCors = createKeyServer({ manager: mgr, logger: silentLogger, corsOrigins: [PAGE, "https://tv.example/"] });
   without = createKeyServer({ manager: mgr, logger: silentLogger });
   ports.cors = (await withCors.listen()).port;
   ports.none = (await without.listen()).port;
 });
 afterAll(async () => {
-  mgr.stop();
+  await mgr.stop();
   await withCors.close();
   await without.close();
 });

@@ -34,17 +34,17 @@ afterEach(async () => {
   sockets.clear();
   for (const a of agents.splice(0)) a.destroy();
   for (const r of rigs.splice(0)) {
-    r.mgr.stop();
+    await r.mgr.stop();
     await r.ks.close();
     r.store.close();
   }
 });
 
 async function rig(store: KeyStore, options: Partial<KeyServerOptions> = {}): Promise<Rig> {
-  const mgr = new SessionManager({ store, logger: silentLogger, services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000 }] });
-  mgr.addUser("alice", ALICE);
-  mgr.addUser("bob", BOB);
-  mgr.start();
+  const mgr = await SessionManager.create({ store, logger: silentLogger, services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000 }] });
+  await mgr.addUser("alice", ALICE);
+  await mgr.addUser("bob", BOB);
+  await mgr.start();
   const infos: RequestInfo[] = [];
   const ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i), ...options });
   const port = (await ks.listen(0, "127.0.0.1")).port;

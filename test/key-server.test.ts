@@ -24,21 +24,21 @@ let port = 0;
 const infos: RequestInfo[] = [];
 
 beforeAll(async () => {
-  mgr = new SessionManager({
+  mgr = await SessionManager.create({
     store: new MemoryKeyStore(), logger: silentLogger,
     services: [{ serviceId: "news", tgkLifetimeMs: 3_600_000, tekRand2PeriodMs: 60_000 }, { serviceId: "weather", tgkLifetimeMs: 3_600_000 }],
   });
-  mgr.addUser("alice", KEK);
-  mgr.addUser("dave", DAVE_KEK, ["news"]);
-  mgr.addUser("mallory", new Uint8Array(32).fill(9));
-  mgr.setUserDisabled("mallory", true);
-  mgr.start();
+  await mgr.addUser("alice", KEK);
+  await mgr.addUser("dave", DAVE_KEK, ["news"]);
+  await mgr.addUser("mallory", new Uint8Array(32).fill(9));
+  await mgr.setUserDisabled("mallory", true);
+  await mgr.start();
   // The protocol, not the limits (test/key-server-limits.test.ts): signed requests here come faster than a UE's.
   ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i), rateLimit: { ratePerSec: 1000, burst: 1000 } });
   port = (await ks.listen(0, "127.0.0.1")).port;
 });
 afterAll(async () => {
-  mgr.stop();
+  await mgr.stop();
   await ks.close();
 });
 
@@ -89,7 +89,7 @@ describe("key server", () => {
     const d = openMbmsKeyMessage(new Uint8Array(r.body), { kek: KEK });
     expect(d.serviceId).toBe("news");
     expect(d.userId).toBe("alice");
-    const tgks = mgr.store.listTgks("news");
+    const tgks = await mgr.store.listTgks("news");
     expect(d.tgks.map((t) => t.tgkId)).toEqual(tgks.map((t) => t.tgkId));
     expect(Buffer.from(d.tgks[0]!.tgk).equals(Buffer.from(tgks[0]!.tgk))).toBe(true);
     const E = tgks[tgks.length - 1]!.expiresAt;

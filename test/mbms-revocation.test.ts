@@ -76,29 +76,29 @@ async function bmsc(revocation?: RevocationMode, services = [config()]): Promise
   const logs: string[] = [];
   const logger: Logger = (level, message, fields) => logs.push(JSON.stringify({ level, message, fields }));
   const teks: TekEvent[] = [];
-  const mgr = new SessionManager({
+  const mgr = await SessionManager.create({
     store, clock, logger, services, ...(revocation ? { revocation } : {}),
     onTek: (e) => teks.push({ ...e, masterKey: new Uint8Array(0), masterSalt: new Uint8Array(0) }),
   });
   const requests: RequestInfo[] = [];
   const ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => requests.push(i) });
   const { port } = await ks.listen(0, "127.0.0.1");
-  mgr.start();
+  await mgr.start();
   const sender = new MbmsSender({ manager: mgr, serviceId: SERVICE });
-  sender.start();
+  await sender.start();
   cleanups.push(async () => {
     sender.close();
-    mgr.stop();
+    await mgr.stop();
     await ks.close();
     store.close();
   });
   return { clock, store, mgr, ks, port, sender, requests, logs, sent: [], teks };
 }
 
-function ue(b: Bmsc, name: string, mode: "ME" | "UICC"): Ue {
+async function ue(b: Bmsc, name: string, mode: "ME" | "UICC"): Promise<Ue> {
   const kek = globalThis.crypto.getRandomValues(new Uint8Array(16));
   const u: Ue = { name, userId: `sip:${name}@revocation.invalid`, kek, got: new Set(), http: [], errors: [], pending: 0, tgks: [], rx: undefined! };
-  b.mgr.addUser(u.userId, kek, [SERVICE]);
+  await b.mgr.addUser(u.userId, kek, [SERVICE]);
   const fetchVia: typeof fetch = async (input, init) => {
     u.pending++;
     try {
@@ -156,7 +156,7 @@ async function quiesce(ues: Ue[]): Promise<void> {
 /** `steps` packets, STEP ms apart, each to every UE (its own copy: decrypted in place). */
 async function stream(b: Bmsc, ues: Ue[], steps: number): Promise<void> {
   for (let i = 0; i < steps; i++) {
-    b.clock.advance(STEP);
+    await b.clock.advanceSettled(STEP);
     const n = b.sent.length;
     const plain = rtpPacket({ seq: n, ssrc: SSRC, payload: 100 });
     const buf = new Uint8Array(plain.length + b.sender.trailerLength);
@@ -172,7 +172,7 @@ async function stream(b: Bmsc, ues: Ue[], steps: number): Promise<void> {
 }
 
 async function keyed(b: Bmsc): Promise<Ue[]> {
-  const ues = [ue(b, "alice", "ME"), ue(b, "carol", "UICC"), ue(b, "eve", "ME")];
+  const ues = [await ue(b, "alice", "ME"), await ue(b, "carol", "UICC"), await ue(b, "eve", "ME")];
   for (const u of ues) await u.rx.start();
   for (const u of ues) expect(u.http, u.name).toEqual([200]);
   return ues;
@@ -189,10 +189,10 @@ function noKeysInLogs(b: Bmsc, ues: Ue[]): void {
 
 describe("revocation \"fresh-tgk\" (the default): a removed user's TGKs stop working at once", { timeout: 60_000 }, () => {
   const triggers = [
-    ["removeUser", (b: Bmsc, eve: Ue) => expect(b.mgr.removeUser(eve.userId)).toBe(true), 401],
+    ["removeUser", async (b: Bmsc, eve: Ue) => expect(await b.mgr.removeUser(eve.userId)).toBe(true), 401],
     ["setUserDisabled", (b: Bmsc, eve: Ue) => b.mgr.setUserDisabled(eve.userId, true), 401],
-    ["reconcileUsers (eve unsubscribed)", (b: Bmsc, eve: Ue, ues: Ue[]) => {
-      const r = b.mgr.reconcileUsers(ues.map((u) => ({ userId: u.userId, kek: u.kek, services: u === eve ? [] : [SERVICE] })));
+    ["reconcileUsers (eve unsubscribed)", async (b: Bmsc, eve: Ue, ues: Ue[]) => {
+      const r = await b.mgr.reconcileUsers(ues.map((u) => ({ userId: u.userId, kek: u.kek, services: u === eve ? [] : [SERVICE] })));
       expect(r).toEqual({ added: 0, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 1 });
     }, 403],
   ] as const;
@@ -207,7 +207,7 @@ describe("revocation \"fresh-tgk\" (the default): a removed user's TGKs stop wor
     expect(new Set(b.sent)).toEqual(new Set([oldId]));
     const teksBefore = b.teks.length;
 
-    revoke(b, eve, ues);
+    await revoke(b, eve, ues);
     // The store: one TGK, fresh, valid from now; the old one is gone. A TEK under it was announced at once.
     const tgks = b.store.listTgks(SERVICE);
     expect(tgks.map((t) => [t.validFrom, t.expiresAt])).toEqual([[b.clock.now(), b.clock.now() + LIFE]]);
@@ -251,7 +251,7 @@ describe("revocation \"fresh-tgk\" (the default): a removed user's TGKs stop wor
     expect(next!.tgkId).toBe(cur!.tgkId + 1);
     for (const u of ues) expect(u.rx.source.knownTgkIds().sort(), u.name).toEqual([cur!.tgkId, next!.tgkId]);
     const before = b.sent.length;
-    expect(b.mgr.removeUser(eve.userId)).toBe(true);
+    expect(await b.mgr.removeUser(eve.userId)).toBe(true);
     const tgks = b.store.listTgks(SERVICE);
     expect(tgks.map((t) => t.tgkId)).toEqual([cur!.tgkId + 2]);
     // Past the old TGK's original expiry and well into the deleted next one's: still only the fresh TGK.
@@ -275,7 +275,7 @@ describe("revocation \"none\": the old behaviour", { timeout: 60_000 }, () => {
     const firstId = b.sent[0]!;
     const firstExpiry = b.store.listTgks(SERVICE)[0]!.expiresAt;
     const teksBefore = b.teks.length;
-    expect(b.mgr.removeUser(eve.userId)).toBe(true);
+    expect(await b.mgr.removeUser(eve.userId)).toBe(true);
     expect(b.teks.length).toBe(teksBefore);
     expect(b.store.listTgks(SERVICE).map((t) => t.expiresAt)).toEqual([firstExpiry]);
     // Run past the first TGK's expiry: the next TGK (generated E − lead, fetched by alice and carol on schedule).
@@ -298,36 +298,36 @@ describe("revocation: what must change nothing", () => {
 
   it("an unknown user: removeUser is a no-op (false), setUserDisabled ERR_NOT_FOUND; bad ids and options are typed errors", async () => {
     const b = await bmsc();
-    b.mgr.addUser("sip:alice@x", new Uint8Array(16).fill(1), [SERVICE]);
+    await b.mgr.addUser("sip:alice@x", new Uint8Array(16).fill(1), [SERVICE]);
     const tgks = tgkState(b);
     const teks = b.teks.length;
-    const mki = hex(b.mgr.currentTek(SERVICE).mki);
-    expect(b.mgr.removeUser("sip:nobody@x")).toBe(false);
-    const codeOf = (fn: () => unknown) => {
+    const mki = hex((await b.mgr.currentTek(SERVICE)).mki);
+    expect(await b.mgr.removeUser("sip:nobody@x")).toBe(false);
+    const codeOf = async (fn: () => unknown) => {
       try {
-        fn();
+        await fn();
       } catch (e) {
         expect(e).toBeInstanceOf(MbmsError);
         return (e as MbmsError).code;
       }
       return "no error";
     };
-    expect(codeOf(() => b.mgr.setUserDisabled("sip:nobody@x", true))).toBe("ERR_NOT_FOUND");
-    expect(codeOf(() => b.mgr.removeUser(""))).toBe("ERR_ARGUMENT");
-    expect(codeOf(() => b.mgr.removeUser(42 as unknown as string))).toBe("ERR_ARGUMENT");
-    expect(codeOf(() => new SessionManager({ store: new MemoryKeyStore(), revocation: "later" as RevocationMode }))).toBe("ERR_ARGUMENT");
+    expect(await codeOf(() => b.mgr.setUserDisabled("sip:nobody@x", true))).toBe("ERR_NOT_FOUND");
+    expect(await codeOf(() => b.mgr.removeUser(""))).toBe("ERR_ARGUMENT");
+    expect(await codeOf(() => b.mgr.removeUser(42 as unknown as string))).toBe("ERR_ARGUMENT");
+    expect(await codeOf(() => new SessionManager({ store: new MemoryKeyStore(), revocation: "later" as RevocationMode }))).toBe("ERR_ARGUMENT");
     // No entitlement lost: enabling, disabling twice, removing a disabled user, a reconcile that changes nothing.
-    b.mgr.setUserDisabled("sip:alice@x", false);
-    b.mgr.reconcileUsers([{ userId: "sip:alice@x", kek: new Uint8Array(16).fill(1), services: [SERVICE] }]);
+    await b.mgr.setUserDisabled("sip:alice@x", false);
+    await b.mgr.reconcileUsers([{ userId: "sip:alice@x", kek: new Uint8Array(16).fill(1), services: [SERVICE] }]);
     expect(tgkState(b)).toEqual(tgks);
     expect(b.teks.length).toBe(teks);
-    expect(hex(b.mgr.currentTek(SERVICE).mki)).toBe(mki);
+    expect(hex((await b.mgr.currentTek(SERVICE)).mki)).toBe(mki);
     expect(b.store.getUser("sip:alice@x")?.disabled).toBe(false);
-    b.mgr.setUserDisabled("sip:alice@x", true); // this one revokes
+    await b.mgr.setUserDisabled("sip:alice@x", true); // this one revokes
     const after = tgkState(b);
     expect(after).not.toEqual(tgks);
-    b.mgr.setUserDisabled("sip:alice@x", true);
-    expect(b.mgr.removeUser("sip:alice@x")).toBe(true); // disabled already: nothing left to revoke
+    await b.mgr.setUserDisabled("sip:alice@x", true);
+    expect(await b.mgr.removeUser("sip:alice@x")).toBe(true); // disabled already: nothing left to revoke
     expect(tgkState(b)).toEqual(after);
     expect(b.logs.filter((l) => l.includes("TGK revoked"))).toHaveLength(1);
   });
@@ -336,18 +336,18 @@ describe("revocation: what must change nothing", () => {
     const clock = new ManualClock(1_800_000_000_000);
     const store = new MemoryKeyStore();
     const teks: TekEvent[] = [];
-    const mgr = new SessionManager({ store, clock, logger: silentLogger, services: [config(), config(OTHER)], onTek: (e) => teks.push({ ...e }) });
+    const mgr = await SessionManager.create({ store, clock, logger: silentLogger, services: [config(), config(OTHER)], onTek: (e) => teks.push({ ...e }) });
     cleanups.push(() => store.close());
-    mgr.addUser("sip:a@x", new Uint8Array(16).fill(2), [OTHER]);
+    await mgr.addUser("sip:a@x", new Uint8Array(16).fill(2), [OTHER]);
     const main = store.listTgks(SERVICE).map((t) => [t.tgkId, t.expiresAt]);
     const other = store.listTgks(OTHER).map((t) => t.tgkId);
-    clock.advance(1_000);
-    expect(mgr.removeUser("sip:a@x")).toBe(true);
+    await clock.advanceSettled(1_000);
+    expect(await mgr.removeUser("sip:a@x")).toBe(true);
     expect(teks).toEqual([]); // not running: nothing announced yet
     expect(store.listTgks(SERVICE).map((t) => [t.tgkId, t.expiresAt])).toEqual(main);
     const fresh = store.listTgks(OTHER);
     expect(fresh.map((t) => [t.tgkId, t.validFrom])).toEqual([[other[0]! + 1, clock.now()]]);
-    mgr.start();
+    await mgr.start();
     cleanups.push(() => mgr.stop());
     expect(teks.find((e) => e.serviceId === OTHER)).toMatchObject({ tgkId: other[0]! + 1, startsAt: clock.now() });
   });

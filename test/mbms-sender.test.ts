@@ -20,8 +20,8 @@ function rtpInto(buf: Uint8Array, seq: number): number {
   return rtp.length;
 }
 
-function rig<C extends Clock = ManualClock>(store: KeyStore = new MemoryKeyStore(), clock: C = new ManualClock() as unknown as C) {
-  const manager = new SessionManager({
+async function rig<C extends Clock = ManualClock>(store: KeyStore = new MemoryKeyStore(), clock: C = new ManualClock() as unknown as C) {
+  const manager = await SessionManager.create({
     store, clock, logger: silentLogger,
     services: [{ serviceId: SERVICE, tekRand2PeriodMs: PERIOD, tgkLifetimeMs: LIFE, nextTgkLeadMs: LIFE / 4 }],
   });
@@ -32,13 +32,13 @@ function rig<C extends Clock = ManualClock>(store: KeyStore = new MemoryKeyStore
 }
 
 describe("MbmsSender", () => {
-  it("follows the schedule for 1,200 periods and 60 TGK lifetimes with at most two keys and flat core slots", () => {
-    const { clock, manager, teks } = rig();
+  it("follows the schedule for 1,200 periods and 60 TGK lifetimes with at most two keys and flat core slots", async () => {
+    const { clock, manager, teks } = await rig();
     const core = loadCore();
     const free = core.aesPool.available;
     const sender = new MbmsSender({ manager, serviceId: SERVICE, core });
-    manager.start();
-    sender.start();
+    await manager.start();
+    await sender.start();
     const slotsPerKey = free - core.aesPool.available;
     expect(slotsPerKey).toBeGreaterThan(0);
     // An independent receiver on its own core, keyed from the announcements, keeping the last three keys.
@@ -48,7 +48,7 @@ describe("MbmsSender", () => {
     const buf = new Uint8Array(300);
     let peakSlots = 0, received = 0, seq = 0, announced = 0;
     for (let t = 0; t < 1200 * PERIOD; t += 1) {
-      clock.advance(1);
+      await clock.advanceSettled(1);
       for (; announced < teks.length; announced++) {
         const e = teks[announced]!;
         const init = { key: e.masterKey, salt: e.masterSalt, mki: e.mki };
@@ -87,19 +87,19 @@ describe("MbmsSender", () => {
     expect(core.aesPool.available).toBe(free);
   });
 
-  it("stops and says so when a TEK cannot be installed (no packet under the old key)", () => {
-    const { clock, manager } = rig();
+  it("stops and says so when a TEK cannot be installed (no packet under the old key)", async () => {
+    const { clock, manager } = await rig();
     const core = loadCore();
     const errors: MbmsError[] = [];
     const sender = new MbmsSender({ manager, serviceId: SERVICE, core, onError: (e) => errors.push(e) });
-    manager.start();
-    sender.start();
+    await manager.start();
+    await sender.start();
     const buf = new Uint8Array(300);
     expect(sender.protect(buf, rtpInto(buf, 0))).toBeGreaterThan(0);
     // Another user of the core takes every free key slot: the next TEK has nowhere to go.
     const taken: number[] = [];
     while (core.aesPool.available > 0) taken.push(core.aesPool.acquire());
-    clock.advance(PERIOD);
+    await clock.advanceSettled(PERIOD);
     expect(sender.stats.state).toBe("failed");
     expect(sender.stats.installFailures).toBe(1);
     expect(errors.map((e) => e.code)).toEqual(["ERR_KEY_INSTALL"]);
@@ -112,7 +112,7 @@ describe("MbmsSender", () => {
     sender.close();
   });
 
-  it("withholds packets once the TGK expired and the schedule cannot produce a new TEK", () => {
+  it("withholds packets once the TGK expired and the schedule cannot produce a new TEK", async () => {
     const base = new MemoryKeyStore();
     let failing = false;
     // A store whose TEK_RAND2 rotation fails from some point on (a database gone away).
@@ -128,16 +128,16 @@ describe("MbmsSender", () => {
         return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     }) as KeyStore;
-    const { clock, manager } = rig(store);
+    const { clock, manager } = await rig(store);
     const sender = new MbmsSender({ manager, serviceId: SERVICE });
-    manager.start();
-    sender.start();
+    await manager.start();
+    await sender.start();
     const buf = new Uint8Array(300);
-    clock.advance(3 * PERIOD);
+    await clock.advanceSettled(3 * PERIOD);
     failing = true;
     let sent = 0, withheld = 0;
     for (let t = 0; t < 2 * LIFE; t++) {
-      clock.advance(1);
+      await clock.advanceSettled(1);
       if (sender.protect(buf, rtpInto(buf, t)) > 0) sent++;
       else withheld++;
     }
@@ -148,20 +148,20 @@ describe("MbmsSender", () => {
     sender.close();
   });
 
-  it("never sends under a TEK resumed from the store: start() takes a fresh one", () => {
+  it("never sends under a TEK resumed from the store: start() takes a fresh one", async () => {
     const store = new MemoryKeyStore();
     const clock = new ManualClock();
-    const first = rig(store, clock);
-    first.manager.start();
-    first.manager.stop();
+    const first = await rig(store, clock);
+    await first.manager.start();
+    await first.manager.stop();
     const resumedMki = Buffer.from(first.teks[0]!.mki).toString("hex");
-    clock.advance(PERIOD / 2); // inside the same period: the restart resumes its TEK
-    const second = rig(store, clock);
+    await clock.advanceSettled(PERIOD / 2); // inside the same period: the restart resumes its TEK
+    const second = await rig(store, clock);
     const sender = new MbmsSender({ manager: second.manager, serviceId: SERVICE });
-    second.manager.start();
+    await second.manager.start();
     expect(second.teks.map((e) => e.resumed)).toEqual([true]);
     expect(sender.ready).toBe(false);
-    sender.start();
+    await sender.start();
     expect(sender.ready).toBe(true);
     const buf = new Uint8Array(300);
     const n = sender.protect(buf, rtpInto(buf, 0));
@@ -197,7 +197,8 @@ class JitteryClock implements Clock {
   clearTimer(h: unknown): void {
     this.timers.delete(h as number);
   }
-  runUntil(end: number): void {
+  /** Runs the timers due by `end`, letting the promises they start settle after each. */
+  async runUntil(end: number): Promise<void> {
     while (this.t < end) {
       let next: [number, { at: number; fn: () => void }] | undefined;
       for (const e of this.timers) if (!next || e[1].at < next[1].at) next = e;
@@ -205,18 +206,46 @@ class JitteryClock implements Clock {
       this.timers.delete(next[0]);
       this.t = Math.max(this.t, next[1].at);
       next[1].fn();
+      for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
     }
   }
 }
 
-describe("SessionManager schedule under timer jitter", () => {
-  it("a timer that fires early never makes it skip a TEK_RAND2 period (2 of 60 went missing in the soak)", () => {
+describe("a TGK change prepared ahead", () => {
+  it("the next TGK's first TEK is announced before the change, starting at it: a packet due at the expiry, before any timer ran, goes under it", async () => {
     const clock = new JitteryClock();
-    const { manager } = rig(new MemoryKeyStore(), clock);
+    const { manager, teks } = await rig(new MemoryKeyStore(), clock);
     const sender = new MbmsSender({ manager, serviceId: SERVICE });
-    manager.start();
-    sender.start();
-    clock.runUntil(clock.t + 300 * PERIOD);
+    await manager.start();
+    await sender.start();
+    const E = teks[0]!.tgkExpiresAt;
+    await clock.runUntil(E - 1);
+    const prepared = teks.find((e) => e.startsAt === E)!;
+    expect(prepared).toBeDefined();
+    expect(prepared.tgkId).toBe(teks[0]!.tgkId + 1);
+    expect(prepared.tgkValidFrom).toBe(E);
+    expect(sender.stats.installedKeys).toBe(2); // the key in force and the prepared one
+    clock.t = E; // the expiry has come; no timer has run yet
+    const buf = new Uint8Array(300);
+    const n = sender.protect(buf, rtpInto(buf, 0));
+    expect(n).toBe(112 + 22);
+    expect(splitMki(buf.subarray(112, 124)).tgkId).toBe(prepared.tgkId);
+    expect(sender.stats.withheld).toBe(0);
+    await clock.runUntil(E + 3 * PERIOD);
+    expect(teks.filter((e) => e.startsAt === E)).toHaveLength(1); // announced once, not again at the expiry
+    expect(sender.scheduleCheck(clock.t).ok).toBe(true);
+    sender.close();
+  });
+});
+
+describe("SessionManager schedule under timer jitter", () => {
+  it("a timer that fires early never makes it skip a TEK_RAND2 period (2 of 60 went missing in the soak)", async () => {
+    const clock = new JitteryClock();
+    const { manager } = await rig(new MemoryKeyStore(), clock);
+    const sender = new MbmsSender({ manager, serviceId: SERVICE });
+    await manager.start();
+    await sender.start();
+    await clock.runUntil(clock.t + 300 * PERIOD);
     const check = sender.scheduleCheck(clock.t);
     expect(check.expected).toBeGreaterThanOrEqual(290);
     expect(check.actual).toBe(check.expected); // deterministic here: not even the ±1 of a real run

@@ -58,19 +58,19 @@ function client(opts: { kek?: Uint8Array; userId?: string; serviceId?: string; l
 }
 
 beforeAll(async () => {
-  mgr = new SessionManager({
+  mgr = await SessionManager.create({
     store: new MemoryKeyStore(), logger: silentLogger, clock,
     services: [{ serviceId: SERVICE, tgkLifetimeMs: HOUR, tekRand2PeriodMs: 10 * MIN, nextTgkLeadMs: 15 * MIN }],
     onTek: (e: TekEvent) => teks.push({ mki: e.mki.slice(), key: e.masterKey.slice(), salt: e.masterSalt.slice(), tgkId: e.tgkId }),
   });
-  mgr.addUser(USER, KEK);
-  mgr.start();
+  await mgr.addUser(USER, KEK);
+  await mgr.start();
   ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => infos.push(i) });
   port = (await ks.listen(0, "127.0.0.1")).port;
 });
 
 afterAll(async () => {
-  mgr.stop();
+  await mgr.stop();
   await ks.close();
 });
 
@@ -98,7 +98,7 @@ describe("KeyClient ↔ createKeyServer over 127.0.0.1", { timeout: 15_000 }, ()
     expect(infos.at(-1)).toMatchObject({ status: 200, userId: USER, serviceId: SERVICE });
     expect(d.serviceId).toBe(SERVICE);
     expect(d.userId).toBe(USER);
-    const tek = mgr.currentTek(SERVICE);
+    const tek = await mgr.currentTek(SERVICE);
     expect(d.tgks.map((g) => g.tgkId)).toEqual([tek.tgkId]);
     const ue = source.deriveTekSync(tek.mki)!;
     expect(Buffer.from(ue.masterKey).equals(Buffer.from(tek.masterKey))).toBe(true);
@@ -115,7 +115,7 @@ describe("KeyClient ↔ createKeyServer over 127.0.0.1", { timeout: 15_000 }, ()
     const firstTgk = deliveries[0]!.tgks[0]!;
     const got = new Promise<MbmsKeyDelivery>((r) => (waiting = r));
     // Whole ms: the key store takes integer times (systemClock's Date.now()), the client schedules fractional ones.
-    clock.advance(Math.ceil(kc.nextRekeyAt!) - clock.now()); // runs the BM-SC's schedule (TGK 2 exists from E − lead) and the client's timer
+    await clock.advanceSettled(Math.ceil(kc.nextRekeyAt!) - clock.now()); // runs the BM-SC's schedule (TGK 2 exists from E − lead) and the client's timer
     const d = await got;
     waiting = undefined;
     expect(log).toHaveLength(2);
@@ -130,7 +130,7 @@ describe("KeyClient ↔ createKeyServer over 127.0.0.1", { timeout: 15_000 }, ()
     // Past TGK 1's expiry the BM-SC announces a TEK under TGK 2; the UE decrypts it with no request of its own.
     const requests = log.length;
     const before = teks.length;
-    clock.advance(firstTgk.expiresAt - clock.now() + 1);
+    await clock.advanceSettled(firstTgk.expiresAt - clock.now() + 1);
     const next = teks.slice(before).find((t) => t.tgkId === firstTgk.tgkId + 1)!;
     expect(next).toBeDefined();
     const sender = new SrtpContext({ keys: [{ key: next.key, salt: next.salt, mki: next.mki }] });

@@ -15,7 +15,7 @@ export const BMSC_OPTIONS = {
   "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
   "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
   "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
-  profile: { type: "string" }, derivation: { type: "string" }, "cors-origin": { type: "string", multiple: true },
+  profile: { type: "string" }, derivation: { type: "string" }, "cors-origin": { type: "string", multiple: true }, io: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
 

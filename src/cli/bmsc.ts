@@ -14,6 +14,7 @@
  * (SessionManager.reconcileUsers: new KEKs take effect, users no longer listed are disabled, not deleted).
  */
 import dgram from "node:dgram";
+import { openBatchUdp, type BatchUdpSocket, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import { readJsonObject } from "./options.js";
 import {
   MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type ConfiguredUser, type KeyStore, type ServiceConfig,
@@ -24,7 +25,7 @@ import { SyntheticSource } from "./synthetic-source.js";
 import { RunWindow } from "./run-window.js";
 import { isMulticast } from "./address.js";
 import type { SrtpKey } from "./srtp-key.js";
-import { bindUdpReceiver } from "../net/udp-socket.js";
+import { bindUdpReceiver } from "../net/udp-receiver.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 
@@ -93,6 +94,8 @@ export interface BmscOptions {
     idleTimeoutMs?: number;
     /** Send RTP unprotected: a baseline for line-rate benchmarks (same pacing and socket path, no SRTP). */
     plain?: boolean;
+    /** The sending socket's I/O (default: native when the addon is loaded, see src/net/batch-udp.ts). */
+    io?: UdpIo;
   };
   /** Seconds; Infinity: until the signal aborts. */
   durationS: number;
@@ -107,7 +110,7 @@ export interface BmscResult {
   failures: string[];
   /** Absent with a fixed SRTP key. */
   keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation };
-  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
+  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
@@ -118,7 +121,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   const ks = { requests: 0, errors: 0 };
   let manager: SessionManager | undefined;
   let server: ReturnType<typeof createKeyServer> | undefined;
-  let sock: dgram.Socket | undefined;
+  let sock: BatchUdpSocket | undefined;
   let inSock: dgram.Socket | undefined;
   const rtpIn = { received: 0, invalid: 0, idleStop: false, lastAt: 0, firstAt: 0 };
   let idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -130,9 +133,9 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let url: string | undefined;
   try {
     if (o.config && store) {
-      manager = new SessionManager({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
+      manager = await SessionManager.create({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
-      manager.reconcileUsers(o.config.users);
+      await manager.reconcileUsers(o.config.users);
       server = createKeyServer({
         manager, logger: silentLogger, corsOrigins: o.corsOrigins,
         onRequest: (r) => {
@@ -149,15 +152,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     if (o.send) {
       const s = o.send;
       if (manager && !manager.serviceIds.includes(s.serviceId ?? "")) throw new ConfigError(`service ${JSON.stringify(s.serviceId)} is not in the config`);
-      const udp = dgram.createSocket("udp4");
+      const udp = await openBatchUdp({ host: s.multicastInterface, port: 0, io: s.io });
       sock = udp;
-      await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
-        udp.bind(0, s.multicastInterface, () => {
-          udp.off("error", reject);
-          resolve();
-        });
-      });
       if (isMulticast(s.host)) {
         udp.setMulticastTTL(s.multicastTtl);
         udp.setMulticastInterface(s.multicastInterface);
@@ -202,10 +198,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         o.out.write(`sending to ${s.host}:${s.port} (fixed SRTP key, ${s.srtpKey.profile}, no MKI)\n`);
       }
     }
-    manager?.start();
+    await manager?.start();
     // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
     // indices this new sender starts from again (RFC 3711 §9.1): the MbmsSender never takes it; a fresh one now.
-    mbms?.start();
+    await mbms?.start();
     sender?.start();
     const cpu = new CpuMeter();
     const t0 = Date.now();
@@ -234,6 +230,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, plain: o.send.plain === true,
         // The whole process (key server included) over the sending window.
         cpu: cpu.report(sender.packets),
+        io: sock!.stats(),
       };
       if (o.send.rtpIn) {
         result.sender.rtpIn = {
@@ -250,9 +247,9 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     if (idleTimer) clearInterval(idleTimer);
     if (inSock) await new Promise<void>((r) => inSock!.close(() => r()));
     sender?.stop();
-    manager?.stop();
+    await manager?.stop();
     await server?.close().catch(() => undefined);
-    if (sock) await new Promise<void>((r) => sock!.close(() => r()));
+    sock?.close();
     sender?.close(); // and the MbmsSender it was given
     store?.close();
   }

@@ -1,77 +1,54 @@
 /**
- * Gathers the datagrams a socket delivers in one event-loop turn (libuv reads up to 32 per readiness) into
- * one buffer, packed back to back, and hands them on as one PacketBatch at the end of the turn
- * (setImmediate) or as soon as the buffer is full, so the SRTP batch path can verify four tags at a time.
- * Order is kept; a datagram larger than the buffer is handed on alone. The batch's bytes are reused after
- * the sink returns: a sink that keeps a packet copies it.
+ * Reads a batched UDP socket (src/net/batch-udp.ts) straight into one PacketBatch of fixed 2048-byte slots
+ * (native I/O: one recvmmsg per batch, no Buffer per datagram) and hands each batch on, so the SRTP batch
+ * path can verify four tags at a time. Order is kept. A datagram longer than a slot arrives with length 0
+ * (counted by the socket as truncated). The batch's bytes are reused after the sink returns: a sink that
+ * keeps a packet copies it.
  *
- * A turn that read fewer than 32 datagrams emptied the socket's queue (libuv reads up to 32 or 33 per
- * wake-up and stops earlier only when the kernel has nothing more): `onDrained` is called then, before
- * that turn's last batch is handed on.
+ * When a read leaves the socket's queue empty, `onDrained` is called, before that read's batch is handed on.
  */
 import type { PacketBatch } from "../srtp/batch.js";
+import type { BatchUdpSocket } from "../net/batch-udp.js";
 
-const MAX_PACKETS = 32;
-/** Fewer reads than this in one turn: the socket's queue is empty (libuv's uv__udp_recvmsg loop bound). */
-const LIBUV_READS_PER_WAKEUP = 32;
-const BUFFER_BYTES = MAX_PACKETS * 1500;
+const SLOTS = 64;
+/** Room per datagram: an MTU-sized SRTP packet with any MKI and tag. */
+export const SLOT_BYTES = 2048;
+/** Batches read per readiness callback before yielding to the event loop (the socket calls again). */
+const BATCHES_PER_WAKEUP = 16;
 
 export class DatagramBatcher {
   private readonly batch = {
-    buffer: new Uint8Array(BUFFER_BYTES), offsets: new Int32Array(MAX_PACKETS), lengths: new Int32Array(MAX_PACKETS), count: 0,
+    buffer: new Uint8Array(SLOTS * SLOT_BYTES), offsets: Int32Array.from({ length: SLOTS }, (_, i) => i * SLOT_BYTES),
+    lengths: new Int32Array(SLOTS), count: 0,
   };
-  private used = 0;
-  private immediate: ReturnType<typeof setImmediate> | undefined;
-  private readonly onTurnEnd = () => {
-    this.immediate = undefined;
-    if (this.readThisTurn < LIBUV_READS_PER_WAKEUP) this.onDrained();
-    this.readThisTurn = 0;
-    this.flush();
-  };
-
-  private readThisTurn = 0;
   private closed = false;
 
   constructor(
+    private readonly sock: BatchUdpSocket,
     private readonly sink: (batch: PacketBatch) => void,
-    private readonly single: (datagram: Uint8Array) => void,
     private readonly onDrained: () => void = () => undefined,
   ) {}
 
-  add(datagram: Uint8Array): void {
-    if (this.closed) return;
-    this.readThisTurn++;
-    this.immediate ??= setImmediate(this.onTurnEnd);
-    const b = this.batch;
-    if (this.used + datagram.length > b.buffer.length) this.flush();
-    if (datagram.length > b.buffer.length) {
-      this.single(datagram);
-      return;
-    }
-    b.buffer.set(datagram, this.used);
-    b.offsets[b.count] = this.used;
-    b.lengths[b.count] = datagram.length;
-    this.used += datagram.length;
-    if (++b.count === MAX_PACKETS) this.flush();
+  /** Starts reading whenever datagrams wait. */
+  start(): void {
+    this.sock.onReadable(() => this.read());
   }
 
-  /** Hands on what is gathered now. */
-  flush(): void {
-    if (this.batch.count === 0) return;
-    try {
-      this.sink(this.batch);
-    } finally {
-      this.batch.count = 0;
-      this.used = 0;
+  private read(): void {
+    for (let i = 0; i < BATCHES_PER_WAKEUP && !this.closed; i++) {
+      const n = this.sock.receive(this.batch);
+      if (this.sock.drained) this.onDrained();
+      if (n > 0) this.sink(this.batch);
+      if (n < SLOTS) return;
     }
   }
 
-  /** Drops what is gathered (nothing more is handed on) and wipes the buffer. */
+  /** Stops reading (nothing more is handed on) and wipes the buffer; the socket stays open. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
-    this.immediate = undefined;
-    this.batch.count = this.used = this.readThisTurn = 0;
+    this.sock.onReadable(undefined);
+    this.batch.count = 0;
     this.batch.buffer.fill(0);
   }
 }

@@ -5,7 +5,7 @@
  * HTTP and decrypts through an MkiEvaluator; TEK_RAND2 changes every period and the TGK expires during
  * the run, so the receivers switch keys and re-key by themselves.
  */
-import dgram from "node:dgram";
+import { openBatchUdp, type BatchUdpSocket } from "../net/batch-udp.js";
 import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
 import { UdpMbmsReceiver } from "./udp-mbms-receiver.js";
 import { LiveStatus, senderFailures, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
@@ -58,7 +58,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const profile = o.profile ?? DEFAULT_PROFILE;
   const ks = { requests: 0, errors: 0 };
   const derivation = o.derivation ?? "alt1";
-  const manager = new SessionManager({
+  const manager = await SessionManager.create({
     store, logger: silentLogger, derivation,
     services: [{ serviceId: SERVICE, profile, tgkLifetimeMs: o.tgkLifetimeMs, tekRand2PeriodMs: o.tekPeriodMs }],
   });
@@ -70,7 +70,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     },
   });
   const receivers: UdpMbmsReceiver[] = [];
-  const sock = dgram.createSocket("udp4");
+  let sock: BatchUdpSocket | undefined;
   let sender: Sender | undefined;
   let mbms: MbmsSender | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
@@ -83,19 +83,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       { name: "ue-uicc", mode: "UICC" as const, userId: "sip:ue-uicc@demo.invalid", kek: randomKek() },
     ];
     for (const u of users) {
-      manager.addUser(u.userId, u.kek);
+      await manager.addUser(u.userId, u.kek);
       receivers.push(await UdpMbmsReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC }));
     }
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(0, "127.0.0.1", () => resolve());
-    });
+    sock = await openBatchUdp({ host: "127.0.0.1", port: 0 });
     const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: SSRC });
     sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
     mbms = new MbmsSender({ manager, serviceId: SERVICE });
     sender.useMbms(mbms);
-    manager.start();
-    mbms.start();
+    await manager.start();
+    await mbms.start();
     await Promise.all(receivers.map((r) => r.start()));
     sender.start();
     const t0 = Date.now();
@@ -155,9 +152,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (statusTimer) clearInterval(statusTimer);
     sender?.stop();
     for (const r of receivers) await r.close().catch(() => undefined);
-    manager.stop();
+    await manager.stop();
     await server.close().catch(() => undefined);
-    await new Promise<void>((r) => sock.close(() => r()));
+    sock?.close();
     sender?.close(); // and the MbmsSender it was given
     store.close();
   }

@@ -1,4 +1,5 @@
 /** The values of the CLI's options that are numbers or addresses, checked: a bad one is a UsageError naming the option. */
+import type { UdpIo } from "../net/batch-udp.js";
 import { UsageError } from "./usage-error.js";
 import { parseOrigin } from "../origin.js";
 
@@ -32,4 +33,10 @@ export function originsOption(name: string, values: readonly string[] | undefine
     if (origin === undefined) throw new UsageError(`--${name}: not an http(s) origin (scheme://host[:port]): ${v}`);
     return origin;
   });
+}
+
+/** `--io native|dgram`: the sockets' I/O; absent: native when the addon is loaded (src/net/batch-udp.ts). */
+export function ioOption(v: string | undefined): UdpIo | undefined {
+  if (v === undefined || v === "native" || v === "dgram") return v;
+  throw new UsageError(`--io must be native or dgram, not ${v}`);
 }

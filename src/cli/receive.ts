@@ -14,6 +14,7 @@ import { statusLine, type ReceiverMode } from "./status.js";
 import { SSRC } from "./bmsc.js";
 import { RunWindow } from "./run-window.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
+import type { UdpIo, UdpStats } from "../net/batch-udp.js";
 
 export interface ReceiveOptions {
   group?: string;
@@ -28,6 +29,8 @@ export interface ReceiveOptions {
   rtpOut?: { host: string; port: number };
   /** Write each decrypted packet to this pcap file (packets are then counted by RTP sequence number). */
   pcapOut?: string;
+  /** The socket's I/O (default: native when the addon is loaded). */
+  io?: UdpIo;
   json: boolean;
   out: NodeJS.WriteStream;
   signal?: AbortSignal;
@@ -60,6 +63,8 @@ export interface ReceiveResult {
   joinDelivered: number;
   /** Process CPU time from keyed to the end (idle time costs none), per packet delivered. */
   cpu: CpuReport;
+  /** The socket's counters: backend, datagrams and calls, errors per errno. */
+  io: UdpStats;
 }
 
 const NAMES: Record<ReceiverMode, string> = { ME: "ue-me", UICC: "ue-uicc", SDES: "ue-sdes", PLAIN: "ue-plain" };
@@ -68,7 +73,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
   const k = o.keying;
   const r = await UdpMbmsReceiver.open({
     ...k, name: NAMES[k.mode], payloadSize: o.payloadSize, ssrc: SSRC,
-    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, pcapOut: o.pcapOut,
+    listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, pcapOut: o.pcapOut, io: o.io,
   });
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
@@ -100,6 +105,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
       delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost,
       authFailed: rep.authFailed, replayed: rep.replayed, badPackets: r.badPackets, duplicates: r.duplicates,
       queuedDropped: rep.queuedDropped, refused: rep.refused, switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors, joinDelivered: r.joinDelivered, cpu: cpu.report(r.delivered),
+      io: r.ioStats(),
     };
   } finally {
     if (statusTimer) clearInterval(statusTimer);

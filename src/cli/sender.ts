@@ -2,8 +2,10 @@
  * The CLI's SRTP sender (demo and `send`): keyed by an MbmsSender (the session level: TEK events, switches
  * and key retirement) or with one fixed key; sends the synthetic source's packets, paced
  * every 2 ms and protected in batches, or each RTP packet given to `forward`, to every destination.
+ * A protected batch goes to the socket as it is (native I/O: sendmmsg, with UDP GSO); what the socket
+ * could not take (its send buffer full, EAGAIN) is sent first at the next tick, in order, before anything new.
  */
-import type dgram from "node:dgram";
+import type { BatchUdpSocket } from "../net/batch-udp.js";
 import type { MbmsSender } from "../mbms/bmsc/index.js";
 import { SrtpError, type PacketBatch, type SrtpContext, type SrtpStatus } from "../srtp/index.js";
 import type { SyntheticSource } from "./synthetic-source.js";
@@ -48,17 +50,28 @@ export class Sender {
   droppedUnkeyed = 0;
   private readonly offsets = new Int32Array(BATCH);
   private readonly lengths = new Int32Array(BATCH);
+  /** The batch buffer, reused (the socket copies what it sends); grown if the packets grow. */
+  private buf = new Uint8Array(0);
+  /** Datagrams of the current batch, and how many of them each destination has taken so far. */
+  private pending = 0;
+  private readonly taken: number[];
+  private readonly destIds: number[];
+  /** Scratch for forward(): one packet. */
+  private one = { buffer: new Uint8Array(0), offsets: new Int32Array(1), lengths: new Int32Array(1), count: 1 };
 
   /**
    * `source` undefined: nothing is paced; packets come through `forward` (e.g. RTP read from a UDP port).
    * `plain`: send RTP unprotected (a baseline for benchmarks: the same pacing and sockets, no SRTP).
    */
   constructor(
-    private readonly sock: dgram.Socket,
+    private readonly sock: BatchUdpSocket,
     private readonly source: SyntheticSource | undefined,
-    private readonly dests: ReadonlyArray<{ port: number; host: string }>,
+    dests: ReadonlyArray<{ port: number; host: string }>,
     private readonly plain = false,
-  ) {}
+  ) {
+    this.destIds = dests.map((d) => sock.addDestination(d.host, d.port));
+    this.taken = this.destIds.map(() => 0);
+  }
 
   /** Keys the sender from a service's TEK events (switching and retiring keys on schedule). */
   useMbms(mbms: MbmsSender): void {
@@ -94,19 +107,29 @@ export class Sender {
     this.pace = setInterval(() => this.tick(), 2);
   }
 
-  /** Protects one plain RTP packet (SSRC and sequence number kept) and sends it to every destination. */
+  /**
+   * Protects one plain RTP packet (SSRC and sequence number kept) and sends it to every destination. False
+   * if it was not sent: no key yet (counted in droppedUnkeyed), withheld, or the socket was full (EAGAIN,
+   * counted by the socket).
+   */
   forward(rtp: Uint8Array): boolean {
     if (!this.ready) {
       this.droppedUnkeyed++;
       return false;
     }
-    // dgram keeps the buffer until the datagram is sent, hence a fresh one per packet.
-    const buf = Buffer.allocUnsafe(rtp.length + this.trailerLength);
-    buf.set(rtp);
-    const n = this.plain ? rtp.length : this.protector!.protect(buf, rtp.length);
+    const one = this.one;
+    if (one.buffer.length < rtp.length + this.trailerLength) one.buffer = new Uint8Array(rtp.length + this.trailerLength);
+    one.buffer.set(rtp);
+    const n = this.plain ? rtp.length : this.protector!.protect(one.buffer, rtp.length);
     if (n < 0) return false; // withheld: the MbmsSender counts it
-    this.send(buf, 0, n, rtp.length);
-    return true;
+    one.lengths[0] = n;
+    let sent = true;
+    for (const d of this.destIds) sent = this.sock.send(one, d) === 1 && sent;
+    if (sent) {
+      this.packets++;
+      this.bytes += rtp.length;
+    }
+    return sent;
   }
 
   private get ready(): boolean {
@@ -117,25 +140,18 @@ export class Sender {
     return this.plain ? 0 : this.protector!.trailerLength;
   }
 
-  /** `buf[at..at+n)` is one datagram (SRTP, or RTP with --plain) carrying `rtpLen` bytes of RTP. */
-  private send(buf: Buffer, at: number, n: number, rtpLen: number): void {
-    for (const d of this.dests) this.sock.send(buf, at, n, d.port, d.host);
-    this.packets++;
-    this.bytes += rtpLen;
-  }
-
   /** Writes the packets due, protects them in batches (AES-CM each, tags four at a time) and sends them. */
   private tick(): void {
     const source = this.source;
     if (!source || (!this.plain && !this.protector)) return;
+    if (!this.flush()) return; // the socket is still full: nothing new before the rest of the last batch
     const len = source.packetLength;
     // Not ready (no TEK in force, or the keying failed): the packets due are withheld, and counted.
     const stride = len + (this.ready ? this.trailerLength : 0);
-    const { offsets, lengths } = this;
+    if (this.buf.length < BATCH * stride) this.buf = new Uint8Array(BATCH * stride);
+    const { offsets, lengths, buf } = this;
     for (let due = Math.min(source.due(Date.now()), 1000); due > 0;) {
       const count = Math.min(due, BATCH);
-      // One buffer per batch: dgram keeps it until every datagram cut from it has been sent.
-      const buf = Buffer.allocUnsafe(count * stride);
       for (let i = 0; i < count; i++) {
         offsets[i] = i * stride;
         lengths[i] = len;
@@ -145,9 +161,31 @@ export class Sender {
       if (!this.plain && !this.protector!.protectBatch({ buffer: buf, offsets, lengths, count })) continue; // withheld, counted
       for (let i = 0; i < count; i++) {
         if (lengths[i]! < 0) throw SrtpError.fromStatus(-lengths[i]! as SrtpStatus); // as protect() would
-        this.send(buf, offsets[i]!, lengths[i]!, len);
       }
+      this.pending = count;
+      this.taken.fill(0);
+      if (!this.flush()) return;
     }
+  }
+
+  /** Sends what every destination has not taken yet of the current batch; true once all have all of it. */
+  private flush(): boolean {
+    const count = this.pending;
+    if (count === 0) return true;
+    const { buf, offsets, lengths, taken } = this;
+    let done = true;
+    for (let d = 0; d < this.destIds.length; d++) {
+      const from = taken[d]!;
+      if (from === count) continue;
+      const rest = from === 0 ? { buffer: buf, offsets, lengths, count } : { buffer: buf, offsets: offsets.subarray(from, count), lengths: lengths.subarray(from, count) };
+      taken[d] = from + this.sock.send(rest, this.destIds[d]);
+      done &&= taken[d] === count;
+    }
+    if (!done) return false;
+    this.packets += count;
+    this.bytes += count * this.source!.packetLength;
+    this.pending = 0;
+    return true;
   }
 
   stop(): void {

@@ -171,7 +171,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const slots = { free: core.aesPool.available, minFree: core.aesPool.available, freeAtEnd: 0 };
   const store = new MemoryKeyStore();
   const serviceIds = services.map((_, i) => `urn:mbms:soak:${i + 1}`);
-  const manager = new SessionManager({
+  const manager = await SessionManager.create({
     store, logger: silentLogger, layout, ...(o.derivation ? { derivation: o.derivation } : {}),
     services: serviceIds.map((serviceId, i) => ({ ...services[i], serviceId, tekRand2PeriodMs: o.tekPeriodMs, tgkLifetimeMs: o.tgkLifetimeMs })),
   });
@@ -179,9 +179,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const server = createKeyServer({ manager, logger: silentLogger, rateLimit: { ratePerSec: 2 * services.length, burst: 5 * services.length } });
   // Users: one ME user and one UICC user for every service; the UICC user's KEK is only in the card worker.
   const meKek = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  manager.addUser("sip:ue-me@soak.invalid", meKek);
+  await manager.addUser("sip:ue-me@soak.invalid", meKek);
   const cardKek = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  manager.addUser("sip:ue-uicc@soak.invalid", cardKek);
+  await manager.addUser("sip:ue-uicc@soak.invalid", cardKek);
   const card = spawnCardWorker(cardKek, { capacity: 8 * services.length });
   cardKek.fill(0);
   const streams: Stream[] = [];
@@ -229,8 +229,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         s.receivers.push(r);
       }
     }
-    manager.start();
-    for (const s of streams) s.sender.start();
+    await manager.start();
+    for (const s of streams) await s.sender.start();
     for (const s of streams) for (const r of s.receivers) await r.ue.start();
     const t0 = performance.now();
     for (const s of streams) s.source.start(Date.now());
@@ -291,7 +291,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     clearInterval(pace);
     pace = undefined;
     clearInterval(heapSampler);
-    manager.stop(); // the schedule ends with the stream: switches are counted up to here
+    await manager.stop(); // the schedule ends with the stream: switches are counted up to here
     const endAt = Date.now();
     await sleep(100);
     for (const s of streams) for (const r of s.receivers) {
@@ -313,7 +313,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   } finally {
     if (pace) clearInterval(pace);
     if (progressTimer) clearInterval(progressTimer);
-    manager.stop();
+    await manager.stop();
     await server.close().catch(() => undefined);
     await card.close();
     meKek.fill(0);

@@ -6,7 +6,8 @@
  * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same; in plain
  * mode (a benchmark baseline) the datagrams are RTP already.
  */
-import type dgram from "node:dgram";
+import { openBatchUdp, type BatchUdpSocket, type UdpAddress, type UdpIo, type UdpStats } from "../net/batch-udp.js";
+import type { PacketBatch } from "../srtp/batch.js";
 import { UeReceiver, type UeReceiverOptions } from "../mbms/ue/index.js";
 import type { UiccProxy } from "../mbms/uicc/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
@@ -17,7 +18,6 @@ import { DatagramBatcher } from "./datagram-batcher.js";
 import { PcapWriter } from "./pcap-writer.js";
 import { FixedKeyDecryptor } from "./fixed-key-decryptor.js";
 import type { SrtpKey } from "./srtp-key.js";
-import { bindUdpReceiver } from "../net/udp-socket.js";
 
 export type ReceiverConfig = ReceiverBase & (MikeyKeying | FixedKeying | PlainKeying);
 
@@ -55,6 +55,8 @@ export interface ReceiverBase {
   rtpOut?: { host: string; port: number };
   /** Write each decrypted packet to this pcap file (mode 0600), counted by RTP sequence number as with rtpOut. */
   pcapOut?: string;
+  /** The socket's I/O (default: native when the addon is loaded, see src/net/batch-udp.ts). */
+  io?: UdpIo;
 }
 
 /** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
@@ -91,18 +93,27 @@ export class UdpMbmsReceiver {
   /** Packets decrypted while joining (held while keying, or read before the socket's queue first emptied). */
   joinDelivered = 0;
 
-  /** The last datagram's sender (for the pcap file's IP/UDP headers). */
-  private from: dgram.RemoteInfo | undefined;
+  /** With a pcap file: the source of the last datagram of the batch (for the pcap file's IP/UDP headers). */
+  private from: UdpAddress | undefined;
   private readonly localPort: number;
+  /** With rtpOut: its destination on the socket, and a one-packet batch to send each decrypted packet. */
+  private readonly outDest: number;
+  private readonly outBatch = { buffer: new Uint8Array(0) as Uint8Array, offsets: new Int32Array(1), lengths: new Int32Array(1), count: 1 };
 
   private constructor(
     readonly cfg: ReceiverConfig,
-    readonly socket: dgram.Socket,
+    readonly socket: BatchUdpSocket,
     /** UICC mode: the card (a worker thread), provisioned with the KEK at open. */
     private readonly card: UiccProxy | undefined,
     private readonly pcap: PcapWriter | undefined,
   ) {
     this.localPort = socket.address().port;
+    this.outDest = cfg.rtpOut ? socket.addDestination(cfg.rtpOut.host, cfg.rtpOut.port) : -1;
+  }
+
+  /** The socket's counters (backend, datagrams, errors per errno). */
+  ioStats(): UdpStats {
+    return this.socket.stats();
   }
 
   get port(): number {
@@ -121,7 +132,19 @@ export class UdpMbmsReceiver {
 
   private static async bind(cfg: ReceiverConfig, pcap: PcapWriter | undefined): Promise<UdpMbmsReceiver> {
     const l = cfg.listen;
-    const socket = await bindUdpReceiver({ port: l?.port ?? 0, group: l?.group, iface: l?.iface });
+    // A multicast receiver binds the group address (only that group's datagrams), else 127.0.0.1.
+    const socket = await openBatchUdp({ host: l?.group ?? "127.0.0.1", port: l?.port ?? 0, reuseAddr: l?.group !== undefined, io: cfg.io });
+    try {
+      if (l?.group !== undefined) socket.addMembership(l.group, l.iface ?? "127.0.0.1");
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    try {
+      socket.setRecvBufferSize(8 << 20); // capped by net.core.rmem_max
+    } catch {
+      // keep the default
+    }
     return new UdpMbmsReceiver(cfg, socket, provisionCard(cfg), pcap);
   }
 
@@ -135,10 +158,7 @@ export class UdpMbmsReceiver {
   async start(): Promise<void> {
     const c = this.cfg;
     if (c.mode === "PLAIN") {
-      this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
-        this.from = from;
-        this.onPacket(msg);
-      });
+      this.read((b) => eachPacket(b, (p) => this.onPacket(p)));
       return;
     }
     if (c.mode === "SDES") {
@@ -168,24 +188,22 @@ export class UdpMbmsReceiver {
 
   private listen(d: Decryptor): void {
     this.decryptor = d;
-    if (d.receiveBatch === undefined) {
-      this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
-        this.from = from;
-        d.receive(msg, msg.length);
-      });
-      return;
-    }
-    const batcher: DatagramBatcher = new DatagramBatcher((b) => d.receiveBatch!(b), (m) => d.receive(m, m.length), () => {
+    this.read(d.receiveBatch === undefined ? (b) => eachPacket(b, (p) => d.receive(p, p.length)) : (b) => d.receiveBatch!(b));
+  }
+
+  /** Reads the socket in batches (DatagramBatcher) into `sink`; restarts the counters when asked and drained. */
+  private read(sink: (batch: PacketBatch) => void): void {
+    const batcher = new DatagramBatcher(this.socket, (b) => {
+      this.datagramsRead += b.count!;
+      if (this.pcap) this.from = this.socket.sourceOf(b.count! - 1);
+      sink(b);
+    }, () => {
       if (!this.countFromNextDrain) return;
       this.countFromNextDrain = false;
       this.resetCounts();
     });
     this.batcher = batcher;
-    this.socket.on("message", (msg: Buffer, from: dgram.RemoteInfo) => {
-      this.from = from;
-      this.datagramsRead++;
-      batcher.add(msg);
-    });
+    batcher.start();
   }
 
   private resetCounts(): void {
@@ -217,7 +235,7 @@ export class UdpMbmsReceiver {
       this.badPackets++;
       return;
     }
-    if (out) this.socket.send(Buffer.from(p), out.port, out.host);
+    if (out) this.forward(p);
     this.pcap?.write(p, this.from?.address ?? "0.0.0.0", this.from?.port ?? 0, this.cfg.listen?.group ?? "127.0.0.1", this.localPort, Date.now());
     const n = n0;
     if (n >> 3 >= this.seen.length) {
@@ -238,9 +256,16 @@ export class UdpMbmsReceiver {
     this.deliveredBytes += p.length;
   }
 
+  /** Sends a decrypted packet to rtpOut (the socket copies it; EAGAIN and other errors are counted there). */
+  private forward(p: Uint8Array): void {
+    const b = this.outBatch;
+    b.buffer = p;
+    b.lengths[0] = p.length;
+    this.socket.send(b, this.outDest);
+  }
+
   /** Waits for TEK derivations in flight (queued packets are delivered or dropped). */
   async settled(): Promise<void> {
-    this.batcher?.flush();
     await this.decryptor?.settled();
   }
 
@@ -257,11 +282,19 @@ export class UdpMbmsReceiver {
 
   async close(): Promise<void> {
     this.batcher?.close();
-    await new Promise<void>((r) => this.socket.close(() => r()));
+    this.socket.close();
     this.pcap?.close();
     if (this.ue) await this.ue.close();
     else this.decryptor?.close();
     await this.card?.close();
+  }
+}
+
+/** Hands each datagram of `batch` (a view into its buffer) to `f`, in order. */
+function eachPacket(batch: PacketBatch, f: (p: Uint8Array) => void): void {
+  for (let i = 0; i < batch.count!; i++) {
+    const at = batch.offsets[i]!;
+    f(batch.buffer.subarray(at, at + batch.lengths[i]!));
   }
 }
 

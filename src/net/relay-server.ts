@@ -3,7 +3,7 @@
  * unchanged, as one binary WebSocket message to every page connected at `ws://HOST:PORT/ws`. It holds no
  * key and decrypts nothing: the page keys itself from the key server (fetch, CORS) and decrypts in WASM.
  *
- * Parts: a UDP socket (udp-socket.ts: unicast, or a multicast group joined), an `http.Server` of its own
+ * Parts: a UDP socket (udp-receiver.ts: unicast, or a multicast group joined), an `http.Server` of its own
  * with a `ws` WebSocketServer in noServer mode, the fan-out with bounded per-client buffers (fanout.ts),
  * and optionally the page's files and config (static-files.ts).
  *
@@ -23,7 +23,7 @@ import { parseOrigin } from "../origin.js";
 import { NetError } from "./errors.js";
 import { Fanout, type ClientStats } from "./fanout.js";
 import { contentSecurityPolicy, webHandler, type WebOptions } from "./static-files.js";
-import { bindUdpReceiver, type UdpListen } from "./udp-socket.js";
+import { bindUdpReceiver, type UdpListen } from "./udp-receiver.js";
 
 export interface RelayOptions {
   /** The SRTP input: unicast host:port (default 127.0.0.1), or a multicast group joined on `iface`. */

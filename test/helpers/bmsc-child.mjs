@@ -108,7 +108,7 @@ function startStream(t0) {
 async function start(c) {
   cfg = c;
   store = openKeyStore(c.dbPath, { synchronous: "normal" });
-  manager = new SessionManager({
+  manager = await SessionManager.create({
     store, logger: consoleLogger, ...(c.derivation ? { derivation: c.derivation } : {}),
     services: [{ serviceId: c.serviceId, tgkLifetimeMs: c.tgkLifetimeMs, tekRand2PeriodMs: c.tekRand2PeriodMs, nextTgkLeadMs: c.nextTgkLeadMs }],
   });
@@ -132,7 +132,7 @@ async function start(c) {
     server = createKeyServer({ manager, logger: consoleLogger });
     addr = await server.listen(0, "127.0.0.1");
   }
-  manager.start(); // announces the TEK in force (resumed: true after a restart) before the first packet
+  await manager.start(); // announces the TEK in force (resumed: true after a restart) before the first packet
   send({ type: "ready", port: addr.port, portReused, incarnation: c.incarnation });
   if (c.t0 !== undefined) startStream(c.t0);
 }
@@ -143,7 +143,7 @@ async function stop() {
   for (const t of pendingSwitches) clearTimeout(t);
   pendingSwitches.clear();
   flushReports();
-  manager?.stop();
+  await manager?.stop();
   await server?.close();
   await new Promise((resolve) => (sock ? sock.close(() => resolve()) : resolve()));
   ctx?.close();
@@ -157,7 +157,7 @@ process.on("message", (m) => {
         await start(m.config);
         break;
       case "addUser":
-        manager.addUser(m.userId, new Uint8Array(Buffer.from(m.kek, "hex")));
+        await manager.addUser(m.userId, new Uint8Array(Buffer.from(m.kek, "hex")));
         send({ type: "userAdded", userId: m.userId });
         break;
       case "stream":

@@ -22,7 +22,9 @@ export class ManualClock implements Clock {
 
   setTimer(fn: () => void, delayMs: number): unknown {
     const id = ++this.#seq;
-    this.#timers.set(id, { at: this.#now + Math.max(0, delayMs), fn });
+    // Whole milliseconds, as Date.now() and setTimeout: with advanceSettled, what a timer starts (a key
+    // request to a store that checks its times are integers) runs while the clock stands at the timer's time.
+    this.#timers.set(id, { at: this.#now + Math.ceil(Math.max(0, delayMs)), fn });
     return id;
   }
 

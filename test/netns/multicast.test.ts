@@ -2,7 +2,8 @@
 // `mbms-srtp receive` (ME and UICC) that join the group on a shared port, all inside a network namespace
 // this test creates (multicast never touches the host's interfaces): lo up, 224.0.0.0/4 routed to lo. The
 // namespace is deleted in afterAll, also on failure. Needs root and `ip` (iproute2): FAILS, never skips,
-// without them. Bounded: < 40 s.
+// without them. Bounded: < 40 s per case. A second case runs both sides on the native batched I/O
+// (src/net/batch-udp.ts: sendmmsg with UDP GSO to the group, recvmmsg) explicitly.
 //
 // Counting: packets the sender wrote before a receiver had joined the group and keyed itself never reach
 // it (not a member yet, or no 'message' listener before its key delivery), so each receiver counts from
@@ -91,6 +92,34 @@ describe("mbms-srtp send / receive over multicast in a network namespace", () =>
         .toEqual({ mode, delivered: N - r.firstPacket, lastPacket: N - 1, lost: 0, authFailed: 0, replayed: 0, badPackets: 0, duplicates: 0 });
       expect(r.switches, mode).toBeGreaterThanOrEqual(3);
       expect(r.ok).toBe(true);
+      expect(run.code).toBe(0);
+    }
+  }, 35_000);
+
+  it("--io native on both sides (sendmmsg + UDP GSO to the group, recvmmsg on two members of one port): every packet, no I/O error", async () => {
+    const send = runInNs(["send", "--dest", "239.1.2.4:5006", "--config", join(dir, "config.json"), "--bitrate", "20M",
+      "--duration", "3", "--key-port", "18444", "--io", "native", "--json"], 20_000);
+    expect((await send.firstLine).line).toBe("key server http://127.0.0.1:18444");
+    const common = ["--group", "239.1.2.4:5006", "--key-server", "http://127.0.0.1:18444", "--service", SERVICE, "--tek-period", "1000",
+      "--duration", "4.5", "--io", "native", "--json"];
+    const rx = [KEK_ME, KEK_UICC].map((kek, i) => runInNs(["receive", ...common, "--user", i === 0 ? "sip:ue-me@netns.invalid" : "sip:ue-uicc@netns.invalid", "--kek", kek], 20_000));
+    const [s, ...rs] = await Promise.all([send.done, ...rx.map((r) => r.done)]);
+    expect(s.stderr).toBe("");
+    expect(s.code).toBe(0);
+    const sent = lastJson<SendSummary>(s.stdout).sender;
+    const N = sent.packets;
+    expect(N).toBeGreaterThan(4000); // 20 Mbit/s of 1212-byte packets for 3 s: ~6200
+    // The kernel either segmented the batches (GSO) or refused once and plain sendmmsg took over; never an error left.
+    expect({ io: sent.io.io, errors: sent.io.errors, dropped: sent.io.dropped, sentPackets: sent.io.sentPackets })
+      .toEqual({ io: "native", errors: sent.io.gsoRefused ? { [sent.io.gsoRefused]: 1 } : {}, dropped: 0, sentPackets: N });
+    expect(sent.io.sendCalls).toBeLessThan(N / 4);
+    for (const run of rs) {
+      expect(run.stderr).toBe("");
+      const r = lastJson<ReceiveSummary>(run.stdout);
+      expect(r.firstPacket).toBeLessThan(N / 2);
+      expect({ io: r.io.io, rxErrors: r.io.errors, delivered: r.delivered, lastPacket: r.lastPacket, lost: r.lost, authFailed: r.authFailed, badPackets: r.badPackets })
+        .toEqual({ io: "native", rxErrors: {}, delivered: N - r.firstPacket, lastPacket: N - 1, lost: 0, authFailed: 0, badPackets: 0 });
+      expect(r.io.receiveCalls).toBeLessThan(r.io.receivedPackets);
       expect(run.code).toBe(0);
     }
   }, 35_000);

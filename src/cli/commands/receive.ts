@@ -7,7 +7,7 @@ import type { MikeyKeying, PlainKeying } from "../udp-mbms-receiver.js";
 import { parseHexKek } from "../bmsc.js";
 import { fixedKeyOption } from "../fixed-key-options.js";
 import { isMulticast } from "../address.js";
-import { durationOption, hostPortOption, numberOption } from "../option-values.js";
+import { durationOption, hostPortOption, ioOption, numberOption } from "../option-values.js";
 import { SIGNALS_HELP } from "../signals.js";
 import { UsageError } from "../usage-error.js";
 import type { CommandIo, OptionValues } from "../command.js";
@@ -47,6 +47,9 @@ Options:
   --srtp-key-file <file>   one fixed master key, as for send (instead of --key-server, --user, --kek, --mode,
                            --service, --tek-period)
   --srtp-profile <name>    AES_CM_128_HMAC_SHA1_80 (default) or AES_CM_128_HMAC_SHA1_32
+  --io <native|dgram>      socket I/O: native (recvmmsg, the addon built at install; the default when it loaded)
+                           or dgram (node:dgram, one Buffer per datagram); env MBMS_SRTP_UDP=dgram makes dgram
+                           the default
   --json                   print the summary as one JSON line (delivered, lost, authFailed, switches, …)
   -h, --help               this help
 
@@ -58,7 +61,7 @@ export const options = {
   user: { type: "string" }, kek: { type: "string" }, mode: { type: "string" }, service: { type: "string" },
   "tek-period": { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
   "rtp-out": { type: "string" }, "pcap-out": { type: "string" }, plain: { type: "boolean", default: false },
-  "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" },
+  "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, io: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
 
@@ -76,7 +79,7 @@ export async function run(values: Values, io: CommandIo): Promise<number> {
     payloadSize: Math.floor(numberOption("packet-size", values["packet-size"], 1200, 8, 1400)),
     durationS: durationOption(values.duration),
     rtpOut: values["rtp-out"] === undefined ? undefined : hostPortOption("rtp-out", values["rtp-out"]), pcapOut: values["pcap-out"],
-    json: values.json, out: io.out, signal: io.signal,
+    io: ioOption(values.io), json: values.json, out: io.out, signal: io.signal,
   });
   io.out.write((values.json ? JSON.stringify(result) : receiveSummary(result)) + "\n");
   return result.ok ? 0 : 1;

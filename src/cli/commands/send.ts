@@ -5,7 +5,7 @@
 import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
 import { fixedKeyOption } from "../fixed-key-options.js";
 import { writeProtectedSdp } from "../sdp.js";
-import { hostPortOption, numberOption } from "../option-values.js";
+import { hostPortOption, ioOption, numberOption } from "../option-values.js";
 import { DERIVATION_USAGE, PROFILE_USAGE } from "../profile-option.js";
 import { SIGNALS_HELP } from "../signals.js";
 import { UsageError } from "../usage-error.js";
@@ -43,6 +43,9 @@ ${CORS_USAGE}
                            sequence numbers kept; --bitrate and --packet-size do not apply)
   --idle-timeout <ms>      with --rtp-in: stop once the input has been silent this long (default 2000)
   --plain                  send RTP unprotected: a baseline for benchmarks only (receivers need --plain too)
+  --io <native|dgram>      socket I/O: native (sendmmsg + UDP GSO, the addon built at install; the default when
+                           it loaded) or dgram (node:dgram, one send per datagram); env MBMS_SRTP_UDP=dgram
+                           makes dgram the default
   --srtp-key-file <file>   one fixed master key: base64 of the 16-byte key ‖ 14-byte salt (what ffmpeg's
                            -srtp_out_params takes; e.g. head -c 30 /dev/urandom | base64), an inline: parameter,
                            an a=crypto: line, or an SDP with one a=crypto: line. A file, not an option value:
@@ -84,6 +87,7 @@ export async function run(values: BmscValues, io: CommandIo): Promise<number> {
     rtpIn: values["rtp-in"] === undefined ? undefined : hostPortOption("rtp-in", values["rtp-in"]),
     idleTimeoutMs: Math.floor(numberOption("idle-timeout", values["idle-timeout"], 2000, 10, 86_400_000)),
     plain: values.plain,
+    io: ioOption(values.io),
   };
   if (srtpKey && values["sdp-out"] !== undefined) writeProtectedSdp(values["sdp-in"]!, values["sdp-out"], send, srtpKey, send.multicastTtl);
   const keyPort = Math.floor(numberOption("port", values["key-port"], 0, 0, 65535));

@@ -5,8 +5,9 @@
  *
  * Robustness: bodies over 4 KiB → 413 (checked on content-length and while reading); at most
  * `maxHeaders` header lines and `maxHeaderBytes` of headers; client aborts and socket errors are swallowed;
- * any unexpected exception answers 500 without detail. Error bodies are fixed JSON strings and never
- * mention keys; log lines carry codes and counts only.
+ * any unexpected exception answers 500 without detail — a store that fails or cannot be reached too (the
+ * request path awaits it: authentication, nonce, subscription, delivery). Error bodies are fixed JSON
+ * strings and never mention keys; log lines carry codes and counts only.
  *
  * Slow and greedy clients: at most `maxConnections` sockets in all and `maxConnectionsPerIp` per client
  * address (counted on connection/close; the excess is destroyed at once); headers must arrive within
@@ -31,7 +32,7 @@ import { authenticateRequest, type AuthResult } from "./request-auth.js";
 import { UserRateLimiter, type RateLimitOptions } from "./rate-limiter.js";
 import { KeyServerCors } from "./cors.js";
 import { consoleLogger, type Logger } from "../../logger.js";
-import type { SessionManager } from "./session-manager.js";
+import type { KeyResponse, SessionManager } from "./session-manager.js";
 
 export interface KeyServerOptions {
   manager: SessionManager;
@@ -87,6 +88,8 @@ export interface KeyServer {
   close(): Promise<void>;
   /** The request handler, for mounting in another server. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Nonce purges (the purgeIntervalMs timer) that failed, each logged with its code; the next is tried on time. */
+  readonly purgeFailures: number;
 }
 
 const ERROR_STATUS: Record<ErrorBodyCode, number> = {
@@ -125,6 +128,12 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
   const limiter = new UserRateLimiter(options.rateLimit);
   const maxNoncesPerUser = options.maxNoncesPerUser ?? 128;
   const cors = options.corsOrigins?.length ? new KeyServerCors(options.corsOrigins) : undefined;
+  /** Requests and purges still awaiting the store (close waits for them). */
+  const inFlight = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
 
   const report = (info: RequestInfo) => {
     if (!onRequest) return;
@@ -145,9 +154,9 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     res.end(body);
   };
 
-  const respond = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+  const respond = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> => {
     const at = manager.clock.now();
-    const auth: AuthResult = authenticateRequest(
+    const auth: AuthResult = await authenticateRequest(
       { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body },
       { store: manager.store, now: at, maxSkewMs, limiter, maxNoncesPerUser, ...(options.core ? { core: options.core } : {}) },
     );
@@ -168,15 +177,16 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
       report({ status: 404, reason: "unknown_service", userId: auth.userId, at });
       return sendError(res, "not_found");
     }
-    let kr: ReturnType<SessionManager["keyResponse"]>;
+    let kr: KeyResponse;
     try {
       // A UE that names TGKs it holds has the service's TEK_RAND: it gets an update without it.
-      kr = manager.keyResponse(auth.userId, parsed.serviceId, { update: parsed.have.length > 0 });
+      kr = await manager.keyResponse(auth.userId, parsed.serviceId, { update: parsed.have.length > 0 });
     } catch (e) {
       if ((e as { code?: unknown }).code !== "ERR_FORBIDDEN") throw e;
       report({ status: 403, reason: "not_subscribed", userId: auth.userId, serviceId: parsed.serviceId, at });
       return sendError(res, "forbidden");
     }
+    if (res.destroyed) return; // the client left while the store was asked
     res.writeHead(200, {
       "content-type": CONTENT_TYPE_MIKEY,
       "content-length": kr.body.length,
@@ -240,13 +250,11 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
       req.on("end", () => {
         if (done) return;
         done = true;
-        try {
-          respond(req, res, Buffer.concat(chunks, size));
-        } catch (e) {
+        track(respond(req, res, Buffer.concat(chunks, size)).catch((e: unknown) => {
           log("error", "key request failed", { code: (e as { code?: string }).code ?? "unknown" });
           report({ status: 500, reason: "internal", at: manager.clock.now() });
           sendError(res, "internal", {}, true);
-        }
+        }));
       });
       req.on("aborted", () => {
         done = true;
@@ -293,13 +301,18 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
   });
 
   let purgeTimer: ReturnType<typeof setInterval> | undefined;
+  let purging = false;
+  let purgeFailures = 0;
   const startPurge = () => {
     purgeTimer = setInterval(() => {
-      try {
-        manager.store.purgeNonces(manager.clock.now());
-      } catch (e) {
+      if (purging) return; // the last purge still awaits the store: never two at once
+      purging = true;
+      track(manager.store.purgeNonces(manager.clock.now()).then(() => undefined, (e: unknown) => {
+        purgeFailures++;
         log("warn", "nonce purge failed", { code: (e as { code?: string }).code ?? "unknown" });
-      }
+      }).finally(() => {
+        purging = false;
+      }));
     }, options.purgeIntervalMs ?? 60_000);
     purgeTimer.unref();
   };
@@ -308,6 +321,9 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     server,
     limiter,
     handle,
+    get purgeFailures() {
+      return purgeFailures;
+    },
     listen(port = 0, host = "127.0.0.1") {
       return new Promise<AddressInfo>((resolve, reject) => {
         server.once("error", reject);
@@ -318,13 +334,15 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
         });
       });
     },
-    close() {
+    /** Stops listening, closes every connection and waits for what still awaits the store. */
+    async close() {
       if (purgeTimer) clearInterval(purgeTimer);
       purgeTimer = undefined;
-      return new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await Promise.all(inFlight);
     },
   };
 }

@@ -7,8 +7,9 @@
  * What it refuses, loudly (stats, `onError`), instead of going on under an old key:
  *   - a TEK it could not install: the sender stops (state "failed") — the receivers follow the MKI, and a
  *     stream stuck on one TEK long after its TGK expired is the failure this class exists to prevent;
- *   - a packet under a TEK whose TGK has expired: it first asks the manager for the schedule step that is
- *     due (`tick`), and withholds the packet if there is still no key in force;
+ *   - a packet under a TEK whose TGK has expired: it asks the manager for the schedule step that is due
+ *     (`tick`, which awaits the store) and withholds the packet: the packets after it go out under the new
+ *     TEK once the step has announced it;
  *   - a resumed TEK (announced at start from the store): an earlier sender used its SRTP indices, and one
  *     keystream must never protect two packets (RFC 3711 §9.1); `start` takes a fresh TEK instead.
  */
@@ -110,11 +111,11 @@ export class MbmsSender {
   }
 
   /**
-   * Call after `manager.start()`: if no fresh TEK is in force (the one in force was resumed from the
-   * store, or none was announced), starts a new TEK_RAND2 period now.
+   * Call after `manager.start()` resolved: if no fresh TEK is in force (the one in force was resumed from
+   * the store, or none was announced), starts a new TEK_RAND2 period now; resolves once it is announced.
    */
-  start(): void {
-    if (!this.closed && this.current === undefined && this.s.state !== "failed") this.manager.rotateTekNow(this.serviceId);
+  async start(): Promise<void> {
+    if (!this.closed && this.current === undefined && this.s.state !== "failed") await this.manager.rotateTekNow(this.serviceId);
   }
 
   /** Protects `buf[0..len)` in place (room for the trailer after it). Returns the SRTP length, or -1 if withheld. */
@@ -162,10 +163,15 @@ export class MbmsSender {
   private usable(count: number): boolean {
     if (this.s.state === "sending") {
       const now = this.manager.clock.now();
+      // Keys announced ahead (a prepared TGK change) whose start has come, their timers not yet run: the latest.
+      const due = this.pending.filter((k) => k.startsAt <= now);
+      for (const k of due.slice(0, -1)) this.retire(k);
+      if (due.length > 0) this.switchTo(due[due.length - 1]!);
       if (now >= this.current!.tgkExpiresAt && now - this.pulledAt >= PULL_INTERVAL_MS) {
-        // The step that retires the TGK may not have run yet (timers are late): run it, it may install a TEK.
+        // The step that retires the TGK may not have run yet (timers are late): ask for it (it never
+        // rejects; a step already queued is joined), it may install a TEK for the next packets.
         this.pulledAt = now;
-        this.manager.tick();
+        void this.manager.tick();
       }
       if (now < this.current!.tgkExpiresAt) return true;
       this.s.withheldExpiredTgk += count;
@@ -195,8 +201,10 @@ export class MbmsSender {
     this.s.installedKeys++;
     this.s.peakInstalledKeys = Math.max(this.s.peakInstalledKeys, this.s.installedKeys);
     this.first ??= key;
-    const delay = key.startsAt - this.manager.clock.now();
-    if (delay <= 0 || this.current === undefined) {
+    const now = this.manager.clock.now();
+    const delay = key.startsAt - now;
+    // The first key at once (a forced period may start a millisecond ahead), unless its TGK is not valid yet.
+    if (delay <= 0 || (this.current === undefined && e.tgkValidFrom <= now)) {
       this.switchTo(key);
       return;
     }
@@ -218,7 +226,7 @@ export class MbmsSender {
     const old = this.current;
     this.current = key;
     this.s.state = "sending";
-    this.pending = this.pending.filter((k) => k !== key);
+    this.pending = this.pending.filter((k) => k !== key && this.ctx!.hasKey(k.mki));
     if (old !== undefined) {
       this.s.tekSwitches++;
       this.retire(old);

@@ -13,7 +13,8 @@
  */
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
-import { checkDistinctUsers, checkNewUser, type KeyStore, type NewUser, type UserUpdate } from "./store/types.js";
+import type { AsyncKeyStore } from "./store/index.js";
+import { checkDistinctUsers, checkNewUser, type NewUser, type UserUpdate } from "./store/types.js";
 
 export interface ConfiguredUser {
   readonly userId: string;
@@ -47,7 +48,7 @@ export interface ReconcileOptions {
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
 
-export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[], o: ReconcileOptions): ReconcileResult {
+export async function reconcileUsers(store: AsyncKeyStore, users: readonly ConfiguredUser[], o: ReconcileOptions): Promise<ReconcileResult> {
   if (!Array.isArray(users)) throw new MbmsError("ERR_ARGUMENT", "users must be an array");
   const known = new Set(o.allServices);
   for (const u of users) {
@@ -63,7 +64,7 @@ export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[]
   for (const u of users) {
     listed.add(u.userId);
     const services = [...new Set<string>(u.services ?? o.allServices)];
-    const rec = store.getUser(u.userId);
+    const rec = await store.getUser(u.userId);
     if (!rec) {
       adds.push({ userId: u.userId, kek: u.kek, createdAt: o.now, services });
       continue;
@@ -75,24 +76,24 @@ export function reconcileUsers(store: KeyStore, users: readonly ConfiguredUser[]
       rec.kek.fill(0);
     }
     if (rec.disabled) update.disabled = false;
-    const held = store.listSubscriptions(u.userId);
+    const held = await store.listSubscriptions(u.userId);
     if (!sameSet(held, services)) {
       update.services = services;
       if (!rec.disabled) for (const id of held) if (!services.includes(id)) o.revoked?.add(id);
     }
     if (Object.keys(update).length > 1) updates.push(update);
   }
-  for (const userId of store.listUserIds()) {
+  for (const userId of await store.listUserIds()) {
     if (listed.has(userId)) continue;
-    const rec = store.getUser(userId);
+    const rec = await store.getUser(userId);
     rec?.kek.fill(0);
     if (rec && !rec.disabled) {
       updates.push({ userId, disabled: true });
-      for (const id of o.revoked ? store.listSubscriptions(userId) : []) o.revoked?.add(id);
+      for (const id of o.revoked ? await store.listSubscriptions(userId) : []) o.revoked?.add(id);
     }
   }
-  if (adds.length > 0) store.addUsers(adds);
-  if (updates.length > 0) store.updateUsers(updates);
+  if (adds.length > 0) await store.addUsers(adds);
+  if (updates.length > 0) await store.updateUsers(updates);
   const result: ReconcileResult = { added: adds.length, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 };
   for (const u of updates) {
     if (u.kek) result.rekeyed++;

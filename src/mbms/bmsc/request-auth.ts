@@ -20,7 +20,7 @@ import {
   DEFAULT_MAX_SKEW_MS, HEADER_AUTHORIZATION, HEADER_NONCE, HEADER_TIME, HEADER_USER, NONCE_BYTES,
   fromHex, parseAuthorization, requestAuthKey, requestMacInput, verifyRequestMac,
 } from "../http-protocol.js";
-import type { KeyStore } from "./store/index.js";
+import type { AsyncKeyStore } from "./store/index.js";
 
 export type AuthFailure = "missing_header" | "unknown_user" | "disabled_user" | "stale_time" | "bad_mac" | "replayed_nonce";
 
@@ -45,7 +45,7 @@ export interface AuthRequest {
 }
 
 export interface AuthOptions {
-  store: KeyStore;
+  store: AsyncKeyStore;
   now: number;
   /** Tolerated clock skew, either direction (default 5 min). */
   maxSkewMs?: number;
@@ -66,7 +66,7 @@ function single(v: string | string[] | undefined): string | undefined | null {
 
 let dummyKek: Uint8Array | undefined;
 
-export function authenticateRequest(req: AuthRequest, opts: AuthOptions): AuthResult {
+export async function authenticateRequest(req: AuthRequest, opts: AuthOptions): Promise<AuthResult> {
   const core = opts.core ?? defaultCore();
   const skew = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const user = single(req.headers[HEADER_USER]);
@@ -82,7 +82,7 @@ export function authenticateRequest(req: AuthRequest, opts: AuthOptions): AuthRe
     return { ok: false, status: 400, reason: "malformed_header" };
   }
   const timeMs = Number(time);
-  const record = opts.store.getUser(user);
+  const record = await opts.store.getUser(user);
   const kek = record?.kek ?? (dummyKek ??= globalThis.crypto.getRandomValues(new Uint8Array(16)));
   let macOk: boolean;
   const kReq = requestAuthKey(kek, core);
@@ -100,9 +100,12 @@ export function authenticateRequest(req: AuthRequest, opts: AuthOptions): AuthRe
   if (wait > 0) return { ok: false, status: 429, reason: "rate_limited", userId: user, retryAfterMs: wait };
   const nonceBytes = fromHex(nonce, NONCE_BYTES)!;
   // Remembered until no request with this time could be accepted any more.
-  const r = opts.store.rememberNonce(user, nonceBytes, timeMs + skew, opts.now, opts.maxNoncesPerUser);
+  const r = await opts.store.rememberNonce(user, nonceBytes, timeMs + skew, opts.now, opts.maxNoncesPerUser);
   if (!r.recorded && r.reason === "replayed") return { ok: false, status: 401, reason: "replayed_nonce" };
   if (!r.recorded) return { ok: false, status: 429, reason: "nonce_cap", userId: user, retryAfterMs: Math.max(1, r.retryAt - opts.now) };
+  // Checked again: the user's other requests may have taken the last token while this one awaited the store.
+  const late = opts.limiter?.waitMs(user, opts.now) ?? 0;
+  if (late > 0) return { ok: false, status: 429, reason: "rate_limited", userId: user, retryAfterMs: late };
   opts.limiter?.take(user, opts.now);
   return { ok: true, userId: user };
 }

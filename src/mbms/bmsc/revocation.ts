@@ -10,9 +10,10 @@
  * key under them). That is within the UE gate's default `unknownTgkAhead` of 2 — for one revocation. A
  * second before the UEs re-keyed lands 3 past: batch removals (reconcileUsers: one fresh TGK per service).
  */
+import type { Logger } from "../../logger.js";
 import { MbmsError } from "../errors.js";
 import type { ServiceSettings } from "./service-config.js";
-import type { KeyStore } from "./store/index.js";
+import type { AsyncKeyStore } from "./store/index.js";
 import { newTgk, type TgkChain } from "./tgk-chain.js";
 
 /**
@@ -31,8 +32,8 @@ export function revocationMode(v: unknown): RevocationMode {
 }
 
 /** The services `userId` gets keys for now (enabled, subscribed): what removing or disabling it revokes. */
-export function entitledServices(store: KeyStore, userId: string): string[] {
-  const user = store.getUser(userId);
+export async function entitledServices(store: AsyncKeyStore, userId: string): Promise<string[]> {
+  const user = await store.getUser(userId);
   if (!user) return [];
   user.kek.fill(0);
   return user.disabled ? [] : store.listSubscriptions(userId);
@@ -42,30 +43,29 @@ export function entitledServices(store: KeyStore, userId: string): string[] {
  * Ends the service's TGKs at `now` and stores a fresh random one valid [now, now + TGK_LIFE). Ended first:
  * a crash in between leaves no TGK in force, and the next schedule step makes a fresh one anyway.
  */
-export function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): number {
-  const ended = chain.store.endTgks(s.serviceId, now);
-  const tgkId = newTgk(chain, s, now, now + s.tgkLifetimeMs);
-  chain.store.deleteExpiredTgks(now, s.serviceId);
+export async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): Promise<number> {
+  const ended = await chain.store.endTgks(s.serviceId, now);
+  const tgkId = await newTgk(chain, s, now, now + s.tgkLifetimeMs);
+  await chain.store.deleteExpiredTgks(now, s.serviceId);
   chain.log("info", "TGK revoked: fresh TGK from now", { serviceId: s.serviceId, tgkId, ended, validFrom: now, reason });
   return tgkId;
 }
 
 /**
- * Revokes each service: a fresh TGK (startFreshTgk), then `rotate` (the manager's forced TEK_RAND2 rotation,
- * which announces a TEK under it). Every service is tried, failures logged; the first is thrown.
+ * Revokes each service with `revoke` (the manager's: startFreshTgk, then a forced TEK_RAND2 rotation that
+ * announces a TEK under the fresh TGK, in the service's queue). Every service is tried, one after the other,
+ * failures logged; the first is thrown.
  */
-export function revokeServices(
-  chain: TgkChain, services: readonly ServiceSettings[], now: number, reason: string,
-  rotate: ((s: ServiceSettings, now: number) => void) | undefined,
-): void {
+export async function revokeServices(
+  services: readonly ServiceSettings[], revoke: (s: ServiceSettings) => Promise<void>, log: Logger,
+): Promise<void> {
   let failure: unknown;
   for (const s of services) {
     try {
-      startFreshTgk(chain, s, now, reason);
-      rotate?.(s, now);
+      await revoke(s);
     } catch (e) {
       failure ??= e;
-      chain.log("error", "revocation failed", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
+      log("error", "revocation failed", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
     }
   }
   if (failure !== undefined) throw failure;

@@ -5,7 +5,7 @@
 import { DEFAULT_PROFILE, SRTP_PROFILES, type SrtpProfileName } from "../../srtp/profiles.js";
 import { MbmsError } from "../errors.js";
 import type { MkiLayout, TekDerivation } from "../key-hierarchy.js";
-import type { KeyStore, ServiceRecord } from "./store/index.js";
+import type { AsyncKeyStore, ServiceRecord } from "./store/index.js";
 
 export interface ServiceConfig {
   serviceId: string;
@@ -83,14 +83,23 @@ export function tekScheme(derivation: TekDerivation, layout: MkiLayout): string 
  * A stored service resumed under `config` by a BM-SC of `scheme`: it must be the same service (CSB ID,
  * cs_id, profile, TGK length, and the TEK scheme when stored) — else the same MKI would name another TEK.
  */
-export function checkStoredService(store: KeyStore, rec: ServiceRecord, config: ServiceConfig, settings: ServiceSettings, scheme: string): void {
+export async function checkStoredService(
+  store: AsyncKeyStore, rec: ServiceRecord, config: ServiceConfig, settings: ServiceSettings, scheme: string,
+): Promise<void> {
   if (config.csbId !== undefined && config.csbId !== rec.csbId) throw new MbmsError("ERR_ARGUMENT", "the stored service has another CSB ID");
   if (rec.csId !== KEY_MESSAGE_CS_ID) throw new MbmsError("ERR_ARGUMENT", `the stored service has cs_id ${rec.csId}: ${CS_ID_REFUSED}`);
   if (rec.srtpProfile !== settings.profile) throw new MbmsError("ERR_ARGUMENT", "the stored service has another SRTP profile");
   if (rec.tekScheme !== undefined && rec.tekScheme !== scheme) {
     throw new MbmsError("ERR_ARGUMENT", `the stored service derives TEKs as "${rec.tekScheme}", this BM-SC as "${scheme}" (derivation and MKI layout)`);
   }
-  const stored = store.listTgks(rec.serviceId).map((t) => t.tgk.fill(0).length);
+  const stored = (await store.listTgks(rec.serviceId)).map((t) => t.tgk.fill(0).length);
   const other = stored.find((length) => length !== settings.tgkLength);
   if (other) throw new MbmsError("ERR_ARGUMENT", `the stored service's TGKs are ${other} bytes, not ${settings.tgkLength}`);
+}
+
+/** The stored record of a managed service (ERR_NOT_FOUND if the store lost it); the caller zeroes its tekRand. */
+export async function storedService(store: AsyncKeyStore, serviceId: string): Promise<ServiceRecord> {
+  const rec = await store.getService(serviceId);
+  if (!rec) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not found`);
+  return rec;
 }

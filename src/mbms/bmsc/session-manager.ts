@@ -8,9 +8,15 @@
  *
  * Schedule, per service: the TGK chain (tgk-chain.ts); TEK_RAND2 rotates every `tekRand2PeriodMs` (periods
  * aligned on the first one, so a restart keeps the grid) and whenever the TGK in force changes — fresh
- * random bytes each time, persisted with KeyStore.rotateTekRand2 (compare-and-set: of several BM-SC
- * instances the first wins, the others read the winner's value back) before any TEK derived from it is
- * announced. Each user's next key request falls in a retrieval window (retrieval-window.ts).
+ * random bytes each time, persisted before any TEK derived from them is announced (tek-rotation.ts).
+ * Each user's next key request falls in a retrieval window (retrieval-window.ts).
+ *
+ * The store is asynchronous (AsyncKeyStore; a synchronous KeyStore is lifted), so is everything that reads
+ * or writes it. What writes a service's TGKs or TEK_RAND2 — the schedule step, rotateTekNow, a revocation,
+ * a key request that must extend the TGK chain — runs in the service's queue (service-queue.ts), one at a
+ * time: a step still awaiting the store when the next timer fires is not doubled, and each TEK is announced
+ * once. A timer-driven step never rejects: a failure is logged (its code), counted (`scheduleFailures`) and
+ * retried after `retryMs`.
  */
 import { systemClock, unrefTimer, type Clock } from "../../clock.js";
 import { consoleLogger, type Logger } from "../../logger.js";
@@ -19,18 +25,18 @@ import { defaultCore } from "../../wasm/default-core.js";
 import { MAX_MKI_LENGTH } from "../../srtp/options.js";
 import { MbmsError } from "../errors.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";
-import {
-  buildMki, deriveSrtpMasterKeys, mkiLayout, mkiLength, type MkiLayout, type TekDerivation,
-} from "../key-hierarchy.js";
-import type { KeyStore, ServiceRecord, TekRand2State, TgkRecord } from "./store/index.js";
+import { mkiLayout, mkiLength, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
+import { toAsyncStore, type AsyncKeyStore, type ServiceRecord, type TgkRecord } from "./store/index.js";
 import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
 import {
-  KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, tekScheme, type ServiceConfig, type ServiceSettings,
+  KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, storedService, tekScheme, type ServiceConfig, type ServiceSettings,
 } from "./service-config.js";
 import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
-import { ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
-import { entitledServices, revocationMode, revokeServices, type RevocationMode } from "./revocation.js";
+import { chainComplete, ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
+import { entitledServices, revocationMode, revokeServices, startFreshTgk, type RevocationMode } from "./revocation.js";
+import { ServiceQueue } from "./service-queue.js";
 import type { TekEvent } from "./tek-event.js";
+import { TekRotation, prepareAt } from "./tek-rotation.js";
 import type { SessionManagerOptions } from "./session-options.js";
 
 export type { SessionManagerOptions } from "./session-options.js";
@@ -50,29 +56,44 @@ const TEK_RAND_BYTES = 16;
 const random = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
 export class SessionManager {
-  readonly store: KeyStore;
+  /** The store, as an AsyncKeyStore (a synchronous one given in the options is lifted with asyncStore). */
+  readonly store: AsyncKeyStore;
   readonly clock: Clock;
   readonly bmscId: string;
   readonly layout: MkiLayout;
   readonly derivation: TekDerivation;
   #core: CryptoCore;
   #log: Logger;
-  #listeners = new Set<(e: TekEvent) => void>();
   #services = new Map<string, ServiceSettings>();
-  /** Last announced (TGK-ID, TEK_RAND2 period start) per service, to announce each TEK once. */
-  #announced = new Map<string, string>();
   #timer: unknown;
   #running = false;
   #spread: RekeySpread;
   #slots: number;
   #retryMs: number;
   #chain: TgkChain;
-  #listenerFailures = 0;
+  #tek: TekRotation;
+  #scheduleFailures = 0;
   #revocation: RevocationMode;
+  #queue = new ServiceQueue();
+  /** Services whose next schedule step announces the TEK in force even if unchanged (start). */
+  #announceWanted = new Set<string>();
+  /** Services being added (addService awaits the store before they are managed). */
+  #adding = new Set<string>();
+  /** Bumped by each #reschedule: of several in flight, the last one started arms the timer. */
+  #scheduleGen = 0;
 
-  constructor(options: SessionManagerOptions) {
+  /** A manager with the services of `options.services` added, one after the other. */
+  static async create(options: SessionManagerOptions): Promise<SessionManager> {
+    const manager = new SessionManager({ ...options, services: undefined });
+    for (const s of options.services ?? []) await manager.addService(s);
+    return manager;
+  }
+
+  /** A manager without services (adding one awaits the store: SessionManager.create, addService). */
+  constructor(options: SessionManagerOptions & { services?: undefined }) {
     if (!options || typeof options !== "object" || !options.store) throw new MbmsError("ERR_ARGUMENT", "a KeyStore is required");
-    this.store = options.store;
+    if (options.services !== undefined) throw new MbmsError("ERR_ARGUMENT", "services are added by SessionManager.create or addService");
+    this.store = toAsyncStore(options.store);
     this.clock = options.clock ?? systemClock;
     this.bmscId = options.bmscId ?? "bmsc.mbms.invalid";
     this.layout = mkiLayout(options.layout);
@@ -91,8 +112,8 @@ export class SessionManager {
     this.#retryMs = positiveInt("retryMs", options.retryMs ?? 1000);
     this.#revocation = revocationMode(options.revocation);
     this.#chain = { store: this.store, maxTgkId: 2 ** (8 * this.layout.tgkIdBytes) - 1, log: this.#log };
-    if (options.onTek) this.#listeners.add(options.onTek);
-    for (const s of options.services ?? []) this.addService(s);
+    this.#tek = new TekRotation({ store: this.store, layout: this.layout, derivation: this.derivation, core: this.#core, log: this.#log });
+    if (options.onTek) this.#tek.listeners.add(options.onTek);
   }
 
   // ---- users ----
@@ -101,8 +122,8 @@ export class SessionManager {
    * Registers a user and its KEK (16 or 32 bytes; the store keeps a copy), subscribed to `services`
    * (default: every service managed now; a service added later needs a subscription of its own).
    */
-  addUser(userId: string, kek: Uint8Array, services: readonly string[] = this.serviceIds): void {
-    this.store.addUser({ userId, kek, createdAt: this.clock.now(), services });
+  addUser(userId: string, kek: Uint8Array, services: readonly string[] = this.serviceIds): Promise<void> {
+    return this.store.addUser({ userId, kek, createdAt: this.clock.now(), services });
   }
 
   /**
@@ -110,37 +131,41 @@ export class SessionManager {
    * the users not listed (kept, not removed) and enables listed ones. A user without `services` is
    * subscribed to every managed service. Call it after the services are added, before serving.
    */
-  reconcileUsers(users: readonly ConfiguredUser[]): ReconcileResult {
+  async reconcileUsers(users: readonly ConfiguredUser[]): Promise<ReconcileResult> {
     const revoked = new Set<string>();
-    const r = reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core, revoked });
+    const r = await reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core, revoked });
     this.#log("info", "users reconciled", { ...r });
-    this.#revoke([...revoked], "users reconciled");
+    await this.#revoke([...revoked], "users reconciled");
     return r;
   }
 
   /** Removes a user (false, and nothing changes, if there is none); revokes its services (`revocation`). */
-  removeUser(userId: string): boolean {
-    const lost = entitledServices(this.store, userId);
-    if (!this.store.removeUser(userId)) return false;
-    this.#revoke(lost, "user removed");
+  async removeUser(userId: string): Promise<boolean> {
+    const lost = await entitledServices(this.store, userId);
+    if (!(await this.store.removeUser(userId))) return false;
+    await this.#revoke(lost, "user removed");
     return true;
   }
 
   /** ERR_NOT_FOUND for an unknown user. Disabling an enabled user revokes its services (`revocation`). */
-  setUserDisabled(userId: string, disabled: boolean): void {
-    const lost = disabled ? entitledServices(this.store, userId) : [];
-    this.store.setUserDisabled(userId, disabled);
-    this.#revoke(lost, "user disabled");
+  async setUserDisabled(userId: string, disabled: boolean): Promise<void> {
+    const lost = disabled ? await entitledServices(this.store, userId) : [];
+    await this.store.setUserDisabled(userId, disabled);
+    await this.#revoke(lost, "user disabled");
   }
 
-  /** Revocation "fresh-tgk" (revocation.ts): a fresh TGK and, if running, a TEK under it at once. */
-  #revoke(serviceIds: readonly string[], reason: string): void {
+  /** Revocation "fresh-tgk" (revocation.ts): per service, in its queue, a fresh TGK and, if running, a TEK under it. */
+  async #revoke(serviceIds: readonly string[], reason: string): Promise<void> {
     if (this.#revocation === "none" || serviceIds.length === 0) return;
-    const rotate = this.#running ? (s: ServiceSettings, now: number) => this.#ensureTek(s, now, false, true) : undefined;
+    const revokeOne = (s: ServiceSettings) => this.#queue.run(s.serviceId, async () => {
+      const now = this.clock.now();
+      await startFreshTgk(this.#chain, s, now, reason);
+      if (this.#running) await this.#tek.ensureTek(s, now, false, true);
+    });
     try {
-      revokeServices(this.#chain, serviceIds.flatMap((id) => this.#services.get(id) ?? []), this.clock.now(), reason, rotate);
+      await revokeServices(serviceIds.flatMap((id) => this.#services.get(id) ?? []), revokeOne, this.#log);
     } finally {
-      this.#reschedule();
+      await this.#reschedule();
     }
   }
 
@@ -150,25 +175,30 @@ export class SessionManager {
    * Adds a service (creating it in the store with a fresh TEK_RAND, or resuming the stored one) and
    * makes sure it has its TGKs. A stored service must match the configured CSB ID and profile.
    */
-  addService(config: ServiceConfig): void {
+  async addService(config: ServiceConfig): Promise<void> {
     const settings = serviceSettings(config);
-    if (this.#services.has(config.serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(config.serviceId)} already managed`);
-    const { profile } = settings;
-    const stored = this.store.getService(config.serviceId);
-    if (stored) {
-      checkStoredService(this.store, stored, config, settings, tekScheme(this.derivation, this.layout));
-      this.#log("info", "service resumed", { serviceId: config.serviceId, profile });
-    } else {
-      const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
-      this.store.addService({
-        serviceId: config.serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
-        tekScheme: tekScheme(this.derivation, this.layout),
-      });
-      this.#log("info", "service created", { serviceId: config.serviceId, profile });
+    const { serviceId, profile } = settings;
+    if (this.#services.has(serviceId) || this.#adding.has(serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(serviceId)} already managed`);
+    this.#adding.add(serviceId);
+    try {
+      const stored = await this.store.getService(serviceId);
+      if (stored) {
+        await checkStoredService(this.store, stored, config, settings, tekScheme(this.derivation, this.layout));
+        this.#log("info", "service resumed", { serviceId, profile });
+      } else {
+        const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
+        await this.store.addService({
+          serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
+          tekScheme: tekScheme(this.derivation, this.layout),
+        });
+        this.#log("info", "service created", { serviceId, profile });
+      }
+      this.#services.set(serviceId, settings);
+    } finally {
+      this.#adding.delete(serviceId);
     }
-    this.#services.set(settings.serviceId, settings);
-    ensureTgks(this.#chain, settings, this.clock.now());
-    if (this.#running) this.#reschedule();
+    await this.#queue.run(serviceId, async () => void wipeTgks(await ensureTgks(this.#chain, settings, this.clock.now())));
+    await this.#reschedule();
   }
 
   get serviceIds(): string[] {
@@ -182,23 +212,25 @@ export class SessionManager {
   // ---- TEK listeners ----
 
   onTek(listener: (e: TekEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.#tek.listeners.add(listener);
+    return () => this.#tek.listeners.delete(listener);
   }
 
   // ---- schedule ----
 
-  /** Announces the TEKs in force (resumed: true) and starts the timers. */
-  start(): void {
+  /** Announces the TEKs in force (resumed: true) and starts the timers; resolves after that first step. */
+  async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    this.tick(true);
+    await this.tick(true);
   }
 
-  stop(): void {
+  /** Stops the timers; resolves once the store work under way has settled (await it before closing the store). */
+  stop(): Promise<void> {
     this.#running = false;
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     this.#timer = undefined;
+    return this.#queue.idle();
   }
 
   get running(): boolean {
@@ -207,7 +239,12 @@ export class SessionManager {
 
   /** TEK events a listener threw on (each also logged at level "error"). */
   get listenerFailures(): number {
-    return this.#listenerFailures;
+    return this.#tek.listenerFailures;
+  }
+
+  /** Schedule steps of a service that failed (the store refused or was unreachable; each logged with its code). */
+  get scheduleFailures(): number {
+    return this.#scheduleFailures;
   }
 
   /** The TEK_RAND2 period and TGK lifetime of a managed service (what its sender's schedule promises). */
@@ -218,54 +255,73 @@ export class SessionManager {
   }
 
   /**
-   * One schedule step at clock.now(): new TGKs where due, TEK_RAND2 rotation where due, TEK events.
-   * start() and the timers call it; tests may too.
+   * One schedule step per service at clock.now(): new TGKs where due, TEK_RAND2 rotation where due, TEK
+   * events. start() and the timers call it; tests may too. Never rejects: a failed step is logged and
+   * counted (scheduleFailures), and the next comes after retryMs. A step of a service already queued and
+   * not started is joined, not doubled.
    */
-  tick(announceCurrent = false): void {
-    const now = this.clock.now();
-    let failed = false;
-    for (const s of this.#services.values()) {
-      try {
-        wipeTgks(ensureTgks(this.#chain, s, now));
-        this.#ensureTek(s, now, announceCurrent);
-      } catch (e) {
-        failed = true;
-        this.#log("error", "schedule step failed", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
-      }
-    }
-    this.#reschedule(failed ? this.#retryMs : undefined);
+  async tick(announceCurrent = false): Promise<void> {
+    const ok = await Promise.all([...this.#services.values()].map((s) => {
+      if (announceCurrent) this.#announceWanted.add(s.serviceId);
+      return this.#queue.step(s.serviceId, () => this.#step(s));
+    }));
+    await this.#reschedule(ok.includes(false) ? this.#retryMs : undefined);
   }
 
-  #reschedule(forcedDelay?: number): void {
-    if (!this.#running) return;
-    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+  async #step(s: ServiceSettings): Promise<boolean> {
+    const announce = this.#announceWanted.delete(s.serviceId);
     const now = this.clock.now();
-    let next = Infinity;
-    for (const s of this.#services.values()) {
-      try {
-        const tgks = wipeTgks(liveTgks(this.store, s.serviceId, now));
-        const cur = tgks.find((t) => t.validFrom <= now);
-        const last = tgks[tgks.length - 1];
-        if (last) next = Math.min(next, last.expiresAt - s.nextTgkLeadMs);
-        if (cur) next = Math.min(next, cur.expiresAt);
-        // The end of the period in force: due now if it has passed. (Aligning on `now` instead skipped a
-        // period whenever a timer fired a millisecond early by Date.now and this read the clock again on
-        // the boundary: the soak test caught 2 of 60 periods missing.)
-        const st = this.store.getTekRand2(s.serviceId);
-        if (st) next = Math.min(next, st.currentStart + s.tekRand2PeriodMs);
-      } catch {
-        next = Math.min(next, now + this.#retryMs);
-      }
+    try {
+      wipeTgks(await ensureTgks(this.#chain, s, now));
+      await this.#tek.ensureTek(s, now, announce);
+      await this.#tek.prepareNext(s, now);
+      return true;
+    } catch (e) {
+      this.#scheduleFailures++;
+      this.#log("error", "schedule step failed", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
+      return false;
     }
+  }
+
+  /** Arms the timer for the next step due (of every service). Never rejects. */
+  async #reschedule(forcedDelay?: number): Promise<void> {
+    if (!this.#running) return;
+    const gen = ++this.#scheduleGen;
+    const now = this.clock.now();
+    const dues = await Promise.all([...this.#services.values()].map((s) => this.#nextDue(s, now)));
+    if (gen !== this.#scheduleGen || !this.#running) return; // a later call read a later state
     // After a failed step the next is in retryMs, not sooner: a step that is due and keeps failing (the
     // store gone) would otherwise run again at once, forever.
-    if (forcedDelay !== undefined) next = now + forcedDelay;
+    const next = forcedDelay !== undefined ? now + forcedDelay : Math.min(...dues);
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
     if (next === Infinity) return;
     this.#timer = this.clock.setTimer(() => {
       this.#timer = undefined;
-      if (this.#running) this.tick();
-    }, Math.max(0, next - now));
+      if (this.#running) void this.tick();
+    }, Math.max(0, next - this.clock.now()));
     unrefTimer(this.#timer); // a pending rotation never keeps the process alive
+  }
+
+  /** When the service's next step is due: a TGK to generate, retire or prepare, or the end of the TEK_RAND2 period. */
+  async #nextDue(s: ServiceSettings, now: number): Promise<number> {
+    try {
+      let next = Infinity;
+      const tgks = wipeTgks(await liveTgks(this.store, s.serviceId, now));
+      const cur = tgks.find((t) => t.validFrom <= now);
+      const last = tgks[tgks.length - 1];
+      if (last) next = Math.min(next, last.expiresAt - s.nextTgkLeadMs);
+      if (cur) next = Math.min(next, cur.expiresAt);
+      // The end of the period in force: due now if it has passed. (Aligning on `now` instead skipped a
+      // period whenever a timer fired a millisecond early by Date.now and this read the clock again on
+      // the boundary: the soak test caught 2 of 60 periods missing.)
+      const st = await this.store.getTekRand2(s.serviceId);
+      const prepare = prepareAt(s, tgks, st, now);
+      if (prepare !== undefined) next = Math.min(next, prepare);
+      return st ? Math.min(next, st.currentStart + s.tekRand2PeriodMs) : next;
+    } catch {
+      return now + this.#retryMs;
+    }
   }
 
   /**
@@ -273,102 +329,17 @@ export class SessionManager {
    * continue the SRTP packet index of the TEK in force — a restarted sender's index starts over, and one
    * keystream must never protect two packets (RFC 3711 §9.1) — or for an early key change.
    */
-  rotateTekNow(serviceId: string): void {
+  async rotateTekNow(serviceId: string): Promise<void> {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
-    this.#ensureTek(s, this.clock.now(), false, true);
-  }
-
-  /** Rotates TEK_RAND2 when its period ended, the TGK changed or `force`, and announces a new TEK. */
-  #ensureTek(s: ServiceSettings, now: number, announceCurrent: boolean, force = false): void {
-    const live = liveTgks(this.store, s.serviceId, now);
-    const tgk = live.find((t) => t.validFrom <= now);
-    wipeTgks(live.filter((t) => t !== tgk));
-    if (!tgk) throw new MbmsError("ERR_NOT_FOUND", "no TGK in force");
-    try {
-      this.#rotateAndAnnounce(s, tgk, now, announceCurrent, force);
-    } finally {
-      tgk.tgk.fill(0);
-    }
-  }
-
-  #rotateAndAnnounce(s: ServiceSettings, tgk: TgkRecord, now: number, announceCurrent: boolean, force: boolean): void {
-    let st = this.store.getTekRand2(s.serviceId);
-    const due = force || !st || now >= st.currentStart + s.tekRand2PeriodMs || st.currentStart < tgk.validFrom;
-    if (due) {
-      const aligned = st ? st.currentStart + Math.floor((now - st.currentStart) / s.tekRand2PeriodMs) * s.tekRand2PeriodMs : now;
-      // Forced: a new period from now on (after the current one's start: the store only moves forward).
-      const startsAt = force ? Math.max(now, (st?.currentStart ?? -1) + 1) : Math.min(now, Math.max(aligned, tgk.validFrom));
-      const rand2 = random(this.layout.randBytes);
-      try {
-        // Persisted before use: a crash after this line resumes with this very value.
-        st = this.store.rotateTekRand2(s.serviceId, rand2, startsAt).state;
-      } finally {
-        rand2.fill(0);
-      }
-      this.#log("info", "TEK_RAND2 rotated", { serviceId: s.serviceId, tgkId: tgk.tgkId, startsAt: st.currentStart });
-    }
-    const key = `${tgk.tgkId}/${st!.currentStart}`;
-    if (this.#announced.get(s.serviceId) === key) return;
-    if (!due && !announceCurrent && this.#announced.has(s.serviceId)) return;
-    this.#announced.set(s.serviceId, key);
-    this.#emit(s, tgk, st!, !due);
-  }
-
-  #emit(s: ServiceSettings, tgk: TgkRecord, st: TekRand2State, resumed: boolean): void {
-    const ev = this.#deriveTek(s, tgk, st);
-    try {
-      for (const l of this.#listeners) {
-        try {
-          l({ ...ev, resumed });
-        } catch (e) {
-          // A sender that could not take the new TEK would go on under the old one: loud, and counted.
-          this.#listenerFailures++;
-          this.#log("error", "TEK listener threw", { serviceId: s.serviceId, code: (e as { code?: string }).code ?? "unknown" });
-        }
-      }
-    } finally {
-      ev.masterKey.fill(0);
-      ev.masterSalt.fill(0);
-      tgk.tgk.fill(0);
-    }
-  }
-
-  #deriveTek(s: ServiceSettings, tgk: TgkRecord, st: TekRand2State): Omit<TekEvent, "resumed"> {
-    const svc = this.#serviceRecord(s.serviceId);
-    const mki = buildMki(tgk.tgkId, st.current, this.layout);
-    const { masterKey, masterSalt } = deriveSrtpMasterKeys(
-      { tgk: tgk.tgk, tgkId: tgk.tgkId, csbId: svc.csbId, csId: svc.csId, tekRand: svc.tekRand, mki },
-      { layout: this.layout, derivation: this.derivation, tekLength: s.tekLength, core: this.#core },
-    );
-    svc.tekRand.fill(0);
-    return {
-      serviceId: s.serviceId, mki, masterKey, masterSalt, tgkId: tgk.tgkId, profile: s.profile,
-      tgkValidFrom: tgk.validFrom, tgkExpiresAt: tgk.expiresAt, startsAt: st.currentStart,
-    };
-  }
-
-  #serviceRecord(serviceId: string): ServiceRecord {
-    const rec = this.store.getService(serviceId);
-    if (!rec) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not found`);
-    return rec;
+    await this.#queue.run(serviceId, () => this.#tek.ensureTek(s, this.clock.now(), false, true));
   }
 
   /** The TEK in force for a service (fresh arrays, owned by the caller), without rotating anything. */
-  currentTek(serviceId: string): Omit<TekEvent, "resumed"> {
+  currentTek(serviceId: string): Promise<Omit<TekEvent, "resumed">> {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
-    const now = this.clock.now();
-    const live = liveTgks(this.store, serviceId, now);
-    const tgk = live.find((t) => t.validFrom <= now);
-    wipeTgks(live.filter((t) => t !== tgk));
-    const st = this.store.getTekRand2(serviceId);
-    if (!tgk || !st) throw new MbmsError("ERR_NOT_FOUND", "no TEK in force (start() or tick() first)");
-    try {
-      return this.#deriveTek(s, tgk, st);
-    } finally {
-      tgk.tgk.fill(0);
-    }
+    return this.#tek.current(s, this.clock.now());
   }
 
   // ---- key messages ----
@@ -379,17 +350,22 @@ export class SessionManager {
    * (`update`: the user holds TGKs of the service, hence its TEK_RAND) carries no TEK_RAND (RFC 3830 §4.5).
    * ERR_NOT_FOUND for an unknown service or user, ERR_FORBIDDEN if the user is not subscribed to the service.
    */
-  keyResponse(userId: string, serviceId: string, { update = false }: { update?: boolean } = {}): KeyResponse {
+  async keyResponse(userId: string, serviceId: string, { update = false }: { update?: boolean } = {}): Promise<KeyResponse> {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
-    if (!this.store.isSubscribed(userId, serviceId)) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
-    const user = this.store.getUser(userId);
-    if (!user || user.disabled) throw new MbmsError("ERR_NOT_FOUND", "user not found");
+    if (!(await this.store.isSubscribed(userId, serviceId))) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
+    const user = await this.store.getUser(userId);
+    if (!user || user.disabled) {
+      user?.kek.fill(0);
+      throw new MbmsError("ERR_NOT_FOUND", "user not found");
+    }
     const now = this.clock.now();
-    const tgks = ensureTgks(this.#chain, s, now);
-    const svc = this.#serviceRecord(serviceId);
-    const grants: TgkGrant[] = tgks.map((t) => ({ tgkId: t.tgkId, tgk: t.tgk, validFrom: t.validFrom, expiresAt: t.expiresAt }));
+    let tgks: TgkRecord[] = [];
+    let svc: ServiceRecord | undefined;
     try {
+      tgks = await this.#tgksFor(s, now);
+      svc = await storedService(this.store, serviceId);
+      const grants: TgkGrant[] = tgks.map((t) => ({ tgkId: t.tgkId, tgk: t.tgk, validFrom: t.validFrom, expiresAt: t.expiresAt }));
       const body = buildMbmsKeyMessage({
         kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
         profile: s.profile, derivation: this.derivation, layout: this.layout, tgks: grants, nowMs: now, update,
@@ -399,9 +375,20 @@ export class SessionManager {
       return { body, rekeyFrom: from, rekeyWindow: window, tgkIds: tgks.map((t) => t.tgkId) };
     } finally {
       user.kek.fill(0);
-      svc.tekRand.fill(0);
-      for (const t of tgks) t.tgk.fill(0);
+      svc?.tekRand.fill(0);
+      wipeTgks(tgks);
     }
+  }
+
+  /**
+   * The live TGKs for a key message. Only when the chain lacks a TGK (the schedule step is late) are they
+   * made, in the service's queue: concurrent requests must not each add the same missing TGK.
+   */
+  async #tgksFor(s: ServiceSettings, now: number): Promise<TgkRecord[]> {
+    const tgks = await liveTgks(this.store, s.serviceId, now);
+    if (chainComplete(tgks, s, now)) return tgks;
+    wipeTgks(tgks);
+    return this.#queue.run(s.serviceId, () => ensureTgks(this.#chain, s, this.clock.now()));
   }
 
   /**

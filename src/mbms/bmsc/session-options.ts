@@ -6,11 +6,17 @@ import type { MkiLayout, TekDerivation } from "../key-hierarchy.js";
 import type { RekeySpread } from "./retrieval-window.js";
 import type { RevocationMode } from "./revocation.js";
 import type { ServiceConfig } from "./service-config.js";
-import type { KeyStore } from "./store/index.js";
+import type { AsyncKeyStore, KeyStore } from "./store/index.js";
 import type { TekEvent } from "./tek-event.js";
 
 export interface SessionManagerOptions {
-  store: KeyStore;
+  /**
+   * The BM-SC's state: a synchronous KeyStore (MemoryKeyStore, SqliteKeyStore; lifted with asyncStore) or
+   * an AsyncKeyStore (one carrying `async: true`: asyncStore's result, a network store). `manager.store` is
+   * the AsyncKeyStore either way.
+   */
+  store: KeyStore | AsyncKeyStore;
+  /** Added by SessionManager.create (the constructor takes none: adding a service awaits the store). */
   services?: ServiceConfig[];
   /** The BM-SC's identity in key messages (IDi), default "bmsc.mbms.invalid". */
   bmscId?: string;

@@ -3,10 +3,17 @@
 // AsyncKeyStore directly; the in-process backends (MemoryKeyStore, SqliteKeyStore) keep their synchronous
 // API and are lifted with `asyncStore`. Same methods, same semantics, same error codes (types.ts): a
 // synchronous failure becomes a rejection, never a throw out of the call.
+//
+// Both kinds have the same method names, so an AsyncKeyStore says what it is: `async: true` (a readonly
+// property; a class implementing AsyncKeyStore declares `readonly async = true`). `toAsyncStore` takes
+// either kind — what SessionManager's `store` option does — and never lifts an AsyncKeyStore twice.
 import type { KeyStore } from "./types.js";
 
 export type AsyncKeyStore = {
   readonly [K in keyof KeyStore]: KeyStore[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+} & {
+  /** The mark that tells an AsyncKeyStore from a KeyStore (whose methods have the same names). */
+  readonly async: true;
 };
 
 /** Every KeyStore method, once: `satisfies` below fails to compile if one is missing or misspelt. */
@@ -25,10 +32,10 @@ void complete;
 
 /** A synchronous store seen through the asynchronous interface (each call still runs at once, in order). */
 export function asyncStore(store: KeyStore): AsyncKeyStore {
-  const lifted: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  const lifted: Record<string, unknown> = { async: true };
   for (const name of METHODS) {
     const method = store[name] as (...args: unknown[]) => unknown;
-    lifted[name] = (...args) => {
+    lifted[name] = (...args: unknown[]) => {
       try {
         return Promise.resolve(method.apply(store, args));
       } catch (e) {
@@ -37,4 +44,14 @@ export function asyncStore(store: KeyStore): AsyncKeyStore {
     };
   }
   return Object.freeze(lifted) as unknown as AsyncKeyStore;
+}
+
+/** Whether `store` is an AsyncKeyStore (carries `async: true`) rather than a synchronous KeyStore. */
+export function isAsyncKeyStore(store: KeyStore | AsyncKeyStore): store is AsyncKeyStore {
+  return (store as { async?: unknown }).async === true;
+}
+
+/** `store` as an AsyncKeyStore: itself when it is one, else lifted with asyncStore. */
+export function toAsyncStore(store: KeyStore | AsyncKeyStore): AsyncKeyStore {
+  return isAsyncKeyStore(store) ? store : asyncStore(store);
 }

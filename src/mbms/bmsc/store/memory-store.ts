@@ -4,7 +4,7 @@ import { MbmsError } from "../../errors.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
-  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, compareIds, copyBytes,
+  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, compareIds, copyBytes, pickTgkId,
   type KeyStore, type ListOptions, type NewService, type NewUser, type NonceResult, type RotateResult, type ServiceRecord,
   type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
 } from "./types.js";
@@ -173,12 +173,8 @@ export class MemoryKeyStore implements KeyStore {
     this.#open();
     checkMaxTgkId(maxTgkId);
     const s = this.#service(serviceId);
-    let id = s.nextTgkId > maxTgkId ? 1 : s.nextTgkId;
-    for (let tries = 0; s.tgks.has(id); tries++) {
-      if (tries >= maxTgkId || tries >= s.tgks.size) throw new MbmsError("ERR_TGK_ID", "every TGK-ID of the service is in use");
-      id = id >= maxTgkId ? 1 : id + 1;
-    }
-    s.nextTgkId = id >= maxTgkId ? 1 : id + 1;
+    const [id, next] = pickTgkId(s.nextTgkId, maxTgkId, s.tgks.size, (x) => s.tgks.has(x));
+    s.nextTgkId = next;
     return id;
   }
 

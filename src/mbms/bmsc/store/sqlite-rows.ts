@@ -1,6 +1,7 @@
 // Rows of the SQLite store's tables as better-sqlite3 returns them, and their conversion to KeyStore
-// records: BLOBs are copied to plain Uint8Arrays and the driver's Buffers zeroed.
-import type { TekRand2State, TgkRecord } from "./types.js";
+// records: BLOBs are copied to plain Uint8Arrays and the driver's Buffers zeroed. The PostgreSQL store's
+// tables have the same columns and pg returns bytea as Buffers too, so it converts its rows here as well.
+import type { ServiceRecord, TekRand2State, TgkRecord } from "./types.js";
 
 export interface UserRow { user_id: string; kek: Buffer; created_at: number; disabled: number }
 export interface ServiceRow { service_id: string; csb_id: number; cs_id: number; srtp_profile: string; tek_rand: Buffer; next_tgk_id: number; tek_scheme: string | null }
@@ -13,6 +14,13 @@ export function fromBlob(b: Buffer): Uint8Array {
   out.set(b);
   b.fill(0);
   return out;
+}
+
+export function serviceRecord(r: ServiceRow): ServiceRecord {
+  return {
+    serviceId: r.service_id, csbId: r.csb_id, csId: r.cs_id, srtpProfile: r.srtp_profile,
+    tekRand: fromBlob(r.tek_rand), nextTgkId: r.next_tgk_id, ...(r.tek_scheme !== null ? { tekScheme: r.tek_scheme } : {}),
+  };
 }
 
 export function tgkRecord(r: TgkRow): TgkRecord {

@@ -17,10 +17,10 @@ import { closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
 import { migrate } from "./sqlite-schema.js";
-import { fromBlob, rand2State, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow, type UserRow } from "./sqlite-rows.js";
+import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow, type UserRow } from "./sqlite-rows.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
-  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate,
+  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, pickTgkId,
   type KeyStore, type ListOptions, type NewService, type NewUser, type NonceResult, type RotateResult, type ServiceRecord,
   type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
 } from "./types.js";
@@ -204,12 +204,8 @@ export class SqliteKeyStore implements KeyStore {
       const next = s.nextTgkId.get(serviceId) as number | undefined;
       if (next === undefined) throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
       const held = s.countTgks.get(serviceId) as number;
-      let id = next > max ? 1 : next;
-      for (let tries = 0; s.tgkExists.get(serviceId, id) !== undefined; tries++) {
-        if (tries >= max || tries >= held) throw new MbmsError("ERR_TGK_ID", "every TGK-ID of the service is in use");
-        id = id >= max ? 1 : id + 1;
-      }
-      s.setNextTgkId.run(id >= max ? 1 : id + 1, serviceId);
+      const [id, after] = pickTgkId(next, max, held, (x) => s.tgkExists.get(serviceId, x) !== undefined);
+      s.setNextTgkId.run(after, serviceId);
       return id;
     });
     this.#allocateTx = (serviceId, max) => allocate.immediate(serviceId, max);
@@ -301,10 +297,7 @@ export class SqliteKeyStore implements KeyStore {
   getService(serviceId: string): ServiceRecord | undefined {
     checkId("service", serviceId);
     const r = this.#call("reading a service", () => this.#s.getService.get(serviceId) as ServiceRow | undefined);
-    return r && {
-      serviceId: r.service_id, csbId: r.csb_id, csId: r.cs_id, srtpProfile: r.srtp_profile,
-      tekRand: fromBlob(r.tek_rand), nextTgkId: r.next_tgk_id, ...(r.tek_scheme !== null ? { tekScheme: r.tek_scheme } : {}),
-    };
+    return r && serviceRecord(r);
   }
 
   listServiceIds(): string[] {

@@ -349,6 +349,20 @@ export function checkMaxTgkId(max: unknown): asserts max is number {
   }
 }
 
+/**
+ * allocateTgkId's rule, shared by every backend: from the stored counter `next`, the first ID not held by a
+ * stored TGK (`isHeld`; `held` of them exist), wrapping from `max` to 1. Returns the ID and the counter
+ * after it; ERR_TGK_ID when every ID is taken.
+ */
+export function pickTgkId(next: number, max: number, held: number, isHeld: (id: number) => boolean): [id: number, next: number] {
+  let id = next > max ? 1 : next;
+  for (let tries = 0; isHeld(id); tries++) {
+    if (tries >= max || tries >= held) throw new MbmsError("ERR_TGK_ID", "every TGK-ID of the service is in use");
+    id = id >= max ? 1 : id + 1;
+  }
+  return [id, id >= max ? 1 : id + 1];
+}
+
 /** Orders strings by code point, which is UTF-8 byte order (SQLite's BINARY collation on TEXT). */
 export function compareIds(a: string, b: string): number {
   const n = Math.min(a.length, b.length);

@@ -1,0 +1,97 @@
+// The PostgreSQL store's schema, versioned like the SQLite one (its own numbering: version 1 holds what
+// SQLite's version 3 holds). It is created, or checked, in one transaction under a transaction-scoped
+// advisory lock, so that BM-SC instances starting at once on an empty database wait for the first one
+// instead of failing on each other's CREATE (or creating twice). A database written by another version is
+// refused with ERR_STORE (there is no older one yet: migrations from version 1 go here with version 2).
+//
+// Ids are `COLLATE "C"`: byte order, which for UTF-8 is code-point order, as compareIds and SQLite's BINARY.
+// Times are bigint milliseconds; TGK-IDs and CSB IDs bigint (they reach 2^32-1).
+import type pg from "pg";
+import { MbmsError } from "../../errors.js";
+
+export const POSTGRES_SCHEMA_VERSION = 1;
+
+/** The two-key advisory lock namespace of this store ("mbms"); key 2 is 0 for the schema, a user's hash for its nonces. */
+export const LOCK_NAMESPACE = 0x6d626d73;
+
+const SCHEMA_V1 = `
+CREATE TABLE schema_version (
+  id      integer PRIMARY KEY CHECK (id = 1),
+  version integer NOT NULL
+);
+CREATE TABLE users (
+  user_id    text COLLATE "C" PRIMARY KEY,
+  kek        bytea NOT NULL CHECK (length(kek) IN (16, 32)),
+  created_at bigint NOT NULL,
+  disabled   boolean NOT NULL DEFAULT false
+);
+CREATE TABLE services (
+  service_id   text COLLATE "C" PRIMARY KEY,
+  csb_id       bigint NOT NULL CHECK (csb_id BETWEEN 0 AND 4294967295),
+  cs_id        integer NOT NULL CHECK (cs_id BETWEEN 0 AND 255),
+  srtp_profile text NOT NULL,
+  tek_rand     bytea NOT NULL CHECK (length(tek_rand) BETWEEN 16 AND 255),
+  next_tgk_id  bigint NOT NULL CHECK (next_tgk_id BETWEEN 1 AND 4294967295),
+  tek_scheme   text CHECK (tek_scheme IS NULL OR length(tek_scheme) BETWEEN 1 AND 64)
+);
+CREATE TABLE subscriptions (
+  user_id    text COLLATE "C" NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  service_id text COLLATE "C" NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, service_id)
+);
+CREATE INDEX subscriptions_by_service ON subscriptions (service_id);
+CREATE TABLE tgks (
+  service_id text COLLATE "C" NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  tgk_id     bigint NOT NULL CHECK (tgk_id BETWEEN 1 AND 4294967295),
+  tgk        bytea NOT NULL CHECK (length(tgk) IN (16, 32)),
+  valid_from bigint NOT NULL,
+  expires_at bigint NOT NULL CHECK (expires_at > valid_from),
+  PRIMARY KEY (service_id, tgk_id)
+);
+CREATE INDEX tgks_by_expiry ON tgks (expires_at);
+CREATE TABLE tek_rand2 (
+  service_id     text COLLATE "C" PRIMARY KEY REFERENCES services (service_id) ON DELETE CASCADE,
+  current        bytea NOT NULL CHECK (length(current) BETWEEN 8 AND 16),
+  current_start  bigint NOT NULL,
+  previous       bytea CHECK (previous IS NULL OR length(previous) BETWEEN 8 AND 16),
+  previous_start bigint
+);
+CREATE TABLE nonces (
+  user_id    text COLLATE "C" NOT NULL,
+  nonce      bytea NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (user_id, nonce)
+);
+CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+`;
+
+/**
+ * Creates the schema (in `schema`, created if absent, or else the connection's search_path) or checks its
+ * version, on one connection of the pool, in one transaction.
+ */
+export async function ensureSchema(client: pg.PoolClient, schema: string | undefined): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1, 0)", [LOCK_NAMESPACE]);
+    const encoding = (await client.query<{ server_encoding: string }>("SHOW server_encoding")).rows[0]?.server_encoding;
+    if (encoding !== "UTF8") throw new MbmsError("ERR_STORE", `the database encoding is ${encoding}, not UTF8`);
+    if (schema !== undefined) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await client.query(`SET LOCAL search_path TO "${schema}"`);
+    }
+    const exists = (await client.query("SELECT to_regclass('schema_version') IS NOT NULL AS e")).rows[0]?.e === true;
+    if (!exists) {
+      await client.query(SCHEMA_V1);
+      await client.query("INSERT INTO schema_version (id, version) VALUES (1, $1)", [POSTGRES_SCHEMA_VERSION]);
+    } else {
+      const v = (await client.query<{ version: number }>("SELECT version FROM schema_version WHERE id = 1")).rows[0]?.version;
+      if (v !== POSTGRES_SCHEMA_VERSION) {
+        throw new MbmsError("ERR_STORE", `schema version ${v ?? "(none)"} is not this code's ${POSTGRES_SCHEMA_VERSION}`);
+      }
+    }
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}

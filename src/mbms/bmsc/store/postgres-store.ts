@@ -1,0 +1,414 @@
+// AsyncKeyStore on a PostgreSQL server through a pg.Pool: the store that BM-SC instances on several hosts
+// share. Node only. Same semantics and error codes as SqliteKeyStore (one behaviour suite runs on both);
+// every call is one statement or one transaction on one pooled connection (READ COMMITTED), and the calls
+// instances race on are written for it:
+// - allocateTgkId locks the service row (SELECT … FOR UPDATE) for its fetch-and-increment;
+// - rotateTekRand2 is one upsert whose WHERE is the compare-and-set (the conflicting row stays locked even
+//   when the WHERE fails, so the loser reads the winner's value in the same transaction);
+// - rememberNonce takes a transaction-scoped advisory lock on the user, so the replay check, the per-user
+//   cap and the insert see one state across instances; its purge of expired nonces skips rows another
+//   instance is deleting (SKIP LOCKED) instead of waiting for, or deadlocking with, it. It forgets at most
+//   1,000 expired nonces per call (purgeNonces forgets all); the checks ignore expired rows anyway.
+// Keys: bytea goes in from the caller's Uint8Array and comes out as a fresh Uint8Array (the driver's Buffer
+// zeroed). A KEK, TGK, TEK_RAND or TEK_RAND2 is overwritten with zeros before its row is deleted, as
+// SQLite's secure_delete does — but PostgreSQL is MVCC: the UPDATE writes a new row version and the old
+// one, key included, stays in the table file until VACUUM reclaims it (and its bytes until the space is
+// reused), besides the WAL. The zeroing only keeps the last version clean; the database holds keys in clear
+// whatever is done, so keep it on an encrypted disk, restrict who may connect and VACUUM regularly. The
+// driver also keeps its own copies (bytea travels as hex text) that nobody can zero.
+// Errors: see postgres-errors.ts. The pool's idle-connection errors are absorbed; the next call reconnects.
+import pg from "pg";
+import { MbmsError } from "../../errors.js";
+import type { AsyncKeyStore } from "./async-store.js";
+import { pgStoreError } from "./postgres-errors.js";
+import { LOCK_NAMESPACE, ensureSchema } from "./postgres-schema.js";
+import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
+import {
+  MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
+  checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, pickTgkId,
+  type ListOptions, type NewService, type NewUser, type NonceResult, type RotateResult, type ServiceRecord,
+  type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
+} from "./types.js";
+
+export { POSTGRES_SCHEMA_VERSION } from "./postgres-schema.js";
+
+export interface PostgresKeyStoreOptions {
+  /**
+   * The schema holding the store's tables, created if absent (an identifier of lower-case letters, digits
+   * and _): several stores on one database. Default: the connection's search_path (usually public).
+   */
+  schema?: string;
+}
+
+const ignore = (): void => undefined;
+
+type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
+
+const TGK_COLUMNS = "service_id, tgk_id, tgk, valid_from, expires_at";
+const RAND2_COLUMNS = "service_id, current, current_start, previous, previous_start";
+/**
+ * Forgets expired nonces ($1 = now), skipping the rows another transaction is deleting: it never waits, so
+ * it takes part in no deadlock. `limit` keeps rememberNonce's purge on the expiry index even before the
+ * table has statistics (without, the planner assumes a third of the rows match and scans them all).
+ */
+const purgeNonces = (limit = "") =>
+  `DELETE FROM nonces WHERE ctid = ANY (ARRAY (SELECT ctid FROM nonces WHERE expires_at <= $1 ORDER BY expires_at ${limit} FOR UPDATE SKIP LOCKED))`;
+/** Per call of rememberNonce: more than the one nonce a call adds, so a backlog of expired ones drains. */
+const PURGE_BATCH = 1000;
+
+/** bigint comes back as a number: every bigint here is a safe integer (times, TGK-IDs, counts). */
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+/** Overwrites `columns` with zeros of their length, then deletes the rows; returns how many went. */
+async function wipeAndDelete(q: Query, table: string, columns: string[], where: string, params: unknown[]): Promise<number> {
+  await q(`UPDATE ${table} SET ${columns.map((c) => `${c} = decode(repeat('00', length(${c})), 'hex')`).join(", ")} WHERE ${where}`, params);
+  return (await q(`DELETE FROM ${table} WHERE ${where}`, params)).rowCount ?? 0;
+}
+
+/** Subscribes each users[i] to services[i] (pairs); ERR_NOT_FOUND for an unknown service. */
+async function subscribe(q: Query, users: string[], services: string[]): Promise<void> {
+  if (users.length > 0) {
+    await q("INSERT INTO subscriptions (user_id, service_id) SELECT * FROM unnest($1::text[], $2::text[])", [users, services]);
+  }
+}
+
+/** The (user, service) pairs of users' service lists, as two parallel arrays. */
+function pairs(users: readonly { userId: string; services?: readonly string[] }[]): [string[], string[]] {
+  const u: string[] = [];
+  const s: string[] = [];
+  for (const x of users) for (const id of x.services ?? []) u.push(x.userId), s.push(id);
+  return [u, s];
+}
+
+/** Opens a pool on `target` (a URL or a pg.PoolConfig), then creates or checks the schema (see postgres-schema.ts). */
+export async function openPostgresKeyStore(target: string | pg.PoolConfig, options: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
+  const schema = options.schema;
+  if (schema !== undefined && (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))) {
+    throw new MbmsError("ERR_ARGUMENT", "schema must be 1..63 lower-case letters, digits or _, not starting with a digit");
+  }
+  let config: pg.PoolConfig;
+  if (typeof target === "string") config = { connectionString: target };
+  else if (typeof target === "object" && target !== null) config = { ...target };
+  else throw new MbmsError("ERR_ARGUMENT", "target must be a connection URL or a pg.PoolConfig");
+  if (schema !== undefined) config.options = `${config.options ?? ""} -c search_path=${schema}`.trim();
+  const pool = new pg.Pool({ ...config, types });
+  pool.on("error", ignore); // an idle connection died (server restart, pg_terminate_backend): the pool drops it
+  let client: pg.PoolClient | undefined;
+  try {
+    client = await pool.connect();
+    await ensureSchema(client, schema);
+    client.release();
+  } catch (e) {
+    client?.release(true);
+    await pool.end().catch(() => undefined);
+    throw pgStoreError(e, "opening the key store");
+  }
+  return new PostgresKeyStore(pool);
+}
+
+export class PostgresKeyStore implements AsyncKeyStore {
+  readonly async = true;
+  #pool: pg.Pool;
+  #closed = false;
+
+  /** Use openPostgresKeyStore, which creates or checks the schema first. */
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new MbmsError("ERR_STORE", "the key store is closed");
+  }
+
+  /** One statement on any pooled connection. */
+  async #query(what: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    this.#open();
+    try {
+      return await this.#pool.query(sql, params);
+    } catch (e) {
+      throw pgStoreError(e, what);
+    }
+  }
+
+  /** `fn` in one transaction on one connection; a connection that cannot even roll back is dropped. */
+  async #tx<T>(what: string, fn: (q: Query) => Promise<T>): Promise<T> {
+    this.#open();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw pgStoreError(e, what);
+    }
+    // A connection that dies between statements emits "error" on the client, which nobody else listens to
+    // while it is checked out: absorbed here, the next statement fails and the client is dropped.
+    client.on("error", ignore);
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await fn((sql, params) => client.query(sql, params));
+      await client.query("COMMIT");
+      return result;
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => (broken = true));
+      throw pgStoreError(e, what);
+    } finally {
+      client.off("error", ignore);
+      client.release(broken);
+    }
+  }
+
+  async addUser(user: NewUser): Promise<void> {
+    return this.addUsers([user]);
+  }
+
+  async addUsers(users: readonly NewUser[]): Promise<void> {
+    if (!Array.isArray(users)) throw new MbmsError("ERR_ARGUMENT", "users must be an array");
+    for (const u of users) checkNewUser(u);
+    checkDistinctUsers(users);
+    const now = Date.now();
+    await this.#tx("adding users", async (q) => {
+      await q(
+        "INSERT INTO users (user_id, kek, created_at, disabled) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::boolean[])",
+        [users.map((u) => u.userId), users.map((u) => u.kek), users.map((u) => u.createdAt ?? now), users.map((u) => u.disabled ?? false)],
+      );
+      await subscribe(q, ...pairs(users));
+    });
+  }
+
+  async getUser(userId: string): Promise<UserRecord | undefined> {
+    checkId("user", userId);
+    const r = (await this.#query("reading a user", "SELECT user_id, kek, created_at, disabled FROM users WHERE user_id = $1", [userId])).rows[0];
+    return r && { userId: r.user_id, kek: fromBlob(r.kek), createdAt: r.created_at, disabled: r.disabled };
+  }
+
+  async listUserIds(options?: ListOptions): Promise<string[]> {
+    checkListOptions(options);
+    const limit = options?.limit ?? null;
+    const after = options?.after;
+    const r = after === undefined
+      ? await this.#query("listing users", "SELECT user_id FROM users ORDER BY user_id LIMIT $1", [limit])
+      : await this.#query("listing users", "SELECT user_id FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2", [after, limit]);
+    return r.rows.map((x) => x.user_id as string);
+  }
+
+  async setUserDisabled(userId: string, disabled: boolean): Promise<void> {
+    return this.updateUsers([{ userId, disabled }]);
+  }
+
+  async updateUsers(updates: readonly UserUpdate[]): Promise<void> {
+    if (!Array.isArray(updates)) throw new MbmsError("ERR_ARGUMENT", "updates must be an array");
+    for (const u of updates) checkUserUpdate(u);
+    checkDistinctUsers(updates);
+    const ids = updates.map((u) => u.userId);
+    await this.#tx("updating users", async (q) => {
+      const found = new Set((await q("SELECT user_id FROM users WHERE user_id = ANY ($1::text[]) FOR UPDATE", [ids])).rows.map((r) => r.user_id));
+      const missing = ids.find((id) => !found.has(id));
+      if (missing !== undefined) throw new MbmsError("ERR_NOT_FOUND", `no user "${missing}"`);
+      await q(
+        `UPDATE users AS u SET kek = coalesce(v.kek, u.kek), disabled = coalesce(v.disabled, u.disabled)
+         FROM unnest($1::text[], $2::bytea[], $3::boolean[]) AS v (user_id, kek, disabled) WHERE u.user_id = v.user_id`,
+        [ids, updates.map((u) => u.kek ?? null), updates.map((u) => u.disabled ?? null)],
+      );
+      const resubscribed = updates.filter((u) => u.services !== undefined);
+      if (resubscribed.length === 0) return;
+      await q("DELETE FROM subscriptions WHERE user_id = ANY ($1::text[])", [resubscribed.map((u) => u.userId)]);
+      await subscribe(q, ...pairs(resubscribed));
+    });
+  }
+
+  async listSubscriptions(userId: string): Promise<string[]> {
+    checkId("user", userId);
+    const r = await this.#query("listing subscriptions", "SELECT service_id FROM subscriptions WHERE user_id = $1 ORDER BY service_id", [userId]);
+    return r.rows.map((x) => x.service_id as string);
+  }
+
+  async isSubscribed(userId: string, serviceId: string): Promise<boolean> {
+    checkId("user", userId);
+    checkId("service", serviceId);
+    const r = await this.#query("reading a subscription", "SELECT 1 FROM subscriptions WHERE user_id = $1 AND service_id = $2", [userId, serviceId]);
+    return r.rows.length > 0;
+  }
+
+  async removeUser(userId: string): Promise<boolean> {
+    checkId("user", userId);
+    return this.#tx("removing a user", async (q) => (await wipeAndDelete(q, "users", ["kek"], "user_id = $1", [userId])) > 0);
+  }
+
+  async addService(service: NewService): Promise<void> {
+    checkNewService(service);
+    const { serviceId, csbId, csId, srtpProfile, tekRand } = service;
+    await this.#query(
+      `adding service "${serviceId}"`,
+      "INSERT INTO services (service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id, tek_scheme) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [serviceId, csbId, csId, srtpProfile, tekRand, service.nextTgkId ?? 1, service.tekScheme ?? null],
+    );
+  }
+
+  async getService(serviceId: string): Promise<ServiceRecord | undefined> {
+    checkId("service", serviceId);
+    const r = await this.#query(
+      "reading a service",
+      "SELECT service_id, csb_id, cs_id, srtp_profile, tek_rand, next_tgk_id, tek_scheme FROM services WHERE service_id = $1",
+      [serviceId],
+    );
+    return r.rows[0] && serviceRecord(r.rows[0] as ServiceRow);
+  }
+
+  async listServiceIds(): Promise<string[]> {
+    return (await this.#query("listing services", "SELECT service_id FROM services ORDER BY service_id")).rows.map((x) => x.service_id as string);
+  }
+
+  async removeService(serviceId: string): Promise<boolean> {
+    checkId("service", serviceId);
+    return this.#tx("removing a service", async (q) => {
+      const where = "service_id = $1";
+      await wipeAndDelete(q, "tgks", ["tgk"], where, [serviceId]);
+      await wipeAndDelete(q, "tek_rand2", ["current", "previous"], where, [serviceId]);
+      return (await wipeAndDelete(q, "services", ["tek_rand"], where, [serviceId])) > 0; // subscriptions cascade
+    });
+  }
+
+  async allocateTgkId(serviceId: string, maxTgkId: number = MAX_TGK_ID): Promise<number> {
+    checkId("service", serviceId);
+    checkMaxTgkId(maxTgkId);
+    return this.#tx("allocating a TGK-ID", async (q) => {
+      const row = (await q("SELECT next_tgk_id FROM services WHERE service_id = $1 FOR UPDATE", [serviceId])).rows[0];
+      if (row === undefined) throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
+      const held = new Set((await q("SELECT tgk_id FROM tgks WHERE service_id = $1", [serviceId])).rows.map((r) => r.tgk_id as number));
+      const [id, next] = pickTgkId(row.next_tgk_id as number, maxTgkId, held.size, (x) => held.has(x));
+      await q("UPDATE services SET next_tgk_id = $2 WHERE service_id = $1", [serviceId, next]);
+      return id;
+    });
+  }
+
+  async addTgk(tgk: TgkRecord): Promise<void> {
+    checkTgkRecord(tgk);
+    const { serviceId, tgkId } = tgk;
+    await this.#query(
+      `adding TGK-ID ${tgkId} to service "${serviceId}"`,
+      `INSERT INTO tgks (${TGK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
+      [serviceId, tgkId, tgk.tgk, tgk.validFrom, tgk.expiresAt],
+    );
+  }
+
+  async getTgk(serviceId: string, tgkId: number): Promise<TgkRecord | undefined> {
+    checkId("service", serviceId);
+    checkTgkId(tgkId);
+    const r = await this.#query("reading a TGK", `SELECT ${TGK_COLUMNS} FROM tgks WHERE service_id = $1 AND tgk_id = $2`, [serviceId, tgkId]);
+    return r.rows[0] && tgkRecord(r.rows[0] as TgkRow);
+  }
+
+  async listTgks(serviceId: string): Promise<TgkRecord[]> {
+    checkId("service", serviceId);
+    const r = await this.#query("listing TGKs", `SELECT ${TGK_COLUMNS} FROM tgks WHERE service_id = $1 ORDER BY expires_at, tgk_id`, [serviceId]);
+    return (r.rows as TgkRow[]).map(tgkRecord);
+  }
+
+  async deleteExpiredTgks(now: number, serviceId?: string): Promise<number> {
+    checkTime("now", now);
+    if (serviceId !== undefined) checkId("service", serviceId);
+    return this.#tx("deleting expired TGKs", (q) => serviceId === undefined
+      ? wipeAndDelete(q, "tgks", ["tgk"], "expires_at <= $1", [now])
+      : wipeAndDelete(q, "tgks", ["tgk"], "expires_at <= $1 AND service_id = $2", [now, serviceId]));
+  }
+
+  async endTgks(serviceId: string, at: number): Promise<number> {
+    checkId("service", serviceId);
+    checkTime("at", at);
+    // Not-yet-valid ones first: what is left starts before `at`, so expires_at = at keeps expires_at > valid_from.
+    return this.#tx("ending TGKs", async (q) => {
+      if ((await q("SELECT 1 FROM services WHERE service_id = $1 FOR SHARE", [serviceId])).rows.length === 0) {
+        throw new MbmsError("ERR_NOT_FOUND", `no service "${serviceId}"`);
+      }
+      const deleted = await wipeAndDelete(q, "tgks", ["tgk"], "service_id = $1 AND valid_from >= $2", [serviceId, at]);
+      const ended = await q("UPDATE tgks SET expires_at = $2 WHERE service_id = $1 AND expires_at > $2", [serviceId, at]);
+      return deleted + (ended.rowCount ?? 0);
+    });
+  }
+
+  async getTekRand2(serviceId: string): Promise<TekRand2State | undefined> {
+    checkId("service", serviceId);
+    const r = await this.#query("reading TEK_RAND2", `SELECT ${RAND2_COLUMNS} FROM tek_rand2 WHERE service_id = $1`, [serviceId]);
+    return r.rows[0] && rand2State(r.rows[0] as Rand2Row);
+  }
+
+  async rotateTekRand2(serviceId: string, rand2: Uint8Array, startsAt: number): Promise<RotateResult> {
+    checkId("service", serviceId);
+    checkTekRand2(rand2);
+    checkTime("startsAt", startsAt);
+    return this.#tx("rotating TEK_RAND2", async (q) => {
+      const won = await q(
+        `INSERT INTO tek_rand2 (${RAND2_COLUMNS}) VALUES ($1, $2, $3, NULL, NULL)
+         ON CONFLICT (service_id) DO UPDATE SET
+           previous = tek_rand2.current, previous_start = tek_rand2.current_start,
+           current = excluded.current, current_start = excluded.current_start
+         WHERE tek_rand2.current_start < excluded.current_start
+         RETURNING ${RAND2_COLUMNS}`,
+        [serviceId, rand2, startsAt],
+      );
+      if (won.rows[0]) return { applied: true, state: rand2State(won.rows[0] as Rand2Row) };
+      const r = await q(`SELECT ${RAND2_COLUMNS} FROM tek_rand2 WHERE service_id = $1`, [serviceId]);
+      return { applied: false, state: rand2State(r.rows[0] as Rand2Row) };
+    });
+  }
+
+  async rememberNonce(userId: string, nonce: Uint8Array, expiresAt: number, now: number = Date.now(), maxPerUser?: number): Promise<NonceResult> {
+    checkId("user", userId);
+    checkNonce(nonce);
+    checkTime("expiresAt", expiresAt);
+    checkTime("now", now);
+    checkNonceCap(maxPerUser);
+    // Lock, insert, purge, in this order: a statement that waits (the lock; the insert's ON CONFLICT on a row
+    // another call's purge holds) only ever waits for a call in a later step, and the purge waits for none.
+    return this.#tx("recording a nonce", async (q) => {
+      // From here on no other instance reads or writes this user's nonces until we commit.
+      await q("SELECT pg_advisory_xact_lock($1, hashtext($2))", [LOCK_NAMESPACE, userId]);
+      const live = "user_id = $1 AND expires_at > $2";
+      // Recorded unless a replay or over the cap. A conflict is an expired row not yet purged: it is replaced.
+      const inserted = await q(
+        `INSERT INTO nonces (user_id, nonce, expires_at) SELECT $1, $3, $4
+         WHERE NOT EXISTS (SELECT 1 FROM nonces WHERE ${live} AND nonce = $3)
+           AND ($5::bigint IS NULL OR (SELECT count(*) FROM nonces WHERE ${live}) < $5)
+         ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at RETURNING 1`,
+        [userId, now, nonce, expiresAt, maxPerUser ?? null],
+      );
+      let result = RECORDED;
+      if (inserted.rows.length === 0) {
+        const r = (await q(`SELECT bool_or(nonce = $3) AS seen, min(expires_at) AS soonest FROM nonces WHERE ${live}`, [userId, now, nonce])).rows[0];
+        result = r.seen ? REPLAYED : { recorded: false, reason: "full", retryAt: r.soonest as number };
+      }
+      // Expired rows do not count above, so forgetting them last changes no answer (a nonce that arrives
+      // already expired is forgotten at once).
+      await q(purgeNonces(`LIMIT ${PURGE_BATCH}`), [now]);
+      return result;
+    });
+  }
+
+  async purgeNonces(now: number): Promise<number> {
+    checkTime("now", now);
+    return (await this.#query("purging nonces", purgeNonces(), [now])).rowCount ?? 0;
+  }
+
+  async countNonces(userId?: string): Promise<number> {
+    if (userId !== undefined) checkId("user", userId);
+    const r = userId === undefined
+      ? await this.#query("counting nonces", "SELECT count(*) AS n FROM nonces")
+      : await this.#query("counting nonces", "SELECT count(*) AS n FROM nonces WHERE user_id = $1", [userId]);
+    return r.rows[0].n as number;
+  }
+
+  /** Ends the pool (waiting for calls in flight); later calls are ERR_STORE. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#pool.end();
+    } catch (e) {
+      throw pgStoreError(e, "closing the key store");
+    }
+  }
+}
