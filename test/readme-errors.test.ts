@@ -36,6 +36,7 @@ const CLASSES = [
   ["`MbmsError`", "src/mbms/errors.ts", "MbmsErrorCode"],
   ["`UiccError`", "src/mbms/uicc/errors.ts", "UiccErrorCode"],
   ["`H264Error`", "src/media/h264/errors.ts", "H264ErrorCode"],
+  ["`BrowserReceiverError`", "src/browser/errors.ts", "BrowserErrorCode"],
   ["`UdpError`", "src/net/udp-error.ts", "UdpErrorCode"],
   ["Key server responses", "src/mbms/http-protocol.ts", "ErrorBodyCode"],
 ] as const;
