@@ -149,6 +149,25 @@ describe("KeyClient", () => {
     client.stop();
   });
 
+  it("without options.fetch, calls the global fetch on the global object (a browser refuses any other `this`)", async () => {
+    const original = globalThis.fetch;
+    let target: typeof fetch = original;
+    // As browsers do: "TypeError: Illegal invocation" when called on another object (e.g. the client).
+    globalThis.fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== globalThis && this !== undefined) throw new TypeError("Illegal invocation");
+      return target(input, init);
+    } as typeof fetch;
+    try {
+      const { bmsc, client } = setup({ fetch: undefined });
+      target = bmsc.fetch;
+      bmsc.grant(7, NOW - HOUR, NOW + 2 * HOUR);
+      expect((await client.start()).tgks.map((g) => g.tgkId)).toEqual([7]);
+      client.stop();
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   it("spreads re-keys uniformly over the window (many UEs: no implosion)", async () => {
     const times: number[] = [];
     for (let i = 0; i < 200; i++) {
