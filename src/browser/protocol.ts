@@ -1,4 +1,5 @@
 import type { UeEvaluatorTuning, UeKeyClientTuning } from "../mbms/ue/ue-receiver.js";
+import type { VideoSinkStats } from "./video-sink.js";
 
 /**
  * Messages between the page (BrowserReceiver) and its receiver worker (receiver-worker.ts). The KEK or the
@@ -37,7 +38,8 @@ export interface SwitchLatency {
   maxMs: number;
 }
 
-export interface BrowserReceiverStats {
+/** The page's view of the stream; the video fields are the VideoSink's (video-sink.ts). */
+export interface BrowserReceiverStats extends VideoSinkStats {
   mode: "ME" | "UICC";
   /** Seconds since the stream started (the first packet). */
   seconds: number;
@@ -68,16 +70,9 @@ export interface BrowserReceiverStats {
    * span over the smallest step between frames): the frames a perfect receiver would have decoded.
    */
   framesSpanned: number;
-  /** Access units, key frames, frames decoded, frames dropped (loss, waiting for an IDR), decoder errors. */
+  /** Access units and key frames out of the depacketizer (framesDropped: its drops and the sink's). */
   accessUnits: number;
   keyFrames: number;
-  framesDecoded: number;
-  framesDropped: number;
-  decodeErrors: number;
-  /** The video's size once decoding, and the spread of the last painted frame's luma (0: uniform). */
-  width: number;
-  height: number;
-  pixelStdDev: number;
   /** Worker CPU per packet: SRTP (MKI evaluation, decrypt, verify) and depacketizing + decoder submission, µs. */
   decryptUsPerPacket: number;
   mediaUsPerPacket: number;

@@ -16,9 +16,11 @@ export interface EncodedAccessUnit {
 }
 
 export interface VideoSinkStats {
+  /** Frames decoded and painted, dropped (decoder backlog, waiting for a key frame), decoder errors. */
   framesDecoded: number;
   framesDropped: number;
   decodeErrors: number;
+  /** The video's size once decoding, and the spread of the last painted frame's luma (0: uniform). */
   width: number;
   height: number;
   pixelStdDev: number;

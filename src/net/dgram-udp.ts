@@ -9,6 +9,7 @@ import dgram from "node:dgram";
 import { isIPv4 } from "node:net";
 import type { PacketBatch } from "../srtp/batch.js";
 import { checkDestination, receiveSlots, sendCount } from "./batch-shape.js";
+import { SocketSetup, type MulticastTarget } from "./socket-setup.js";
 import { UdpError, setupError } from "./udp-error.js";
 import type { BatchUdpOptions, BatchUdpSocket, UdpAddress, UdpStats } from "./udp-socket.js";
 
@@ -17,7 +18,7 @@ const QUEUE_MAX = 8192;
 /** libuv reads at most this many datagrams per wake-up: a wake-up that read fewer emptied the kernel's queue. */
 const LIBUV_READS_PER_WAKEUP = 32;
 
-export class DgramUdp implements BatchUdpSocket {
+export class DgramUdp extends SocketSetup implements BatchUdpSocket {
   readonly io = "dgram" as const;
   private readonly queue: ({ msg: Buffer; from: dgram.RemoteInfo } | undefined)[] = [];
   private head = 0;
@@ -27,7 +28,6 @@ export class DgramUdp implements BatchUdpSocket {
   private immediate: ReturnType<typeof setImmediate> | undefined;
   private turnReads = 0;
   private lastTurnReads = 0;
-  private closed = false;
   private readonly st: UdpStats = {
     io: "dgram", sentPackets: 0, sendCalls: 0, gsoMessages: 0, dropped: 0, receivedPackets: 0, receiveCalls: 0, truncated: 0,
     gso: false, gsoRefused: null, errors: {},
@@ -49,6 +49,7 @@ export class DgramUdp implements BatchUdpSocket {
   };
 
   private constructor(private readonly sock: dgram.Socket) {
+    super();
     sock.on("message", (msg, from) => this.onMessage(msg, from));
     sock.on("error", (e) => this.countError(e));
   }
@@ -85,20 +86,8 @@ export class DgramUdp implements BatchUdpSocket {
     return this.destinations.push({ host, port }) - 1;
   }
 
-  addMembership(group: string, iface: string): void {
-    this.setup(`membership of ${group} on ${iface}`, () => this.sock.addMembership(group, iface));
-  }
-
-  setMulticastTTL(ttl: number): void {
-    this.setup("multicast TTL", () => this.sock.setMulticastTTL(ttl));
-  }
-
-  setMulticastLoopback(on: boolean): void {
-    this.setup("multicast loopback", () => this.sock.setMulticastLoopback(on));
-  }
-
-  setMulticastInterface(iface: string): void {
-    this.setup(`multicast interface ${iface}`, () => this.sock.setMulticastInterface(iface));
+  protected get target(): MulticastTarget {
+    return this.sock;
   }
 
   setRecvBufferSize(bytes: number): number {
@@ -206,16 +195,5 @@ export class DgramUdp implements BatchUdpSocket {
     this.st.errors[name] = (this.st.errors[name] ?? 0) + 1;
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new UdpError("ERR_UDP_CLOSED", "the socket is closed");
-  }
 
-  private setup<T>(what: string, call: () => T): T {
-    this.checkOpen();
-    try {
-      return call();
-    } catch (e) {
-      throw setupError(what, e);
-    }
-  }
 }

@@ -5,20 +5,13 @@
  */
 import type { PacketBatch } from "../srtp/batch.js";
 import { checkDestination, receiveSlots, sendCount } from "./batch-shape.js";
+import { SocketSetup, type MulticastTarget } from "./socket-setup.js";
 import { UdpError, setupError } from "./udp-error.js";
 import type { BatchUdpOptions, BatchUdpSocket, UdpAddress, UdpStats } from "./udp-socket.js";
 
-/** The addon's socket (native/udp/src/addon.c). */
-export interface NativeHandle {
+/** The addon's socket (native/udp/src/addon.c): the set-up calls as BatchUdpSocket's, the I/O on raw batch arrays. */
+export interface NativeHandle extends MulticastTarget, Pick<BatchUdpSocket, "address" | "addDestination" | "setRecvBufferSize" | "setSendBufferSize"> {
   bind(host: string, port: number): void;
-  address(): UdpAddress;
-  addDestination(host: string, port: number): number;
-  addMembership(group: string, iface: string): void;
-  setMulticastTTL(ttl: number): void;
-  setMulticastLoopback(on: boolean): void;
-  setMulticastInterface(iface: string): void;
-  setRecvBufferSize(bytes: number): number;
-  setSendBufferSize(bytes: number): number;
   send(buffer: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number, dest: number): number;
   receive(buffer: Uint8Array, offsets: Int32Array, lengths: Int32Array, max: number): number;
   sourceOf(i: number): UdpAddress;
@@ -31,14 +24,15 @@ export interface NativeAddon {
   UdpSocket: new (reuseAddr: boolean, gso: boolean) => NativeHandle;
 }
 
-export class NativeUdp implements BatchUdpSocket {
+export class NativeUdp extends SocketSetup implements BatchUdpSocket {
   readonly io = "native" as const;
   drained = true;
-  private closed = false;
   private destinations = 0;
   private received = 0;
 
-  private constructor(private readonly h: NativeHandle) {}
+  private constructor(private readonly h: NativeHandle) {
+    super();
+  }
 
   static open(addon: NativeAddon, o: BatchUdpOptions): NativeUdp {
     const h = new addon.UdpSocket(o.reuseAddr === true, o.gso !== false);
@@ -61,20 +55,8 @@ export class NativeUdp implements BatchUdpSocket {
     return i;
   }
 
-  addMembership(group: string, iface: string): void {
-    this.setup(`membership of ${group} on ${iface}`, () => this.h.addMembership(group, iface));
-  }
-
-  setMulticastTTL(ttl: number): void {
-    this.setup("multicast TTL", () => this.h.setMulticastTTL(ttl));
-  }
-
-  setMulticastLoopback(on: boolean): void {
-    this.setup("multicast loopback", () => this.h.setMulticastLoopback(on));
-  }
-
-  setMulticastInterface(iface: string): void {
-    this.setup(`multicast interface ${iface}`, () => this.h.setMulticastInterface(iface));
+  protected get target(): MulticastTarget {
+    return this.h;
   }
 
   setRecvBufferSize(bytes: number): number {
@@ -121,18 +103,5 @@ export class NativeUdp implements BatchUdpSocket {
     this.h.close();
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new UdpError("ERR_UDP_CLOSED", "the socket is closed");
-  }
 
-  /** A set-up call: refused after close, its failure an ERR_UDP_SETUP (or ERR_UDP_ARGUMENT for a bad argument). */
-  private setup<T>(what: string, call: () => T): T {
-    this.checkOpen();
-    try {
-      return call();
-    } catch (e) {
-      if ((e as { code?: unknown }).code === "ERR_INVALID_ARG") throw new UdpError("ERR_UDP_ARGUMENT", `${what}: ${(e as Error).message}`);
-      throw setupError(what, e);
-    }
-  }
 }
