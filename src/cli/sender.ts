@@ -2,6 +2,8 @@
  * The CLI's SRTP sender (demo and `send`): keyed by an MbmsSender (the session level: TEK events, switches
  * and key retirement) or with one fixed key; sends the synthetic source's packets, paced
  * every 2 ms and protected in batches, or each RTP packet given to `forward`, to every destination.
+ * The per-packet work in JavaScript is the source writing into the batch buffer: pacing is once per tick,
+ * the counters once per batch, and the batch objects are made once.
  * A protected batch goes to the socket as it is (native I/O: sendmmsg, with UDP GSO); what the socket
  * could not take (its send buffer full, EAGAIN) is sent first at the next tick, in order, before anything new.
  */
@@ -48,10 +50,12 @@ export class Sender {
 
   /** RTP packets given to `forward` before the first TEK (not sent). */
   droppedUnkeyed = 0;
-  private readonly offsets = new Int32Array(BATCH);
-  private readonly lengths = new Int32Array(BATCH);
-  /** The batch buffer, reused (the socket copies what it sends); grown if the packets grow. */
-  private buf = new Uint8Array(0);
+  /** The batch, reused (the socket copies what it sends); its buffer grown if the packets grow. */
+  private readonly batch = { buffer: new Uint8Array(0), offsets: new Int32Array(BATCH), lengths: new Int32Array(BATCH), count: 0 };
+  /** Bytes from one packet's offset to the next in `batch` (0: not laid out yet). */
+  private stride = 0;
+  /** What a destination has still to take of the current batch after a short send (EAGAIN). */
+  private readonly rest = { buffer: this.batch.buffer, offsets: new Int32Array(BATCH), lengths: new Int32Array(BATCH), count: 0 };
   /** Datagrams of the current batch, and how many of them each destination has taken so far. */
   private pending = 0;
   private readonly taken: number[];
@@ -145,20 +149,14 @@ export class Sender {
     const source = this.source;
     if (!source || (!this.plain && !this.protector)) return;
     if (!this.flush()) return; // the socket is still full: nothing new before the rest of the last batch
-    const len = source.packetLength;
     // Not ready (no TEK in force, or the keying failed): the packets due are withheld, and counted.
-    const stride = len + (this.ready ? this.trailerLength : 0);
-    if (this.buf.length < BATCH * stride) this.buf = new Uint8Array(BATCH * stride);
-    const { offsets, lengths, buf } = this;
+    const batch = this.layOut(source.packetLength + (this.ready ? this.trailerLength : 0));
     for (let due = Math.min(source.due(Date.now()), 1000); due > 0;) {
       const count = Math.min(due, BATCH);
-      for (let i = 0; i < count; i++) {
-        offsets[i] = i * stride;
-        lengths[i] = len;
-        source.write(buf.subarray(i * stride, (i + 1) * stride));
-      }
+      source.writeBatch(batch, count);
       due -= count;
-      if (!this.plain && !this.protector!.protectBatch({ buffer: buf, offsets, lengths, count })) continue; // withheld, counted
+      if (!this.plain && !this.protector!.protectBatch(batch)) continue; // withheld, counted
+      const { lengths } = batch;
       for (let i = 0; i < count; i++) {
         if (lengths[i]! < 0) throw SrtpError.fromStatus(-lengths[i]! as SrtpStatus); // as protect() would
       }
@@ -168,17 +166,26 @@ export class Sender {
     }
   }
 
+  /** The batch with packet slots `stride` bytes apart (the buffer grown, the offsets set, when it changes). */
+  private layOut(stride: number): PacketBatch {
+    const batch = this.batch;
+    if (stride === this.stride) return batch;
+    this.stride = stride;
+    if (batch.buffer.length < BATCH * stride) this.rest.buffer = batch.buffer = new Uint8Array(BATCH * stride);
+    for (let i = 0; i < BATCH; i++) batch.offsets[i] = i * stride;
+    return batch;
+  }
+
   /** Sends what every destination has not taken yet of the current batch; true once all have all of it. */
   private flush(): boolean {
     const count = this.pending;
     if (count === 0) return true;
-    const { buf, offsets, lengths, taken } = this;
+    const { batch, taken } = this;
     let done = true;
     for (let d = 0; d < this.destIds.length; d++) {
       const from = taken[d]!;
       if (from === count) continue;
-      const rest = from === 0 ? { buffer: buf, offsets, lengths, count } : { buffer: buf, offsets: offsets.subarray(from, count), lengths: lengths.subarray(from, count) };
-      taken[d] = from + this.sock.send(rest, this.destIds[d]);
+      taken[d] = from + this.sock.send(from === 0 ? batch : this.restFrom(from), this.destIds[d]);
       done &&= taken[d] === count;
     }
     if (!done) return false;
@@ -186,6 +193,17 @@ export class Sender {
     this.bytes += count * this.source!.packetLength;
     this.pending = 0;
     return true;
+  }
+
+  /** Packets from..pending-1 of the current batch, as a batch of their own (copied offsets, same buffer). */
+  private restFrom(from: number): PacketBatch {
+    const { batch, rest } = this;
+    rest.count = this.pending - from;
+    for (let i = 0; i < rest.count; i++) {
+      rest.offsets[i] = batch.offsets[from + i]!;
+      rest.lengths[i] = batch.lengths[from + i]!;
+    }
+    return rest;
   }
 
   stop(): void {

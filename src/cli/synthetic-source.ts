@@ -2,8 +2,15 @@
  * A synthetic RTP source for the demo: packets of a fixed payload size paced to a target bitrate (RTP
  * header + payload bits). Packet n is due at t0 + n · interval; the payload carries n (32 bits) and a
  * pattern derived from it, so a receiver can check what it decrypted.
+ *
+ * The sender writes a batch at a time straight into its batch buffer (`writeBatch`): per packet, the
+ * header words through one DataView and the pattern copied from a table made once (no object per packet).
  */
+import type { PacketBatch } from "../srtp/batch.js";
+
 export const RTP_HEADER = 12;
+/** Payload bytes 0..3 carry n; from byte 4 on, byte i is (n + i) & 0xff. */
+const PATTERN_FROM = 4;
 
 export interface SyntheticSourceOptions {
   /** Target bitrate in bit/s (RTP header + payload). */
@@ -19,14 +26,27 @@ export interface SyntheticSourceOptions {
 export class SyntheticSource {
   readonly packetsPerSecond: number;
   readonly packetLength: number;
+  private readonly payloadType: number;
+  private readonly clockRate: number;
+  private readonly ssrc: number;
+  /** patterns[k]: the pattern bytes of every packet n with n & 0xff = k (views of one table). */
+  private readonly patterns: Uint8Array[];
   private t0 = 0;
   private next = 0;
+  /** A DataView of the last buffer written into, kept while the same buffer comes back. */
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  private viewOf: Uint8Array | undefined;
 
-  constructor(private readonly o: SyntheticSourceOptions) {
+  constructor(o: SyntheticSourceOptions) {
     if (!(o.payloadSize >= 8 && o.payloadSize <= 1400)) throw new RangeError("payload size must be 8..1400 bytes");
     if (!(o.bitrate > 0)) throw new RangeError("bitrate must be positive");
     this.packetLength = RTP_HEADER + o.payloadSize;
     this.packetsPerSecond = o.bitrate / (8 * this.packetLength);
+    this.payloadType = o.payloadType ?? 96;
+    this.clockRate = o.clockRate ?? 90_000;
+    this.ssrc = o.ssrc >>> 0;
+    const table = Uint8Array.from({ length: 256 + o.payloadSize }, (_, j) => j & 0xff);
+    this.patterns = Array.from({ length: 256 }, (_, k) => table.subarray(k + PATTERN_FROM, k + o.payloadSize));
   }
 
   start(t0: number): void {
@@ -48,16 +68,44 @@ export class SyntheticSource {
   /** Writes the next packet (header + payload) at buf[0..packetLength); returns its packet number. */
   write(buf: Uint8Array): number {
     const n = this.next++;
-    const v = new DataView(buf.buffer, buf.byteOffset, this.packetLength);
-    v.setUint8(0, 0x80);
-    v.setUint8(1, this.o.payloadType ?? 96);
-    v.setUint16(2, n & 0xffff);
-    const rate = this.o.clockRate ?? 90_000;
-    v.setUint32(4, Math.floor((n / this.packetsPerSecond) * rate) >>> 0);
-    v.setUint32(8, this.o.ssrc >>> 0);
-    v.setUint32(RTP_HEADER, n >>> 0);
-    for (let i = 4; i < this.o.payloadSize; i++) buf[RTP_HEADER + i] = (n + i) & 0xff;
+    this.writeAt(this.dataView(buf), buf, 0, n);
     return n;
+  }
+
+  /**
+   * Writes the next `count` packets into `batch`: packet i at batch.offsets[i], its length in
+   * batch.lengths[i] (the room after each packet is the caller's); sets batch.count. Returns the first
+   * packet's number.
+   */
+  writeBatch(batch: PacketBatch, count: number): number {
+    const { buffer, offsets, lengths } = batch;
+    const view = this.dataView(buffer);
+    const first = this.next;
+    for (let i = 0; i < count; i++) {
+      this.writeAt(view, buffer, offsets[i]!, first + i);
+      lengths[i] = this.packetLength;
+    }
+    this.next = first + count;
+    batch.count = count;
+    return first;
+  }
+
+  private writeAt(v: DataView, buf: Uint8Array, at: number, n: number): void {
+    v.setUint8(at, 0x80);
+    v.setUint8(at + 1, this.payloadType);
+    v.setUint16(at + 2, n & 0xffff);
+    v.setUint32(at + 4, Math.floor((n / this.packetsPerSecond) * this.clockRate) >>> 0);
+    v.setUint32(at + 8, this.ssrc);
+    v.setUint32(at + RTP_HEADER, n >>> 0);
+    buf.set(this.patterns[n & 0xff]!, at + RTP_HEADER + PATTERN_FROM);
+  }
+
+  private dataView(buf: Uint8Array): DataView {
+    if (this.viewOf !== buf) {
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.viewOf = buf;
+    }
+    return this.view;
   }
 }
 
@@ -68,8 +116,8 @@ export function checkPacket(p: Uint8Array, payloadSize: number, ssrc: number): n
   const n = v.getUint32(RTP_HEADER);
   if (v.getUint16(2) !== (n & 0xffff) || v.getUint32(8) !== ssrc >>> 0) return -1;
   // Spot-check the pattern (first, middle and last bytes): enough to catch a wrong key.
-  for (const i of [4, 5, payloadSize >> 1, payloadSize - 1]) {
-    if (i >= 4 && p[RTP_HEADER + i] !== ((n + i) & 0xff)) return -1;
+  for (const i of [PATTERN_FROM, PATTERN_FROM + 1, payloadSize >> 1, payloadSize - 1]) {
+    if (i >= PATTERN_FROM && p[RTP_HEADER + i] !== ((n + i) & 0xff)) return -1;
   }
   return n;
 }
