@@ -18,14 +18,16 @@ async function runMode(mode) {
   const demo = spawn(process.execPath, [MAIN, "demo", "--browser", "--bitrate", values.bitrate, "--duration", String(seconds + 15), "--json"], { stdio: ["ignore", "pipe", "inherit"] });
   let text = "";
   const url = await new Promise((resolve, reject) => {
-    demo.on("exit", () => reject(new Error("demo --browser ended before printing its URLs")));
+    demo.once("exit", () => reject(new Error("demo --browser ended before printing its URLs")));
     demo.stdout.on("data", (d) => {
       text += d;
       const m = new RegExp(`^open \\(${mode}\\): (\\S+)`, "m").exec(text);
       if (m) resolve(m[1]);
     });
   });
+  const exited = new Promise((resolve) => demo.on("exit", resolve));
   const { context, close } = await launchChromium();
+  let result;
   try {
     const page = await context.newPage();
     await page.goto(url);
@@ -37,7 +39,7 @@ async function runMode(mode) {
     const end = await stats();
     const ms = Date.now() - t0;
     const packets = end.delivered - start.delivered;
-    return {
+    result = {
       mode, seconds: ms / 1000, mbps: ((end.bytes - start.bytes) * 8) / 1e3 / ms, packetsPerSecond: (packets * 1e3) / ms,
       framesDecoded: end.framesDecoded - start.framesDecoded, framesSpanned: end.framesSpanned - start.framesSpanned,
       lost: end.lost - start.lost, authFailures: end.authFailures, decryptUsPerPacket: end.decryptUsPerPacket, mediaUsPerPacket: end.mediaUsPerPacket,
@@ -47,6 +49,10 @@ async function runMode(mode) {
     await close();
     demo.kill("SIGINT");
   }
+  await exited;
+  // The relay's side (demo --json's last line): what it received and what it dropped for a page behind.
+  const relay = JSON.parse(text.trim().split("\n").at(-1)).relay;
+  return { ...result, relayIn: relay.packetsIn, relayDrops: relay.drops, relayClosedSlow: relay.closedSlow };
 }
 
 const results = [];
@@ -55,6 +61,7 @@ console.log(`browser receiver, ${values.bitrate} bit/s of 1280x720 H.264 from th
 for (const r of results) {
   console.log(`${r.mode.padEnd(4)} ${r.mbps.toFixed(1)} Mbit/s sustained (${Math.round(r.packetsPerSecond)} pkt/s), ${r.framesDecoded}/${r.framesSpanned} frames, ` +
     `${r.lost} lost, ${r.authFailures} auth failures; worker CPU/packet SRTP ${r.decryptUsPerPacket.toFixed(2)} µs, media ${r.mediaUsPerPacket.toFixed(2)} µs; ` +
-    `${r.keySwitches} key switches, latency median ${r.switchMedianMs.toFixed(1)} ms, max ${r.switchMaxMs.toFixed(1)} ms`);
+    `${r.keySwitches} key switches, latency median ${r.switchMedianMs.toFixed(1)} ms, max ${r.switchMaxMs.toFixed(1)} ms; ` +
+    `relay: ${r.relayIn} packets in, ${r.relayDrops} dropped for the page`);
 }
 writeResults("browser-stream", results.map((r) => ({ bitrate: values.bitrate, ...r })));
