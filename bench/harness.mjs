@@ -71,10 +71,10 @@ export function machine() {
   return { node: process.version, cpus: cpus().length, model: cpus()[0]?.model ?? "cpu", note: process.env.BENCH_MACHINE_NOTE ?? "" };
 }
 
-export function caption(text) {
-  const m = machine();
-  const date = new Date().toISOString().slice(0, 16).replace("T", " ");
-  return `${text}\n${m.cpus}-vCPU ${m.model}, Node ${m.node}, ${date} UTC${m.note ? `; ${m.note}` : ""}.`;
+/** A chart caption: `text`, then the machine (as measured on, default this one) and the date of the run. */
+export function caption(text, { m = machine(), date = new Date() } = {}) {
+  const when = date.toISOString().slice(0, 16).replace("T", " ");
+  return `${text}\n${m.cpus}-vCPU ${m.model}, Node ${m.node}, ${when} UTC${m.note ? `; ${m.note}` : ""}.`;
 }
 
 export function writeResults(name, results) {

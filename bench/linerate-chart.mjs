@@ -14,6 +14,7 @@ const kilo = (v) => (v >= 1000 ? `${+(v / 1000).toPrecision(3)}k` : String(+v.to
 
 export function linerateChart(summary) {
   const { results, trialsPerStep, seconds, resolution, rtpBytes } = summary;
+  const ran = { m: summary.machine, date: new Date(summary.date) };
   const modes = Object.keys(MODE_NAMES).filter((m) => results.some((r) => r.zeroLoss[m]));
   const rates = {
     title: "Highest zero-loss multicast rate per mode",
@@ -59,7 +60,7 @@ export function linerateChart(summary) {
     groups,
     series: names.map((name, i) => ({ name, values: columns.map((col) => col[i]) })).filter((_, i) => used[i]),
     caption: caption(`At ${results.map((r) => `${r.cpuUsPerPacket.atPps} pkt/s for N = ${r.receivers}`).join(", ")}; medians of ${trialsPerStep} trials; ` +
-      `receivers pooled. ${clamped.length ? `Drawn as 0 (negative difference): ${clamped.join("; ")}.` : ""}`),
+      `receivers pooled. ${clamped.length ? `Drawn as 0 (negative difference): ${clamped.join("; ")}.` : ""}`, ran),
   };
-  return chartColumn(groups.length ? [rates, cpu] : [{ ...rates, caption: caption(rates.caption) }]);
+  return chartColumn(groups.length ? [rates, cpu] : [{ ...rates, caption: caption(rates.caption, ran) }]);
 }

@@ -76,7 +76,9 @@ function draw({ title, unit, groups, series, stacked = false, caption = "", form
     ? series.reduce((sum, s) => sum + (s.values[g] ?? 0), 0)
     : Math.max(...series.map((s) => s.high?.[g] ?? s.values[g] ?? 0)));
   const { step, top } = axis(Math.max(...tops) || 1);
-  const plotW = WIDTH - LEFT - RIGHT;
+  // The x labels slant down to the left: room for the first one.
+  const left = Math.max(LEFT, String(groups[0]).length * CHAR * 0.87 - (WIDTH - LEFT - RIGHT) / groups.length / 2 + 8);
+  const plotW = WIDTH - left - RIGHT;
   const groupW = plotW / groups.length;
   const slots = stacked ? 1 : series.length;
   const barW = Math.min(48, (groupW * 0.8) / slots);
@@ -106,12 +108,12 @@ function draw({ title, unit, groups, series, stacked = false, caption = "", form
   out.push(`<text x="14" y="${TOP + PLOT_HEIGHT / 2}" text-anchor="middle" transform="rotate(-90 14 ${TOP + PLOT_HEIGHT / 2})">${escapeXml(unit)}</text>`);
   for (let v = 0; v <= top + step / 2; v += step) {
     const ty = y(v).toFixed(1);
-    out.push(`<line x1="${LEFT}" y1="${ty}" x2="${WIDTH - RIGHT}" y2="${ty}" stroke="${v === 0 ? "#333333" : "#dddddd"}"/>`);
-    out.push(`<text x="${LEFT - 6}" y="${ty}" dy="4" text-anchor="end">${escapeXml(format(v))}</text>`);
+    out.push(`<line x1="${left}" y1="${ty}" x2="${WIDTH - RIGHT}" y2="${ty}" stroke="${v === 0 ? "#333333" : "#dddddd"}"/>`);
+    out.push(`<text x="${left - 6}" y="${ty}" dy="4" text-anchor="end">${escapeXml(format(v))}</text>`);
   }
-  out.push(`<line x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${TOP + PLOT_HEIGHT}" stroke="#333333"/>`);
+  out.push(`<line x1="${left}" y1="${TOP}" x2="${left}" y2="${TOP + PLOT_HEIGHT}" stroke="#333333"/>`);
   groups.forEach((g, gi) => {
-    const cx = LEFT + groupW * (gi + 0.5);
+    const cx = left + groupW * (gi + 0.5);
     const x0 = cx - (slots * barW) / 2;
     let base = 0;
     series.forEach((s, si) => {
