@@ -14,10 +14,11 @@
 // doubling probes find a failing rate; then full-length trials bisect between the highest passing and the
 // lowest failing rate until they are within LINERATE_RESOLUTION (default 1.1, i.e. 10 %). Every step (probe,
 // bisection, CPU split) is BENCH_TRIALS trials (default 3) per mode, the rounds interleaved across the modes;
-// a rate passes when most of its trials pass, and its CPU figures are the trials' medians. Then every mode runs
-// at one rate (the SRTP result) to split CPU per packet (process user + system time, all threads, kernel work
-// charged to the process): socket I/O = dgram; pipeline = plain − dgram; crypto = srtp − plain (SRTP and key
-// switching); the same with the dgram-I/O modes. A progress line on stderr says where the search is.
+// a rate passes when most of its trials pass. Then every mode runs at one rate (the SRTP result) to split CPU
+// per packet (process user + system time, all threads, kernel work charged to the process; medians over the
+// full-length trials at that rate, counting receivers that ran the whole trial): socket I/O = dgram;
+// pipeline = plain − dgram; crypto = srtp − plain (SRTP and key switching); the same with the dgram-I/O
+// modes. A progress line on stderr says where the search is.
 //
 // Needs root and iproute2. Without them (LINERATE_NETNS=0) it runs unicast on 127.0.0.1 with N = 1.
 // Writes bench/results/linerate.json and the chart docs/charts/linerate.svg (bench/linerate-chart.mjs).
@@ -171,22 +172,28 @@ async function trial(mode, n, pps, seconds, round) {
   return row;
 }
 
-/**
- * One step: each [mode, pps] TRIALS times, round by round across the modes. Returns per mode whether most
- * trials passed and the trials' median CPU µs per packet (sender, and receivers pooled).
- */
+/** One step: each [mode, pps] TRIALS times, round by round across the modes; per mode, whether most trials passed. */
 async function step(steps, n, seconds, trials) {
   const runs = steps.map(() => []);
   for (let round = 0; round < TRIALS; round++) {
     for (const [i, [mode, pps]] of steps.entries()) runs[i].push(await trial(mode, n, pps, seconds, round));
   }
   trials.push(...runs.flat());
+  return runs.map((r) => r.filter((t) => t.ok).length > TRIALS / 2);
+}
+
+/**
+ * CPU µs per packet of a mode at a rate: the medians over all full-length trials of it at that rate (the
+ * search's and the split's), the receivers pooled. A receiver counts only if it received for the whole trial:
+ * one that started late charges its start-up (WASM compile, keying) to a few packets.
+ */
+function cpuAt(trials, mode, pps) {
+  const ts = trials.filter((t) => t.mode === mode && t.pps === pps && t.seconds === SECONDS);
   const numbers = (xs) => xs.filter((x) => typeof x === "number");
-  return runs.map((r) => ({
-    ok: r.filter((t) => t.ok).length > TRIALS / 2,
-    sender: round2(median(numbers(r.map((t) => t.senderCpuUsPerPacket)))),
-    receiver: round2(median(numbers(r.flatMap((t) => t.receiver.map((x) => x.cpuUsPerPacket))))),
-  }));
+  return {
+    sender: round2(median(numbers(ts.map((t) => t.senderCpuUsPerPacket)))),
+    receiver: round2(median(numbers(ts.flatMap((t) => t.receiver.filter((r) => r.windowS >= t.seconds).map((r) => r.cpuUsPerPacket))))),
+  };
 }
 
 /** Highest zero-loss rate of each mode for `n` receivers, the modes' trials interleaved. */
@@ -196,7 +203,7 @@ async function search(n, trials) {
   for (let pps = START_PPS, open = MODES; open.length > 0 && pps <= MAX_PPS; pps *= 2) {
     const verdicts = await step(open.map((m) => [m, pps]), n, PROBE_SECONDS, trials);
     open.forEach((mode, i) => {
-      if (verdicts[i].ok) state[mode].lo = pps;
+      if (verdicts[i]) state[mode].lo = pps;
       else state[mode].hi = pps;
     });
     open = open.filter((m) => state[m].hi === 0);
@@ -217,7 +224,7 @@ async function search(n, trials) {
     const verdicts = await step(steps, n, SECONDS, trials);
     for (const [i, [m, pps]] of steps.entries()) {
       const st = state[m];
-      if (verdicts[i].ok) {
+      if (verdicts[i]) {
         st.lo = pps;
         st.confirmed = true;
       } else {
@@ -252,11 +259,12 @@ for (const n of RECEIVERS) {
   // CPU split: every mode at one rate, the SRTP zero-loss rate (or the plain one if SRTP never passed).
   const at = best.srtp || best.plain;
   const cpu = { sender: {}, receiver: {} };
-  const split = await step(MODES.map((m) => [m, at]), n, SECONDS, trials);
-  MODES.forEach((m, i) => {
-    cpu.sender[m] = split[i].sender;
-    cpu.receiver[m] = split[i].receiver;
-  });
+  await step(MODES.map((m) => [m, at]), n, SECONDS, trials);
+  for (const m of MODES) {
+    const c = cpuAt(trials, m, at);
+    cpu.sender[m] = c.sender;
+    cpu.receiver[m] = c.receiver;
+  }
   const minus = (a, b) => (typeof a === "number" && typeof b === "number" ? round2(a - b) : null);
   for (const side of Object.values(cpu)) {
     side.socketIo = side.dgram ?? null;
