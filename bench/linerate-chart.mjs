@@ -59,8 +59,10 @@ export function linerateChart(summary) {
     stacked: true,
     groups,
     series: names.map((name, i) => ({ name, values: columns.map((col) => col[i]) })).filter((_, i) => used[i]),
-    caption: caption(`At ${results.map((r) => `${r.cpuUsPerPacket.atPps} pkt/s for N = ${r.receivers}`).join(", ")}; medians of ${trialsPerStep} trials; ` +
-      `receivers pooled. ${clamped.length ? `Drawn as 0 (negative difference): ${clamped.join("; ")}.` : ""}`, ran),
+    caption: caption(`At ${results.map((r) => `${r.cpuUsPerPacket.atPps} pkt/s for N = ${r.receivers}`).join(", ")}; medians over the full-length ` +
+      `trials at that rate (≥ ${trialsPerStep} per mode), receivers pooled.` +
+      `${seconds < 10 ? ` ${seconds}-s trials: each process's start-up (WASM compile, keying) is spread over few packets, inflating these figures.` : ""}` +
+      ` ${clamped.length ? `Drawn as 0 (negative difference): ${clamped.join("; ")}.` : ""}`, ran),
   };
   return chartColumn(groups.length ? [rates, cpu] : [{ ...rates, caption: caption(rates.caption, ran) }]);
 }
