@@ -80,7 +80,9 @@ function draw({ title, unit, groups, series, stacked = false, caption = "", form
   const left = Math.max(LEFT, String(groups[0]).length * CHAR * 0.87 - (WIDTH - LEFT - RIGHT) / groups.length / 2 + 8);
   const plotW = WIDTH - left - RIGHT;
   const groupW = plotW / groups.length;
-  const slots = stacked ? 1 : series.length;
+  // Grouped, each group shows only its values side by side (a null takes no room); stacked, one bar.
+  const present = groups.map((_, g) => series.filter((s) => s.values[g] !== null));
+  const slots = stacked ? 1 : Math.max(...present.map((p) => p.length));
   const barW = Math.min(48, (groupW * 0.8) / slots);
   const y = (v) => TOP + PLOT_HEIGHT - (v / top) * PLOT_HEIGHT;
   const h = (v) => (v / top) * PLOT_HEIGHT;
@@ -114,12 +116,12 @@ function draw({ title, unit, groups, series, stacked = false, caption = "", form
   out.push(`<line x1="${left}" y1="${TOP}" x2="${left}" y2="${TOP + PLOT_HEIGHT}" stroke="#333333"/>`);
   groups.forEach((g, gi) => {
     const cx = left + groupW * (gi + 0.5);
-    const x0 = cx - (slots * barW) / 2;
+    const x0 = cx - ((stacked ? 1 : present[gi].length) * barW) / 2;
     let base = 0;
     series.forEach((s, si) => {
       const v = s.values[gi];
       if (v === null) return;
-      const bx = stacked ? x0 : x0 + si * barW;
+      const bx = stacked ? x0 : x0 + present[gi].indexOf(s) * barW;
       const by = y(base + v);
       const tip = `${s.name}, ${g}: ${format(v)} ${unit}` + (s.low ? ` (trials ${format(s.low[gi])}–${format(s.high[gi])})` : "");
       out.push(`<rect class="bar" data-value="${v}" x="${bx.toFixed(2)}" y="${by.toFixed(2)}" width="${(barW - 2).toFixed(2)}" height="${h(v).toFixed(3)}" fill="${COLORS[si % COLORS.length]}"><title>${escapeXml(tip)}</title></rect>`);
