@@ -12,18 +12,25 @@
 // no SRTP; the bar's baseline) and dgram (bare Node sockets, bench/linerate-dgram.mjs: the ceiling).
 // Search, per N, the modes interleaved (dgram, plain, srtp, dgram, …) so all see the same machine: short
 // doubling probes find a failing rate; then full-length trials bisect between the highest passing and the
-// lowest failing rate until they are within 10 %. Then every mode runs at one rate (the SRTP result) to
-// split CPU per packet (process user + system time, all threads, kernel work charged to the process):
-// socket I/O = dgram; pipeline = plain − dgram; crypto = srtp − plain (SRTP and key switching).
+// lowest failing rate until they are within LINERATE_RESOLUTION (default 1.1, i.e. 10 %). Every step (probe,
+// bisection, CPU split) is BENCH_TRIALS trials (default 3) per mode, the rounds interleaved across the modes;
+// a rate passes when most of its trials pass. Then every mode runs at one rate (the SRTP result) to split CPU
+// per packet (process user + system time, all threads, kernel work charged to the process; medians over the
+// full-length trials at that rate, counting receivers that ran the whole trial): socket I/O = dgram;
+// pipeline = plain − dgram; crypto = srtp − plain (SRTP and key switching); the same with the dgram-I/O
+// modes. A progress line on stderr says where the search is.
 //
 // Needs root and iproute2. Without them (LINERATE_NETNS=0) it runs unicast on 127.0.0.1 with N = 1.
-// Writes bench/results/linerate.json. Env: LINERATE_RECEIVERS=1,2  LINERATE_SECONDS=10  LINERATE_START_PPS.
+// Writes bench/results/linerate.json and the chart docs/charts/linerate.svg (bench/linerate-chart.mjs).
+// Env: LINERATE_RECEIVERS=1,2  LINERATE_SECONDS=10  LINERATE_START_PPS  LINERATE_RESOLUTION  LINERATE_MODES  BENCH_TRIALS.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { machine, median, progress, TRIALS, writeChart } from "./harness.mjs";
+import { linerateChart } from "./linerate-chart.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const SECONDS = Number(process.env.LINERATE_SECONDS ?? 10);
@@ -32,7 +39,7 @@ const PAYLOAD = 1200;
 const RTP_BYTES = 12 + PAYLOAD;
 const START_PPS = Number(process.env.LINERATE_START_PPS ?? 16_000);
 const MAX_PPS = 1_000_000;
-const RESOLUTION = 1.1;
+const RESOLUTION = Number(process.env.LINERATE_RESOLUTION ?? 1.1);
 const SERVICE = "urn:mbms:linerate:1";
 const canNetns = process.env.LINERATE_NETNS !== "0" && process.getuid?.() === 0 && hasIp();
 const RECEIVERS = canNetns ? (process.env.LINERATE_RECEIVERS ?? "1,2").split(",").map(Number) : [1];
@@ -115,7 +122,8 @@ const ueConfigs = users.map((u, i) => {
  * One trial: a sender at `pps` for `seconds` (+ the receivers' start-up) and `n` receivers. Modes: srtp (the
  * CLI), plain (the CLI with --plain: same pacing, sockets and checks, no SRTP), dgram (bare sockets).
  */
-async function trial(mode, n, pps, seconds) {
+async function trial(mode, n, pps, seconds, round) {
+  progress(`N=${n}  ${mode} at ${pps} pkt/s for ${seconds} s, trial ${round + 1}/${TRIALS}  (${new Date().toISOString().slice(11, 19)})`);
   const sendFor = String(seconds + 1.5);
   const [kind, io] = mode.split(":");
   const ioArgs = io ? ["--io", io] : [];
@@ -139,7 +147,9 @@ async function trial(mode, n, pps, seconds) {
   if (s.code !== 0) throw new Error(`send exited ${s.code}: ${s.stderr}`);
   const sent = lastJson(s.stdout).sender;
   const receivers = rs.map((r) => {
-    if (r.code === null || r.stderr) throw new Error(`receive failed: ${r.stderr}`);
+    // A receiver that could not run (on a loaded machine: started too late to fetch its keys) fails the trial;
+    // the step's other trials decide the rate.
+    if (r.code === null || r.stderr) return { ok: false, error: r.stderr.trim().split("\n")[0] || `exit ${r.code}`, missing: "?", authFailed: "?", switches: "?" };
     const x = lastJson(r.stdout);
     const windowS = (x.lastPacket - x.firstPacket + 1) / pps;
     const ok = x.delivered > 0 && x.lost === 0 && x.authFailed === 0 && x.badPackets === 0 && x.lastPacket === sent.packets - 1 &&
@@ -156,10 +166,34 @@ async function trial(mode, n, pps, seconds) {
     senderCpuUsPerPacket: sent.cpu?.usPerPacket, receiver: receivers,
   };
   const cpu = receivers.map((r) => r.cpuUsPerPacket?.toFixed(2)).join("/");
-  console.log(`  ${mode.padEnd(11)} N=${n} ${String(pps).padStart(7)} pkt/s ${row.rtpMbps.toFixed(0).padStart(5)} Mbit/s ${seconds} s: ${ok ? "zero loss" : "LOSS"}` +
+  progress.log(`  ${mode.padEnd(11)} N=${n} ${String(pps).padStart(7)} pkt/s ${row.rtpMbps.toFixed(0).padStart(5)} Mbit/s ${seconds} s: ${ok ? "zero loss" : "LOSS"}` +
     ` (sent ${(achieved * 100).toFixed(1)} %, missing ${receivers.map((r) => r.missing).join("/")}, auth-fail ${receivers.map((r) => r.authFailed).join("/")}, switches ${receivers.map((r) => r.switches).join("/")})` +
-    `  cpu µs/pkt send ${sent.cpu?.usPerPacket?.toFixed(2)} recv ${cpu}`);
+    `  cpu µs/pkt send ${sent.cpu?.usPerPacket?.toFixed(2)} recv ${cpu}${receivers.filter((r) => r.error).map((r) => `  receiver failed: ${r.error}`).join("")}`);
   return row;
+}
+
+/** One step: each [mode, pps] TRIALS times, round by round across the modes; per mode, whether most trials passed. */
+async function step(steps, n, seconds, trials) {
+  const runs = steps.map(() => []);
+  for (let round = 0; round < TRIALS; round++) {
+    for (const [i, [mode, pps]] of steps.entries()) runs[i].push(await trial(mode, n, pps, seconds, round));
+  }
+  trials.push(...runs.flat());
+  return runs.map((r) => r.filter((t) => t.ok).length > TRIALS / 2);
+}
+
+/**
+ * CPU µs per packet of a mode at a rate: the medians over all full-length trials of it at that rate (the
+ * search's and the split's), the receivers pooled. A receiver counts only if it received for the whole trial:
+ * one that started late charges its start-up (WASM compile, keying) to a few packets.
+ */
+function cpuAt(trials, mode, pps) {
+  const ts = trials.filter((t) => t.mode === mode && t.pps === pps && t.seconds === SECONDS);
+  const numbers = (xs) => xs.filter((x) => typeof x === "number");
+  return {
+    sender: round2(median(numbers(ts.map((t) => t.senderCpuUsPerPacket)))),
+    receiver: round2(median(numbers(ts.flatMap((t) => t.receiver.filter((r) => r.windowS >= t.seconds).map((r) => r.cpuUsPerPacket))))),
+  };
 }
 
 /** Highest zero-loss rate of each mode for `n` receivers, the modes' trials interleaved. */
@@ -167,12 +201,11 @@ async function search(n, trials) {
   const state = Object.fromEntries(MODES.map((m) => [m, { lo: 0, hi: 0, confirmed: false }]));
   // Probes: double from START_PPS until a short trial loses.
   for (let pps = START_PPS, open = MODES; open.length > 0 && pps <= MAX_PPS; pps *= 2) {
-    for (const mode of open) {
-      const t = await trial(mode, n, pps, PROBE_SECONDS);
-      trials.push(t);
-      if (t.ok) state[mode].lo = pps;
+    const verdicts = await step(open.map((m) => [m, pps]), n, PROBE_SECONDS, trials);
+    open.forEach((mode, i) => {
+      if (verdicts[i]) state[mode].lo = pps;
       else state[mode].hi = pps;
-    }
+    });
     open = open.filter((m) => state[m].hi === 0);
   }
   // Full-length trials: confirm the low end (halving on loss), then bisect.
@@ -188,11 +221,10 @@ async function search(n, trials) {
   for (;;) {
     const steps = MODES.map((m) => [m, next(m)]).filter(([, p]) => p !== undefined);
     if (steps.length === 0) break;
-    for (const [m, pps] of steps) {
+    const verdicts = await step(steps, n, SECONDS, trials);
+    for (const [i, [m, pps]] of steps.entries()) {
       const st = state[m];
-      const t = await trial(m, n, pps, SECONDS);
-      trials.push(t);
-      if (t.ok) {
+      if (verdicts[i]) {
         st.lo = pps;
         st.confirmed = true;
       } else {
@@ -216,10 +248,10 @@ if (canNetns) {
   ip("-n", NS, "route", "add", "224.0.0.0/4", "dev", "lo");
 }
 console.log(`line rate: ${canNetns ? `multicast ${GROUP}:${PORT} in namespace ${NS}` : "unicast 127.0.0.1 (no namespace)"}, ` +
-  `${RTP_BYTES}-byte RTP packets, TEK_RAND2 every 1 s, ${SECONDS} s trials, node ${process.version}, ${cpus().length}x ${cpus()[0]?.model ?? "cpu"}`);
+  `${RTP_BYTES}-byte RTP packets, TEK_RAND2 every 1 s, ${SECONDS} s trials, ${TRIALS} per step, node ${process.version}, ${cpus().length}x ${cpus()[0]?.model ?? "cpu"}`);
 const results = [];
 const rate = (pps) => ({ pps, rtpMbps: +(pps * RTP_BYTES * 8 / 1e6).toFixed(1) });
-const round2 = (x) => (typeof x === "number" ? +x.toFixed(2) : null);
+const round2 = (x) => (typeof x === "number" && Number.isFinite(x) ? +x.toFixed(2) : null);
 for (const n of RECEIVERS) {
   console.log(`\nN = ${n} receiver${n > 1 ? "s" : ""}`);
   const trials = [];
@@ -227,16 +259,19 @@ for (const n of RECEIVERS) {
   // CPU split: every mode at one rate, the SRTP zero-loss rate (or the plain one if SRTP never passed).
   const at = best.srtp || best.plain;
   const cpu = { sender: {}, receiver: {} };
+  await step(MODES.map((m) => [m, at]), n, SECONDS, trials);
   for (const m of MODES) {
-    const t = await trial(m, n, at, SECONDS);
-    trials.push(t);
-    cpu.sender[m] = round2(t.senderCpuUsPerPacket);
-    cpu.receiver[m] = round2(median(t.receiver.map((r) => r.cpuUsPerPacket)));
+    const c = cpuAt(trials, m, at);
+    cpu.sender[m] = c.sender;
+    cpu.receiver[m] = c.receiver;
   }
+  const minus = (a, b) => (typeof a === "number" && typeof b === "number" ? round2(a - b) : null);
   for (const side of Object.values(cpu)) {
-    side.socketIo = side.dgram;
-    side.pipeline = round2(side.plain - side.dgram);
-    side.crypto = round2(side.srtp - side.plain);
+    side.socketIo = side.dgram ?? null;
+    side.pipeline = minus(side.plain, side.dgram);
+    side.crypto = minus(side.srtp, side.plain);
+    side.pipelineDgramIo = minus(side["plain:dgram"], side.dgram);
+    side.cryptoDgramIo = minus(side["srtp:dgram"], side["plain:dgram"]);
   }
   const result = {
     receivers: n,
@@ -245,6 +280,7 @@ for (const n of RECEIVERS) {
     trials,
   };
   results.push(result);
+  progress.end();
   console.log(`N=${n}: highest zero-loss rate — bare dgram ${best.dgram} pkt/s (${rate(best.dgram).rtpMbps} Mbit/s), plain pipeline ${best.plain} pkt/s ` +
     `(${rate(best.plain).rtpMbps} Mbit/s), SRTP ${best.srtp} pkt/s (${rate(best.srtp).rtpMbps} Mbit/s): SRTP/plain = ${result.zeroLoss.srtpOverPlain}`);
   for (const [side, c] of Object.entries(cpu)) {
@@ -257,13 +293,8 @@ for (const n of RECEIVERS) {
   }
 }
 
-function median(xs) {
-  const v = xs.filter((x) => typeof x === "number").sort((a, b) => a - b);
-  return v.length === 0 ? undefined : v[v.length >> 1];
-}
-
+const summary = { machine: machine(), date: new Date().toISOString(), netns: canNetns, rtpBytes: RTP_BYTES, seconds: SECONDS, trialsPerStep: TRIALS, resolution: RESOLUTION, results };
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(new URL("./results/linerate.json", import.meta.url), JSON.stringify({
-  machine: { node: process.version, cpus: cpus().length, model: cpus()[0]?.model }, netns: canNetns, rtpBytes: RTP_BYTES, seconds: SECONDS, results,
-}, null, 2) + "\n");
+writeFileSync(new URL("./results/linerate.json", import.meta.url), JSON.stringify(summary, null, 2) + "\n");
 console.log("\n→ bench/results/linerate.json");
+writeChart("linerate", linerateChart(summary));

@@ -1,11 +1,13 @@
 // SRTP benchmark: protect / unprotect (single and batch), payloads 160/1200/1400, AES_CM_128_HMAC_SHA1_80
 // without MKI and with a 12-byte MKI; rejection and key-install costs. In the same run: a node:crypto
 // SRTP, werift-rtp, @noble/ciphers + @noble/hashes and libsrtp through the native addon (when built).
-// Prints a table and writes bench/results/srtp.json as [{impl, op, payloadBytes, mki, nsPerPacket}].
+// Prints a table, writes bench/results/srtp.json as [{impl, op, payloadBytes, mki, nsPerPacket, trialsNs}] and
+// draws docs/charts/srtp.svg (12 + 1200 bytes, no MKI: every implementation's protect and unprotect).
 import { randomBytes } from "node:crypto";
 import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtpSession } from "werift-rtp";
 import { loadCore, SrtpContext } from "../dist/index.js";
-import { runSuite, writeResults } from "./harness.mjs";
+import { runSuite, TRIALS, writeChart, writeResults } from "./harness.mjs";
+import { costChart } from "./cost-chart.mjs";
 import { NodeCryptoSrtp, sessionKeys } from "../reference/node-crypto-srtp.mjs";
 import { NobleSrtp } from "./noble-srtp.mjs";
 
@@ -193,7 +195,7 @@ for (const payload of SIZES) {
 }
 
 const rows = runSuite(cases).map((r, i) => ({
-  impl: r.impl, op: r.primitive, payloadBytes: r.bytes, mki: cases[i].mki, nsPerPacket: r.nsPerOp,
+  impl: r.impl, op: r.primitive, payloadBytes: r.bytes, mki: cases[i].mki, nsPerPacket: r.nsPerOp, trialsNs: r.trialsNs,
 }));
 writeResults("srtp", rows);
 
@@ -207,3 +209,22 @@ for (const op of ["protect", "unprotect"]) {
     }
   }
 }
+
+const NAMES = {
+  "wasm-simd batch": "ours, SIMD, batch of 32", "wasm-simd": "ours, SIMD, 1 per call", "wasm-scalar batch": "ours, scalar, batch of 32",
+  "wasm-scalar": "ours, scalar, 1 per call", "libsrtp (addon)": "libsrtp 2 (addon)", "node:crypto": "node:crypto", "werift-rtp": "werift-rtp",
+  "@noble (ciphers+hashes)": "@noble ciphers+hashes",
+};
+const ratio = (peer, op) => {
+  const w = at("wasm-simd batch", op), p = at(peer, op);
+  return w && p ? `${(p / w).toFixed(2)}×` : "–";
+};
+writeChart("srtp", costChart({
+  title: "SRTP AES_CM_128_HMAC_SHA1_80, 12 + 1200-byte packets, no MKI",
+  note: `Per packet, ${TRIALS} trials of benchmark.js per case, all implementations interleaved in one process` +
+    `${libsrtp ? "" : " (libsrtp addon not built: no libsrtp bars)"}. Same run: SIMD batch vs libsrtp ${ratio("libsrtp (addon)", "protect")} protect, ` +
+    `${ratio("libsrtp (addon)", "unprotect")} unprotect; vs node:crypto ${ratio("node:crypto", "protect")} / ${ratio("node:crypto", "unprotect")}.`,
+  groups: Object.values(NAMES),
+  series: ["protect", "unprotect"],
+  cells: rows.filter((r) => r.payloadBytes === 1200 && r.mki === 0 && NAMES[r.impl]).map((r) => ({ group: NAMES[r.impl], series: r.op, nsPerOp: r.nsPerPacket, trialsNs: r.trialsNs })),
+}));

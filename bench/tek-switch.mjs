@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import * as lib from "../dist/index.js";
-import { writeResults } from "./harness.mjs";
+import { median, writeResults } from "./harness.mjs";
 
 // The UE classes are exported from the package root once src/index.ts re-exports src/mbms/ue.
 const ue = lib.MkiEvaluator ? lib : await import("../dist/mbms/ue/index.js");
@@ -38,10 +38,6 @@ function rtp(seq) {
   return p;
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 const pct = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 /** The sender's packets: for each period a fresh MKI, PER_PERIOD packets (precomputed, not timed). */
