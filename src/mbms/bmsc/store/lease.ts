@@ -5,7 +5,6 @@
 // caller's own, and otherwise returns the holder. Times are the callers' clocks (Date.now() of each
 // instance): instances on one database need clocks that agree to well within the TTL.
 import { MbmsError } from "../../errors.js";
-import { checkTime } from "./types.js";
 
 /** The lease after an acquireLease call. */
 export interface Lease {
@@ -27,7 +26,7 @@ export function checkLease(name: unknown, owner: unknown, ttlMs?: unknown, now?:
   }
   if (ttlMs === undefined) return;
   if (typeof ttlMs !== "number" || !Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new MbmsError("ERR_ARGUMENT", "lease TTL must be a positive integer of milliseconds");
-  checkTime("now", now);
+  if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new MbmsError("ERR_ARGUMENT", "now must be a non-negative integer of milliseconds");
 }
 
 /** The rule every backend applies, on the row it read (undefined: none). */
