@@ -152,15 +152,32 @@ describe("PostgresKeyStore: the schema", () => {
     try {
       expect((await check.query("SELECT version FROM schema_version")).rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
       const tables = (await check.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((r) => r.tablename);
-      expect(tables).toEqual(["nonces", "schema_version", "services", "subscriptions", "tek_rand2", "tgks", "users"]);
+      expect(tables).toEqual(["leases", "nonces", "schema_version", "services", "subscriptions", "tek_rand2", "tgks", "users"]);
     } finally {
       await check.end();
     }
   });
 
+  it("migrates a version-1 schema: the leases table is added, the rest kept", async () => {
+    const schema = pgt.schema();
+    const a = await open(schema);
+    await a.addService(service("news"));
+    await a.close();
+    await pgt.admin(`DROP TABLE ${schema}.leases; UPDATE ${schema}.schema_version SET version = 1`);
+    const b = await open(schema);
+    try {
+      expect((await b.getService("news"))!.csbId).toBe(service("news").csbId);
+      expect((await b.acquireLease("schedule/news", "a", 3000, 1000)).acquired).toBe(true);
+    } finally {
+      await b.close();
+    }
+    expect((await pgt.admin(`SELECT version FROM ${schema}.schema_version`)).rows).toEqual([{ version: 2 }]);
+  });
+
   it("refuses a schema of another version (a newer build's, or an unknown one) with ERR_STORE, and a bad schema name", async () => {
     const schema = pgt.schema();
     await (await open(schema)).close();
+    expect(POSTGRES_SCHEMA_VERSION).toBe(2);
     for (const version of [POSTGRES_SCHEMA_VERSION + 1, 0]) {
       await pgt.admin(`UPDATE ${schema}.schema_version SET version = $1`, [version]);
       const err = await errorOf(() => open(schema));

@@ -118,7 +118,7 @@ describe("SqliteKeyStore on disk", () => {
     a.close();
     // Back to what a v1 build wrote: no subscriptions table, no TEK scheme, version 1.
     const raw = new Database(file);
-    raw.exec("DROP TABLE subscriptions; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 1");
+    raw.exec("DROP TABLE subscriptions; DROP TABLE leases; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 1");
     raw.close();
     const b = new SqliteKeyStore(file);
     try {
@@ -140,7 +140,7 @@ describe("SqliteKeyStore on disk", () => {
     a.addService(service("news", { tekScheme: "alt1 4+8" }));
     a.close();
     const raw = new Database(file);
-    raw.exec("ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 2");
+    raw.exec("DROP TABLE leases; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 2");
     raw.close();
     const b = new SqliteKeyStore(file);
     try {
@@ -150,6 +150,26 @@ describe("SqliteKeyStore on disk", () => {
     } finally {
       b.close();
     }
+  });
+
+  it("migrates a version-3 file: the leases table is added, the rest kept", () => {
+    const file = newFile();
+    const a = new SqliteKeyStore(file);
+    a.addService(service("news", { tekScheme: "alt1 4+8" }));
+    a.close();
+    const raw = new Database(file);
+    raw.exec("DROP TABLE leases; UPDATE schema_version SET version = 3");
+    raw.close();
+    const b = new SqliteKeyStore(file);
+    try {
+      expect(b.getService("news")!.tekScheme).toBe("alt1 4+8");
+      expect(b.acquireLease("schedule/news", "a", 3000, 1000)).toEqual({ name: "schedule/news", owner: "a", expiresAt: 4000, acquired: true });
+    } finally {
+      b.close();
+    }
+    const check = new Database(file);
+    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(4);
+    check.close();
   });
 
   it("maps open failures and foreign schemas to ERR_STORE, never a raw SqliteError", () => {

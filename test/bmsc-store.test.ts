@@ -331,6 +331,50 @@ describe.each(backends)("%s", (_name, open) => {
     });
   });
 
+  describe("leases", () => {
+    it("takes a free lease, renews it for its owner, refuses it to others until it expires, then hands it over", async () => {
+      const s = await store();
+      expect(await s.acquireLease("schedule/tv", "a", 3000, 10_000)).toEqual({ name: "schedule/tv", owner: "a", expiresAt: 13_000, acquired: true });
+      expect(await s.acquireLease("schedule/tv", "b", 3000, 12_999)).toEqual({ name: "schedule/tv", owner: "a", expiresAt: 13_000, acquired: false });
+      expect(await s.acquireLease("schedule/tv", "a", 3000, 12_000)).toEqual({ name: "schedule/tv", owner: "a", expiresAt: 15_000, acquired: true });
+      expect((await s.acquireLease("schedule/tv", "b", 3000, 14_999)).acquired).toBe(false);
+      // expired at 15,000: the first other caller takes it, and the old owner is refused until that expires
+      expect(await s.acquireLease("schedule/tv", "b", 3000, 15_000)).toEqual({ name: "schedule/tv", owner: "b", expiresAt: 18_000, acquired: true });
+      expect(await s.acquireLease("schedule/tv", "a", 3000, 15_001)).toEqual({ name: "schedule/tv", owner: "b", expiresAt: 18_000, acquired: false });
+      // names are independent
+      expect((await s.acquireLease("schedule/radio", "a", 3000, 15_001)).acquired).toBe(true);
+      expect(await s.countLeases()).toBe(2);
+    });
+
+    it("releases only for the holder; a released lease is free at once", async () => {
+      const s = await store();
+      await s.acquireLease("ssrc/tv/1", "a", 60_000, 1000);
+      expect(await s.releaseLease("ssrc/tv/1", "b")).toBe(false);
+      expect((await s.acquireLease("ssrc/tv/1", "b", 60_000, 2000)).acquired).toBe(false);
+      expect(await s.releaseLease("ssrc/tv/1", "a")).toBe(true);
+      expect(await s.releaseLease("ssrc/tv/1", "a")).toBe(false);
+      expect(await s.countLeases()).toBe(0);
+      expect((await s.acquireLease("ssrc/tv/1", "b", 60_000, 2000)).acquired).toBe(true);
+    });
+
+    it("gives the lease to exactly one of many callers racing for it", async () => {
+      const s = await store();
+      const all = await Promise.all(Array.from({ length: 16 }, (_, i) => s.acquireLease("schedule/tv", `i${i}`, 3000, 5000)));
+      const winners = all.filter((l) => l.acquired);
+      expect(winners.length).toBe(1);
+      expect(new Set(all.map((l) => l.owner))).toEqual(new Set([winners[0]!.owner]));
+    });
+
+    it("refuses bad arguments with ERR_ARGUMENT", async () => {
+      const s = await store();
+      expect(await asyncCodeOf(() => s.acquireLease("", "a", 1, 0))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.acquireLease("x", "", 1, 0))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.acquireLease("x", "a", 0, 0))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.acquireLease("x", "a", 1, -1))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.releaseLease("x", "a".repeat(257)))).toBe("ERR_ARGUMENT");
+    });
+  });
+
   describe("nonce replay cache", () => {
     const ok = { recorded: true };
     const replay = { recorded: false, reason: "replayed" };

@@ -13,5 +13,7 @@ export * from "./request-auth.js";
 export * from "./rate-limiter.js";
 export * from "./key-server.js";
 export * from "./mbms-sender.js";
+export { SsrcRegistration, randomSequence } from "./ssrc-registry.js";
+export { DEFAULT_LEASE_TTL_MS, type ScheduleLeaseOptions } from "./schedule-lease.js";
 export * from "./tek-schedule.js";
 export type { RevocationMode } from "./revocation.js";

@@ -21,6 +21,7 @@ import { MbmsError } from "../errors.js";
 import type { SessionManager } from "./session-manager.js";
 import type { TekEvent } from "./tek-event.js";
 import { scheduledTekSwitches } from "./tek-schedule.js";
+import type { SsrcRegistration } from "./ssrc-registry.js";
 
 export interface MbmsSenderOptions {
   manager: SessionManager;
@@ -28,6 +29,13 @@ export interface MbmsSenderOptions {
   core?: CryptoCore;
   /** A TEK that could not be installed (the sender has stopped). */
   onError?: (error: MbmsError) => void;
+  /**
+   * The SSRC this sender's packets carry, registered unique for the service (ssrc-registry.ts). With it, a
+   * TEK already in force (resumed, or another instance's rotation) is safe to send under — distinct SSRCs
+   * never share a keystream (RFC 3711 §9.1) — so `start` takes that TEK instead of forcing a rotation,
+   * which only the schedule's owner may do when several instances share the store.
+   */
+  ssrc?: SsrcRegistration;
 }
 
 export type MbmsSenderState = "unkeyed" | "sending" | "failed";
@@ -72,6 +80,8 @@ export class MbmsSender {
   private readonly manager: SessionManager;
   private readonly core: CryptoCore | undefined;
   private readonly onError: ((error: MbmsError) => void) | undefined;
+  /** The registered SSRC (MbmsSenderOptions.ssrc), if any. */
+  readonly ssrc: SsrcRegistration | undefined;
   private readonly unsubscribe: () => void;
   private readonly timers = new Set<unknown>();
   private ctx: SrtpContext | undefined;
@@ -90,8 +100,9 @@ export class MbmsSender {
     if (!this.manager.hasService(this.serviceId)) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(this.serviceId)} not managed`);
     this.core = options.core;
     this.onError = options.onError;
+    this.ssrc = options.ssrc;
     this.unsubscribe = this.manager.onTek((e) => {
-      if (e.serviceId === this.serviceId && !e.resumed) this.onTek(e);
+      if (e.serviceId === this.serviceId && (!e.resumed || this.ssrc)) this.onTek(e);
     });
   }
 
@@ -113,9 +124,18 @@ export class MbmsSender {
   /**
    * Call after `manager.start()` resolved: if no fresh TEK is in force (the one in force was resumed from
    * the store, or none was announced), starts a new TEK_RAND2 period now; resolves once it is announced.
+   * With a registered `ssrc`, takes the TEK in force instead (ERR_NOT_FOUND while the store has none).
    */
   async start(): Promise<void> {
-    if (!this.closed && this.current === undefined && this.s.state !== "failed") await this.manager.rotateTekNow(this.serviceId);
+    if (this.closed || this.current !== undefined || this.s.state === "failed") return;
+    if (!this.ssrc) return this.manager.rotateTekNow(this.serviceId);
+    const tek = await this.manager.currentTek(this.serviceId);
+    try {
+      if (this.current === undefined) this.onTek({ ...tek, resumed: true });
+    } finally {
+      tek.masterKey.fill(0);
+      tek.masterSalt.fill(0);
+    }
   }
 
   /** Protects `buf[0..len)` in place (room for the trailer after it). Returns the SRTP length, or -1 if withheld. */
@@ -181,7 +201,8 @@ export class MbmsSender {
   }
 
   private onTek(e: TekEvent): void {
-    if (this.closed || this.s.state === "failed") return;
+    // A TEK installed already: `start` took the one in force, which the next schedule step may announce too.
+    if (this.closed || this.s.state === "failed" || this.ctx?.hasKey(e.mki)) return;
     const key: SendKey = { mki: e.mki.slice(), startsAt: e.startsAt, tgkExpiresAt: e.tgkExpiresAt };
     try {
       // Copies: the manager zeroes masterKey/masterSalt once the listeners return.

@@ -35,8 +35,10 @@ import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
 import { chainComplete, ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
 import { entitledServices, revocationMode, revokeServices, startFreshTgk, type RevocationMode } from "./revocation.js";
 import { ServiceQueue } from "./service-queue.js";
+import { ScheduleLease } from "./schedule-lease.js";
 import type { TekEvent } from "./tek-event.js";
-import { TekRotation, prepareAt } from "./tek-rotation.js";
+import { TekRotation } from "./tek-rotation.js";
+import { nextStepDue } from "./next-step.js";
 import type { SessionManagerOptions } from "./session-options.js";
 
 export type { SessionManagerOptions } from "./session-options.js";
@@ -52,6 +54,8 @@ export interface KeyResponse {
 }
 
 const TEK_RAND_BYTES = 16;
+/** How often an instance that does not own a schedule looks for the owner's rotation once a period is due. */
+const FOLLOW_POLL_MS = 20;
 
 const random = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
@@ -81,6 +85,8 @@ export class SessionManager {
   #adding = new Set<string>();
   /** Bumped by each #reschedule: of several in flight, the last one started arms the timer. */
   #scheduleGen = 0;
+  /** Several instances on one store: who owns each schedule (undefined: this one owns all). */
+  #lease: ScheduleLease | undefined;
 
   /** A manager with the services of `options.services` added, one after the other. */
   static async create(options: SessionManagerOptions): Promise<SessionManager> {
@@ -114,6 +120,7 @@ export class SessionManager {
     this.#chain = { store: this.store, maxTgkId: 2 ** (8 * this.layout.tgkIdBytes) - 1, log: this.#log };
     this.#tek = new TekRotation({ store: this.store, layout: this.layout, derivation: this.derivation, core: this.#core, log: this.#log });
     if (options.onTek) this.#tek.listeners.add(options.onTek);
+    this.#lease = options.lease && new ScheduleLease(this.store, this.clock, this.#log, options.lease);
   }
 
   // ---- users ----
@@ -181,23 +188,26 @@ export class SessionManager {
     if (this.#services.has(serviceId) || this.#adding.has(serviceId)) throw new MbmsError("ERR_DUPLICATE", `service ${JSON.stringify(serviceId)} already managed`);
     this.#adding.add(serviceId);
     try {
-      const stored = await this.store.getService(serviceId);
-      if (stored) {
-        await checkStoredService(this.store, stored, config, settings, tekScheme(this.derivation, this.layout));
-        this.#log("info", "service resumed", { serviceId, profile });
-      } else {
+      let stored = await this.store.getService(serviceId);
+      if (!stored) {
         const csbId = config.csbId ?? new DataView(random(4).buffer).getUint32(0);
-        await this.store.addService({
+        // Insert-if-absent: an instance starting at the same time may create it first — then it is resumed.
+        stored = await this.store.addService({
           serviceId, csbId, csId: KEY_MESSAGE_CS_ID, srtpProfile: profile, tekRand: random(TEK_RAND_BYTES),
           tekScheme: tekScheme(this.derivation, this.layout),
-        });
-        this.#log("info", "service created", { serviceId, profile });
-      }
+        }).then(() => void this.#log("info", "service created", { serviceId, profile }), (e: MbmsError) => {
+          if (e.code !== "ERR_DUPLICATE") throw e;
+        }).then(() => this.store.getService(serviceId));
+        if (!stored) throw new MbmsError("ERR_STORE", `service ${JSON.stringify(serviceId)} vanished while being added`);
+      } else this.#log("info", "service resumed", { serviceId, profile });
+      await checkStoredService(this.store, stored, config, settings, tekScheme(this.derivation, this.layout));
       this.#services.set(serviceId, settings);
     } finally {
       this.#adding.delete(serviceId);
     }
-    await this.#queue.run(serviceId, async () => void wipeTgks(await ensureTgks(this.#chain, settings, this.clock.now())));
+    await this.#queue.run(serviceId, async () => {
+      if (await this.#owns(serviceId)) wipeTgks(await ensureTgks(this.#chain, settings, this.clock.now()));
+    });
     await this.#reschedule();
   }
 
@@ -226,11 +236,22 @@ export class SessionManager {
   }
 
   /** Stops the timers; resolves once the store work under way has settled (await it before closing the store). */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.#running = false;
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     this.#timer = undefined;
-    return this.#queue.idle();
+    await this.#queue.idle();
+    await this.#lease?.release();
+  }
+
+  /** Whether this instance owns the service's schedule now (always, without the `lease` option). */
+  ownsSchedule(serviceId: string): boolean {
+    return this.#lease?.holds(serviceId) ?? true;
+  }
+
+  /** Renews or takes the service's lease (without the `lease` option: this instance owns every schedule). */
+  #owns(serviceId: string): Promise<boolean> {
+    return this.#lease ? this.#lease.own(serviceId) : Promise.resolve(true);
   }
 
   get running(): boolean {
@@ -272,6 +293,7 @@ export class SessionManager {
     const announce = this.#announceWanted.delete(s.serviceId);
     const now = this.clock.now();
     try {
+      if (!(await this.#owns(s.serviceId))) return await this.#tek.follow(s, now, announce).then(() => true);
       wipeTgks(await ensureTgks(this.#chain, s, now));
       await this.#tek.ensureTek(s, now, announce);
       await this.#tek.prepareNext(s, now);
@@ -288,11 +310,17 @@ export class SessionManager {
     if (!this.#running) return;
     const gen = ++this.#scheduleGen;
     const now = this.clock.now();
-    const dues = await Promise.all([...this.#services.values()].map((s) => this.#nextDue(s, now)));
+    const dues = await Promise.all([...this.#services.values()].map((s) => nextStepDue(this.store, s, now, this.#retryMs)));
     if (gen !== this.#scheduleGen || !this.#running) return; // a later call read a later state
     // After a failed step the next is in retryMs, not sooner: a step that is due and keeps failing (the
     // store gone) would otherwise run again at once, forever.
-    const next = forcedDelay !== undefined ? now + forcedDelay : Math.min(...dues);
+    let next = forcedDelay !== undefined ? now + forcedDelay : Math.min(...dues);
+    if (this.#lease) {
+      // Renewals (and a follower's takeover) need a step every ttl/3; a follower whose boundary has passed
+      // waits for the owner's rotation: it polls, instead of stepping again at once.
+      next = Math.min(next, now + this.#lease.stepMs);
+      if (next <= now && [...this.#services.keys()].some((id) => !this.#lease!.holds(id))) next = now + FOLLOW_POLL_MS;
+    }
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     this.#timer = undefined;
     if (next === Infinity) return;
@@ -303,27 +331,6 @@ export class SessionManager {
     unrefTimer(this.#timer); // a pending rotation never keeps the process alive
   }
 
-  /** When the service's next step is due: a TGK to generate, retire or prepare, or the end of the TEK_RAND2 period. */
-  async #nextDue(s: ServiceSettings, now: number): Promise<number> {
-    try {
-      let next = Infinity;
-      const tgks = wipeTgks(await liveTgks(this.store, s.serviceId, now));
-      const cur = tgks.find((t) => t.validFrom <= now);
-      const last = tgks[tgks.length - 1];
-      if (last) next = Math.min(next, last.expiresAt - s.nextTgkLeadMs);
-      if (cur) next = Math.min(next, cur.expiresAt);
-      // The end of the period in force: due now if it has passed. (Aligning on `now` instead skipped a
-      // period whenever a timer fired a millisecond early by Date.now and this read the clock again on
-      // the boundary: the soak test caught 2 of 60 periods missing.)
-      const st = await this.store.getTekRand2(s.serviceId);
-      const prepare = prepareAt(s, tgks, st, now);
-      if (prepare !== undefined) next = Math.min(next, prepare);
-      return st ? Math.min(next, st.currentStart + s.tekRand2PeriodMs) : next;
-    } catch {
-      return now + this.#retryMs;
-    }
-  }
-
   /**
    * Starts a new TEK_RAND2 period of `serviceId` now (persisted, then announced). For a sender that cannot
    * continue the SRTP packet index of the TEK in force — a restarted sender's index starts over, and one
@@ -332,7 +339,10 @@ export class SessionManager {
   async rotateTekNow(serviceId: string): Promise<void> {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
-    await this.#queue.run(serviceId, () => this.#tek.ensureTek(s, this.clock.now(), false, true));
+    await this.#queue.run(serviceId, async () => {
+      if (!(await this.#owns(serviceId))) throw new MbmsError("ERR_NOT_OWNER", `another instance owns the schedule of ${JSON.stringify(serviceId)}`);
+      await this.#tek.ensureTek(s, this.clock.now(), false, true);
+    });
   }
 
   /** The TEK in force for a service (fresh arrays, owned by the caller), without rotating anything. */
@@ -387,6 +397,8 @@ export class SessionManager {
   async #tgksFor(s: ServiceSettings, now: number): Promise<TgkRecord[]> {
     const tgks = await liveTgks(this.store, s.serviceId, now);
     if (chainComplete(tgks, s, now)) return tgks;
+    if (!this.ownsSchedule(s.serviceId) && tgks.some((t) => t.validFrom <= now)) return tgks; // a non-owner never writes
+    if (!this.ownsSchedule(s.serviceId)) throw new MbmsError("ERR_NOT_FOUND", "no TGK in force yet (the schedule's owner makes it)");
     wipeTgks(tgks);
     return this.#queue.run(s.serviceId, () => ensureTgks(this.#chain, s, this.clock.now()));
   }

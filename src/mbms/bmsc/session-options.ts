@@ -5,6 +5,7 @@ import type { CryptoCore } from "../../wasm/core.js";
 import type { MkiLayout, TekDerivation } from "../key-hierarchy.js";
 import type { RekeySpread } from "./retrieval-window.js";
 import type { RevocationMode } from "./revocation.js";
+import type { ScheduleLeaseOptions } from "./schedule-lease.js";
 import type { ServiceConfig } from "./service-config.js";
 import type { AsyncKeyStore, KeyStore } from "./store/index.js";
 import type { TekEvent } from "./tek-event.js";
@@ -40,4 +41,10 @@ export interface SessionManagerOptions {
    */
   revocation?: RevocationMode;
   core?: CryptoCore;
+  /**
+   * Several BM-SC instances on one store (schedule-lease.ts): only the holder of a service's lease rotates
+   * TEK_RAND2 and generates TGKs; every instance announces what the store holds. Absent: this instance is
+   * the only one and owns every schedule (no lease calls).
+   */
+  lease?: ScheduleLeaseOptions;
 }

@@ -105,6 +105,26 @@ export class TekRotation {
     }
   }
 
+  /**
+   * The step of an instance that does not own the schedule (schedule-lease.ts): announces the TEK in force
+   * and a prepared later one as the store holds them, each once and in order, writing nothing — so the
+   * sender of every instance switches with the owner's rotations.
+   */
+  async follow(s: ServiceSettings, now: number, announceCurrent: boolean): Promise<void> {
+    const [live, st] = [await liveTgks(this.#c.store, s.serviceId, now), await this.#c.store.getTekRand2(s.serviceId)];
+    try {
+      for (const state of st ? [inForce(st, now), st.currentStart > now ? st : undefined] : []) {
+        const tgk = state && live.find((t) => t.validFrom <= state.currentStart && state.currentStart < t.expiresAt);
+        const last = this.#announced.get(s.serviceId);
+        if (!tgk || (last !== undefined && Number(last.split("/")[1]) >= state.currentStart)) continue;
+        this.#announced.set(s.serviceId, `${tgk.tgkId}/${state.currentStart}`);
+        await this.#emit(s, { ...tgk, tgk: tgk.tgk.slice() }, state, announceCurrent && last === undefined && state.currentStart <= now);
+      }
+    } finally {
+      wipeTgks(live);
+    }
+  }
+
   /** The TEK in force for a service (fresh arrays, owned by the caller), without rotating anything. */
   async current(s: ServiceSettings, now: number): Promise<Omit<TekEvent, "resumed">> {
     const tgk = await this.#tgkInForce(s.serviceId, now);

@@ -24,6 +24,7 @@ const METHODS = [
   "addTgk", "getTgk", "listTgks", "deleteExpiredTgks", "endTgks",
   "getTekRand2", "rotateTekRand2",
   "rememberNonce", "purgeNonces", "countNonces",
+  "acquireLease", "releaseLease", "countLeases",
   "close",
 ] as const satisfies readonly (keyof KeyStore)[];
 type Missing = Exclude<keyof KeyStore, (typeof METHODS)[number]>;

@@ -6,6 +6,7 @@ export type {
   UserUpdate,
 } from "./types.js";
 export { MAX_TGK_ID } from "./types.js";
+export type { Lease } from "./lease.js";
 export { asyncStore, isAsyncKeyStore, toAsyncStore, type AsyncKeyStore } from "./async-store.js";
 export { MemoryKeyStore } from "./memory-store.js";
 export {

@@ -2,6 +2,7 @@
 // semantics as SqliteKeyStore (one test suite runs against both). Pure JS, no Node APIs.
 import { MbmsError } from "../../errors.js";
 import { ExpiryHeap } from "./expiry-heap.js";
+import { checkLease, leaseAfter, type Lease } from "./lease.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
   checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, compareIds, copyBytes, pickTgkId,
@@ -30,6 +31,7 @@ export class MemoryKeyStore implements KeyStore {
   /** Every stored nonce by expiry, to forget expired ones as new ones arrive. */
   #expiry = new ExpiryHeap<{ userId: string; key: string }>();
   #closed = false;
+  #leases = new Map<string, { owner: string; expiresAt: number }>();
 
   #open(): void {
     if (this.#closed) throw new MbmsError("ERR_STORE", "the key store is closed");
@@ -316,8 +318,29 @@ export class MemoryKeyStore implements KeyStore {
     return n;
   }
 
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Lease {
+    checkLease(name, owner, ttlMs, now);
+    this.#open();
+    const lease = leaseAfter(this.#leases.get(name), name, owner, ttlMs, now);
+    if (lease.acquired) this.#leases.set(name, { owner, expiresAt: lease.expiresAt });
+    return lease;
+  }
+
+  releaseLease(name: string, owner: string): boolean {
+    checkLease(name, owner);
+    this.#open();
+    if (this.#leases.get(name)?.owner !== owner) return false;
+    return this.#leases.delete(name);
+  }
+
+  countLeases(): number {
+    this.#open();
+    return this.#leases.size;
+  }
+
   close(): void {
     if (this.#closed) return;
+    this.#leases.clear();
     for (const u of this.#users.values()) u.kek.fill(0);
     for (const s of this.#services.values()) zeroService(s);
     this.#users.clear();

@@ -1,15 +1,15 @@
 // The PostgreSQL store's schema, versioned like the SQLite one (its own numbering: version 1 holds what
 // SQLite's version 3 holds). It is created, or checked, in one transaction under a transaction-scoped
 // advisory lock, so that BM-SC instances starting at once on an empty database wait for the first one
-// instead of failing on each other's CREATE (or creating twice). A database written by another version is
-// refused with ERR_STORE (there is no older one yet: migrations from version 1 go here with version 2).
+// instead of failing on each other's CREATE (or creating twice). A database of version 1 is migrated (v2 adds
+// the leases table); one of any other version is refused with ERR_STORE.
 //
 // Ids are `COLLATE "C"`: byte order, which for UTF-8 is code-point order, as compareIds and SQLite's BINARY.
 // Times are bigint milliseconds; TGK-IDs and CSB IDs bigint (they reach 2^32-1).
 import type pg from "pg";
 import { MbmsError } from "../../errors.js";
 
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /** The two-key advisory lock namespace of this store ("mbms"); key 2 is 0 for the schema, a user's hash for its nonces. */
 export const LOCK_NAMESPACE = 0x6d626d73;
@@ -65,6 +65,15 @@ CREATE TABLE nonces (
 CREATE INDEX nonces_by_expiry ON nonces (expires_at);
 `;
 
+// v1 → v2: leases (lease.ts), e.g. which instance owns a service's schedule.
+const SCHEMA_V2 = `
+CREATE TABLE leases (
+  name       text COLLATE "C" PRIMARY KEY,
+  owner      text NOT NULL,
+  expires_at bigint NOT NULL
+);
+`;
+
 /**
  * Creates the schema (in `schema`, created if absent, or else the connection's search_path) or checks its
  * version, on one connection of the pool, in one transaction.
@@ -81,11 +90,14 @@ export async function ensureSchema(client: pg.PoolClient, schema: string | undef
     }
     const exists = (await client.query("SELECT to_regclass('schema_version') IS NOT NULL AS e")).rows[0]?.e === true;
     if (!exists) {
-      await client.query(SCHEMA_V1);
+      await client.query(SCHEMA_V1 + SCHEMA_V2);
       await client.query("INSERT INTO schema_version (id, version) VALUES (1, $1)", [POSTGRES_SCHEMA_VERSION]);
     } else {
       const v = (await client.query<{ version: number }>("SELECT version FROM schema_version WHERE id = 1")).rows[0]?.version;
-      if (v !== POSTGRES_SCHEMA_VERSION) {
+      if (v === 1) {
+        await client.query(SCHEMA_V2);
+        await client.query("UPDATE schema_version SET version = 2 WHERE id = 1");
+      } else if (v !== POSTGRES_SCHEMA_VERSION) {
         throw new MbmsError("ERR_STORE", `schema version ${v ?? "(none)"} is not this code's ${POSTGRES_SCHEMA_VERSION}`);
       }
     }

@@ -22,6 +22,8 @@ import { MbmsError } from "../../errors.js";
 import type { AsyncKeyStore } from "./async-store.js";
 import { pgStoreError } from "./postgres-errors.js";
 import { LOCK_NAMESPACE, ensureSchema } from "./postgres-schema.js";
+import { acquireLease, pairs, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
+import { checkLease, type Lease } from "./lease.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
@@ -42,8 +44,6 @@ export interface PostgresKeyStoreOptions {
 
 const ignore = (): void => undefined;
 
-type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
-
 const TGK_COLUMNS = "service_id, tgk_id, tgk, valid_from, expires_at";
 const RAND2_COLUMNS = "service_id, current, current_start, previous, previous_start";
 /**
@@ -62,27 +62,6 @@ const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === INT8_OID && format !== "binary" ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
-
-/** Overwrites `columns` with zeros of their length, then deletes the rows; returns how many went. */
-async function wipeAndDelete(q: Query, table: string, columns: string[], where: string, params: unknown[]): Promise<number> {
-  await q(`UPDATE ${table} SET ${columns.map((c) => `${c} = decode(repeat('00', length(${c})), 'hex')`).join(", ")} WHERE ${where}`, params);
-  return (await q(`DELETE FROM ${table} WHERE ${where}`, params)).rowCount ?? 0;
-}
-
-/** Subscribes each users[i] to services[i] (pairs); ERR_NOT_FOUND for an unknown service. */
-async function subscribe(q: Query, users: string[], services: string[]): Promise<void> {
-  if (users.length > 0) {
-    await q("INSERT INTO subscriptions (user_id, service_id) SELECT * FROM unnest($1::text[], $2::text[])", [users, services]);
-  }
-}
-
-/** The (user, service) pairs of users' service lists, as two parallel arrays. */
-function pairs(users: readonly { userId: string; services?: readonly string[] }[]): [string[], string[]] {
-  const u: string[] = [];
-  const s: string[] = [];
-  for (const x of users) for (const id of x.services ?? []) u.push(x.userId), s.push(id);
-  return [u, s];
-}
 
 /** Opens a pool on `target` (a URL or a pg.PoolConfig), then creates or checks the schema (see postgres-schema.ts). */
 export async function openPostgresKeyStore(target: string | pg.PoolConfig, options: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
@@ -399,6 +378,20 @@ export class PostgresKeyStore implements AsyncKeyStore {
       ? await this.#query("counting nonces", "SELECT count(*) AS n FROM nonces")
       : await this.#query("counting nonces", "SELECT count(*) AS n FROM nonces WHERE user_id = $1", [userId]);
     return r.rows[0].n as number;
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number, now: number): Promise<Lease> {
+    checkLease(name, owner, ttlMs, now);
+    return this.#tx("taking a lease", (q) => acquireLease(q, name, owner, ttlMs, now));
+  }
+
+  async releaseLease(name: string, owner: string): Promise<boolean> {
+    checkLease(name, owner);
+    return releaseLease((sql, params) => this.#query("releasing a lease", sql, params), name, owner);
+  }
+
+  async countLeases(): Promise<number> {
+    return (await this.#query("counting leases", "SELECT count(*) AS n FROM leases")).rows[0].n as number;
   }
 
   /** Ends the pool (waiting for calls in flight); later calls are ERR_STORE. */

@@ -3,7 +3,7 @@
 import type Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
 
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 const SCHEMA_V1 = `
 CREATE TABLE users (
@@ -61,8 +61,16 @@ INSERT INTO subscriptions (user_id, service_id) SELECT u.user_id, s.service_id F
 // same TEKs; services stored before have none (NULL) and are not checked.
 const SCHEMA_V3 = `ALTER TABLE services ADD COLUMN tek_scheme TEXT CHECK (tek_scheme IS NULL OR length(tek_scheme) BETWEEN 1 AND 64);`;
 
+// v3 → v4: leases (lease.ts), e.g. which instance owns a service's schedule. Rows are owned by no service.
+export const LEASES_TABLE = `
+CREATE TABLE leases (
+  name       TEXT PRIMARY KEY NOT NULL,
+  owner      TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;`;
+
 /** The step from version v - 1 to v. */
-const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2, 3: SCHEMA_V3 };
+const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2, 3: SCHEMA_V3, 4: LEASES_TABLE };
 
 export function migrate(db: Database.Database): void {
   db.transaction(() => {

@@ -16,6 +16,8 @@
 import { closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
+import { checkLease, leaseAfter, type Lease } from "./lease.js";
+import { storeError } from "./sqlite-errors.js";
 import { migrate } from "./sqlite-schema.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow, type UserRow } from "./sqlite-rows.js";
 import {
@@ -34,25 +36,6 @@ export interface SqliteKeyStoreOptions {
   busyTimeoutMs?: number;
   /** Permissions of a newly created database file (default 0o600: it holds KEKs and TGKs in clear). */
   fileMode?: number;
-}
-
-const sqliteCode = (e: unknown): string | undefined => {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_") ? code : undefined;
-};
-
-/** Turns anything a backend call threw into an MbmsError without echoing bound values. */
-function storeError(e: unknown, what: string): MbmsError {
-  if (e instanceof MbmsError) return e;
-  const code = sqliteCode(e);
-  if (code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE") {
-    return new MbmsError("ERR_DUPLICATE", `${what}: already exists`);
-  }
-  if (code === "SQLITE_CONSTRAINT_FOREIGNKEY") return new MbmsError("ERR_NOT_FOUND", `${what}: no such service`);
-  if (code !== undefined) return new MbmsError("ERR_STORE", `${what} failed (${code})`);
-  // better-sqlite3's own TypeErrors/RangeErrors (e.g. the directory does not exist, the database is closed)
-  // name paths and states, never bound values; keep only the class to be safe.
-  return new MbmsError("ERR_STORE", `${what} failed (${e instanceof Error ? e.name : "unknown error"})`);
 }
 
 function prepareAll(db: Database.Database) {
@@ -104,6 +87,10 @@ function prepareAll(db: Database.Database) {
     soonestUserNonce: p("SELECT min(expires_at) FROM nonces WHERE user_id = ?").pluck(),
     countNonces: p("SELECT count(*) FROM nonces").pluck(),
     purgeNonces: p("DELETE FROM nonces WHERE expires_at <= ?"),
+    getLease: p("SELECT owner, expires_at AS expiresAt FROM leases WHERE name = ?"),
+    setLease: p("INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"),
+    releaseLease: p("DELETE FROM leases WHERE name = ? AND owner = ?"),
+    countLeases: p("SELECT count(*) FROM leases").pluck(),
   };
 }
 
@@ -120,6 +107,7 @@ export class SqliteKeyStore implements KeyStore {
   #allocateTx!: (serviceId: string, max: number) => number;
   #rotateTx!: (serviceId: string, rand2: Uint8Array, startsAt: number) => RotateResult;
   #endTx!: (serviceId: string, at: number) => number;
+  #leaseTx!: (name: string, owner: string, ttlMs: number, now: number) => Lease;
 
   constructor(path: string, options: SqliteKeyStoreOptions = {}) {
     if (typeof path !== "string" || path.length === 0) throw new MbmsError("ERR_ARGUMENT", "path must be a non-empty string");
@@ -223,6 +211,12 @@ export class SqliteKeyStore implements KeyStore {
       return s.deleteNotYetValid.run(serviceId, at).changes + s.endValid.run(at, serviceId, at).changes;
     });
     this.#endTx = (serviceId, at) => end.immediate(serviceId, at);
+    const lease = db.transaction((name: string, owner: string, ttlMs: number, now: number) => {
+      const l = leaseAfter(s.getLease.get(name) as { owner: string; expiresAt: number } | undefined, name, owner, ttlMs, now);
+      if (l.acquired) s.setLease.run(name, owner, l.expiresAt);
+      return l;
+    });
+    this.#leaseTx = (name, owner, ttlMs, now) => lease.immediate(name, owner, ttlMs, now);
   }
 
   /** Runs one call: refuses after close, maps every failure to an MbmsError. */
@@ -378,6 +372,20 @@ export class SqliteKeyStore implements KeyStore {
     if (userId !== undefined) checkId("user", userId);
     return this.#call("counting nonces", () =>
       (userId === undefined ? this.#s.countNonces.get() : this.#s.countUserNonces.get(userId)) as number);
+  }
+
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Lease {
+    checkLease(name, owner, ttlMs, now);
+    return this.#call("taking a lease", () => this.#leaseTx(name, owner, ttlMs, now));
+  }
+
+  releaseLease(name: string, owner: string): boolean {
+    checkLease(name, owner);
+    return this.#call("releasing a lease", () => this.#s.releaseLease.run(name, owner).changes > 0);
+  }
+
+  countLeases(): number {
+    return this.#call("counting leases", () => this.#s.countLeases.get() as number);
   }
 
   close(): void {

@@ -17,6 +17,7 @@
 //   ERR_TGK_ID, ERR_ARGUMENT). Messages carry identifiers and lengths, never key bytes, TEK_RAND(2) or nonces.
 // - Times are integer milliseconds since the epoch (Date.now()).
 import { MbmsError } from "../../errors.js";
+import type { Lease } from "./lease.js";
 
 /** A user of the BM-SC and the KEK pre-provisioned for it (GBA-derived or written to the card). */
 export interface UserRecord {
@@ -210,6 +211,17 @@ export interface KeyStore {
   purgeNonces(now: number): number;
   /** How many nonces are stored (of one user, or of all), expired ones not yet forgotten included. */
   countNonces(userId?: string): number;
+
+  // ---- leases (lease.ts): one holder at a time among instances ----
+  /**
+   * Takes the lease `name` for `owner` until now + ttlMs if it is free, expired (expiresAt <= now) or already
+   * the owner's (a renewal); otherwise returns the holder with acquired: false. Atomic.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Lease;
+  /** Gives the lease up if `owner` holds it (expired or not); true if it did. */
+  releaseLease(name: string, owner: string): boolean;
+  /** How many lease rows are stored (expired ones not yet taken over or released included). */
+  countLeases(): number;
 
   /** Releases the backend; memory backends zero their keys. Further calls throw ERR_STORE. */
   close(): void;
