@@ -57,6 +57,19 @@ function postgresCpuMs(dataDir) {
   return ms;
 }
 
+/** pg_total_relation_size of the store's tables (after VACUUM ANALYZE, so the free space map is current). */
+async function tableBytes(url) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("VACUUM ANALYZE");
+    const r = await c.query("SELECT relname, pg_total_relation_size(oid)::int8 AS bytes FROM pg_class WHERE relname = ANY ($1) AND relkind = 'r'", [["users", "subscriptions", "nonces", "tgks", "services", "tek_rand2"]]);
+    return Object.fromEntries(r.rows.map((x) => [x.relname, Number(x.bytes)]));
+  } finally {
+    await c.end();
+  }
+}
+
 async function startInstance(dist, store, service, schedule, poolSize) {
   const child = fork(new URL("./rekey-instance-child.mjs", import.meta.url), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ready = once(child, "ready");
@@ -73,7 +86,9 @@ const ask = (inst, m, reply) => {
 /** One configuration: `n` instances on `store`, `ues` simulated UEs. */
 export async function runInstances({ dist, store, n, ues: count, windowMs, jitterMs, generators, maxSockets, poolSize, pgDataDir }) {
   const lead = 2 * windowMs;
-  const service = { serviceId: "tv", tgkLifetimeMs: 4 * lead, tekRand2PeriodMs: 60_000, nextTgkLeadMs: lead };
+  // A TGK lifetime of a day: however long the initial keying of every UE takes, the first TGK is still in
+  // force after it, and the jump below goes forward to just before its re-key windows.
+  const service = { serviceId: "tv", tgkLifetimeMs: 86_400_000, tekRand2PeriodMs: 60_000, nextTgkLeadMs: lead };
   const bmsc = await import(new URL("mbms/bmsc/index.js", dist).href);
   // The first instance creates the service and its first TGK (and runs the schedule); the users go in
   // through a store of this process; then the others start, on a store that has everything.
@@ -105,6 +120,7 @@ export async function runInstances({ dist, store, n, ues: count, windowMs, jitte
     const expiring = initial[0].tgk;
     // Jump to just after the next TGK is due (the scheduling instance makes it in its step), before the windows.
     const offset = expiring.expiresAt - lead + 50 - Date.now();
+    if (offset <= 0 || initial.some((r) => r.tgk.tgkId !== expiring.tgkId)) throw new Error("the UEs hold different TGKs after the initial keying: the first one expired during it");
     for (const x of instances) await ask(x, { type: "jump", offset }, "jumped");
     for (const x of instances) await ask(x, { type: "mark" }, "marked");
     const pgCpu0 = pgDataDir ? postgresCpuMs(pgDataDir) : 0;
@@ -114,6 +130,7 @@ export async function runInstances({ dist, store, n, ues: count, windowMs, jitte
     const spanMs = performance.now() - base;
     const genCpu = process.cpuUsage(genCpu0);
     const pgCpuMs = pgDataDir ? postgresCpuMs(pgDataDir) - pgCpu0 : undefined;
+    const databaseBytes = store.kind === "postgres" ? await tableBytes(store.url) : undefined;
     const reports = [];
     for (const x of instances) reports.push(await ask(x, { type: "report" }, "report"));
     const delivery = Float64Array.from(done.flatMap((d) => [...d.delivery])).sort();
@@ -138,6 +155,9 @@ export async function runInstances({ dist, store, n, ues: count, windowMs, jitte
       deliveryMaxMs: +(delivery[delivery.length - 1] ?? NaN).toFixed(1),
       perInstance: reports.map((r) => ({ requests: r.requests, statuses: r.statuses, perSec: perSec(r.requests), peakSecond: peakSecond(r), cpuPct: Math.round((r.cpuMs / spanMs) * 100) })),
       databaseCpuPct: pgCpuMs === undefined ? undefined : Math.round((pgCpuMs / spanMs) * 100),
+      // Per table (heap, indexes, TOAST), after the run: every UE has its user, KEK, subscription and the
+      // nonces of its two requests (live for the clock-skew window).
+      databaseBytes, databaseBytesPerUe: databaseBytes && Math.round(Object.values(databaseBytes).reduce((a, b) => a + b, 0) / count),
       loadGeneratorCpuPct: Math.round(((genCpu.user + genCpu.system) / 1000 / spanMs) * 100),
     };
   } finally {
@@ -157,6 +177,7 @@ export function formatInstances(rows, machine) {
     `store     inst delivered failed deliv/s peak-1s/s  p50 ms  p99 ms   per instance req/s (CPU %)     db CPU %  loadgen CPU %`,
     ...rows.map((r) => `${r.store.padEnd(9)} ${pad(r.instances, 4)} ${pad(r.delivered, 9)} ${pad(r.failed, 6)} ${pad(r.deliveredPerSec, 7)} ${pad(r.peakSecondPerSec, 9)} ${pad(r.deliveryP50Ms, 7)} ${pad(r.deliveryP99Ms, 7)}   ${r.perInstance.map((p) => `${p.perSec} (${p.cpuPct})`).join(", ").padEnd(30)} ${pad(r.databaseCpuPct ?? "-", 8)} ${pad(r.loadGeneratorCpuPct, 14)}`),
     `CPU %: of one core over the measured span (100 = one core busy); the machine has ${cpus().length} cores.`,
+    ...rows.filter((r) => r.databaseBytesPerUe).map((r) => `PostgreSQL, ${r.instances} instance(s): ${r.databaseBytesPerUe} bytes per UE (${Object.entries(r.databaseBytes).map(([t, b]) => `${t} ${(b / 2 ** 20).toFixed(1)} MiB`).join(", ")})`),
   ].join("\n");
 }
 
