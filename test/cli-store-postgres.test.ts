@@ -7,10 +7,12 @@
 //      bytes (compared, never printed).
 //   3. The control: a key server on another, empty database serves another TGK under the same TGK-ID, so
 //      step 2's equality comes from the database, not from chance or a fixed seed.
-//   4. An unreachable server and a malformed URL: a one-line error and exit status 1 / 2, no password.
+//   4. An unreachable server, a silent one (the connect timeout) and a malformed URL: a one-line error and
+//      exit status 1 / 2, no password.
 // Runs dist/cli/main.js (build first). Bounded: each process is killed after 15 s. Network: 127.0.0.1 only.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
+import net from "node:net";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ import { testPostgres, type TestPostgres } from "./helpers/postgres.js";
 import { KEYS_PATH, signRequest } from "../src/mbms/http-protocol.js";
 import { openMbmsKeyMessage } from "../src/mbms/key-message.js";
 import type { BmscResult } from "../src/cli/bmsc.js";
+import { CONNECT_TIMEOUT_MS } from "../src/cli/store-option.js";
 
 const SERVICE = "urn:mbms:pgcli:1";
 const USER = "sip:ue@pgcli.invalid";
@@ -149,6 +152,22 @@ describe("mbms-srtp keyserver --store postgres://…", () => {
     expect(exit.stderr.trim()).toBe("mbms-srtp: ERR_STORE: key store postgres postgres://mbms:***@127.0.0.1:1/mbms?password=***: opening the key store failed (Error ECONNREFUSED)");
     expect(exit.code).toBe(1);
   });
+
+  it("a server that accepts and never answers: the same error after the connect timeout, not a hang", async () => {
+    const silent = net.createServer(() => undefined); // accepts, says nothing
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const t0 = Date.now();
+      const exit = await cli(["keyserver", "--config", config, "--store", `postgres://mbms:${PASSWORD}@127.0.0.1:${port}/mbms`, "--duration", "30"], 25_000).done;
+      noPassword(exit);
+      expect(exit.stderr.trim()).toBe(`mbms-srtp: ERR_STORE: key store postgres postgres://mbms:***@127.0.0.1:${port}/mbms: opening the key store failed (Error)`);
+      expect(exit.code).toBe(1);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS);
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
 
   it("a malformed URL is a usage error (exit status 2) that does not quote it", async () => {
     const exit = await cli(["keyserver", "--config", config, "--store", `postgresql://mbms:${PASSWORD}@[127.0.0.1/mbms`], 15_000).done;

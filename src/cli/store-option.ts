@@ -18,7 +18,7 @@ const POSTGRES_SCHEMES = ["postgres:", "postgresql:"];
 const SECRET_PARAMS = new Set(["password", "sslpassword"]);
 const REDACTED = "***";
 
-/** Connection attempts give up after this long unless the URL says otherwise (?connect_timeout=SECONDS). */
+/** A connection attempt gives up after this long (pg's default waits for ever on a silent host). */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** `url` with the password (of the user part and of the query) replaced by ***; throws UsageError when it is no URL. */
