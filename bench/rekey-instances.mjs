@@ -24,15 +24,22 @@ import pg from "pg";
 import { clusterUrl, startCluster, stopCluster } from "../scripts/pg-test-cluster.mjs";
 
 const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
+/** The next message of `type` from a child or worker; rejects when it reports an error, throws or exits first. */
 const once = (emitter, type) => new Promise((resolve, reject) => {
+  const off = () => {
+    emitter.off("message", on);
+    emitter.off("error", fail);
+    emitter.off("exit", exit);
+  };
+  const fail = (e) => (off(), reject(e));
+  const exit = (code) => fail(new Error(`a bench process exited (${code}) before "${type}"`));
   const on = (m) => {
-    if (m.type === "error") reject(new Error(`key-server child: ${m.message}`));
-    else if (m.type === type) {
-      emitter.off("message", on);
-      resolve(m);
-    }
+    if (m.type === "error") fail(new Error(`key-server child: ${m.message}`));
+    else if (m.type === type) off(), resolve(m);
   };
   emitter.on("message", on);
+  emitter.on("error", fail);
+  emitter.on("exit", exit);
 });
 
 /**

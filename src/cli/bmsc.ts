@@ -19,7 +19,7 @@ import { readJsonObject } from "./options.js";
 import {
   MbmsSender, SessionManager, createKeyServer, silentLogger, type AsyncKeyStore, type ConfiguredUser, type KeyStore, type ServiceConfig,
 } from "../mbms/bmsc/index.js";
-import { openStoreTarget, type StoreTarget } from "./store-option.js";
+import { openStoreTarget, storeTarget, type StoreTarget } from "./store-option.js";
 import { Sender } from "./sender.js";
 import { senderFailures, senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
@@ -119,7 +119,7 @@ export interface BmscResult {
 
 export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   if (!o.config && !o.send?.srtpKey) throw new ConfigError("a config (MIKEY key server) or a fixed SRTP key is needed");
-  const storeTarget = o.store ?? { kind: "memory", label: "memory" };
+  const target = o.store ?? storeTarget(undefined);
   let store: KeyStore | AsyncKeyStore | undefined;
   const ks = { requests: 0, errors: 0 };
   let manager: SessionManager | undefined;
@@ -135,7 +135,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let mbms: MbmsSender | undefined;
   let url: string | undefined;
   try {
-    if (o.config) store = await openStoreTarget(storeTarget);
+    if (o.config) store = await openStoreTarget(target);
     if (o.config && store) {
       manager = await SessionManager.create({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
@@ -226,7 +226,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender?.stop();
-    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined || !manager ? undefined : { url, ...ks, derivation: manager.derivation, store: storeTarget.label }, durationS: runMs / 1000, interrupted };
+    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined || !manager ? undefined : { url, ...ks, derivation: manager.derivation, store: target.label }, durationS: runMs / 1000, interrupted };
     if (sender && o.send) {
       result.sender = {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.
