@@ -2,8 +2,8 @@
  * `mbms-srtp send` and `mbms-srtp keyserver`: the BM-SC as one process. A key store (in memory, an SQLite
  * file or a PostgreSQL database with --store: store-option.ts), a SessionManager for the services of a
  * JSON config file, and the HTTP key server; `send` also runs an SRTP sender with the synthetic RTP
- * source, keyed from the manager's TEK events, to a UDP destination (unicast, or a multicast group with TTL and outgoing interface). `keyserver` runs the same
- * BM-SC without sending. `send --srtp-key-file` is the sender alone, keyed with one fixed master key and
+ * source, keyed from the manager's TEK events, to a UDP destination (unicast, or a multicast group with
+ * TTL and outgoing interface). `keyserver` runs the same BM-SC without sending. `send --srtp-key-file` is the sender alone, keyed with one fixed master key and
  * no MKI (SDES style, for players such as ffmpeg): no session manager, no key server.
  *
  * Config file (KEKs in hex, 16 or 32 bytes):
