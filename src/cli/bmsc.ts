@@ -3,8 +3,9 @@
  * file or a PostgreSQL database with --store: store-option.ts), a SessionManager for the services of a
  * JSON config file, and the HTTP key server; `send` also runs an SRTP sender with the synthetic RTP
  * source, keyed from the manager's TEK events, to a UDP destination (unicast, or a multicast group with
- * TTL and outgoing interface). `keyserver` runs the same BM-SC without sending. `send --srtp-key-file` is the sender alone, keyed with one fixed master key and
- * no MKI (SDES style, for players such as ffmpeg): no session manager, no key server.
+ * TTL and outgoing interface). `keyserver` runs the same BM-SC without sending. `send --srtp-key-file` is
+ * the sender alone, keyed with one fixed master key and no MKI (SDES style, for players such as ffmpeg):
+ * no session manager, no key server.
  *
  * Config file (KEKs in hex, 16 or 32 bytes):
  *   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
