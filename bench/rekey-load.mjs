@@ -12,6 +12,8 @@
 //
 //   npx tsc -p tsconfig.json && node bench/rekey-load.mjs [--ues 10000] [--window-ms 10000] [--jitter-ms 500]
 //       [--max-sockets 64] [--sqlite]        (MBMS_DIST=<dir> to load another tsc output directory)
+//   node bench/rekey-load.mjs --instances 1,2 [--ues 100000] [--window-ms 20000] [--generators 2]
+//       key-server processes on PostgreSQL: bench/rekey-instances.mjs (its own options and results file)
 //
 // Writes bench/results/rekey-load.json. test/rekey-load.test.ts runs the same code (runRekeyLoad) on the
 // TypeScript sources with a bound on the time it takes.
@@ -183,7 +185,10 @@ export function formatRekeyLoad({ unmitigated: a, mitigated: b, ratio }) {
   ].join("\n");
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes("--instances")) {
+  // Several key-server processes on PostgreSQL (and SQLite for comparison): bench/rekey-instances.mjs.
+  await (await import("./rekey-instances.mjs")).main(process.argv.slice(2));
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name, dflt) => {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : dflt;

@@ -6,6 +6,7 @@
 import { bmscSummary, loadConfig, runBmsc, type BmscConfig, type BmscOptions } from "./bmsc.js";
 import { durationOption, originsOption } from "./option-values.js";
 import { derivationOption, profileOption } from "./profile-option.js";
+import { storeTarget } from "./store-option.js";
 import type { CommandIo, OptionValues } from "./command.js";
 
 export const BMSC_OPTIONS = {
@@ -31,6 +32,12 @@ A service's "profile" is its SRTP profile (default AES_CM_128_HMAC_SHA1_80; --pr
 A user's "services": what it gets keys for (absent: every service in the file). With --store, the store's
 users are made those of the file at every start: changed KEKs take effect, unlisted users are disabled.`;
 
+/** The usage lines of --store (send and keyserver). */
+export const STORE_USAGE = `  --store <file | url>     the key store: an SQLite file (created if absent), or a PostgreSQL database
+                           postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full&…], one for all
+                           BM-SC instances (tables created if absent; printed without the password);
+                           default: in memory`;
+
 /** The usage line of --cors-origin (send and keyserver). */
 export const CORS_USAGE = `  --cors-origin <origin>   a web origin whose pages may call the key server with fetch (CORS), e.g. the
                            relay's page http://127.0.0.1:8080; repeatable or comma-separated (default: none)`;
@@ -49,7 +56,7 @@ export function bmscConfig(values: BmscValues): BmscConfig | undefined {
 export async function runBmscCommand(o: Pick<BmscOptions, "config" | "keyPort" | "keyHost" | "send">, values: BmscValues, io: CommandIo): Promise<number> {
   const derivation = derivationOption(values.derivation);
   const result = await runBmsc({
-    ...o, corsOrigins: originsOption("cors-origin", values["cors-origin"]), storePath: values.store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
+    ...o, corsOrigins: originsOption("cors-origin", values["cors-origin"]), store: storeTarget(values.store), durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
     ...(derivation ? { derivation } : {}),
   });
   io.out.write((values.json ? JSON.stringify(result) : bmscSummary(result)) + "\n");

@@ -1,10 +1,11 @@
 /**
- * `mbms-srtp send` and `mbms-srtp keyserver`: the BM-SC as one process. A key store (in memory, or SQLite
- * with --store), a SessionManager for the services of a JSON config file, and the HTTP key server; `send`
- * also runs an SRTP sender with the synthetic RTP source, keyed from the manager's TEK events, to a UDP
- * destination (unicast, or a multicast group with TTL and outgoing interface). `keyserver` runs the same
- * BM-SC without sending. `send --srtp-key-file` is the sender alone, keyed with one fixed master key and
- * no MKI (SDES style, for players such as ffmpeg): no session manager, no key server.
+ * `mbms-srtp send` and `mbms-srtp keyserver`: the BM-SC as one process. A key store (in memory, an SQLite
+ * file or a PostgreSQL database with --store: store-option.ts), a SessionManager for the services of a
+ * JSON config file, and the HTTP key server; `send` also runs an SRTP sender with the synthetic RTP
+ * source, keyed from the manager's TEK events, to a UDP destination (unicast, or a multicast group with
+ * TTL and outgoing interface). `keyserver` runs the same BM-SC without sending. `send --srtp-key-file` is
+ * the sender alone, keyed with one fixed master key and no MKI (SDES style, for players such as ffmpeg):
+ * no session manager, no key server.
  *
  * Config file (KEKs in hex, 16 or 32 bytes):
  *   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
@@ -17,8 +18,9 @@ import dgram from "node:dgram";
 import { openBatchUdp, type BatchUdpSocket, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import { readJsonObject } from "./options.js";
 import {
-  MbmsSender, MemoryKeyStore, SessionManager, SqliteKeyStore, createKeyServer, silentLogger, type ConfiguredUser, type KeyStore, type ServiceConfig,
+  MbmsSender, SessionManager, createKeyServer, silentLogger, type AsyncKeyStore, type ConfiguredUser, type KeyStore, type ServiceConfig,
 } from "../mbms/bmsc/index.js";
+import { openStoreTarget, storeTarget, type StoreTarget } from "./store-option.js";
 import { Sender } from "./sender.js";
 import { senderFailures, senderLine, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
@@ -69,7 +71,8 @@ export function loadConfig(path: string): BmscConfig {
 export interface BmscOptions {
   /** Services and users of the MIKEY key server; absent when `send.srtpKey` keys the sender (no key server then). */
   config?: BmscConfig;
-  storePath?: string;
+  /** The key store of the MIKEY key server (store-option.ts); default in memory. */
+  store?: StoreTarget;
   /** The BM-SC's TEK derivation (default Alternative 1); the key messages tell the receivers. */
   derivation?: TekDerivation;
   keyPort: number;
@@ -109,7 +112,7 @@ export interface BmscResult {
   ok: boolean;
   failures: string[];
   /** Absent with a fixed SRTP key. */
-  keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation };
+  keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation; /** The store's kind and place, no password. */ store: string };
   sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
@@ -117,7 +120,8 @@ export interface BmscResult {
 
 export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   if (!o.config && !o.send?.srtpKey) throw new ConfigError("a config (MIKEY key server) or a fixed SRTP key is needed");
-  const store: KeyStore | undefined = o.config && (o.storePath ? new SqliteKeyStore(o.storePath) : new MemoryKeyStore());
+  const target = o.store ?? storeTarget(undefined);
+  let store: KeyStore | AsyncKeyStore | undefined;
   const ks = { requests: 0, errors: 0 };
   let manager: SessionManager | undefined;
   let server: ReturnType<typeof createKeyServer> | undefined;
@@ -132,6 +136,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let mbms: MbmsSender | undefined;
   let url: string | undefined;
   try {
+    if (o.config) store = await openStoreTarget(target);
     if (o.config && store) {
       manager = await SessionManager.create({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
@@ -222,7 +227,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     interrupted = run.interrupted;
     const runMs = Date.now() - t0;
     sender?.stop();
-    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined || !manager ? undefined : { url, ...ks, derivation: manager.derivation }, durationS: runMs / 1000, interrupted };
+    const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined || !manager ? undefined : { url, ...ks, derivation: manager.derivation, store: target.label }, durationS: runMs / 1000, interrupted };
     if (sender && o.send) {
       result.sender = {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.
@@ -251,13 +256,13 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     await server?.close().catch(() => undefined);
     sock?.close();
     sender?.close(); // and the MbmsSender it was given
-    store?.close();
+    await store?.close();
   }
 }
 
 export function bmscSummary(r: BmscResult): string {
   const k = r.keyServer;
-  const head = k ? `key server ${k.url}: ${k.requests} requests (${k.errors} errors)` : "no key server (fixed SRTP key, no MKI)";
+  const head = k ? `key server ${k.url} (store ${k.store}): ${k.requests} requests (${k.errors} errors)` : "no key server (fixed SRTP key, no MKI)";
   const lines = [`${head}, ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}`];
   const x = r.sender?.rtpIn;
   if (r.sender && x) {

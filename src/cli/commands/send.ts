@@ -2,7 +2,7 @@
  * `mbms-srtp send`: the BM-SC with an SRTP sender (../bmsc.ts) keyed by the session manager's TEKs of a
  * service (its SRTP profile from the config or --profile), or with one fixed SRTP key (--srtp-key-file).
  */
-import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
+import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, STORE_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
 import { fixedKeyOption } from "../fixed-key-options.js";
 import { writeProtectedSdp } from "../sdp.js";
 import { hostPortOption, ioOption, numberOption } from "../option-values.js";
@@ -34,7 +34,7 @@ ${DERIVATION_USAGE}
   --duration <seconds>     how long to send (default: until Ctrl-C)
   --key-port <port>        key server port (default 0: any free port)
   --key-host <addr>        key server address (default 127.0.0.1)
-  --store <file.sqlite>    persistent SQLite key store (default: in memory)
+${STORE_USAGE}
 ${CORS_USAGE}
   --multicast-ttl <n>      multicast TTL (default 1)
   --multicast-interface <addr>  outgoing interface address (default 127.0.0.1)
