@@ -3,8 +3,13 @@
 // the window after its first key switch: the decrypted bitrate the page sustained, frames decoded of the
 // frames sent, packets lost, the worker's CPU per packet (SRTP; depacketizing + decoder submission), and
 // the key-switch latency (first packet under a new MKI → its first decrypted packet): median and max.
+// The video is encoded once beforehand (10 s, looped by ffmpeg with -c copy), so no live x264 encode takes
+// the CPU the page and the relay need on a small machine.
 //   npm run build && node bench/browser-stream.mjs [--bitrate 100M] [--seconds 15]
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { launchChromium } from "../scripts/chromium.mjs";
 import { writeResults } from "./harness.mjs";
@@ -13,9 +18,15 @@ const { values } = parseArgs({ options: { bitrate: { type: "string", default: "1
 const seconds = Number(values.seconds);
 const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const dir = mkdtempSync(join(tmpdir(), "mbms-browser-stream-"));
+const video = join(dir, "testsrc2.h264");
+const rate = values.bitrate;
+execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "10",
+  "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", rate, "-minrate", rate, "-maxrate", rate, "-bufsize", "2M",
+  "-x264-params", "nal-hrd=cbr", "-g", "25", "-an", "-f", "h264", video]);
 
 async function runMode(mode) {
-  const demo = spawn(process.execPath, [MAIN, "demo", "--browser", "--bitrate", values.bitrate, "--duration", String(seconds + 15), "--json"], { stdio: ["ignore", "pipe", "inherit"] });
+  const demo = spawn(process.execPath, [MAIN, "demo", "--browser", "--video", video, "--duration", String(seconds + 15), "--json"], { stdio: ["ignore", "pipe", "inherit"] });
   let text = "";
   const url = await new Promise((resolve, reject) => {
     demo.once("exit", () => reject(new Error("demo --browser ended before printing its URLs")));
@@ -56,7 +67,11 @@ async function runMode(mode) {
 }
 
 const results = [];
-for (const mode of ["ME", "UICC"]) results.push(await runMode(mode));
+try {
+  for (const mode of ["ME", "UICC"]) results.push(await runMode(mode));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
 console.log(`browser receiver, ${values.bitrate} bit/s of 1280x720 H.264 from the relay, ${seconds} s per mode (Chromium headless):`);
 for (const r of results) {
   console.log(`${r.mode.padEnd(4)} ${r.mbps.toFixed(1)} Mbit/s sustained (${Math.round(r.packetsPerSecond)} pkt/s), ${r.framesDecoded}/${r.framesSpanned} frames, ` +

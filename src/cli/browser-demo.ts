@@ -11,8 +11,9 @@ import { freeTcpPort, freeUdpPort } from "../net/free-port.js";
 import { startRelay, type Relay, type RelayStats } from "../net/relay-server.js";
 import { runBmsc, type BmscResult } from "./bmsc.js";
 import { packageWeb } from "./relay.js";
+import { UsageError } from "./usage-error.js";
 import { CLI_RECEIVER_TUNING } from "./udp-mbms-receiver.js";
-import { encodeArgs, ffmpegAvailable } from "./test-video.js";
+import { encodeArgs, ffmpegAvailable, replayArgs } from "./test-video.js";
 import type { SrtpProfileName } from "../srtp/profiles.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
 
@@ -27,6 +28,8 @@ export interface BrowserDemoOptions {
   http: { host: string; port: number };
   /** Without ffmpeg or with `synthetic`: the synthetic RTP source. */
   synthetic: boolean;
+  /** An H.264 file ffmpeg replays (looped, not re-encoded) instead of encoding testsrc2 live. */
+  video?: string;
   json: boolean;
   out: NodeJS.WriteStream;
   signal?: AbortSignal;
@@ -51,6 +54,7 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
   const keyPort = await freeTcpPort(keyHost);
   const keyServer = `http://${keyHost}:${keyPort}`;
   const source = o.synthetic || !ffmpegAvailable() ? "synthetic" : "ffmpeg";
+  if (o.video && source === "synthetic") throw new UsageError("--video needs ffmpeg (with libx264) and no --synthetic");
   let relay: Relay | undefined;
   let ffmpeg: ChildProcess | undefined;
   try {
@@ -79,8 +83,9 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
       durationS: o.durationS, json: o.json, out: o.out, ...(o.signal ? { signal: o.signal } : {}),
     });
     if (rtpInPort) {
+      const url = `rtp://127.0.0.1:${rtpInPort}?pkt_size=1200`;
       const video = { size: "1280x720", bitrate: `${Math.round(o.bitrate / 1e3)}k`, keyint: 25 };
-      ffmpeg = spawn("ffmpeg", encodeArgs(video, [], [`rtp://127.0.0.1:${rtpInPort}?pkt_size=1200`]), { stdio: "ignore" });
+      ffmpeg = spawn("ffmpeg", o.video ? replayArgs(o.video, url) : encodeArgs(video, [], [url]), { stdio: "ignore" });
     }
     const result = await bmsc;
     // The last datagrams may still be on their way to the relay's socket.

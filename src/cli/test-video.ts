@@ -22,6 +22,10 @@ export function encodeArgs(video: TestVideo, extra: string[], output: string[]):
     "-an", "-f", "rtp", ...output];
 }
 
+/** ffmpeg arguments: an H.264 file (e.g. Annex B .h264) in real time, looped, packetized unchanged as RTP to `url`. */
+export const replayArgs = (file: string, url: string): string[] =>
+  ["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-an", "-f", "rtp", url];
+
 /** Whether an `ffmpeg` with libx264 is on the PATH. */
 export function ffmpegAvailable(): boolean {
   const r = spawnSync("ffmpeg", ["-hide_banner", "-encoders"], { encoding: "utf8", timeout: 10_000 });

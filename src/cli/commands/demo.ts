@@ -23,6 +23,8 @@ Options:
   --browser                the browser demo (above)
   --http <host:port>       with --browser: where the page is served (default 127.0.0.1:0, a free port)
   --synthetic              with --browser: the synthetic source even when ffmpeg is installed
+  --video <file>           with --browser: ffmpeg replays this H.264 file in real time, looped and not
+                           re-encoded (at the file's own bitrate), instead of encoding testsrc2 live
   --bitrate <bit/s>        target RTP bitrate (default 20000000, 8M with --browser; suffixes k, M allowed: 20M)
   --packet-size <bytes>    RTP payload bytes (default 1200, 8..1400)
   --duration <seconds>     how long to stream (default 10)
@@ -41,7 +43,7 @@ export const options = {
   config: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" }, duration: { type: "string" },
   "tek-period": { type: "string" }, "tgk-lifetime": { type: "string" }, profile: { type: "string" }, derivation: { type: "string" },
   json: { type: "boolean", default: false },
-  browser: { type: "boolean", default: false }, http: { type: "string" }, synthetic: { type: "boolean", default: false },
+  browser: { type: "boolean", default: false }, http: { type: "string" }, synthetic: { type: "boolean", default: false }, video: { type: "string" },
 } as const;
 
 export async function run(values: OptionValues<typeof options>, io: CommandIo): Promise<number> {
@@ -56,7 +58,7 @@ export async function run(values: OptionValues<typeof options>, io: CommandIo): 
   };
   if (values.browser) {
     const http = values.http === undefined ? { host: "127.0.0.1", port: 0 } : hostPortOption("http", values.http);
-    const result = await runBrowserDemo({ ...common, http, synthetic: values.synthetic, json: values.json });
+    const result = await runBrowserDemo({ ...common, http, synthetic: values.synthetic, json: values.json, ...(values.video ? { video: values.video } : {}) });
     io.out.write((values.json ? JSON.stringify(result) : browserDemoSummary(result)) + "\n");
     return result.ok ? 0 : 1;
   }
