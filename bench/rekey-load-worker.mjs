@@ -9,42 +9,14 @@
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
+import { keyRequester } from "./key-request.mjs";
 
 const { dist, ports, ues, first, maxSockets } = workerData;
 const lib = { ...(await import(new URL("index.js", dist).href)), ...(await import(new URL("mbms/http-protocol.js", dist).href)) };
 const users = ues.map((u, i) => ({ userId: u.userId, kek: Uint8Array.from(Buffer.from(u.kekHex, "hex")), port: ports[(first + i) % ports.length] }));
 const agents = new Map(ports.map((p) => [p, new http.Agent({ keepAlive: true, maxSockets })]));
-const body = JSON.stringify({ serviceId: "tv", have: [] });
 let offset = 0;
-let retries = 0;
-
-const once = (u) => new Promise((resolve) => {
-  const headers = { ...lib.signRequest({ kek: u.kek, userId: u.userId, method: "POST", path: lib.KEYS_PATH, body, timeMs: Date.now() + offset }), "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-  const req = http.request({ host: "127.0.0.1", port: u.port, method: "POST", path: lib.KEYS_PATH, headers, agent: agents.get(u.port) }, (res) => {
-    const chunks = [];
-    res.on("data", (c) => chunks.push(c));
-    res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    res.on("error", (e) => resolve({ error: e }));
-  });
-  req.on("error", (e) => resolve({ error: e }));
-  req.end(body);
-});
-
-/** One key request, one retry on a transport error (an idle keep-alive socket closed under us). */
-async function fetchKeys(u) {
-  let r = await once(u);
-  if (r.error) {
-    retries++;
-    r = await once(u);
-  }
-  if (r.error || r.status !== 200) return { ok: false, why: r.error ? String(r.error.code ?? r.error) : `status ${r.status}` };
-  try {
-    const d = lib.openMbmsKeyMessage(new Uint8Array(r.body), { kek: u.kek, nowMs: Date.now() + offset });
-    return { ok: true, tgks: d.tgks, from: Number(r.headers[lib.HEADER_REKEY_FROM]), window: Number(r.headers[lib.HEADER_REKEY_WINDOW]) };
-  } catch (e) {
-    return { ok: false, why: `open: ${e.code ?? e}` };
-  }
-}
+const { fetchKeys, counters } = keyRequester(lib, () => Date.now() + offset, (u) => ({ port: u.port, agent: agents.get(u.port) }));
 
 let initial = [];
 
@@ -60,7 +32,7 @@ parentPort.on("message", async (m) => {
   }
   // go: each UE at a random time inside the window the server assigned it, plus its own jitter.
   const { expiring, jitterMs } = m;
-  retries = 0;
+  counters.retries = 0;
   const nextTgkIds = new Set();
   const results = await Promise.all(users.map((u, i) => new Promise((resolve) => {
     const atSim = initial[i].from + Math.random() * initial[i].window + Math.random() * jitterMs;
@@ -77,6 +49,6 @@ parentPort.on("message", async (m) => {
   })));
   const delivery = Float64Array.from(results.filter((r) => r.ok).map((r) => r.ms));
   const failed = results.filter((r) => !r.ok);
-  parentPort.postMessage({ type: "done", delivery, failed: failed.length, failures: [...new Set(failed.map((f) => f.why))].slice(0, 5), retries, nextTgkIds: [...nextTgkIds] }, [delivery.buffer]);
+  parentPort.postMessage({ type: "done", delivery, failed: failed.length, failures: [...new Set(failed.map((f) => f.why))].slice(0, 5), retries: counters.retries, nextTgkIds: [...nextTgkIds] }, [delivery.buffer]);
   for (const a of agents.values()) a.destroy();
 });

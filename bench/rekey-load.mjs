@@ -20,6 +20,7 @@
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { keyRequester } from "./key-request.mjs";
 
 const BUCKET_MS = 100;
 
@@ -75,34 +76,7 @@ export async function runScenario(lib, opts) {
   const { port } = await ks.listen(0, "127.0.0.1");
   const agent = new http.Agent({ keepAlive: true, maxSockets });
 
-  const body = JSON.stringify({ serviceId: "tv", have: [] });
-  const once = (u) => new Promise((resolve) => {
-    const headers = { ...lib.signRequest({ kek: u.kek, userId: u.userId, method: "POST", path: lib.KEYS_PATH, body, timeMs: clock.now() }), "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: lib.KEYS_PATH, headers, agent }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", (e) => resolve({ error: e }));
-    });
-    req.on("error", (e) => resolve({ error: e }));
-    req.end(body);
-  });
-  /** One key request with one retry on a transport error (an idle keep-alive socket closed under us). */
-  let retries = 0;
-  const fetchKeys = async (u) => {
-    let r = await once(u);
-    if (r.error) {
-      retries++;
-      r = await once(u);
-    }
-    if (r.error || r.status !== 200) return { ok: false, why: r.error ? String(r.error.code ?? r.error) : `status ${r.status}` };
-    try {
-      const d = lib.openMbmsKeyMessage(new Uint8Array(r.body), { kek: u.kek, nowMs: clock.now() });
-      return { ok: true, tgks: d.tgks, from: Number(r.headers[lib.HEADER_REKEY_FROM]), window: Number(r.headers[lib.HEADER_REKEY_WINDOW]) };
-    } catch (e) {
-      return { ok: false, why: `open: ${e.code ?? e}` };
-    }
-  };
+  const { fetchKeys, counters } = keyRequester(lib, () => clock.now(), () => ({ port, agent }));
 
   try {
     // Initial keying (not measured): every UE learns TGK 1 and its retrieval window.
@@ -120,7 +94,7 @@ export async function runScenario(lib, opts) {
     await mgr.tick();
     arrivals.length = 0;
     serverStatuses = new Map();
-    retries = 0;
+    counters.retries = 0;
     const base = performance.now();
     const simAt = (realMs) => clock.now() + (realMs - performance.now());
 
@@ -150,7 +124,7 @@ export async function runScenario(lib, opts) {
       delivered: delivery.length,
       failed: failed.length,
       failures: [...new Set(failed.map((f) => f.why))].slice(0, 5),
-      retries,
+      retries: counters.retries,
       serverStatuses: Object.fromEntries(serverStatuses),
       peakPer100ms: peakOf(arrivals),
       offeredPeakPer100ms: peakOf(results.map((r) => r.intended)),
