@@ -158,26 +158,29 @@ describe("PostgresKeyStore: the schema", () => {
     }
   });
 
-  it("migrates a version-1 schema: the leases table is added, the rest kept", async () => {
-    const schema = pgt.schema();
-    const a = await open(schema);
-    await a.addService(service("news"));
-    await a.close();
-    await pgt.admin(`DROP TABLE ${schema}.leases; UPDATE ${schema}.schema_version SET version = 1`);
-    const b = await open(schema);
-    try {
-      expect((await b.getService("news"))!.csbId).toBe(service("news").csbId);
-      expect((await b.acquireLease("schedule/news", "a", 3000, 1000)).acquired).toBe(true);
-    } finally {
-      await b.close();
+  it("migrates a version-1 schema (leases table and remember_nonce added) and a version-2 one (remember_nonce added), the rest kept", async () => {
+    for (const [from, drop] of [[1, "DROP TABLE %.leases; DROP FUNCTION %.remember_nonce"], [2, "DROP FUNCTION %.remember_nonce"]] as const) {
+      const schema = pgt.schema();
+      const a = await open(schema);
+      await a.addService(service("news"));
+      await a.close();
+      await pgt.admin(`${drop.replaceAll("%", schema)}; UPDATE ${schema}.schema_version SET version = ${from}`);
+      const b = await open(schema);
+      try {
+        expect((await b.getService("news"))!.csbId).toBe(service("news").csbId);
+        expect((await b.acquireLease("schedule/news", "a", 3000, 1000)).acquired).toBe(true);
+        expect(await b.rememberNonce("u", new Uint8Array(16), 2000, 1000)).toEqual({ recorded: true });
+      } finally {
+        await b.close();
+      }
+      expect((await pgt.admin(`SELECT version FROM ${schema}.schema_version`)).rows).toEqual([{ version: 3 }]);
     }
-    expect((await pgt.admin(`SELECT version FROM ${schema}.schema_version`)).rows).toEqual([{ version: 2 }]);
   });
 
   it("refuses a schema of another version (a newer build's, or an unknown one) with ERR_STORE, and a bad schema name", async () => {
     const schema = pgt.schema();
     await (await open(schema)).close();
-    expect(POSTGRES_SCHEMA_VERSION).toBe(2);
+    expect(POSTGRES_SCHEMA_VERSION).toBe(3);
     for (const version of [POSTGRES_SCHEMA_VERSION + 1, 0]) {
       await pgt.admin(`UPDATE ${schema}.schema_version SET version = $1`, [version]);
       const err = await errorOf(() => open(schema));

@@ -307,6 +307,37 @@ describe.each(backends)("%s", (_name, open) => {
     });
   });
 
+  describe("readKeyRequest", () => {
+    it("answers what getUser, isSubscribed, getService and listTgks answer, in one call, and copies every key", async () => {
+      const s = await store();
+      await s.addService(service("tv", { tekScheme: "ts-1" }));
+      await s.addService(service("radio"));
+      await s.addUsers([{ userId: "alice", kek: rnd(16), services: ["tv"] }, { userId: "bob", kek: rnd(32), disabled: true }]);
+      for (const [tgkId, expiresAt] of [[7, 3000], [0xffffffff, 2000], [1, 3000]] as const) {
+        await s.addTgk({ serviceId: "tv", tgkId, tgk: rnd(16), validFrom: 100, expiresAt });
+      }
+      const separate = async (userId: string, serviceId: string) => ({
+        user: await s.getUser(userId), subscribed: await s.isSubscribed(userId, serviceId),
+        service: await s.getService(serviceId), tgks: await s.listTgks(serviceId),
+      });
+      for (const [u, svc] of [["alice", "tv"], ["alice", "radio"], ["bob", "tv"], ["nobody", "tv"], ["alice", "nope"], ["nobody", "nope"]] as const) {
+        expect(await s.readKeyRequest(u, svc), `${u}/${svc}`).toEqual(await separate(u, svc));
+      }
+      const read = await s.readKeyRequest("alice", "tv");
+      expect(read.tgks.map((t) => t.tgkId)).toEqual([0xffffffff, 1, 7]);
+      const kek = Uint8Array.from(read.user!.kek);
+      read.user!.kek.fill(0);
+      read.service!.tekRand.fill(0);
+      read.tgks[0]!.tgk.fill(0);
+      expect((await s.getUser("alice"))!.kek).toEqual(kek); // zeroing a returned key changes nothing stored
+      expect((await s.getService("tv"))!.tekRand).toEqual(service("tv").tekRand);
+      expect((await s.listTgks("tv"))[0]!.tgk).not.toEqual(new Uint8Array(16));
+      for (const a of [read.user!.kek, read.service!.tekRand, read.tgks[0]!.tgk]) expect(a).not.toBeInstanceOf(Buffer);
+      expect(await asyncCodeOf(() => s.readKeyRequest("", "tv"))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.readKeyRequest("alice", ""))).toBe("ERR_ARGUMENT");
+    });
+  });
+
   describe("TEK_RAND2 schedule", () => {
     it("keeps the current and the previous value, compare-and-set on the period start", async () => {
       const s = await store();
@@ -434,5 +465,6 @@ describe.each(backends)("%s", (_name, open) => {
     expect(await asyncCodeOf(() => s.getUser("u"))).toBe("ERR_STORE");
     expect(await asyncCodeOf(() => s.addUser({ userId: "v", kek: rnd(16) }))).toBe("ERR_STORE");
     expect(await asyncCodeOf(() => s.listServiceIds())).toBe("ERR_STORE");
+    expect(await asyncCodeOf(() => s.readKeyRequest("u", "tv"))).toBe("ERR_STORE");
   });
 });

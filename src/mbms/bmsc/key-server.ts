@@ -33,6 +33,7 @@ import { UserRateLimiter, type RateLimitOptions } from "./rate-limiter.js";
 import { KeyServerCors } from "./cors.js";
 import { consoleLogger, type Logger } from "../../logger.js";
 import type { KeyResponse, SessionManager } from "./session-manager.js";
+import { wipeKeyRequestRead, type KeyRequestRead } from "./store/index.js";
 
 export interface KeyServerOptions {
   manager: SessionManager;
@@ -154,48 +155,64 @@ export function createKeyServer(options: KeyServerOptions): KeyServer {
     res.end(body);
   };
 
+  /**
+   * One request: the body is checked before the user is read, so that a request for a known service reads
+   * everything it needs in one store call (readKeyRequest); the answers keep the order authentication
+   * first, then body, service, subscription. The read's keys are wiped however the request ends.
+   */
   const respond = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> => {
     const at = manager.clock.now();
-    const auth: AuthResult = await authenticateRequest(
-      { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body },
-      { store: manager.store, now: at, maxSkewMs, limiter, maxNoncesPerUser, ...(options.core ? { core: options.core } : {}) },
-    );
-    if (!auth.ok && auth.status === 429) {
-      report({ status: 429, reason: auth.reason, userId: auth.userId, at });
-      return sendError(res, "too_many_requests", { "retry-after": String(Math.max(1, Math.ceil(auth.retryAfterMs / 1000))) });
-    }
-    if (!auth.ok) {
-      report({ status: auth.status, reason: auth.reason, at });
-      return sendError(res, auth.status === 400 ? "bad_request" : "unauthorized");
-    }
     const parsed = parseKeyRequestBody(body);
-    if (!parsed) {
-      report({ status: 400, reason: "bad_body", userId: auth.userId, at });
-      return sendError(res, "bad_request");
-    }
-    if (!manager.hasService(parsed.serviceId)) {
-      report({ status: 404, reason: "unknown_service", userId: auth.userId, at });
-      return sendError(res, "not_found");
-    }
-    let kr: KeyResponse;
+    const serviceId = parsed && manager.hasService(parsed.serviceId) ? parsed.serviceId : undefined;
+    let read: KeyRequestRead | undefined;
+    // The authentication zeroes the KEK it is given: it gets a copy, the key message needs the original.
+    const readUser = serviceId === undefined ? undefined : async (userId: string) => {
+      read = await manager.store.readKeyRequest(userId, serviceId);
+      return read.user && { ...read.user, kek: read.user.kek.slice() };
+    };
     try {
-      // A UE that names TGKs it holds has the service's TEK_RAND: it gets an update without it.
-      kr = await manager.keyResponse(auth.userId, parsed.serviceId, { update: parsed.have.length > 0 });
-    } catch (e) {
-      if ((e as { code?: unknown }).code !== "ERR_FORBIDDEN") throw e;
-      report({ status: 403, reason: "not_subscribed", userId: auth.userId, serviceId: parsed.serviceId, at });
-      return sendError(res, "forbidden");
+      const auth: AuthResult = await authenticateRequest(
+        { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body },
+        { store: manager.store, now: at, maxSkewMs, limiter, maxNoncesPerUser, ...(readUser ? { readUser } : {}), ...(options.core ? { core: options.core } : {}) },
+      );
+      if (!auth.ok && auth.status === 429) {
+        report({ status: 429, reason: auth.reason, userId: auth.userId, at });
+        return sendError(res, "too_many_requests", { "retry-after": String(Math.max(1, Math.ceil(auth.retryAfterMs / 1000))) });
+      }
+      if (!auth.ok) {
+        report({ status: auth.status, reason: auth.reason, at });
+        return sendError(res, auth.status === 400 ? "bad_request" : "unauthorized");
+      }
+      if (!parsed) {
+        report({ status: 400, reason: "bad_body", userId: auth.userId, at });
+        return sendError(res, "bad_request");
+      }
+      if (serviceId === undefined) {
+        report({ status: 404, reason: "unknown_service", userId: auth.userId, at });
+        return sendError(res, "not_found");
+      }
+      let kr: KeyResponse;
+      try {
+        // A UE that names TGKs it holds has the service's TEK_RAND: it gets an update without it.
+        kr = await manager.keyResponse(auth.userId, serviceId, { update: parsed.have.length > 0, ...(read ? { read } : {}) });
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== "ERR_FORBIDDEN") throw e;
+        report({ status: 403, reason: "not_subscribed", userId: auth.userId, serviceId, at });
+        return sendError(res, "forbidden");
+      }
+      if (res.destroyed) return; // the client left while the store was asked
+      res.writeHead(200, {
+        "content-type": CONTENT_TYPE_MIKEY,
+        "content-length": kr.body.length,
+        "cache-control": "no-store",
+        [HEADER_REKEY_FROM]: String(kr.rekeyFrom),
+        [HEADER_REKEY_WINDOW]: String(kr.rekeyWindow),
+      });
+      res.end(kr.body);
+      report({ status: 200, userId: auth.userId, serviceId, at });
+    } finally {
+      if (read) wipeKeyRequestRead(read);
     }
-    if (res.destroyed) return; // the client left while the store was asked
-    res.writeHead(200, {
-      "content-type": CONTENT_TYPE_MIKEY,
-      "content-length": kr.body.length,
-      "cache-control": "no-store",
-      [HEADER_REKEY_FROM]: String(kr.rekeyFrom),
-      [HEADER_REKEY_WINDOW]: String(kr.rekeyWindow),
-    });
-    res.end(kr.body);
-    report({ status: 200, userId: auth.userId, serviceId: parsed.serviceId, at });
   };
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {

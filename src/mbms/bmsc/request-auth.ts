@@ -20,7 +20,7 @@ import {
   DEFAULT_MAX_SKEW_MS, HEADER_AUTHORIZATION, HEADER_NONCE, HEADER_TIME, HEADER_USER, NONCE_BYTES,
   fromHex, parseAuthorization, requestAuthKey, requestMacInput, verifyRequestMac,
 } from "../http-protocol.js";
-import type { AsyncKeyStore } from "./store/index.js";
+import type { AsyncKeyStore, UserRecord } from "./store/index.js";
 
 export type AuthFailure = "missing_header" | "unknown_user" | "disabled_user" | "stale_time" | "bad_mac" | "replayed_nonce";
 
@@ -53,6 +53,8 @@ export interface AuthOptions {
   limiter?: RequestLimiter;
   /** Live nonces the store keeps per user (default: no limit). */
   maxNoncesPerUser?: number;
+  /** Reads the user (default: store.getUser); the record's KEK is zeroed here once the MAC is checked. */
+  readUser?: (userId: string) => Promise<UserRecord | undefined>;
 }
 
 const MAX_USER_CHARS = 256;
@@ -82,7 +84,7 @@ export async function authenticateRequest(req: AuthRequest, opts: AuthOptions): 
     return { ok: false, status: 400, reason: "malformed_header" };
   }
   const timeMs = Number(time);
-  const record = await opts.store.getUser(user);
+  const record = await (opts.readUser ? opts.readUser(user) : opts.store.getUser(user));
   const kek = record?.kek ?? (dummyKek ??= globalThis.crypto.getRandomValues(new Uint8Array(16)));
   let macOk: boolean;
   const kReq = requestAuthKey(kek, core);

@@ -26,13 +26,13 @@ import { MAX_MKI_LENGTH } from "../../srtp/options.js";
 import { MbmsError } from "../errors.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";
 import { mkiLayout, mkiLength, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
-import { toAsyncStore, type AsyncKeyStore, type ServiceRecord, type TgkRecord } from "./store/index.js";
+import { toAsyncStore, wipeKeyRequestRead, type AsyncKeyStore, type KeyRequestRead, type TgkRecord } from "./store/index.js";
 import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
 import {
-  KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, storedService, tekScheme, type ServiceConfig, type ServiceSettings,
+  KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, tekScheme, type ServiceConfig, type ServiceSettings,
 } from "./service-config.js";
 import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
-import { chainComplete, ensureTgks, liveTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
+import { chainComplete, ensureTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
 import { entitledServices, revocationMode, revokeServices, startFreshTgk, type RevocationMode } from "./revocation.js";
 import { ServiceQueue } from "./service-queue.js";
 import { ScheduleLease } from "./schedule-lease.js";
@@ -51,6 +51,12 @@ export interface KeyResponse {
   rekeyWindow: number;
   /** TGK-IDs carried, current first. */
   tgkIds: number[];
+}
+
+export interface KeyResponseOptions {
+  /** The user holds TGKs of the service (a re-key): no TEK_RAND in the message. */
+  update?: boolean;
+  read?: KeyRequestRead;
 }
 
 const TEK_RAND_BYTES = 16;
@@ -359,22 +365,20 @@ export class SessionManager {
    * user's retrieval window for the next request. The caller has authenticated the user. A re-key
    * (`update`: the user holds TGKs of the service, hence its TEK_RAND) carries no TEK_RAND (RFC 3830 §4.5).
    * ERR_NOT_FOUND for an unknown service or user, ERR_FORBIDDEN if the user is not subscribed to the service.
+   * `read`: what the caller already read for the request (store.readKeyRequest); wiped when answered.
    */
-  async keyResponse(userId: string, serviceId: string, { update = false }: { update?: boolean } = {}): Promise<KeyResponse> {
+  async keyResponse(userId: string, serviceId: string, { update = false, read }: KeyResponseOptions = {}): Promise<KeyResponse> {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", "service not managed");
-    if (!(await this.store.isSubscribed(userId, serviceId))) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
-    const user = await this.store.getUser(userId);
-    if (!user || user.disabled) {
-      user?.kek.fill(0);
-      throw new MbmsError("ERR_NOT_FOUND", "user not found");
-    }
-    const now = this.clock.now();
+    const r = read ?? (await this.store.readKeyRequest(userId, serviceId));
     let tgks: TgkRecord[] = [];
-    let svc: ServiceRecord | undefined;
     try {
-      tgks = await this.#tgksFor(s, now);
-      svc = await storedService(this.store, serviceId);
+      if (!r.subscribed) throw new MbmsError("ERR_FORBIDDEN", "the user is not subscribed to the service");
+      const { user, service: svc } = r;
+      if (!user || user.disabled || user.userId !== userId) throw new MbmsError("ERR_NOT_FOUND", "user not found");
+      if (!svc) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not found`);
+      const now = this.clock.now();
+      tgks = await this.#tgksFor(s, now, r.tgks);
       const grants: TgkGrant[] = tgks.map((t) => ({ tgkId: t.tgkId, tgk: t.tgk, validFrom: t.validFrom, expiresAt: t.expiresAt }));
       const body = buildMbmsKeyMessage({
         kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
@@ -384,22 +388,21 @@ export class SessionManager {
       const { from, window } = this.retrievalWindow(userId, serviceId, last.expiresAt, last.tgkId, now);
       return { body, rekeyFrom: from, rekeyWindow: window, tgkIds: tgks.map((t) => t.tgkId) };
     } finally {
-      user.kek.fill(0);
-      svc?.tekRand.fill(0);
+      wipeKeyRequestRead(r);
       wipeTgks(tgks);
     }
   }
 
   /**
-   * The live TGKs for a key message. Only when the chain lacks a TGK (the schedule step is late) are they
-   * made, in the service's queue: concurrent requests must not each add the same missing TGK.
+   * The live TGKs for a key message, from the service's TGKs as read (`stored`). Only when the chain lacks
+   * a TGK (the schedule step is late) are they made, in the service's queue: concurrent requests must not
+   * each add the same missing TGK.
    */
-  async #tgksFor(s: ServiceSettings, now: number): Promise<TgkRecord[]> {
-    const tgks = await liveTgks(this.store, s.serviceId, now);
+  async #tgksFor(s: ServiceSettings, now: number, stored: TgkRecord[]): Promise<TgkRecord[]> {
+    const tgks = stored.filter((t) => t.expiresAt > now);
     if (chainComplete(tgks, s, now)) return tgks;
     if (!this.ownsSchedule(s.serviceId) && tgks.some((t) => t.validFrom <= now)) return tgks; // a non-owner never writes
     if (!this.ownsSchedule(s.serviceId)) throw new MbmsError("ERR_NOT_FOUND", "no TGK in force yet (the schedule's owner makes it)");
-    wipeTgks(tgks);
     return this.#queue.run(s.serviceId, () => ensureTgks(this.#chain, s, this.clock.now()));
   }
 

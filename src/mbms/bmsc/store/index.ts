@@ -7,6 +7,7 @@ export type {
 } from "./types.js";
 export { MAX_TGK_ID } from "./types.js";
 export type { Lease } from "./lease.js";
+export { wipeKeyRequestRead, type KeyRequestRead } from "./key-request-read.js";
 export { asyncStore, isAsyncKeyStore, toAsyncStore, type AsyncKeyStore } from "./async-store.js";
 export { MemoryKeyStore } from "./memory-store.js";
 export {

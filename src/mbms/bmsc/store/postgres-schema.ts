@@ -1,15 +1,15 @@
 // The PostgreSQL store's schema, versioned like the SQLite one (its own numbering: version 1 holds what
 // SQLite's version 3 holds). It is created, or checked, in one transaction under a transaction-scoped
 // advisory lock, so that BM-SC instances starting at once on an empty database wait for the first one
-// instead of failing on each other's CREATE (or creating twice). A database of version 1 is migrated (v2 adds
-// the leases table); one of any other version is refused with ERR_STORE.
+// instead of failing on each other's CREATE (or creating twice). A database of version 1 or 2 is migrated (v2
+// adds the leases table, v3 the remember_nonce function); one of any other version is refused with ERR_STORE.
 //
 // Ids are `COLLATE "C"`: byte order, which for UTF-8 is code-point order, as compareIds and SQLite's BINARY.
 // Times are bigint milliseconds; TGK-IDs and CSB IDs bigint (they reach 2^32-1).
 import type pg from "pg";
 import { MbmsError } from "../../errors.js";
 
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 /** The two-key advisory lock namespace of this store ("mbms"); key 2 is 0 for the schema, a user's hash for its nonces. */
 export const LOCK_NAMESPACE = 0x6d626d73;
@@ -74,6 +74,36 @@ CREATE TABLE leases (
 );
 `;
 
+// v2 → v3: rememberNonce in one round trip (it was five: BEGIN, lock, insert, purge, COMMIT). The function
+// is one transaction; each statement in it takes a new snapshot (READ COMMITTED, a VOLATILE function), so
+// once the user's advisory lock is held the insert sees every nonce committed by the lock's previous holder.
+// Lock, insert, purge in this order: a statement that waits (the lock; the insert's ON CONFLICT on a row
+// another call's purge holds) only ever waits for a call in a later step, and the purge (SKIP LOCKED) waits
+// for none. Expired rows count for nothing, so purging them last changes no answer. `search_path FROM
+// CURRENT`: the function reads the tables of the schema it was created in, whatever the caller's path.
+const SCHEMA_V3 = `
+CREATE OR REPLACE FUNCTION remember_nonce(p_user text, p_nonce bytea, p_expires bigint, p_now bigint, p_cap bigint, p_purge integer,
+  OUT recorded boolean, OUT seen boolean, OUT soonest bigint)
+LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $fn$
+BEGIN
+  PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(p_user));
+  INSERT INTO nonces (user_id, nonce, expires_at) SELECT p_user, p_nonce, p_expires
+    WHERE NOT EXISTS (SELECT 1 FROM nonces n WHERE n.user_id = p_user AND n.expires_at > p_now AND n.nonce = p_nonce)
+      AND (p_cap IS NULL OR (SELECT count(*) FROM nonces n WHERE n.user_id = p_user AND n.expires_at > p_now) < p_cap)
+    ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at;
+  recorded := FOUND;
+  IF NOT recorded THEN
+    SELECT bool_or(n.nonce = p_nonce), min(n.expires_at) INTO seen, soonest FROM nonces n WHERE n.user_id = p_user AND n.expires_at > p_now;
+  END IF;
+  DELETE FROM nonces WHERE ctid = ANY (ARRAY (
+    SELECT ctid FROM nonces WHERE expires_at <= p_now ORDER BY expires_at LIMIT p_purge FOR UPDATE SKIP LOCKED));
+END
+$fn$;
+`;
+
+/** The migrations from version v to v + 1, by v. */
+const MIGRATIONS: Record<number, string> = { 1: SCHEMA_V2, 2: SCHEMA_V3 };
+
 /**
  * Creates the schema (in `schema`, created if absent, or else the connection's search_path) or checks its
  * version, on one connection of the pool, in one transaction.
@@ -90,15 +120,16 @@ export async function ensureSchema(client: pg.PoolClient, schema: string | undef
     }
     const exists = (await client.query("SELECT to_regclass('schema_version') IS NOT NULL AS e")).rows[0]?.e === true;
     if (!exists) {
-      await client.query(SCHEMA_V1 + SCHEMA_V2);
+      await client.query(SCHEMA_V1 + SCHEMA_V2 + SCHEMA_V3);
       await client.query("INSERT INTO schema_version (id, version) VALUES (1, $1)", [POSTGRES_SCHEMA_VERSION]);
     } else {
-      const v = (await client.query<{ version: number }>("SELECT version FROM schema_version WHERE id = 1")).rows[0]?.version;
-      if (v === 1) {
-        await client.query(SCHEMA_V2);
-        await client.query("UPDATE schema_version SET version = 2 WHERE id = 1");
-      } else if (v !== POSTGRES_SCHEMA_VERSION) {
+      let v = (await client.query<{ version: number }>("SELECT version FROM schema_version WHERE id = 1")).rows[0]?.version;
+      if (v === undefined || (v !== POSTGRES_SCHEMA_VERSION && MIGRATIONS[v] === undefined)) {
         throw new MbmsError("ERR_STORE", `schema version ${v ?? "(none)"} is not this code's ${POSTGRES_SCHEMA_VERSION}`);
+      }
+      if (v !== POSTGRES_SCHEMA_VERSION) {
+        for (; v < POSTGRES_SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]!);
+        await client.query("UPDATE schema_version SET version = $1 WHERE id = 1", [POSTGRES_SCHEMA_VERSION]);
       }
     }
     await client.query("COMMIT");

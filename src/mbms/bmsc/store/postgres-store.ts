@@ -5,10 +5,13 @@
 // - allocateTgkId locks the service row (SELECT … FOR UPDATE) for its fetch-and-increment;
 // - rotateTekRand2 is one upsert whose WHERE is the compare-and-set (the conflicting row stays locked even
 //   when the WHERE fails, so the loser reads the winner's value in the same transaction);
-// - rememberNonce takes a transaction-scoped advisory lock on the user, so the replay check, the per-user
-//   cap and the insert see one state across instances; its purge of expired nonces skips rows another
-//   instance is deleting (SKIP LOCKED) instead of waiting for, or deadlocking with, it. It forgets at most
-//   1,000 expired nonces per call (purgeNonces forgets all); the checks ignore expired rows anyway.
+// - rememberNonce (the schema's remember_nonce function: one round trip) takes a transaction-scoped advisory
+//   lock on the user, so the replay check, the per-user cap and the insert see one state across instances;
+//   its purge of expired nonces skips rows another instance is deleting (SKIP LOCKED) instead of waiting
+//   for, or deadlocking with, it. It forgets at most 1,000 expired nonces per call (purgeNonces forgets
+//   all); the checks ignore expired rows anyway.
+// - readKeyRequest, the other statement of every key request, reads user, subscription, service and TGKs
+//   at once (postgres-key-request.ts).
 // Keys: bytea goes in from the caller's Uint8Array and comes out as a fresh Uint8Array (the driver's Buffer
 // zeroed). A KEK, TGK, TEK_RAND or TEK_RAND2 is overwritten with zeros before its row is deleted, as
 // SQLite's secure_delete does — but PostgreSQL is MVCC: the UPDATE writes a new row version and the old
@@ -25,11 +28,13 @@ import { LOCK_NAMESPACE, ensureSchema } from "./postgres-schema.js";
 import { acquireLease, pairs, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
 import { checkLease, type Lease } from "./lease.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
+import { READ_KEY_REQUEST, REMEMBER_NONCE, REMEMBER_NONCE_SQL, keyRequestRead, nonceResult } from "./postgres-key-request.js";
+import type { KeyRequestRead } from "./key-request-read.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
   checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, pickTgkId,
   type ListOptions, type NewService, type NewUser, type NonceResult, type RotateResult, type ServiceRecord,
-  type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate, RECORDED, REPLAYED,
+  type TekRand2State, type TgkRecord, type UserRecord, type UserUpdate,
 } from "./types.js";
 
 export { POSTGRES_SCHEMA_VERSION } from "./postgres-schema.js";
@@ -46,14 +51,13 @@ const ignore = (): void => undefined;
 
 const TGK_COLUMNS = "service_id, tgk_id, tgk, valid_from, expires_at";
 const RAND2_COLUMNS = "service_id, current, current_start, previous, previous_start";
+/** Forgets expired nonces ($1 = now), skipping the rows another transaction is deleting: it never waits, so it takes part in no deadlock. */
+const PURGE_NONCES = "DELETE FROM nonces WHERE ctid = ANY (ARRAY (SELECT ctid FROM nonces WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED))";
 /**
- * Forgets expired nonces ($1 = now), skipping the rows another transaction is deleting: it never waits, so
- * it takes part in no deadlock. `limit` keeps rememberNonce's purge on the expiry index even before the
- * table has statistics (without, the planner assumes a third of the rows match and scans them all).
+ * Expired nonces rememberNonce forgets per call: more than the one it adds, so a backlog drains. The LIMIT
+ * also keeps its purge on the expiry index before the table has statistics (without, the planner assumes
+ * a third of the rows match and scans them all).
  */
-const purgeNonces = (limit = "") =>
-  `DELETE FROM nonces WHERE ctid = ANY (ARRAY (SELECT ctid FROM nonces WHERE expires_at <= $1 ORDER BY expires_at ${limit} FOR UPDATE SKIP LOCKED))`;
-/** Per call of rememberNonce: more than the one nonce a call adds, so a backlog of expired ones drains. */
 const PURGE_BATCH = 1000;
 
 /** bigint comes back as a number: every bigint here is a safe integer (times, TGK-IDs, counts). */
@@ -103,11 +107,11 @@ export class PostgresKeyStore implements AsyncKeyStore {
     if (this.#closed) throw new MbmsError("ERR_STORE", "the key store is closed");
   }
 
-  /** One statement on any pooled connection. */
-  async #query(what: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  /** One statement on any pooled connection (a named one is prepared once per connection). */
+  async #query(what: string, sql: string | pg.QueryConfig, params: unknown[] = []): Promise<pg.QueryResult> {
     this.#open();
     try {
-      return await this.#pool.query(sql, params);
+      return await (typeof sql === "string" ? this.#pool.query(sql, params) : this.#pool.query({ ...sql, values: params }));
     } catch (e) {
       throw pgStoreError(e, what);
     }
@@ -341,35 +345,19 @@ export class PostgresKeyStore implements AsyncKeyStore {
     checkTime("expiresAt", expiresAt);
     checkTime("now", now);
     checkNonceCap(maxPerUser);
-    // Lock, insert, purge, in this order: a statement that waits (the lock; the insert's ON CONFLICT on a row
-    // another call's purge holds) only ever waits for a call in a later step, and the purge waits for none.
-    return this.#tx("recording a nonce", async (q) => {
-      // From here on no other instance reads or writes this user's nonces until we commit.
-      await q("SELECT pg_advisory_xact_lock($1, hashtext($2))", [LOCK_NAMESPACE, userId]);
-      const live = "user_id = $1 AND expires_at > $2";
-      // Recorded unless a replay or over the cap. A conflict is an expired row not yet purged: it is replaced.
-      const inserted = await q(
-        `INSERT INTO nonces (user_id, nonce, expires_at) SELECT $1, $3, $4
-         WHERE NOT EXISTS (SELECT 1 FROM nonces WHERE ${live} AND nonce = $3)
-           AND ($5::bigint IS NULL OR (SELECT count(*) FROM nonces WHERE ${live}) < $5)
-         ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at RETURNING 1`,
-        [userId, now, nonce, expiresAt, maxPerUser ?? null],
-      );
-      let result = RECORDED;
-      if (inserted.rows.length === 0) {
-        const r = (await q(`SELECT bool_or(nonce = $3) AS seen, min(expires_at) AS soonest FROM nonces WHERE ${live}`, [userId, now, nonce])).rows[0];
-        result = r.seen ? REPLAYED : { recorded: false, reason: "full", retryAt: r.soonest as number };
-      }
-      // Expired rows do not count above, so forgetting them last changes no answer (a nonce that arrives
-      // already expired is forgotten at once).
-      await q(purgeNonces(`LIMIT ${PURGE_BATCH}`), [now]);
-      return result;
-    });
+    const r = await this.#query("recording a nonce", { name: REMEMBER_NONCE, text: REMEMBER_NONCE_SQL }, [userId, nonce, expiresAt, now, maxPerUser ?? null, PURGE_BATCH]);
+    return nonceResult(r.rows[0]);
+  }
+
+  async readKeyRequest(userId: string, serviceId: string): Promise<KeyRequestRead> {
+    checkId("user", userId);
+    checkId("service", serviceId);
+    return keyRequestRead((await this.#query("reading a key request", READ_KEY_REQUEST, [userId, serviceId])).rows);
   }
 
   async purgeNonces(now: number): Promise<number> {
     checkTime("now", now);
-    return (await this.#query("purging nonces", purgeNonces(), [now])).rowCount ?? 0;
+    return (await this.#query("purging nonces", PURGE_NONCES, [now])).rowCount ?? 0;
   }
 
   async countNonces(userId?: string): Promise<number> {
