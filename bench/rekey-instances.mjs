@@ -78,7 +78,7 @@ async function tableBytes(url) {
 }
 
 async function startInstance(dist, store, service, schedule, poolSize) {
-  const child = fork(new URL("./rekey-instance-child.mjs", import.meta.url), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(new URL("./rekey-instance-child.mjs", import.meta.url), [], { execArgv: process.env.BENCH_CHILD_ARGS ? process.env.BENCH_CHILD_ARGS.split(" ") : [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ready = once(child, "ready");
   child.send({ type: "init", dist, store, service, schedule, poolSize });
   return { child, port: (await ready).port };

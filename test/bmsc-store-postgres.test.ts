@@ -138,6 +138,45 @@ describe("PostgresKeyStore: instances in two processes racing on one database", 
   });
 });
 
+describe("PostgresKeyStore: concurrent calls of one store, batched into one statement (coalescer.ts)", () => {
+  it("rememberNonce: 300 at once (100 nonces, each three times) → each recorded exactly once; one user's 200 at once, cap 25 → 25", async () => {
+    const s = await openPostgresKeyStore(pgt.url, { schema: pgt.schema(), batchesInFlight: 1, maxBatch: 64 });
+    try {
+      const nonces = Array.from({ length: 100 }, () => rnd(16));
+      const calls = [0, 1, 2].flatMap(() => nonces.map((n, i) => ({ user: `u${i % 7}`, n })));
+      const results = await Promise.all(calls.map((c) => s.rememberNonce(c.user, c.n, 2 ** 50, 1000)));
+      const recorded = nonces.map((_, i) => [0, 1, 2].filter((t) => results[t * 100 + i]!.recorded).length);
+      expect(recorded).toEqual(nonces.map(() => 1));
+      expect(results.slice(0, 100).every((r) => r.recorded)).toBe(true); // batch order is call order
+      expect(results.slice(100).every((r) => !r.recorded && r.reason === "replayed")).toBe(true);
+      const capped = await Promise.all(Array.from({ length: 200 }, (_, i) => s.rememberNonce("bob", rnd(16), 5000 + i, 1000, 25)));
+      expect(capped.filter((r) => r.recorded)).toHaveLength(25);
+      expect(capped.filter((r) => !r.recorded)).toEqual(Array.from({ length: 175 }, () => ({ recorded: false, reason: "full", retryAt: 5000 })));
+      expect(await s.countNonces("bob")).toBe(25);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("readKeyRequest: 200 at once answer what each alone answers; an unreachable server fails every call of the batch with ERR_STORE", async () => {
+    const s = await openPostgresKeyStore(pgt.url, { schema: pgt.schema(), batchesInFlight: 2, maxBatch: 50 });
+    try {
+      await s.addService(service("tv"));
+      await s.addUsers(Array.from({ length: 100 }, (_, i) => ({ userId: `u${i}`, kek: rnd(16), services: i % 3 ? ["tv"] : [] })));
+      for (let id = 1; id <= 3; id++) await s.addTgk({ serviceId: "tv", tgkId: id, tgk: rnd(16), validFrom: 0, expiresAt: 1000 * id });
+      const asked = Array.from({ length: 200 }, (_, i) => [`u${i % 150}`, i % 4 ? "tv" : "radio"] as const);
+      const together = await Promise.all(asked.map(([u, svc]) => s.readKeyRequest(u, svc)));
+      for (const [i, [u, svc]] of asked.entries()) expect(together[i], `${u}/${svc}`).toEqual(await s.readKeyRequest(u, svc));
+      expect(together.filter((r) => r.user && r.subscribed && r.tgks.length === 3).length).toBeGreaterThan(50);
+      expect(await asyncCodeOf(() => openPostgresKeyStore(pgt.url, { batchesInFlight: 0 }))).toBe("ERR_ARGUMENT");
+    } finally {
+      await s.close();
+    }
+    const failed = await Promise.allSettled([1, 2, 3].map(() => s.readKeyRequest("u1", "tv")));
+    expect(failed.map((r) => r.status === "rejected" && (r.reason as MbmsError).code)).toEqual(["ERR_STORE", "ERR_STORE", "ERR_STORE"]);
+  });
+});
+
 describe("PostgresKeyStore: the schema", () => {
   it("8 instances opening an empty database at once: no failure, one schema, all of them working", async () => {
     const url = await pgt.database();
@@ -158,8 +197,8 @@ describe("PostgresKeyStore: the schema", () => {
     }
   });
 
-  it("migrates a version-1 schema (leases table and remember_nonce added) and a version-2 one (remember_nonce added), the rest kept", async () => {
-    for (const [from, drop] of [[1, "DROP TABLE %.leases; DROP FUNCTION %.remember_nonce"], [2, "DROP FUNCTION %.remember_nonce"]] as const) {
+  it("migrates a version-1 schema (leases table and remember_nonces added) and a version-2 one (remember_nonces added), the rest kept", async () => {
+    for (const [from, drop] of [[1, "DROP TABLE %.leases; DROP FUNCTION %.remember_nonces"], [2, "DROP FUNCTION %.remember_nonces"]] as const) {
       const schema = pgt.schema();
       const a = await open(schema);
       await a.addService(service("news"));

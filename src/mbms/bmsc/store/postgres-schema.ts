@@ -2,7 +2,7 @@
 // SQLite's version 3 holds). It is created, or checked, in one transaction under a transaction-scoped
 // advisory lock, so that BM-SC instances starting at once on an empty database wait for the first one
 // instead of failing on each other's CREATE (or creating twice). A database of version 1 or 2 is migrated (v2
-// adds the leases table, v3 the remember_nonce function); one of any other version is refused with ERR_STORE.
+// adds the leases table, v3 the remember_nonces function); one of any other version is refused with ERR_STORE.
 //
 // Ids are `COLLATE "C"`: byte order, which for UTF-8 is code-point order, as compareIds and SQLite's BINARY.
 // Times are bigint milliseconds; TGK-IDs and CSB IDs bigint (they reach 2^32-1).
@@ -74,36 +74,47 @@ CREATE TABLE leases (
 );
 `;
 
-// v2 → v3: rememberNonce in one round trip (it was five: BEGIN, lock, insert, purge, COMMIT). The function
-// is one transaction; each statement in it takes a new snapshot (READ COMMITTED, a VOLATILE function), so
-// once the user's advisory lock is held the insert sees every nonce committed by the lock's previous holder.
-// Lock, insert, purge in this order: a statement that waits (the lock; the insert's ON CONFLICT on a row
-// another call's purge holds) only ever waits for a call in a later step, and the purge (SKIP LOCKED) waits
-// for none. Expired rows count for nothing, so purging them last changes no answer. `search_path FROM
-// CURRENT`: the function reads the tables of the schema it was created in, whatever the caller's path.
+// v2 → v3: rememberNonce for a batch of calls in one round trip (it was five round trips per call: BEGIN,
+// lock, insert, purge, COMMIT; postgres-store.ts batches concurrent calls). The function is one transaction:
+// it first takes the advisory lock of every user of the batch, in the order of the lock keys (two batches
+// never wait for each other in a cycle), then answers the calls in batch order (the same nonce twice in a
+// batch: the second is a replay), then purges. Each statement in it takes a new snapshot (READ COMMITTED,
+// a VOLATILE function), so once the locks are held the inserts see every nonce committed by the locks'
+// previous holders. Lock, insert, purge in this order: a statement that waits (the locks; an insert's ON
+// CONFLICT on a row another call's purge holds) only ever waits for a call in a later step, and the purge
+// (SKIP LOCKED) waits for none; it uses the batch's earliest `now`, so it forgets nothing a call of the
+// batch still counts. `search_path FROM CURRENT`: the function reads the tables of the schema it was
+// created in, whatever the caller's path.
 // A function's statements run on generic plans, which guess a third of the rows for `expires_at > $now`:
 // the per-user reads test expiry in FILTER, not WHERE, so that the plan walks the user's primary-key range
-// only (in WHERE, the guess made the planner AND it with a scan of the whole expiry index).
+// only (in WHERE, the guess made the planner AND it with a scan of the whole expiry index), and the purge
+// first asks min(expires_at), one descent of the expiry index (EXISTS's generic plan scanned the table).
 const SCHEMA_V3 = `
-CREATE OR REPLACE FUNCTION remember_nonce(p_user text, p_nonce bytea, p_expires bigint, p_now bigint, p_cap bigint, p_purge integer,
-  OUT recorded boolean, OUT seen boolean, OUT soonest bigint)
+CREATE OR REPLACE FUNCTION remember_nonces(p_users text[], p_nonces bytea[], p_expires bigint[], p_now bigint[], p_caps bigint[], p_purge integer)
+RETURNS TABLE (k integer, recorded boolean, seen boolean, soonest bigint)
 LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $fn$
 BEGIN
-  PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(p_user));
-  INSERT INTO nonces (user_id, nonce, expires_at) SELECT p_user, p_nonce, p_expires
-    WHERE NOT EXISTS (SELECT 1 FROM nonces n WHERE n.user_id = p_user AND n.expires_at > p_now AND n.nonce = p_nonce)
-      AND (p_cap IS NULL OR (SELECT count(*) FILTER (WHERE n.expires_at > p_now) FROM nonces n WHERE n.user_id = p_user) < p_cap)
-    ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at;
-  recorded := FOUND;
-  IF NOT recorded THEN
-    SELECT bool_or(n.nonce = p_nonce) FILTER (WHERE n.expires_at > p_now), min(n.expires_at) FILTER (WHERE n.expires_at > p_now)
-      INTO seen, soonest FROM nonces n WHERE n.user_id = p_user;
-  END IF;
-  -- Most calls find nothing expired: min() is one descent of the expiry index (EXISTS's generic plan was a
-  -- table scan), and no DELETE (whose plan may scan the table too).
-  IF (SELECT min(expires_at) FROM nonces) <= p_now THEN
+  PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, h) FROM (SELECT DISTINCT hashtext(u) AS h FROM unnest(p_users) AS u ORDER BY 1) AS keys;
+  FOR i IN 1 .. coalesce(array_length(p_users, 1), 0) LOOP
+    k := i;
+    seen := NULL;
+    soonest := NULL;
+    INSERT INTO nonces (user_id, nonce, expires_at) SELECT p_users[i], p_nonces[i], p_expires[i]
+      WHERE NOT EXISTS (SELECT 1 FROM nonces n WHERE n.user_id = p_users[i] AND n.nonce = p_nonces[i] AND n.expires_at > p_now[i])
+        AND (p_caps[i] IS NULL
+          OR (SELECT count(*) FILTER (WHERE n.expires_at > p_now[i]) FROM nonces n WHERE n.user_id = p_users[i]) < p_caps[i])
+      ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at = excluded.expires_at;
+    recorded := FOUND;
+    IF NOT recorded THEN
+      SELECT bool_or(n.nonce = p_nonces[i]) FILTER (WHERE n.expires_at > p_now[i]), min(n.expires_at) FILTER (WHERE n.expires_at > p_now[i])
+        INTO seen, soonest FROM nonces n WHERE n.user_id = p_users[i];
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  IF (SELECT min(expires_at) FROM nonces) <= (SELECT min(x) FROM unnest(p_now) AS x) THEN
     DELETE FROM nonces WHERE ctid = ANY (ARRAY (
-      SELECT ctid FROM nonces WHERE expires_at <= p_now ORDER BY expires_at LIMIT p_purge FOR UPDATE SKIP LOCKED));
+      SELECT ctid FROM nonces WHERE expires_at <= (SELECT min(x) FROM unnest(p_now) AS x)
+      ORDER BY expires_at LIMIT p_purge FOR UPDATE SKIP LOCKED));
   END IF;
 END
 $fn$;

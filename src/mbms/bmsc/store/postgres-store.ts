@@ -28,7 +28,10 @@ import { LOCK_NAMESPACE, ensureSchema } from "./postgres-schema.js";
 import { acquireLease, pairs, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
 import { checkLease, type Lease } from "./lease.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
-import { READ_KEY_REQUEST, REMEMBER_NONCE, REMEMBER_NONCE_SQL, keyRequestRead, nonceResult } from "./postgres-key-request.js";
+import {
+  DEFAULT_BATCHES_IN_FLIGHT, DEFAULT_MAX_BATCH, checkBatchOptions, readKeyRequests, rememberNonces, type BatchOptions, type NonceCall, type ReadCall,
+} from "./postgres-key-request.js";
+import { Coalescer } from "./coalescer.js";
 import type { KeyRequestRead } from "./key-request-read.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
@@ -39,7 +42,7 @@ import {
 
 export { POSTGRES_SCHEMA_VERSION } from "./postgres-schema.js";
 
-export interface PostgresKeyStoreOptions {
+export interface PostgresKeyStoreOptions extends BatchOptions {
   /**
    * The schema holding the store's tables, created if absent (an identifier of lower-case letters, digits
    * and _): several stores on one database. Default: the connection's search_path (usually public).
@@ -73,6 +76,7 @@ export async function openPostgresKeyStore(target: string | pg.PoolConfig, optio
   if (schema !== undefined && (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))) {
     throw new MbmsError("ERR_ARGUMENT", "schema must be 1..63 lower-case letters, digits or _, not starting with a digit");
   }
+  checkBatchOptions(options);
   let config: pg.PoolConfig;
   if (typeof target === "string") config = { connectionString: target };
   else if (typeof target === "object" && target !== null) config = { ...target };
@@ -90,7 +94,7 @@ export async function openPostgresKeyStore(target: string | pg.PoolConfig, optio
     await pool.end().catch(() => undefined);
     throw pgStoreError(e, "opening the key store");
   }
-  return new PostgresKeyStore(pool);
+  return new PostgresKeyStore(pool, options);
 }
 
 export class PostgresKeyStore implements AsyncKeyStore {
@@ -98,9 +102,16 @@ export class PostgresKeyStore implements AsyncKeyStore {
   #pool: pg.Pool;
   #closed = false;
 
+  /** The key-request path's two calls, batched while earlier batches are in flight (coalescer.ts). */
+  #reads: Coalescer<ReadCall, KeyRequestRead>;
+  #nonces: Coalescer<NonceCall, NonceResult>;
+
   /** Use openPostgresKeyStore, which creates or checks the schema first. */
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, { batchesInFlight = DEFAULT_BATCHES_IN_FLIGHT, maxBatch = DEFAULT_MAX_BATCH }: BatchOptions = {}) {
     this.#pool = pool;
+    const run = (what: string) => (config: pg.QueryConfig, values: unknown[]) => this.#query(what, config, values);
+    this.#reads = new Coalescer((calls) => readKeyRequests(run("reading a key request"), calls), batchesInFlight, maxBatch);
+    this.#nonces = new Coalescer((calls) => rememberNonces(run("recording a nonce"), calls, PURGE_BATCH), batchesInFlight, maxBatch);
   }
 
   #open(): void {
@@ -345,14 +356,15 @@ export class PostgresKeyStore implements AsyncKeyStore {
     checkTime("expiresAt", expiresAt);
     checkTime("now", now);
     checkNonceCap(maxPerUser);
-    const r = await this.#query("recording a nonce", { name: REMEMBER_NONCE, text: REMEMBER_NONCE_SQL }, [userId, nonce, expiresAt, now, maxPerUser ?? null, PURGE_BATCH]);
-    return nonceResult(r.rows[0]);
+    // Copied: the call may wait for a batch, and the caller may reuse its array once this returns.
+    return this.#nonces.call({ userId, nonce: Uint8Array.from(nonce), expiresAt, now, maxPerUser: maxPerUser ?? null });
   }
 
   async readKeyRequest(userId: string, serviceId: string): Promise<KeyRequestRead> {
     checkId("user", userId);
     checkId("service", serviceId);
-    return keyRequestRead((await this.#query("reading a key request", READ_KEY_REQUEST, [userId, serviceId])).rows);
+    this.#open();
+    return this.#reads.call({ userId, serviceId });
   }
 
   async purgeNonces(now: number): Promise<number> {
