@@ -13,7 +13,8 @@
 // opened) p50/p99, failed deliveries (a 200 whose message opens with the UE's KEK and holds the next TGK;
 // all UEs must get the same next TGK), requests/s per instance, and CPU (ms/s = % of one core) of each
 // key server, of the database (postmaster and its backends, from /proc) and of the load generator.
-// Writes bench/results/rekey-instances.json and prints a table.
+// Writes bench/results/rekey-instances.json and prints a table. BENCH_CHILD_ARGS="--cpu-prof --cpu-prof-dir=D"
+// passes Node options to the key-server processes (a CPU profile of each).
 import { fork } from "node:child_process";
 import { readFileSync, readdirSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, loadavg } from "node:os";
