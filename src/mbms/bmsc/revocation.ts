@@ -56,7 +56,7 @@ export async function entitledServices(store: AsyncKeyStore, userId: string): Pr
  * Ends the service's TGKs at `now` and stores a fresh random one valid [now, now + TGK_LIFE). Ended first:
  * a crash in between leaves no TGK in force, and the next schedule step makes a fresh one anyway.
  */
-export async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): Promise<number> {
+async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): Promise<number> {
   const ended = await chain.store.endTgks(s.serviceId, now);
   const tgkId = await newTgk(chain, s, now, now + s.tgkLifetimeMs);
   await chain.store.deleteExpiredTgks(now, s.serviceId);
@@ -69,7 +69,7 @@ export async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: nu
  * announces a TEK under the fresh TGK, in the service's queue). Every service is tried, one after the other,
  * failures logged; the first is thrown.
  */
-export async function revokeServices(
+async function revokeServices(
   services: readonly ServiceSettings[], revoke: (s: ServiceSettings) => Promise<void>, log: Logger,
 ): Promise<void> {
   let failure: unknown;
