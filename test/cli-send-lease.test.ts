@@ -8,6 +8,8 @@
 // its sender from its first on; TEK_RAND2 rotates on schedule (both senders switch with it, exit 0); only A
 // stored rotations, B none, and every MKI B sent under A sent under too (one schedule, announced by both);
 // no two datagrams share (MKI, SSRC, index) — MKI = TGK-ID ‖ TEK_RAND2 names the TEK (RFC 3711 §9.1).
+// And a revocation on a non-owner: a keyserver started (while another owns the schedule) with a config that
+// drops a user exits 1 with ERR_NOT_OWNER naming the owner, and the user stays enabled (revocation.ts).
 // Runs dist/cli/main.js (build first) on the throwaway cluster (test/helpers/postgres.ts: fails without
 // PostgreSQL, never skips). Bounded: each process is killed after 30 s. Network: 127.0.0.1 only.
 import { randomBytes } from "node:crypto";
@@ -15,6 +17,7 @@ import dgram from "node:dgram";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAIN, cli, freeUdpPort, killChildren, lastJson, type Exit, type ReceiveSummary, type SendSummary } from "./helpers/processes.js";
 import { testPostgres, type TestPostgres } from "./helpers/postgres.js";
@@ -149,5 +152,30 @@ describe("two mbms-srtp send processes on one PostgreSQL store", () => {
     expect(wireB.length).toBe(b.sender.packets);
     const all = [...indices(wireA), ...indices(wireB)];
     expect(all.length - new Set(all).size).toBe(0);
+  }, 60_000);
+
+  it("a config that drops a user, on a non-owner: exit 1, ERR_NOT_OWNER naming the owner, the user left enabled", async () => {
+    const url = await pg.database();
+    const two = join(dir, "two.json");
+    const one = join(dir, "one.json");
+    const user2 = "sip:ue2@lease.invalid";
+    const services = [{ serviceId: SERVICE, tekRand2PeriodMs: PERIOD, tgkLifetimeMs: 3_600_000 }];
+    writeFileSync(two, JSON.stringify({ services, users: [{ userId: USER, kek: KEK_HEX }, { userId: user2, kek: KEK_HEX }] }), { mode: 0o600 });
+    writeFileSync(one, JSON.stringify({ services, users: [{ userId: USER, kek: KEK_HEX }] }), { mode: 0o600 });
+    const owner = cli(["keyserver", "--config", two, "--store", url, "--json"], 30_000);
+    keyServer((await owner.firstLine).line);
+    const refused = await cli(["keyserver", "--config", one, "--store", url, "--duration", "5"], 30_000).done;
+    owner.child.kill("SIGTERM");
+    const o = lastJson<SendSummary>((await owner.done).stdout);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/ERR_NOT_OWNER.*owned by instance "bmsc-[0-9a-f]{16}": revoke there; nothing was changed/);
+    expect(refused.stderr).toContain(`"${o.schedule!.instance}"`);
+    const c = new postgres.Client({ connectionString: url });
+    await c.connect();
+    try {
+      expect((await c.query("SELECT user_id, disabled FROM users ORDER BY user_id")).rows).toEqual([{ user_id: user2, disabled: false }, { user_id: USER, disabled: false }]);
+    } finally {
+      await c.end();
+    }
   }, 60_000);
 });
