@@ -16,13 +16,13 @@ export const usage = `Usage: mbms-srtp send --dest HOST:PORT --config FILE.json 
 
 The BM-SC as one process: session manager + HTTP key server + SRTP sender of a synthetic RTP source
 (packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period). Its SSRC is random,
-registered for the service in the store (no other sender of the service holds it while a TEK it used is in
-force), and its first sequence number random: senders sharing a TEK never share a keystream (RFC 3711
+registered for the service in the store (held while it sends and, after a crash, while a TEK it used may
+be in force), and its first sequence number random: senders sharing a TEK never share a keystream (RFC 3711
 §9.1); receivers learn the SSRC. Several send processes on one --store postgres://… share the service's
 schedule (--schedule-lease): one rotates TEK_RAND2, all send under the TEK the store holds.
 Prints "key server http://HOST:PORT" first. HOST may be a multicast group (224.0.0.0/4).
 With --srtp-key-file: no MIKEY, no session manager and no key server (so no --config, --service, --store,
---key-port, --key-host, --profile, --cors-origin); every packet is protected with that one master key and no MKI, as
+--schedule-lease, --key-port, --key-host, --profile, --cors-origin); every packet is protected with that one master key and no MKI, as
 ffmpeg's SRTP (SDES, RFC 4568) expects. Prints "sending to HOST:PORT (…)" first. It needs --rtp-in: the
 synthetic source has no store to register its SSRC in, so runs under one fixed key could repeat an SSRC and
 sequence numbers, hence a keystream (RFC 3711 §9.1). Use a fresh key per session.
