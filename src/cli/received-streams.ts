@@ -16,7 +16,7 @@
 import { RTP_HEADER, checkPacket } from "./synthetic-source.js";
 
 /** Default bound on the streams of one receiver. */
-export const MAX_STREAMS = 16;
+const MAX_STREAMS = 16;
 /** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
 const SEQ_BASE = 0x10000;
 
@@ -139,10 +139,6 @@ export class ReceivedStreams {
   /** Counts the packet `place` accepted last; false for a duplicate. */
   commit(): boolean {
     return this.placed !== undefined && this.placed.record(this.placedNumber, this.bySeq);
-  }
-
-  get size(): number {
-    return this.streams.size;
   }
 
   get delivered(): number {

@@ -76,11 +76,6 @@ export class ScheduleLease {
     return expiresAt !== undefined && this.#clock.now() < expiresAt - this.stepMs;
   }
 
-  /** The owner of the service's schedule as of the last successful lease call (undefined before one). */
-  ownerOf(serviceId: string): string | undefined {
-    return this.#owners.get(serviceId);
-  }
-
   /** Renews or takes each service's lease; ERR_NOT_OWNER (notOwner) at the first one another instance owns. */
   async ownEach(serviceIds: readonly string[], what: string): Promise<void> {
     for (const id of new Set(serviceIds)) if (!(await this.own(id))) throw this.notOwner(id, what);
