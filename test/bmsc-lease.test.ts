@@ -1,5 +1,6 @@
-// The schedule lease of SessionManager (schedule-lease.ts) in one process: who may write, and that a
-// manager without the `lease` option behaves as before (no lease calls: it owns every schedule).
+// The schedule lease of SessionManager (schedule-lease.ts) in one process: who may write, that revoking a
+// user on a non-owner is refused before anything changes (revocation.ts), and that a manager without the
+// `lease` option behaves as before (no lease calls: it owns every schedule).
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../src/clock.js";
 import { silentLogger } from "../src/logger.js";
@@ -32,6 +33,45 @@ describe("SessionManager lease", () => {
     expect(b.ownsSchedule("tv")).toBe(true);
     await b.stop();
     expect(faulty.memory.countLeases()).toBe(0);
+  });
+
+  it("revoking on a non-owner: ERR_NOT_OWNER naming the owner, nothing changed; on the owner (and after it stops) it revokes", async () => {
+    const faulty = new FaultyStore(systemClock);
+    const lease = (owner: string) => ({ ttlMs: 3000, owner });
+    const a = await SessionManager.create({ store: faulty.store, logger: silentLogger, lease: lease("bmsc-a"), services: [service] });
+    const b = await SessionManager.create({ store: faulty.store, logger: silentLogger, lease: lease("bmsc-b"), services: [service] });
+    await a.start();
+    await b.start();
+    const kek = new Uint8Array(16).fill(7);
+    for (const u of ["sip:1@x.invalid", "sip:2@x.invalid", "sip:3@x.invalid"]) await b.addUser(u, kek); // no revocation: any instance
+    const tgks = async () => (await a.store.listTgks("tv")).map((t) => { t.tgk.fill(0); return `${t.tgkId}:${t.expiresAt}`; });
+    const before = await tgks();
+    const refused = async (p: Promise<unknown>) => {
+      const err = await p.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(MbmsError);
+      expect((err as MbmsError).code).toBe("ERR_NOT_OWNER");
+      expect((err as MbmsError).message).toContain('instance "bmsc-a"');
+    };
+    await refused(b.removeUser("sip:1@x.invalid"));
+    await refused(b.setUserDisabled("sip:2@x.invalid", true));
+    // the config dropped user 3: the reconcile is refused before it writes
+    await refused(b.reconcileUsers([{ userId: "sip:1@x.invalid", kek }, { userId: "sip:2@x.invalid", kek }]));
+    expect(await a.store.listUserIds()).toHaveLength(3);
+    for (const u of ["sip:1@x.invalid", "sip:2@x.invalid", "sip:3@x.invalid"]) expect((await a.store.getUser(u))!.disabled).toBe(false);
+    expect(await tgks()).toEqual(before);
+    // enabling revokes nothing: allowed anywhere
+    await b.setUserDisabled("sip:2@x.invalid", false);
+    // the owner revokes: a fresh TGK under the next TGK-ID
+    expect(await a.removeUser("sip:1@x.invalid")).toBe(true);
+    const afterA = await tgks();
+    expect(afterA).not.toEqual(before);
+    // once the owner stopped (lease released), b owns the schedule at its next step and may revoke
+    await a.stop();
+    await b.tick();
+    await b.setUserDisabled("sip:2@x.invalid", true);
+    expect((await b.store.getUser("sip:2@x.invalid"))!.disabled).toBe(true);
+    expect(await tgks()).not.toEqual(afterA);
+    await b.stop();
   });
 
   it("without the lease option: no lease call, the manager owns every schedule", async () => {

@@ -16,11 +16,12 @@
 //      shows persistence, not an artefact.
 //
 // The store holds KEKs and TGKs in clear: the file (and its -wal/-shm while open) must be mode 0600.
-// Exit 2 starts inside run 1's last TEK_RAND2 period (4 s periods here, checked against the store), where
-// the session manager resumes the same TEK: the restarted sender's SRTP indices start again at 0, so it
-// must take a fresh TEK_RAND2 before its first packet (RFC 3711 §9.1). Every datagram of both runs is
-// captured: no run-2 datagram may equal the run-1 datagram with the same sequence number (the synthetic
-// source's plaintexts are the same in both runs, so a reused keystream shows as identical bytes).
+// Run 2 starts inside run 1's last TEK_RAND2 period (4 s periods here, checked against the store), where
+// the session manager resumes the same TEK. The restarted sender may send under it: it registers another
+// random SSRC in the store (and a random first sequence number), so its keystream differs (RFC 3711 §9.1).
+// Every datagram of both runs is captured: no run-2 packet n may carry the encrypted payload of run 1's
+// packet n (the synthetic source's plaintexts are the same in both runs, so a reused keystream shows as
+// identical bytes); the UEs learn each run's SSRC and check it against the sender's summary.
 //
 // Runs dist/cli/main.js (build first). Bounded: < 25 s. Network: 127.0.0.1 only. No key bytes are printed.
 import { randomBytes, timingSafeEqual } from "node:crypto";
@@ -38,7 +39,6 @@ const USER = "sip:ue-me@store.invalid";
 const KEK_HEX = randomBytes(16).toString("hex");
 const BITRATE = 4e6;
 const PAYLOAD = 1200;
-const SSRC = 0x6d626d73; // the CLI's synthetic source
 const HOUR = 3_600_000;
 const PERIOD = 4000; // TEK_RAND2: run 2 restarts inside run 1's last period
 
@@ -154,14 +154,14 @@ async function captureTee(teeTo: number, capture: Map<number, Buffer>) {
   return sock.address().port;
 }
 
-/** The MKI of an SRTP datagram here (12-byte MKI = 4-byte TGK-ID ‖ 8-byte TEK_RAND2, then the 10-byte tag), hex. */
-const mkiOf = (d: Buffer) => d.subarray(d.length - 22, d.length - 10).toString("hex");
-
 /** A UE in this process: a UDP socket, an MkiEvaluator over `source`, and a count of checked packets. */
 async function testUe(source: MeTekSource, teeTo?: number, capture?: Map<number, Buffer>) {
   const sock = await bindUdp();
   const seen = new Set<number>();
   let bad = 0;
+  // The sender's SSRC and first sequence number (random, registered), learned from the first authenticated packet.
+  let ssrc: number | undefined;
+  let firstSeq: number | undefined;
   let unknownTgk = 0;
   const evaluator = new MkiEvaluator({
     tekSource: source, rotationPeriodMs: PERIOD,
@@ -169,11 +169,13 @@ async function testUe(source: MeTekSource, teeTo?: number, capture?: Map<number,
       unknownTgk++;
     },
     onPacket: (p) => {
-      // The synthetic source's packet n: 12-byte header with sequence number n mod 2^16 and the CLI's SSRC,
-      // then n (32 bits) and a pattern; checked here on the header and n.
+      // The synthetic source's packet n: 12-byte header with sequence number firstSeq + n mod 2^16 and the
+      // sender's SSRC, then n (32 bits) and a pattern; checked here on the header and n.
       const v = new DataView(p.buffer, p.byteOffset, p.length);
       const n = p.length === 12 + PAYLOAD ? v.getUint32(12) : -1;
-      if (n < 0 || v.getUint16(2) !== (n & 0xffff) || v.getUint32(8) !== SSRC || seen.has(n)) bad++;
+      ssrc ??= v.getUint32(8);
+      firstSeq ??= (v.getUint16(2) - n) & 0xffff;
+      if (n < 0 || v.getUint16(2) !== ((firstSeq + n) & 0xffff) || v.getUint32(8) !== ssrc || seen.has(n)) bad++;
       else seen.add(n);
     },
   });
@@ -193,7 +195,7 @@ async function testUe(source: MeTekSource, teeTo?: number, capture?: Map<number,
       evaluator.close();
       return {
         delivered: st.delivered, distinct: seen.size, first: Math.min(...seen), last: Math.max(...seen), bad, unknownTgk,
-        authFailed: st.authFailed, replayed: st.replayed, mkiTgkId: st.currentMki?.slice(0, 8),
+        authFailed: st.authFailed, replayed: st.replayed, mkiTgkId: st.currentMki?.slice(0, 8), ssrc, firstSeq,
       };
     },
   };
@@ -265,7 +267,9 @@ describe("mbms-srtp send --store: the BM-SC's keys survive a restart", () => {
     expectComplete(r2, N2, "run 2 receive (keyed from run 2)");
     const u2 = await ue2.finish();
     // Exit 1's TGK decrypts all of run 2, from its first packet: no unknown TGK-ID, no authentication failure.
-    expect({ ...u2, mkiTgkId: undefined }).toEqual({ delivered: N2, distinct: N2, first: 0, last: N2 - 1, bad: 0, unknownTgk: 0, authFailed: 0, replayed: 0, mkiTgkId: undefined });
+    expect({ ...u2, mkiTgkId: undefined }).toEqual({
+      delivered: N2, distinct: N2, first: 0, last: N2 - 1, bad: 0, unknownTgk: 0, authFailed: 0, replayed: 0, mkiTgkId: undefined, ssrc: sent2.sender.ssrc, firstSeq: sent2.sender.firstSeq,
+    });
     expect(u2.mkiTgkId).toBe(run1TgkIds[0]!.toString(16).padStart(8, "0"));
     expect(source.knownTgkIds()).toEqual(run1TgkIds);
     const after = snapshot(storePath);
@@ -281,11 +285,14 @@ describe("mbms-srtp send --store: the BM-SC's keys survive a restart", () => {
       wipe(after);
     }
     expect(storeModes(storePath)).toMatchObject({ "keys.sqlite": "600" });
-    // No keystream reuse across the restart: a fresh MKI from run 2's first packet, and no identical datagram.
-    const last1 = wire1.get(Math.max(...wire1.keys()))!;
-    expect(mkiOf(wire2.get(0)!)).not.toBe(mkiOf(last1));
-    const same = [...wire2].filter(([seq, d]) => wire1.get(seq)?.equals(d)).length;
-    expect({ compared: [...wire2.keys()].filter((k) => wire1.has(k)).length > 100, identical: same }).toEqual({ compared: true, identical: 0 });
+    // No keystream reuse across the restart: another SSRC, and no packet n of run 2 with run 1's packet n's
+    // encrypted payload (the capture is by sequence number: packet n has firstSeq + n).
+    expect(sent2.sender.ssrc).not.toBe(sent1.sender.ssrc);
+    const byNumber = (wire: Map<number, Buffer>, first: number) => new Map([...wire].map(([seq, d]) => [(seq - first) & 0xffff, d.subarray(12, d.length - 22)]));
+    const [n1, n2] = [byNumber(wire1, sent1.sender.firstSeq!), byNumber(wire2, sent2.sender.firstSeq!)];
+    const compared = [...n2.keys()].filter((n) => n1.has(n));
+    const same = compared.filter((n) => n1.get(n)!.equals(n2.get(n)!)).length;
+    expect({ compared: compared.length > 100, identical: same }).toEqual({ compared: true, identical: 0 });
 
     // ---- run 3, the control: the same restart without --store ----
     const ue3 = await testUe(source);

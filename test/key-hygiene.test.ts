@@ -45,7 +45,7 @@ describe("UICC-mode receiver", () => {
     const kek = new Uint8Array(randomBytes(16));
     const r = await UdpMbmsReceiver.open({
       name: "ue", mode: "UICC", userId: "sip:ue@test.invalid", kek, baseUrl: "http://127.0.0.1:9", serviceId: "urn:x", rotationPeriodMs: 1000,
-      payloadSize: 100, ssrc: 1,
+      payloadSize: 100,
     });
     try {
       expect(kek.every((b) => b === 0)).toBe(true);

@@ -4,9 +4,11 @@
  * of --config with --profile applied, and the run of the BM-SC (bmsc.ts) with its summary or JSON.
  */
 import { bmscSummary, loadConfig, runBmsc, type BmscConfig, type BmscOptions } from "./bmsc.js";
-import { durationOption, originsOption } from "./option-values.js";
+import { durationOption, numberOption, originsOption } from "./option-values.js";
 import { derivationOption, profileOption } from "./profile-option.js";
-import { storeTarget } from "./store-option.js";
+import { storeTarget, type StoreTarget } from "./store-option.js";
+import { UsageError } from "./usage-error.js";
+import { DEFAULT_LEASE_TTL_MS } from "../mbms/bmsc/index.js";
 import type { CommandIo, OptionValues } from "./command.js";
 
 export const BMSC_OPTIONS = {
@@ -17,7 +19,7 @@ export const BMSC_OPTIONS = {
   "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
   "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
   profile: { type: "string" }, derivation: { type: "string" }, "cors-origin": { type: "string", multiple: true }, io: { type: "string" },
-  json: { type: "boolean", default: false },
+  "schedule-lease": { type: "string" }, json: { type: "boolean", default: false },
 } as const;
 
 export type BmscValues = OptionValues<typeof BMSC_OPTIONS>;
@@ -38,6 +40,19 @@ export const STORE_USAGE = `  --store <file | url>     the key store: an SQLite 
                            BM-SC instances (tables created if absent; printed without the password);
                            default: in memory`;
 
+/** The usage lines of --schedule-lease (send and keyserver). */
+export const LEASE_USAGE = `  --schedule-lease <ms>    several instances on one --store: each service's schedule (TEK_RAND2, TGKs) is
+                           run by the one holding its lease in the store, for this long per renewal; the
+                           others announce what the store holds (default ${DEFAULT_LEASE_TTL_MS} with a postgres:// store,
+                           else 0: off, this instance runs every schedule)`;
+
+/** --schedule-lease: the lease time in ms, undefined when off (0; the default except on PostgreSQL). */
+export function leaseOption(value: string | undefined, store: StoreTarget): number | undefined {
+  const ms = Math.floor(numberOption("schedule-lease", value, store.kind === "postgres" ? DEFAULT_LEASE_TTL_MS : 0, 0, 3_600_000));
+  if (ms > 0 && ms < 30) throw new UsageError("--schedule-lease must be 0 (off) or at least 30 ms");
+  return ms === 0 ? undefined : ms;
+}
+
 /** The usage line of --cors-origin (send and keyserver). */
 export const CORS_USAGE = `  --cors-origin <origin>   a web origin whose pages may call the key server with fetch (CORS), e.g. the
                            relay's page http://127.0.0.1:8080; repeatable or comma-separated (default: none)`;
@@ -55,9 +70,11 @@ export function bmscConfig(values: BmscValues): BmscConfig | undefined {
 /** Runs the BM-SC until --duration or a signal, prints its summary (or JSON) and returns the exit status. */
 export async function runBmscCommand(o: Pick<BmscOptions, "config" | "keyPort" | "keyHost" | "send">, values: BmscValues, io: CommandIo): Promise<number> {
   const derivation = derivationOption(values.derivation);
+  const store = storeTarget(values.store);
+  const leaseMs = leaseOption(values["schedule-lease"], store);
   const result = await runBmsc({
-    ...o, corsOrigins: originsOption("cors-origin", values["cors-origin"]), store: storeTarget(values.store), durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
-    ...(derivation ? { derivation } : {}),
+    ...o, corsOrigins: originsOption("cors-origin", values["cors-origin"]), store, durationS: durationOption(values.duration), json: values.json, out: io.out, signal: io.signal,
+    ...(derivation ? { derivation } : {}), ...(leaseMs === undefined ? {} : { leaseMs }),
   });
   io.out.write((values.json ? JSON.stringify(result) : bmscSummary(result)) + "\n");
   return result.ok ? 0 : 1;

@@ -7,6 +7,13 @@
  * the sender alone, keyed with one fixed master key and no MKI (SDES style, for players such as ffmpeg):
  * no session manager, no key server.
  *
+ * Several instances on one store (PostgreSQL): with `leaseMs` each service's schedule is run by the holder
+ * of its store lease (schedule-lease.ts), the others announce what the store holds. Every sender of the
+ * synthetic source takes a random SSRC registered for its service (ssrc-registry.ts) and a random first
+ * sequence number, and sends under the TEK in force: two senders under one TEK then never share an SSRC,
+ * hence never a keystream (RFC 3711 §9.1). With --rtp-in the input's SSRC is kept (not registered), so
+ * the sender starts a fresh TEK_RAND2 period instead (rotateTekNow): only the schedule's owner may.
+ *
  * Config file (KEKs in hex, 16 or 32 bytes):
  *   { "services": [{ "serviceId": "urn:mbms:demo:1", "tekRand2PeriodMs": 1000, "tgkLifetimeMs": 4000 }],
  *     "users": [{ "userId": "sip:ue-me@demo.invalid", "kek": "00112233…", "services": ["urn:mbms:demo:1"] }] }
@@ -18,8 +25,10 @@ import dgram from "node:dgram";
 import { openBatchUdp, type BatchUdpSocket, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import { readJsonObject } from "./options.js";
 import {
-  MbmsSender, SessionManager, createKeyServer, silentLogger, type AsyncKeyStore, type ConfiguredUser, type KeyStore, type ServiceConfig,
+  DEFAULT_LEASE_TTL_MS, MbmsSender, SessionManager, SsrcRegistration, createKeyServer, randomSequence, silentLogger,
+  type AsyncKeyStore, type ConfiguredUser, type KeyStore, type ServiceConfig,
 } from "../mbms/bmsc/index.js";
+import { MbmsError } from "../mbms/errors.js";
 import { openStoreTarget, storeTarget, type StoreTarget } from "./store-option.js";
 import { Sender } from "./sender.js";
 import { senderFailures, senderLine, type SenderReport } from "./status.js";
@@ -30,8 +39,6 @@ import type { SrtpKey } from "./srtp-key.js";
 import { bindUdpReceiver } from "../net/udp-receiver.js";
 import type { TekDerivation } from "../mbms/key-hierarchy.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
-
-export const SSRC = 0x6d626d73;
 
 export interface BmscConfig {
   services: ServiceConfig[];
@@ -77,6 +84,8 @@ export interface BmscOptions {
   derivation?: TekDerivation;
   keyPort: number;
   keyHost: string;
+  /** Several instances on one store: the schedule lease's time, ms (schedule-lease.ts); absent: this instance runs every schedule. */
+  leaseMs?: number;
   /** Web origins whose pages may call the key server (CORS); default none. */
   corsOrigins?: readonly string[];
   /** Absent: key server only. */
@@ -113,7 +122,9 @@ export interface BmscResult {
   failures: string[];
   /** Absent with a fixed SRTP key. */
   keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation; /** The store's kind and place, no password. */ store: string };
-  sender?: SenderReport & { dest: string; serviceId?: string; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
+  /** The schedule: the lease (absent: off), whether this instance owned the sender's service's at the end, TEK_RAND2 values it stored. */
+  schedule?: { leaseMs?: number; instance?: string; owner: boolean; rotations: number };
+  sender?: SenderReport & { dest: string; serviceId?: string; /** The synthetic source's registered SSRC and first sequence number. */ ssrc?: number; firstSeq?: number; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
@@ -134,11 +145,15 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
   let mbms: MbmsSender | undefined;
+  let ssrc: SsrcRegistration | undefined;
+  let firstSeq: number | undefined;
   let url: string | undefined;
   try {
     if (o.config) store = await openStoreTarget(target);
     if (o.config && store) {
-      manager = await SessionManager.create({ store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}) });
+      manager = await SessionManager.create({
+        store, logger: silentLogger, services: o.config.services, ...(o.derivation ? { derivation: o.derivation } : {}), ...(o.leaseMs ? { lease: { ttlMs: o.leaseMs } } : {}),
+      });
       // Before serving: a stored KEK or user the config changed or dropped must not answer one request.
       await manager.reconcileUsers(o.config.users);
       server = createKeyServer({
@@ -164,7 +179,15 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         udp.setMulticastInterface(s.multicastInterface);
         udp.setMulticastLoopback(true);
       }
-      const source = s.rtpIn ? undefined : new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: SSRC });
+      let source: SyntheticSource | undefined;
+      if (!s.rtpIn) {
+        if (!manager) throw new ConfigError("a fixed SRTP key needs rtpIn (the synthetic source is keyed by the session manager)");
+        // Held past the last TEK this sender may use: a period plus a takeover of the schedule (ssrc-registry.ts).
+        const holdMs = manager.schedule(s.serviceId!).tekRand2PeriodMs + 2 * (o.leaseMs ?? DEFAULT_LEASE_TTL_MS);
+        ssrc = await SsrcRegistration.register(manager.store, manager.clock, s.serviceId!, manager.instanceName ?? randomName(), holdMs);
+        firstSeq = randomSequence();
+        source = new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: ssrc.ssrc, firstSeq });
+      }
       const snd = new Sender(udp, source, [{ port: s.port, host: s.host }], s.plain === true);
       sender = snd;
       if (s.rtpIn) {
@@ -194,7 +217,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         }, Math.max(10, Math.min(250, idleMs / 4)));
       }
       if (manager) {
-        mbms = new MbmsSender({ manager, serviceId: s.serviceId! });
+        mbms = new MbmsSender({ manager, serviceId: s.serviceId!, ...(ssrc ? { ssrc } : {}) });
         snd.useMbms(mbms);
       }
       if (s.srtpKey) {
@@ -204,9 +227,10 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       }
     }
     await manager?.start();
-    // A TEK resumed from the store (a restart inside its TEK_RAND2 period) has protected packets with the
-    // indices this new sender starts from again (RFC 3711 §9.1): the MbmsSender never takes it; a fresh one now.
-    await mbms?.start();
+    // Without a registered SSRC (--rtp-in), a TEK resumed from the store (a restart inside its period) has
+    // protected packets with the indices this sender starts from again (RFC 3711 §9.1): a fresh one now.
+    // With one, the TEK in force — once the schedule's owner has stored one (another instance, starting too).
+    if (mbms) await startSender(mbms, (o.leaseMs ?? 0) * 3 + manager!.schedule(mbms.serviceId).tekRand2PeriodMs);
     sender?.start();
     const cpu = new CpuMeter();
     const t0 = Date.now();
@@ -228,11 +252,15 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     const runMs = Date.now() - t0;
     sender?.stop();
     const result: BmscResult = { ok: true, failures: [], keyServer: url === undefined || !manager ? undefined : { url, ...ks, derivation: manager.derivation, store: target.label }, durationS: runMs / 1000, interrupted };
+    if (manager) {
+      const id = o.send?.serviceId ?? manager.serviceIds[0]!;
+      result.schedule = { ...(o.leaseMs ? { leaseMs: o.leaseMs, instance: manager.instanceName } : {}), owner: manager.ownsSchedule(id), rotations: manager.tekRotations };
+    }
     if (sender && o.send) {
       result.sender = {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.
         ...sender.report(o.send?.rtpIn && rtpIn.firstAt > 0 ? rtpIn.lastAt - rtpIn.firstAt : runMs),
-        dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, plain: o.send.plain === true,
+        dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, ...(ssrc ? { ssrc: ssrc.ssrc, firstSeq } : {}), plain: o.send.plain === true,
         // The whole process (key server included) over the sending window.
         cpu: cpu.report(sender.packets),
         io: sock!.stats(),
@@ -256,7 +284,26 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     await server?.close().catch(() => undefined);
     sock?.close();
     sender?.close(); // and the MbmsSender it was given
+    await ssrc?.release();
     await store?.close();
+  }
+}
+
+const randomName = (): string => `send-${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(8))).toString("hex")}`;
+
+/**
+ * MbmsSender.start, retried while the store holds no TEK yet (ERR_NOT_FOUND: the schedule's owner, another
+ * instance starting too, has not stored one) for up to `waitMs`.
+ */
+async function startSender(mbms: MbmsSender, waitMs: number): Promise<void> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await mbms.start();
+    } catch (e) {
+      if (!(e instanceof MbmsError && e.code === "ERR_NOT_FOUND") || Date.now() >= until) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 
@@ -264,10 +311,12 @@ export function bmscSummary(r: BmscResult): string {
   const k = r.keyServer;
   const head = k ? `key server ${k.url} (store ${k.store}): ${k.requests} requests (${k.errors} errors)` : "no key server (fixed SRTP key, no MKI)";
   const lines = [`${head}, ${r.durationS.toFixed(1)} s${r.interrupted ? " (interrupted)" : ""}`];
+  const sc = r.schedule;
+  if (sc) lines.push(`schedule: ${sc.leaseMs ? `lease ${sc.leaseMs} ms as ${sc.instance}, ${sc.owner ? "the owner" : "not the owner"} at the end` : "no lease (this instance runs it)"}, ${sc.rotations} TEK_RAND2 rotations stored`);
   const x = r.sender?.rtpIn;
   if (r.sender && x) {
     lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} RTP packets from ${x.listen} (${x.received} received, ${x.droppedUnkeyed} before keying, ${x.invalid} invalid), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches${x.idleStop ? ", stopped: input idle" : ""}`);
-  } else if (r.sender) lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} packets (numbers 0..${r.sender.packets - 1}), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches`);
+  } else if (r.sender) lines.push(`sender to ${r.sender.dest}: ${r.sender.packets} packets (numbers 0..${r.sender.packets - 1}${r.sender.ssrc === undefined ? "" : `, SSRC 0x${r.sender.ssrc.toString(16).padStart(8, "0")}`}), ${r.sender.mbps.toFixed(1)} Mbit/s, ${r.sender.tekSwitches} TEK switches`);
   if (!r.ok) lines.push(`FAILED: ${r.failures.join("; ")}`);
   return lines.join("\n");
 }

@@ -3,10 +3,11 @@
  * sender with a synthetic RTP source, and two receivers (one ME-based, one UICC-based with its card in a
  * worker thread), all in this process, over UDP unicast on 127.0.0.1. Each receiver keys itself over
  * HTTP and decrypts through an MkiEvaluator; TEK_RAND2 changes every period and the TGK expires during
- * the run, so the receivers switch keys and re-key by themselves.
+ * the run, so the receivers switch keys and re-key by themselves. As `send`, the sender takes a random SSRC
+ * registered for the service (ssrc-registry.ts) and a random first sequence number; the receivers learn both.
  */
 import { openBatchUdp, type BatchUdpSocket } from "../net/batch-udp.js";
-import { MbmsSender, MemoryKeyStore, SessionManager, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
+import { MbmsSender, MemoryKeyStore, SessionManager, SsrcRegistration, createKeyServer, randomSequence, silentLogger } from "../mbms/bmsc/index.js";
 import { UdpMbmsReceiver } from "./udp-mbms-receiver.js";
 import { LiveStatus, senderFailures, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
@@ -49,7 +50,6 @@ export interface DemoResult {
 }
 
 const SERVICE = "urn:mbms:demo:1";
-const SSRC = 0x6d626d73;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const randomKek = () => globalThis.crypto.getRandomValues(new Uint8Array(16));
 
@@ -73,6 +73,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   let sock: BatchUdpSocket | undefined;
   let sender: Sender | undefined;
   let mbms: MbmsSender | undefined;
+  let ssrc: SsrcRegistration | undefined;
   let statusTimer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
   try {
@@ -84,12 +85,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     ];
     for (const u of users) {
       await manager.addUser(u.userId, u.kek);
-      receivers.push(await UdpMbmsReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize, ssrc: SSRC }));
+      receivers.push(await UdpMbmsReceiver.open({ ...u, baseUrl, serviceId: SERVICE, rotationPeriodMs: o.tekPeriodMs, payloadSize: o.payloadSize }));
     }
     sock = await openBatchUdp({ host: "127.0.0.1", port: 0 });
-    const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: SSRC });
+    // Held past the last TEK it may protect under: a period (ssrc-registry.ts; one instance, no lease).
+    ssrc = await SsrcRegistration.register(manager.store, manager.clock, SERVICE, "demo", o.tekPeriodMs + 1000);
+    const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: ssrc.ssrc, firstSeq: randomSequence() });
     sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
-    mbms = new MbmsSender({ manager, serviceId: SERVICE });
+    mbms = new MbmsSender({ manager, serviceId: SERVICE, ssrc });
     sender.useMbms(mbms);
     await manager.start();
     await mbms.start();
@@ -156,6 +159,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await server.close().catch(() => undefined);
     sock?.close();
     sender?.close(); // and the MbmsSender it was given
+    await ssrc?.release();
     store.close();
   }
 }

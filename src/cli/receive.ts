@@ -8,10 +8,13 @@
  * lowest packet number it decrypted once keyed and caught up with its socket (firstPacket; what it
  * decrypted before is `joinDelivered`, see UdpMbmsReceiver.start) to the highest (lastPacket); `lost` is the
  * gaps in that window. A caller that knows the sender's count N checks delivered === N - firstPacket.
+ * The sender's SSRC is random (`send` registers one per sender): each SSRC is a stream of its own, learned
+ * from its first authenticated packet (received-streams.ts); firstPacket and lastPacket are the first
+ * stream's, `lost` the gaps of every stream, and `streams` lists them.
  */
 import { UdpMbmsReceiver, type FixedKeying, type MikeyKeying, type PlainKeying } from "./udp-mbms-receiver.js";
 import { statusLine, type ReceiverMode } from "./status.js";
-import { SSRC } from "./bmsc.js";
+import type { StreamReport } from "./received-streams.js";
 import { RunWindow } from "./run-window.js";
 import { CpuMeter, type CpuReport } from "./cpu-meter.js";
 import type { UdpIo, UdpStats } from "../net/batch-udp.js";
@@ -47,8 +50,10 @@ export interface ReceiveResult {
   delivered: number;
   firstPacket: number;
   lastPacket: number;
-  /** Gaps between firstPacket and lastPacket. */
+  /** Gaps between firstPacket and lastPacket (of every stream). */
   lost: number;
+  /** Each SSRC received (learned from its first authenticated packet) and its counts. */
+  streams: StreamReport[];
   authFailed: number;
   replayed: number;
   badPackets: number;
@@ -72,7 +77,7 @@ const NAMES: Record<ReceiverMode, string> = { ME: "ue-me", UICC: "ue-uicc", SDES
 export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
   const k = o.keying;
   const r = await UdpMbmsReceiver.open({
-    ...k, name: NAMES[k.mode], payloadSize: o.payloadSize, ssrc: SSRC,
+    ...k, name: NAMES[k.mode], payloadSize: o.payloadSize,
     listen: { port: o.port, group: o.group, iface: o.iface }, rtpOut: o.rtpOut, pcapOut: o.pcapOut, io: o.io,
   });
   let statusTimer: ReturnType<typeof setInterval> | undefined;
@@ -88,8 +93,7 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
         const now = Date.now();
         const mbps = ((r.deliveredBytes - prev.bytes) * 8) / 1e3 / Math.max(1, now - prev.at);
         prev = { at: now, bytes: r.deliveredBytes };
-        const span = r.firstPacket < 0 ? 0 : r.lastPacket - r.firstPacket + 1;
-        o.out.write(statusLine(r.report(span, mbps)) + "\n");
+        o.out.write(statusLine(r.report(r.span, mbps)) + "\n");
       }, 1000);
     }
     const run = new RunWindow(o.durationS, o.signal);
@@ -97,12 +101,11 @@ export async function runReceive(o: ReceiveOptions): Promise<ReceiveResult> {
     interrupted = run.interrupted;
     if (statusTimer) clearInterval(statusTimer);
     await r.settled();
-    const span = r.firstPacket < 0 ? 0 : r.lastPacket - r.firstPacket + 1;
-    const rep = r.report(span, 0);
+    const rep = r.report(r.span, 0);
     return {
       ok: r.delivered > 0 && rep.lost === 0 && rep.authFailed === 0 && r.badPackets === 0 && r.duplicates === 0,
       mode: k.mode, userId: "userId" in k ? k.userId : undefined, listen: `${o.group ?? "127.0.0.1"}:${r.port}`, durationS: (Date.now() - t0) / 1000, interrupted,
-      delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost,
+      delivered: r.delivered, firstPacket: r.firstPacket, lastPacket: r.lastPacket, lost: rep.lost, streams: r.streamReports(),
       authFailed: rep.authFailed, replayed: rep.replayed, badPackets: r.badPackets, duplicates: r.duplicates,
       queuedDropped: rep.queuedDropped, refused: rep.refused, switches: rep.switches, rekeys: rep.rekeys, keyErrors: rep.keyErrors, joinDelivered: r.joinDelivered, cpu: cpu.report(r.delivered),
       io: r.ioStats(),

@@ -1,7 +1,10 @@
 /**
  * A synthetic RTP source for the demo: packets of a fixed payload size paced to a target bitrate (RTP
  * header + payload bits). Packet n is due at t0 + n · interval; the payload carries n (32 bits) and a
- * pattern derived from it, so a receiver can check what it decrypted.
+ * pattern derived from it, so a receiver can check what it decrypted. Its RTP sequence number is
+ * firstSeq + n (mod 2^16): the sender draws the SSRC and the first sequence number at random (RFC 3550
+ * §5.1; `send` registers the SSRC per service, ssrc-registry.ts), and a receiver learns both from the
+ * stream's first authenticated packet (received-streams.ts).
  *
  * The sender writes a batch at a time straight into its batch buffer (`writeBatch`): per packet, the
  * header words through one DataView and the pattern copied from a table made once (no object per packet).
@@ -18,6 +21,8 @@ export interface SyntheticSourceOptions {
   /** RTP payload bytes (≥ 8). */
   payloadSize: number;
   ssrc: number;
+  /** The first packet's RTP sequence number (default 0); packet n has firstSeq + n mod 2^16. */
+  firstSeq?: number;
   payloadType?: number;
   /** RTP clock rate for the timestamp (default 90 kHz, video). */
   clockRate?: number;
@@ -29,6 +34,7 @@ export class SyntheticSource {
   private readonly payloadType: number;
   private readonly clockRate: number;
   private readonly ssrc: number;
+  private readonly firstSeq: number;
   /** patterns[k]: the pattern bytes of every packet n with n & 0xff = k (views of one table). */
   private readonly patterns: Uint8Array[];
   private t0 = 0;
@@ -45,6 +51,7 @@ export class SyntheticSource {
     this.payloadType = o.payloadType ?? 96;
     this.clockRate = o.clockRate ?? 90_000;
     this.ssrc = o.ssrc >>> 0;
+    this.firstSeq = (o.firstSeq ?? 0) & 0xffff;
     const table = Uint8Array.from({ length: 256 + o.payloadSize }, (_, j) => j & 0xff);
     this.patterns = Array.from({ length: 256 }, (_, k) => table.subarray(k + PATTERN_FROM, k + o.payloadSize));
   }
@@ -93,7 +100,7 @@ export class SyntheticSource {
   private writeAt(v: DataView, buf: Uint8Array, at: number, n: number): void {
     v.setUint8(at, 0x80);
     v.setUint8(at + 1, this.payloadType);
-    v.setUint16(at + 2, n & 0xffff);
+    v.setUint16(at + 2, (this.firstSeq + n) & 0xffff);
     v.setUint32(at + 4, Math.floor((n / this.packetsPerSecond) * this.clockRate) >>> 0);
     v.setUint32(at + 8, this.ssrc);
     v.setUint32(at + RTP_HEADER, n >>> 0);
@@ -109,12 +116,15 @@ export class SyntheticSource {
   }
 }
 
-/** Checks a decrypted packet; returns its packet number, or -1 if it is not one this source would write. */
-export function checkPacket(p: Uint8Array, payloadSize: number, ssrc: number): number {
+/**
+ * Checks a decrypted packet of the source with this SSRC and first sequence number; returns its packet
+ * number, or -1 if it is not one that source would write.
+ */
+export function checkPacket(p: Uint8Array, payloadSize: number, ssrc: number, firstSeq = 0): number {
   if (p.length !== RTP_HEADER + payloadSize) return -1;
   const v = new DataView(p.buffer, p.byteOffset, p.length);
   const n = v.getUint32(RTP_HEADER);
-  if (v.getUint16(2) !== (n & 0xffff) || v.getUint32(8) !== ssrc >>> 0) return -1;
+  if (v.getUint16(2) !== ((firstSeq + n) & 0xffff) || v.getUint32(8) !== ssrc >>> 0) return -1;
   // Spot-check the pattern (first, middle and last bytes): enough to catch a wrong key.
   for (const i of [PATTERN_FROM, PATTERN_FROM + 1, payloadSize >> 1, payloadSize - 1]) {
     if (i >= PATTERN_FROM && p[RTP_HEADER + i] !== ((n + i) & 0xff)) return -1;

@@ -4,14 +4,15 @@
  * UICC mode: a soft card in a worker thread holds it: the ME never does.
  * SDES mode: no key server, one fixed master key without MKI (FixedKeyDecryptor). Either way a Decryptor
  * turns datagrams into plain RTP, and the counting, checking and forwarding here are the same; in plain
- * mode (a benchmark baseline) the datagrams are RTP already.
+ * mode (a benchmark baseline) the datagrams are RTP already. The sender's SSRC is not configured: each
+ * SSRC's stream is learned from its first authenticated packet, a bounded number of them (received-streams.ts).
  */
 import { openBatchUdp, type BatchUdpSocket, type UdpAddress, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import type { PacketBatch } from "../srtp/batch.js";
 import { UeReceiver, type UeReceiverOptions } from "../mbms/ue/index.js";
 import type { UiccProxy } from "../mbms/uicc/index.js";
 import { spawnCardWorker } from "../mbms/uicc/card-worker.js";
-import { checkPacket } from "./synthetic-source.js";
+import { ReceivedStreams, type StreamReport } from "./received-streams.js";
 import { mkiPrefix, type ReceiverReport } from "./status.js";
 import type { Decryptor } from "./decryptor.js";
 import { DatagramBatcher } from "./datagram-batcher.js";
@@ -46,7 +47,8 @@ export interface PlainKeying {
 export interface ReceiverBase {
   name: string;
   payloadSize: number;
-  ssrc: number;
+  /** Bound on the SSRCs (streams) learned (default MAX_STREAMS of received-streams.ts). */
+  maxStreams?: number;
   /** Where to listen (default: an ephemeral port on 127.0.0.1). With `group`, joins that multicast group on
    * `iface` (default 127.0.0.1) and binds the port with SO_REUSEADDR so several receivers can share it. */
   listen?: { port: number; group?: string; iface?: string };
@@ -58,9 +60,6 @@ export interface ReceiverBase {
   /** The socket's I/O (default: native when the addon is loaded, see src/net/batch-udp.ts). */
   io?: UdpIo;
 }
-
-/** Offset of the first extended sequence number, so packets reordered before the first stay ≥ 0. */
-const SEQ_BASE = 0x10000;
 
 /**
  * The CLI's and the demos' receivers (UDP and the browser's): TGK lifetimes of seconds, so re-keys may come
@@ -74,14 +73,9 @@ export const CLI_RECEIVER_TUNING = {
 } as const satisfies Pick<UeReceiverOptions, "keyClient" | "evaluator">;
 
 export class UdpMbmsReceiver {
-  private seen = new Uint8Array(1 << 16);
-  delivered = 0;
+  /** One per SSRC, learned from its first authenticated packet (bounded). */
+  private streams: ReceivedStreams;
   deliveredBytes = 0;
-  badPackets = 0;
-  duplicates = 0;
-  /** Lowest and highest packet numbers delivered (-1 before the first). */
-  firstPacket = -1;
-  lastPacket = -1;
   keyDeliveries = 0;
   keyErrors: string[] = [];
   private ue: UeReceiver | undefined;
@@ -109,6 +103,39 @@ export class UdpMbmsReceiver {
   ) {
     this.localPort = socket.address().port;
     this.outDest = cfg.rtpOut ? socket.addDestination(cfg.rtpOut.host, cfg.rtpOut.port) : -1;
+    this.streams = new ReceivedStreams(cfg.payloadSize, cfg.rtpOut !== undefined || pcap !== undefined, cfg.maxStreams);
+  }
+
+  get delivered(): number {
+    return this.streams.delivered;
+  }
+
+  /** Packets that are not what their stream's sender writes, and authenticated packets of SSRCs past the bound. */
+  get badPackets(): number {
+    return this.streams.badPackets + this.streams.refused;
+  }
+
+  get duplicates(): number {
+    return this.streams.duplicates;
+  }
+
+  /** The first stream's lowest and highest packet numbers delivered (-1 before the first). */
+  get firstPacket(): number {
+    return this.streams.firstPacket;
+  }
+
+  get lastPacket(): number {
+    return this.streams.lastPacket;
+  }
+
+  /** Each stream's packet numbers from its first to its last, summed (what its sender sent while counting). */
+  get span(): number {
+    return this.streams.span;
+  }
+
+  /** The streams learned: SSRC and counts. */
+  streamReports(): StreamReport[] {
+    return this.streams.report();
   }
 
   /** The socket's counters (backend, datagrams, errors per errno). */
@@ -208,52 +235,15 @@ export class UdpMbmsReceiver {
 
   private resetCounts(): void {
     this.joinDelivered = this.delivered;
-    this.seen.fill(0);
-    this.delivered = this.deliveredBytes = this.badPackets = this.duplicates = 0;
-    this.firstPacket = this.lastPacket = -1;
-  }
-
-  private extSeq = -1;
-
-  /** The RTP sequence number extended to 32 bits (plus SEQ_BASE), -1 for a packet too short to be RTP. */
-  private seqNumber(p: Uint8Array): number {
-    if (p.length < 12) return -1;
-    const s = (p[2]! << 8) | p[3]!;
-    if (this.extSeq < 0) return (this.extSeq = SEQ_BASE + s);
-    const delta = ((s - (this.extSeq & 0xffff) + 0x8000) & 0xffff) - 0x8000;
-    const n = this.extSeq + delta;
-    if (n < 0) return -1;
-    if (n > this.extSeq) this.extSeq = n;
-    return n;
+    this.streams.reset();
+    this.deliveredBytes = 0;
   }
 
   private onPacket(p: Uint8Array): void {
-    const out = this.cfg.rtpOut;
-    const bySeq = out !== undefined || this.pcap !== undefined;
-    const n0 = bySeq ? this.seqNumber(p) : checkPacket(p, this.cfg.payloadSize, this.cfg.ssrc);
-    if (n0 < 0) {
-      this.badPackets++;
-      return;
-    }
-    if (out) this.forward(p);
+    if (!this.streams.place(p)) return; // counted there
+    if (this.cfg.rtpOut) this.forward(p);
     this.pcap?.write(p, this.from?.address ?? "0.0.0.0", this.from?.port ?? 0, this.cfg.listen?.group ?? "127.0.0.1", this.localPort, Date.now());
-    const n = n0;
-    if (n >> 3 >= this.seen.length) {
-      const grown = new Uint8Array(Math.max(this.seen.length * 2, (n >> 3) + 1));
-      grown.set(this.seen);
-      this.seen = grown;
-    }
-    const bit = 1 << (n & 7);
-    if (this.seen[n >> 3]! & bit) {
-      this.duplicates++;
-      return;
-    }
-    this.seen[n >> 3]! |= bit;
-    const pn = bySeq ? n - SEQ_BASE : n;
-    if (this.firstPacket < 0 || pn < this.firstPacket) this.firstPacket = pn;
-    if (pn > this.lastPacket) this.lastPacket = pn;
-    this.delivered++;
-    this.deliveredBytes += p.length;
+    if (this.streams.commit()) this.deliveredBytes += p.length;
   }
 
   /** Sends a decrypted packet to rtpOut (the socket copies it; EAGAIN and other errors are counted there). */

@@ -13,7 +13,7 @@ export type MbmsErrorCode =
   | "ERR_HTTP" // UE key client: network failure or an HTTP error status from the BM-SC (retried when transient)
   | "ERR_UNAUTHORIZED" // UE key client: the BM-SC refused the signed request (401/403)
   | "ERR_PROTOCOL" // UE key client: a 200 response that is not a key message for this user and service
-  | "ERR_NOT_OWNER" // BM-SC: another instance owns the service's schedule (a forced rotation asked of a non-owner)
+  | "ERR_NOT_OWNER" // BM-SC: another instance owns the service's schedule (a forced rotation or a revocation asked of a non-owner; the message names the owner)
   | "ERR_KEY_INSTALL" // MBMS sender: a TEK could not be installed in its SRTP context (the sender stops)
   | "ERR_SERVICE_PARAMETERS"; // UE: its configured profile, MKI layout or derivation disagrees with the service's key messages
 

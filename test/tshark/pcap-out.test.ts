@@ -1,6 +1,6 @@
 // `mbms-srtp receive --pcap-out FILE` writes what it decrypted as a pcap that an independent reader takes:
 // tshark (Debian `tshark`) reads every packet as IPv4/UDP/RTP with valid IP checksums, no malformed packet,
-// the synthetic source's SSRC and consecutive sequence numbers, as many as the receiver delivered. Loopback
+// the sender's SSRC (random, from its --json summary) and consecutive sequence numbers, as many as the receiver delivered. Loopback
 // unicast: send (MIKEY keyed, TEK_RAND2 every second) → receive (ME). Fails, never skips, without tshark.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cli, freeUdpPort, killChildren, lastJson, type ReceiveSummary } from "../helpers/processes.js";
+import { cli, freeUdpPort, killChildren, lastJson, type ReceiveSummary, type SendSummary } from "../helpers/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mbms-pcap-out-"));
 afterAll(() => {
@@ -30,6 +30,7 @@ describe("receive --pcap-out", () => {
     const recv = cli(["receive", "--config", join(dir, "ue.json"), "--key-server", url, "--port", String(port), "--duration", "3", "--pcap-out", pcap], 20_000);
     const [s, r] = await Promise.all([send.done, recv.done]);
     expect(s.code).toBe(0);
+    const ssrc = `0x${lastJson<SendSummary>(s.stdout).sender.ssrc!.toString(16).padStart(8, "0")}`;
     expect(r.stderr).toBe("");
     const x = lastJson<ReceiveSummary>(r.stdout);
     expect(x.ok).toBe(true);
@@ -45,7 +46,7 @@ describe("receive --pcap-out", () => {
     // ip.checksum.status 1 = good (Wireshark: 0 bad, 1 good, 2 unverified).
     for (const [i, f] of fields.entries()) {
       expect({ i, checksum: f[0], port: f[1], ssrc: f[2], malformed: f[4], expert: f[5] })
-        .toEqual({ i, checksum: "1", port: String(port), ssrc: "0x6d626d73", malformed: "", expert: "" });
+        .toEqual({ i, checksum: "1", port: String(port), ssrc, malformed: "", expert: "" });
       if (i > 0) expect(seqs[i], `packet ${i}`).toBe((seqs[i - 1]! + 1) & 0xffff);
     }
     // A second run may not overwrite the file.

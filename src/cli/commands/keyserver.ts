@@ -1,5 +1,5 @@
 /** `mbms-srtp keyserver`: the BM-SC's session manager and HTTP key server (../bmsc.ts) without a sender. */
-import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, STORE_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
+import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, LEASE_USAGE, STORE_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
 import { numberOption } from "../option-values.js";
 import { DERIVATION_USAGE, PROFILE_USAGE } from "../profile-option.js";
 import { SIGNALS_HELP } from "../signals.js";
@@ -16,6 +16,7 @@ Options:
   --port <port>            key server port (default 0: any free port)
   --host <addr>            key server address (default 127.0.0.1)
 ${STORE_USAGE}
+${LEASE_USAGE}
 ${CORS_USAGE}
 ${PROFILE_USAGE}; sets every service's
 ${DERIVATION_USAGE}

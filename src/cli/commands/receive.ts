@@ -19,8 +19,9 @@ export const usage = `Usage: mbms-srtp receive (--group ADDR:PORT | --port PORT)
 One UE: joins the multicast group (port shared with SO_REUSEADDR) or listens on 127.0.0.1:PORT, keys itself
 over HTTP (MIKEY), decrypts through an MKI evaluator and checks every packet. Counts from the first packet
 it decrypted once keyed and caught up with its socket (what it decrypted while joining is "joinDelivered"):
-"lost" is the gaps between the first and the last. With --srtp-key-file (SDES mode): no key
-server, one fixed master key without MKI decrypts every SSRC (e.g. ffmpeg -srtp_out_suite … srtp://…);
+"lost" is the gaps between the first and the last. Each sender's SSRC (random) is learned from its first
+authenticated packet, a stream of its own (at most 16; forged packets create none). With --srtp-key-file
+(SDES mode): no key server, one fixed master key without MKI decrypts every SSRC (e.g. ffmpeg -srtp_out_suite … srtp://…);
 RTCP on the port is dropped.
 
 Options:

@@ -2,7 +2,7 @@
  * `mbms-srtp send`: the BM-SC with an SRTP sender (../bmsc.ts) keyed by the session manager's TEKs of a
  * service (its SRTP profile from the config or --profile), or with one fixed SRTP key (--srtp-key-file).
  */
-import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, STORE_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
+import { BMSC_CONFIG_KEYS, BMSC_OPTIONS, CONFIG_HELP, CORS_USAGE, LEASE_USAGE, STORE_USAGE, bmscConfig, runBmscCommand, type BmscValues } from "../bmsc-command.js";
 import { fixedKeyOption } from "../fixed-key-options.js";
 import { writeProtectedSdp } from "../sdp.js";
 import { hostPortOption, ioOption, numberOption } from "../option-values.js";
@@ -15,13 +15,17 @@ export const usage = `Usage: mbms-srtp send --dest HOST:PORT --config FILE.json 
        mbms-srtp send --dest HOST:PORT --rtp-in HOST:PORT --srtp-key-file FILE [--sdp-in FILE --sdp-out FILE] [options]
 
 The BM-SC as one process: session manager + HTTP key server + SRTP sender of a synthetic RTP source
-(SSRC 0x6d626d73, packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period).
+(packet n carries n), keyed from the manager's TEKs (TEK_RAND2 changes every period). Its SSRC is random,
+registered for the service in the store (held while it sends and, after a crash, while a TEK it used may
+be in force), and its first sequence number random: senders sharing a TEK never share a keystream (RFC 3711
+§9.1); receivers learn the SSRC. Several send processes on one --store postgres://… share the service's
+schedule (--schedule-lease): one rotates TEK_RAND2, all send under the TEK the store holds.
 Prints "key server http://HOST:PORT" first. HOST may be a multicast group (224.0.0.0/4).
 With --srtp-key-file: no MIKEY, no session manager and no key server (so no --config, --service, --store,
---key-port, --key-host, --profile, --cors-origin); every packet is protected with that one master key and no MKI, as
+--schedule-lease, --key-port, --key-host, --profile, --cors-origin); every packet is protected with that one master key and no MKI, as
 ffmpeg's SRTP (SDES, RFC 4568) expects. Prints "sending to HOST:PORT (…)" first. It needs --rtp-in: the
-synthetic source's SSRC and sequence numbers are the same on every run, so a fixed key would repeat its
-keystream (RFC 3711 §9.1). Use a fresh key per session.
+synthetic source has no store to register its SSRC in, so runs under one fixed key could repeat an SSRC and
+sequence numbers, hence a keystream (RFC 3711 §9.1). Use a fresh key per session.
 
 Options:
   --dest <host:port>       destination (e.g. 239.1.2.3:5004 or 127.0.0.1:5004)
@@ -35,12 +39,15 @@ ${DERIVATION_USAGE}
   --key-port <port>        key server port (default 0: any free port)
   --key-host <addr>        key server address (default 127.0.0.1)
 ${STORE_USAGE}
+${LEASE_USAGE}
 ${CORS_USAGE}
   --multicast-ttl <n>      multicast TTL (default 1)
   --multicast-interface <addr>  outgoing interface address (default 127.0.0.1)
   --rtp-in <host:port>     instead of the synthetic source, read RTP datagrams from this UDP address (e.g.
                            ffmpeg -f rtp rtp://HOST:PORT) and protect + send each as it arrives (SSRC and
-                           sequence numbers kept; --bitrate and --packet-size do not apply)
+                           sequence numbers kept; --bitrate and --packet-size do not apply); the input's SSRC
+                           is not registered, so the sender starts a fresh TEK_RAND2 period: with
+                           --schedule-lease, only on the instance owning the schedule (else ERR_NOT_OWNER)
   --idle-timeout <ms>      with --rtp-in: stop once the input has been silent this long (default 2000)
   --plain                  send RTP unprotected: a baseline for benchmarks only (receivers need --plain too)
   --io <native|dgram>      socket I/O: native (sendmmsg + UDP GSO, the addon built at install; the default when
@@ -68,11 +75,11 @@ export const options = BMSC_OPTIONS;
 export const configKeys = BMSC_CONFIG_KEYS;
 
 export async function run(values: BmscValues, io: CommandIo): Promise<number> {
-  const srtpKey = fixedKeyOption(values, ["config", "users", "store", "service", "key-port", "key-host", "plain", "profile", "cors-origin"]);
+  const srtpKey = fixedKeyOption(values, ["config", "users", "store", "schedule-lease", "service", "key-port", "key-host", "plain", "profile", "cors-origin"]);
   if (srtpKey && values["rtp-in"] === undefined) {
     srtpKey.key.fill(0);
     srtpKey.salt.fill(0);
-    throw new UsageError("--srtp-key-file needs --rtp-in: the synthetic source's SSRC and sequence numbers repeat on every run, so one fixed key would repeat its keystream");
+    throw new UsageError("--srtp-key-file needs --rtp-in: the synthetic source's SSRC is registered only with a key store, so runs under one fixed key could repeat a keystream");
   }
   const config = bmscConfig(values);
   if (!config && !srtpKey) throw new UsageError("--config or --srtp-key-file is required");

@@ -44,6 +44,8 @@ export interface ReconcileOptions {
    * caller can revoke them (revocation.ts). Computed before the store is written.
    */
   revoked?: Set<string>;
+  /** Called once every change (and `revoked`) is known, before anything is written; a rejection writes nothing. */
+  beforeWrite?: () => Promise<void>;
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
@@ -92,6 +94,7 @@ export async function reconcileUsers(store: AsyncKeyStore, users: readonly Confi
       for (const id of o.revoked ? await store.listSubscriptions(userId) : []) o.revoked?.add(id);
     }
   }
+  await o.beforeWrite?.();
   if (adds.length > 0) await store.addUsers(adds);
   if (updates.length > 0) await store.updateUsers(updates);
   const result: ReconcileResult = { added: adds.length, rekeyed: 0, disabled: 0, enabled: 0, resubscribed: 0 };

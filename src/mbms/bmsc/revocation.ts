@@ -9,11 +9,24 @@
  * TGK in force and perhaps the next; the deleted future TGKs' IDs are never reused: a UE may hold the old
  * key under them). That is within the UE gate's default `unknownTgkAhead` of 2 — for one revocation. A
  * second before the UEs re-keyed lands 3 past: batch removals (reconcileUsers: one fresh TGK per service).
+ *
+ * Several instances on one store (schedule-lease.ts): a revocation writes TGKs, which only the owner of
+ * the service's schedule may do — two writers could each end the chain and start a fresh TGK. A non-owner
+ * refuses: `mayRevoke` renews (or takes) the lease of every service the change revokes *before* the user
+ * change is written, and throws ERR_NOT_OWNER naming the owner, nothing changed; the operator makes the
+ * change on that instance. Refusing, not forwarding: the instances share only the store, and a change
+ * queued there for the owner would leave the caller not knowing when (or whether) the keys stopped
+ * working. Should the lease be lost between that check and the fresh TGK (the user change outlasted a
+ * third of the TTL), the fresh TGK is refused too (ERR_NOT_OWNER, logged), never written by two.
  */
+import type { Clock } from "../../clock.js";
 import type { Logger } from "../../logger.js";
 import { MbmsError } from "../errors.js";
+import type { ScheduleLease } from "./schedule-lease.js";
 import type { ServiceSettings } from "./service-config.js";
+import type { ServiceQueue } from "./service-queue.js";
 import type { AsyncKeyStore } from "./store/index.js";
+import type { TekRotation } from "./tek-rotation.js";
 import { newTgk, type TgkChain } from "./tgk-chain.js";
 
 /**
@@ -43,7 +56,7 @@ export async function entitledServices(store: AsyncKeyStore, userId: string): Pr
  * Ends the service's TGKs at `now` and stores a fresh random one valid [now, now + TGK_LIFE). Ended first:
  * a crash in between leaves no TGK in force, and the next schedule step makes a fresh one anyway.
  */
-export async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): Promise<number> {
+async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: number, reason: string): Promise<number> {
   const ended = await chain.store.endTgks(s.serviceId, now);
   const tgkId = await newTgk(chain, s, now, now + s.tgkLifetimeMs);
   await chain.store.deleteExpiredTgks(now, s.serviceId);
@@ -56,7 +69,7 @@ export async function startFreshTgk(chain: TgkChain, s: ServiceSettings, now: nu
  * announces a TEK under the fresh TGK, in the service's queue). Every service is tried, one after the other,
  * failures logged; the first is thrown.
  */
-export async function revokeServices(
+async function revokeServices(
   services: readonly ServiceSettings[], revoke: (s: ServiceSettings) => Promise<void>, log: Logger,
 ): Promise<void> {
   let failure: unknown;
@@ -69,4 +82,41 @@ export async function revokeServices(
     }
   }
   if (failure !== undefined) throw failure;
+}
+
+/** What a revocation needs of the Session Manager. */
+export interface RevocationContext {
+  readonly mode: RevocationMode;
+  /** Several instances: who owns each schedule (undefined: this instance owns all). */
+  readonly lease: ScheduleLease | undefined;
+  readonly chain: TgkChain;
+  readonly queue: ServiceQueue;
+  readonly tek: TekRotation;
+  readonly services: ReadonlyMap<string, ServiceSettings>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  running(): boolean;
+  reschedule(): Promise<void>;
+}
+
+/** Before a user change that revokes `serviceIds`: ERR_NOT_OWNER unless this instance owns their schedules. */
+export function mayRevoke(c: RevocationContext, serviceIds: readonly string[]): Promise<void> {
+  if (c.mode === "none" || !c.lease) return Promise.resolve();
+  return c.lease.ownEach(serviceIds.filter((id) => c.services.has(id)), "revoke there; nothing was changed");
+}
+
+/** Revocation "fresh-tgk": per service, in its queue, a fresh TGK and, if running, a TEK under it. */
+export async function revoke(c: RevocationContext, serviceIds: readonly string[], reason: string): Promise<void> {
+  if (c.mode === "none" || serviceIds.length === 0) return;
+  const revokeOne = (s: ServiceSettings) => c.queue.run(s.serviceId, async () => {
+    if (c.lease && !c.lease.holds(s.serviceId)) throw c.lease.notOwner(s.serviceId, "the user change was made, its fresh TGK was not");
+    const now = c.clock.now();
+    await startFreshTgk(c.chain, s, now, reason);
+    if (c.running()) await c.tek.ensureTek(s, now, false, true);
+  });
+  try {
+    await revokeServices(serviceIds.flatMap((id) => c.services.get(id) ?? []), revokeOne, c.log);
+  } finally {
+    await c.reschedule();
+  }
 }

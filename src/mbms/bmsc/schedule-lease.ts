@@ -37,6 +37,8 @@ export class ScheduleLease {
   readonly #log: Logger;
   /** serviceId → expiry of the lease this instance holds. */
   readonly #held = new Map<string, number>();
+  /** serviceId → the owner the last successful lease call named (this instance or another). */
+  readonly #owners = new Map<string, string>();
 
   constructor(store: AsyncKeyStore, clock: Clock, log: Logger, options: ScheduleLeaseOptions) {
     this.owner = options.owner ?? randomOwner();
@@ -59,6 +61,7 @@ export class ScheduleLease {
     try {
       const l = await this.#store.acquireLease(`schedule/${serviceId}`, this.owner, this.ttlMs, this.#clock.now());
       if (l.acquired) this.#held.set(serviceId, l.expiresAt);
+      this.#owners.set(serviceId, l.owner);
       if (l.acquired !== had) this.#log("info", l.acquired ? "schedule lease taken" : "schedule lease lost", { serviceId, owner: l.owner });
     } catch (e) {
       this.failures++;
@@ -71,6 +74,18 @@ export class ScheduleLease {
   holds(serviceId: string): boolean {
     const expiresAt = this.#held.get(serviceId);
     return expiresAt !== undefined && this.#clock.now() < expiresAt - this.stepMs;
+  }
+
+  /** Renews or takes each service's lease; ERR_NOT_OWNER (notOwner) at the first one another instance owns. */
+  async ownEach(serviceIds: readonly string[], what: string): Promise<void> {
+    for (const id of new Set(serviceIds)) if (!(await this.own(id))) throw this.notOwner(id, what);
+  }
+
+  /** ERR_NOT_OWNER naming the service's owner (or that the store could not be asked), then `what`. */
+  notOwner(serviceId: string, what: string): MbmsError {
+    const owner = this.#owners.get(serviceId);
+    const who = owner === undefined || owner === this.owner ? "another instance (the lease could not be renewed)" : `instance ${JSON.stringify(owner)}`;
+    return new MbmsError("ERR_NOT_OWNER", `the schedule of ${JSON.stringify(serviceId)} is owned by ${who}: ${what}`);
   }
 
   /** Gives up the leases held (a clean stop: another instance takes over at its next step). Never rejects. */

@@ -26,38 +26,24 @@ import { MAX_MKI_LENGTH } from "../../srtp/options.js";
 import { MbmsError } from "../errors.js";
 import { buildMbmsKeyMessage, type TgkGrant } from "../key-message.js";
 import { mkiLayout, mkiLength, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
-import { toAsyncStore, wipeKeyRequestRead, type AsyncKeyStore, type KeyRequestRead, type TgkRecord } from "./store/index.js";
+import { toAsyncStore, wipeKeyRequestRead, type AsyncKeyStore, type TgkRecord } from "./store/index.js";
 import { reconcileUsers, type ConfiguredUser, type ReconcileResult } from "./reconcile-users.js";
 import {
   KEY_MESSAGE_CS_ID, checkStoredService, positiveInt, serviceSettings, tekScheme, type ServiceConfig, type ServiceSettings,
 } from "./service-config.js";
 import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
 import { chainComplete, ensureTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
-import { entitledServices, revocationMode, revokeServices, startFreshTgk, type RevocationMode } from "./revocation.js";
+import { entitledServices, mayRevoke, revocationMode, revoke, type RevocationContext } from "./revocation.js";
 import { ServiceQueue } from "./service-queue.js";
 import { ScheduleLease } from "./schedule-lease.js";
 import type { TekEvent } from "./tek-event.js";
 import { TekRotation } from "./tek-rotation.js";
 import { nextStepDue } from "./next-step.js";
 import type { SessionManagerOptions } from "./session-options.js";
+import type { KeyResponse, KeyResponseOptions } from "./key-response.js";
 
 export type { SessionManagerOptions } from "./session-options.js";
-
-export interface KeyResponse {
-  /** The MIKEY key message (application/mikey). */
-  body: Uint8Array;
-  /** The retrieval window for the next re-key request: [rekeyFrom, rekeyFrom + rekeyWindow). */
-  rekeyFrom: number;
-  rekeyWindow: number;
-  /** TGK-IDs carried, current first. */
-  tgkIds: number[];
-}
-
-export interface KeyResponseOptions {
-  /** The user holds TGKs of the service (a re-key): no TEK_RAND in the message. */
-  update?: boolean;
-  read?: KeyRequestRead;
-}
+export type { KeyResponse, KeyResponseOptions } from "./key-response.js";
 
 const TEK_RAND_BYTES = 16;
 /** How often an instance that does not own a schedule looks for the owner's rotation once a period is due. */
@@ -83,7 +69,8 @@ export class SessionManager {
   #chain: TgkChain;
   #tek: TekRotation;
   #scheduleFailures = 0;
-  #revocation: RevocationMode;
+  /** What revocation.ts needs of this manager. */
+  #revoking: RevocationContext;
   #queue = new ServiceQueue();
   /** Services whose next schedule step announces the TEK in force even if unchanged (start). */
   #announceWanted = new Set<string>();
@@ -122,11 +109,14 @@ export class SessionManager {
     this.#slots = options.rekeySlots ?? 16;
     if (!Number.isSafeInteger(this.#slots) || this.#slots < 1 || this.#slots > 1_000_000) throw new MbmsError("ERR_ARGUMENT", "rekeySlots must be an integer in 1..10^6");
     this.#retryMs = positiveInt("retryMs", options.retryMs ?? 1000);
-    this.#revocation = revocationMode(options.revocation);
     this.#chain = { store: this.store, maxTgkId: 2 ** (8 * this.layout.tgkIdBytes) - 1, log: this.#log };
     this.#tek = new TekRotation({ store: this.store, layout: this.layout, derivation: this.derivation, core: this.#core, log: this.#log });
     if (options.onTek) this.#tek.listeners.add(options.onTek);
     this.#lease = options.lease && new ScheduleLease(this.store, this.clock, this.#log, options.lease);
+    this.#revoking = {
+      mode: revocationMode(options.revocation), lease: this.#lease, chain: this.#chain, queue: this.#queue, tek: this.#tek, services: this.#services,
+      clock: this.clock, log: this.#log, running: () => this.#running, reschedule: () => this.#reschedule(),
+    };
   }
 
   // ---- users ----
@@ -146,40 +136,29 @@ export class SessionManager {
    */
   async reconcileUsers(users: readonly ConfiguredUser[]): Promise<ReconcileResult> {
     const revoked = new Set<string>();
-    const r = await reconcileUsers(this.store, users, { allServices: this.serviceIds, now: this.clock.now(), core: this.#core, revoked });
+    const r = await reconcileUsers(this.store, users, {
+      allServices: this.serviceIds, now: this.clock.now(), core: this.#core, revoked, beforeWrite: () => mayRevoke(this.#revoking, [...revoked]),
+    });
     this.#log("info", "users reconciled", { ...r });
-    await this.#revoke([...revoked], "users reconciled");
+    await revoke(this.#revoking, [...revoked], "users reconciled");
     return r;
   }
 
   /** Removes a user (false, and nothing changes, if there is none); revokes its services (`revocation`). */
   async removeUser(userId: string): Promise<boolean> {
     const lost = await entitledServices(this.store, userId);
+    await mayRevoke(this.#revoking, lost);
     if (!(await this.store.removeUser(userId))) return false;
-    await this.#revoke(lost, "user removed");
+    await revoke(this.#revoking, lost, "user removed");
     return true;
   }
 
   /** ERR_NOT_FOUND for an unknown user. Disabling an enabled user revokes its services (`revocation`). */
   async setUserDisabled(userId: string, disabled: boolean): Promise<void> {
     const lost = disabled ? await entitledServices(this.store, userId) : [];
+    await mayRevoke(this.#revoking, lost);
     await this.store.setUserDisabled(userId, disabled);
-    await this.#revoke(lost, "user disabled");
-  }
-
-  /** Revocation "fresh-tgk" (revocation.ts): per service, in its queue, a fresh TGK and, if running, a TEK under it. */
-  async #revoke(serviceIds: readonly string[], reason: string): Promise<void> {
-    if (this.#revocation === "none" || serviceIds.length === 0) return;
-    const revokeOne = (s: ServiceSettings) => this.#queue.run(s.serviceId, async () => {
-      const now = this.clock.now();
-      await startFreshTgk(this.#chain, s, now, reason);
-      if (this.#running) await this.#tek.ensureTek(s, now, false, true);
-    });
-    try {
-      await revokeServices(serviceIds.flatMap((id) => this.#services.get(id) ?? []), revokeOne, this.#log);
-    } finally {
-      await this.#reschedule();
-    }
+    await revoke(this.#revoking, lost, "user disabled");
   }
 
   // ---- services ----
@@ -250,6 +229,11 @@ export class SessionManager {
     await this.#lease?.release();
   }
 
+  /** This instance's name in the lease rows (undefined without the `lease` option). */
+  get instanceName(): string | undefined {
+    return this.#lease?.owner;
+  }
+
   /** Whether this instance owns the service's schedule now (always, without the `lease` option). */
   ownsSchedule(serviceId: string): boolean {
     return this.#lease?.holds(serviceId) ?? true;
@@ -267,6 +251,11 @@ export class SessionManager {
   /** TEK events a listener threw on (each also logged at level "error"). */
   get listenerFailures(): number {
     return this.#tek.listenerFailures;
+  }
+
+  /** TEK_RAND2 rotations this instance stored (with a lease: while it owned the schedule). */
+  get tekRotations(): number {
+    return this.#tek.rotations;
   }
 
   /** Schedule steps of a service that failed (the store refused or was unreachable; each logged with its code). */
@@ -346,7 +335,7 @@ export class SessionManager {
     const s = this.#services.get(serviceId);
     if (!s) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not managed`);
     await this.#queue.run(serviceId, async () => {
-      if (!(await this.#owns(serviceId))) throw new MbmsError("ERR_NOT_OWNER", `another instance owns the schedule of ${JSON.stringify(serviceId)}`);
+      if (!(await this.#owns(serviceId))) throw this.#lease!.notOwner(serviceId, "only the owner rotates");
       await this.#tek.ensureTek(s, this.clock.now(), false, true);
     });
   }

@@ -56,6 +56,8 @@ function inForce(st: TekRand2State, now: number): TekRand2State | undefined {
 
 export class TekRotation {
   readonly listeners = new Set<(e: TekEvent) => void>();
+  /** TEK_RAND2 values this instance stored (of several instances, the schedule's owner is the one that does). */
+  rotations = 0;
   readonly #c: TekRotationContext;
   /** Last announced (TGK-ID, TEK_RAND2 period start) per service, to announce each TEK once. */
   #announced = new Map<string, string>();
@@ -172,7 +174,8 @@ export class TekRotation {
   async #persist(s: ServiceSettings, tgk: TgkRecord, startsAt: number): Promise<TekRand2State> {
     const rand2 = globalThis.crypto.getRandomValues(new Uint8Array(this.#c.layout.randBytes));
     try {
-      const { state } = await this.#c.store.rotateTekRand2(s.serviceId, rand2, startsAt);
+      const { state, applied } = await this.#c.store.rotateTekRand2(s.serviceId, rand2, startsAt);
+      if (applied) this.rotations++;
       this.#c.log("info", "TEK_RAND2 rotated", { serviceId: s.serviceId, tgkId: tgk.tgkId, startsAt: state.currentStart });
       return state;
     } finally {
