@@ -333,8 +333,11 @@ export class SrtpContext {
    * check (§3.3.2); 0 or a negated SrtpStatus.
    */
   private placeIncoming(job: PacketJob, buf: Uint8Array): number {
-    // A new SSRC gets state only once its first packet authenticates (its SSRC is unauthenticated).
+    // A new SSRC gets state only once its first packet authenticates (its SSRC is unauthenticated), and
+    // only while fewer than maxStreams are kept (the packets of one batch are placed before any commits:
+    // a batch can take the count past the bound by its new SSRCs, once).
     const stream = this.rxRtp.get(job.ssrc);
+    if (stream === undefined && this.rxRtp.size >= this.opts.maxStreams) return -SrtpStatus.StreamLimit;
     const index = (stream ?? this.fresh()).estimateIndex(rtpSequence(buf, job.at));
     if (index >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
     const seen = stream ? stream.window.check(index) : 0;

@@ -16,11 +16,12 @@ export enum SrtpStatus {
   KeyLimit = 8, // the master key has protected its 2^48 SRTP (2^31 SRTCP) packets: rekey
   NoCapacity = 9, // the buffer has no room for MKI + tag (+ SRTCP index)
   TooLong = 10, // larger than the core's packet arena
+  StreamLimit = 11, // a new SSRC while the context already keeps maxStreams received streams
 }
 
 export type SrtpErrorCode =
   | "ERR_AUTH" | "ERR_REPLAY" | "ERR_TOO_OLD" | "ERR_UNKNOWN_MKI" | "ERR_TOO_SHORT" | "ERR_BAD_VERSION"
-  | "ERR_HEADER_OVERRUN" | "ERR_KEY_LIMIT" | "ERR_NO_CAPACITY" | "ERR_TOO_LONG"
+  | "ERR_HEADER_OVERRUN" | "ERR_KEY_LIMIT" | "ERR_NO_CAPACITY" | "ERR_TOO_LONG" | "ERR_STREAM_LIMIT"
   | "ERR_CONFIG" // invalid context option or key (length, profile, MKI length)
   | "ERR_ARGUMENT" // a call's arguments do not fit (length beyond the buffer, malformed batch)
   | "ERR_CLOSED"; // the context has been closed
@@ -36,6 +37,7 @@ const STATUS_CODES: Record<number, SrtpErrorCode> = {
   [SrtpStatus.KeyLimit]: "ERR_KEY_LIMIT",
   [SrtpStatus.NoCapacity]: "ERR_NO_CAPACITY",
   [SrtpStatus.TooLong]: "ERR_TOO_LONG",
+  [SrtpStatus.StreamLimit]: "ERR_STREAM_LIMIT",
 };
 
 const STATUS_TEXT: Record<number, string> = {
@@ -49,6 +51,7 @@ const STATUS_TEXT: Record<number, string> = {
   [SrtpStatus.KeyLimit]: "master key has reached its packet limit; rekey",
   [SrtpStatus.NoCapacity]: "buffer has no room for the SRTP trailer",
   [SrtpStatus.TooLong]: "packet larger than the packet arena",
+  [SrtpStatus.StreamLimit]: "too many received streams (SSRCs) for this context",
 };
 
 export class SrtpError extends MbmsSrtpError {

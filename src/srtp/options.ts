@@ -20,11 +20,19 @@ export interface SrtpContextOptions {
   keyDerivationRate?: number;
   /** Let the sender protect the same index twice (retransmissions); otherwise refused as a replay. */
   allowRepeatTx?: boolean;
+  /**
+   * Received SSRCs kept, for SRTP and for SRTCP each (default 1024, up to 2^20): a packet of a further SSRC
+   * is refused (ERR_STREAM_LIMIT). Whoever holds the key — in MBMS every subscriber — can make packets
+   * that authenticate under any SSRC; without a bound each would cost the receiver a stream's state.
+   */
+  maxStreams?: number;
 }
 
 export const DEFAULT_REPLAY_WINDOW = 128;
 export const MAX_REPLAY_WINDOW = 1 << 15;
 export const MAX_MKI_LENGTH = 16;
+export const DEFAULT_MAX_STREAMS = 1024;
+const MAX_MAX_STREAMS = 1 << 20;
 
 export interface ResolvedOptions {
   profile: SrtpProfile;
@@ -32,6 +40,7 @@ export interface ResolvedOptions {
   kdr: number;
   mkiLength: number;
   allowRepeatTx: boolean;
+  maxStreams: number;
 }
 
 const fail = (message: string): never => {
@@ -52,7 +61,9 @@ export function resolveOptions(options: SrtpContextOptions): ResolvedOptions {
   const mkiLength = options.keys[0]!.mki?.length ?? 0;
   if (mkiLength > MAX_MKI_LENGTH) fail(`MKI length must be 1..${MAX_MKI_LENGTH} bytes`);
   if (mkiLength === 0 && options.keys.length > 1) fail("several master keys need MKIs");
-  return { profile, replayWindow, kdr, mkiLength, allowRepeatTx: options.allowRepeatTx ?? false };
+  const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+  if (!Number.isInteger(maxStreams) || maxStreams < 1 || maxStreams > MAX_MAX_STREAMS) fail(`maxStreams must be an integer in 1..${MAX_MAX_STREAMS}`);
+  return { profile, replayWindow, kdr, mkiLength, allowRepeatTx: options.allowRepeatTx ?? false, maxStreams };
 }
 
 /** Checks one key against the profile and the context's MKI length. */

@@ -64,6 +64,7 @@ export class SrtcpStreams {
     const word = readSsrc(buf, indexAt);
     const index = word & 0x7fffffff;
     const known = this.received.get(ssrc);
+    if (!known && this.received.size >= this.opts.maxStreams) return -SrtpStatus.StreamLimit;
     if (known) {
       const seen = known.window.check(index);
       if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
