@@ -85,6 +85,7 @@ export class SrtpCryptoPool {
     const n = options.workers;
     if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new SrtpError("ERR_CONFIG", "workers must be an integer in 1..64");
     const resolved = resolveOptions(options.context);
+    if (resolved.kdr !== 0) throw new SrtpError("ERR_CONFIG", "the batch API needs key_derivation_rate 0");
     const shape: RingShape = { slots: options.slots ?? 4, maxPackets: options.maxPackets ?? 64, slotBytes: options.slotBytes ?? 64 * 2048 };
     if (!Object.values(shape).every((v) => Number.isInteger(v) && v >= 1)) throw new SrtpError("ERR_CONFIG", "slots, maxPackets and slotBytes are positive integers");
     const rings = Array.from({ length: n }, () => BatchRing.create(shape));
@@ -273,7 +274,6 @@ export class SrtpCryptoPool {
     let result = slot.ctl[CTL_RESULT]!;
     if (error === 0 && batch) result = this.protect ? this.takeProtected(slot, batch, span) : this.takeVerified(slot, batch, span, result);
     const code = error > 0 ? String.fromCharCode(...slot.batch.buffer.subarray(0, error)) : "";
-    slot.batch.buffer.fill(0, 0, Math.max(span, error));
     Atomics.store(ring.state, s, FREE);
     Atomics.notify(ring.state, s);
     if (error > 0) this.queue.shift(new SrtpError(code as SrtpErrorCode, `a crypto worker refused the ${batch ? "batch" : "key operation"}`));
