@@ -65,6 +65,8 @@ export class SrtpCryptoPool {
   private readonly cursor: Int32Array;
   private failure: SrtpError | undefined;
   private closed = false;
+  /** Set once the Close ops are out: the workers' exits from then on are expected. */
+  private stopping = false;
   private waiting = false;
 
   private constructor(
@@ -183,6 +185,7 @@ export class SrtpCryptoPool {
     this.closed = true;
     await this.queue.drained();
     let confirmed = 0;
+    this.stopping = true;
     if (!this.failure) {
       const acks = this.rings.map((ring, w) => {
         const s = this.cursor[w]!;
@@ -194,7 +197,6 @@ export class SrtpCryptoPool {
       });
       confirmed = (await Promise.all(acks)).filter(Boolean).length;
     }
-    this.workers.forEach((w) => w.removeAllListeners("exit"));
     await Promise.all(this.workers.map((w) => w.terminate()));
     for (const r of this.rings) r.wipe();
     return confirmed;
@@ -312,8 +314,9 @@ export class SrtpCryptoPool {
     return verified;
   }
 
+  /** A worker died or failed: every entry in flight and every later call gets `error` (a drain in close() ends). */
   private fail(error: SrtpError): void {
-    if (this.closed || this.failure) return;
+    if (this.stopping || this.failure) return;
     this.failure = error;
     this.queue.failAll(error);
   }
