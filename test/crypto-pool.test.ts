@@ -115,6 +115,21 @@ describe.each([1, 2])("%i crypto worker(s)", (workers) => {
   });
 });
 
+describe("order with 2 workers", () => {
+  it("settles batch k before batch k+1 even when k+1 (1 packet, the other worker) is done first", async () => {
+    const p = await pool({ direction: "protect", workers: 2, context: { keys: [key(4)] } });
+    let seq = 0;
+    const big = () => batchOf(Array.from({ length: 64 }, () => rtpPacket({ seq: seq++, ssrc: 7, payload: 1200 })));
+    const tiny = () => batchOf([rtpPacket({ seq: seq++, ssrc: 7, payload: 10 })]);
+    const settled: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const pair = [big(), tiny()];
+      await Promise.all(pair.map((b, i) => p.run(b).then((n) => settled.push(2 * round + i, n))));
+    }
+    expect(settled).toEqual(Array.from({ length: 20 }, (_, r) => [2 * r, 64, 2 * r + 1, 1]).flat());
+  });
+});
+
 describe("unprotect with 2 workers", () => {
   /** Protected batches (in-thread), then damaged: forgeries and replays, some into the batch after (the other worker). */
   function hostileStream(n: number): PacketBatch[] {
