@@ -186,6 +186,24 @@ describe("unprotect with 2 workers", () => {
     expect(Buffer.from(b!.buffer).equals(Buffer.from(sealed.buffer))).toBe(false);
   });
 
+  it("lets a late joiner decrypt from the ROC key management gives (setRoc), as SrtpContext does", async () => {
+    const tx = new SrtpContext({ keys: [key(5, 3)] });
+    tx.setRoc(0xa1, 7, { send: true });
+    tx.setRoc(0xb2, 7, { send: true });
+    const stream = plainBatches(6, 300);
+    for (const b of stream) tx.protectBatch(b);
+    tx.close();
+    const p = await pool({ direction: "unprotect", workers: 2, context: { keys: [key(5, 3)] } });
+    const blind = copy(stream[0]!);
+    await p.run(blind);
+    expect([...blind.lengths].every((n) => n === -SrtpStatus.AuthFailed)).toBe(true);
+    p.setRoc(0xa1, 7);
+    p.setRoc(0xb2, 7);
+    expect(() => p.setRoc(1, -1)).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
+    await through(p, stream);
+    expect(stream.every((b) => b.lengths.every((n) => n > 0))).toBe(true);
+  });
+
   it("follows an MKI switch and refuses packets under a removed key", async () => {
     const tx = new SrtpContext({ keys: [key(5, 3)] });
     const plain = plainBatches(40, 500);

@@ -56,6 +56,11 @@ export class SrtpIndexAuthority {
     return 0;
   }
 
+  /** The ROC of `ssrc` from key management (a late joiner; StreamState.setRoc). */
+  setRoc(ssrc: number, roc: number): void {
+    this.stream(ssrc >>> 0).setRoc(roc);
+  }
+
   private stream(ssrc: number): StreamState {
     let state = this.streams.get(ssrc);
     if (state === undefined) {

@@ -176,6 +176,16 @@ export class SrtpCryptoPool {
   }
 
   /**
+   * Sets the ROC of `ssrc` from key management (MIKEY's CS map; RFC 3711 §3.3.1), as SrtpContext.setRoc
+   * does: it holds for every batch submitted from now on (indices are decided here, at submission).
+   */
+  setRoc(ssrc: number, roc: number): void {
+    this.checkUsable();
+    if (!Number.isInteger(roc) || roc < 0 || roc > 0xffffffff) throw new SrtpError("ERR_CONFIG", "ROC is a 32-bit unsigned integer");
+    this.authority.setRoc(ssrc, roc);
+  }
+
+  /**
    * Waits for the batches in flight, has every worker zero its keys and ring and exit, terminates any
    * that did not, and zeroes the shared memory. Resolves with how many workers confirmed the zeroing.
    * Idempotent: later calls resolve 0.
