@@ -281,6 +281,13 @@ process.exit(3);\n`);
       .rejects.toMatchObject({ code: "ERR_WORKER" });
   });
 
+  it("refuses options it cannot honour before any batch: ERR_CONFIG, or ERR_WORKER naming it", async () => {
+    const start = (o: Partial<CryptoPoolOptions>) => SrtpCryptoPool.start({ direction: "protect", workers: 1, context: { keys: [key(1)] }, workerUrl, ...o });
+    await expect(start({ workers: 0 })).rejects.toMatchObject({ code: "ERR_CONFIG" });
+    await expect(start({ context: { keys: [key(1)], keyDerivationRate: 16 } })).rejects.toMatchObject({ code: "ERR_CONFIG" });
+    await expect(start({ slotBytes: 1 << 24 })).rejects.toMatchObject({ code: "ERR_WORKER", message: expect.stringContaining("ERR_CONFIG") });
+  });
+
   it("soaks 1,000 batches with a flat heap", async () => {
     const p = await pool({ direction: "protect", workers: 2, context: { keys: [key(3)] } });
     const ring = plainBatches(8);

@@ -73,6 +73,10 @@ function serve(data: CryptoWorkerData): void {
     k.key.fill(0);
     k.salt.fill(0);
   }
+  if (data.shape.slotBytes > crypto.maxSpan) {
+    crypto.close();
+    throw new MbmsSrtpError("ERR_CONFIG", `slotBytes is at most ${crypto.maxSpan} (the core's packet arena)`);
+  }
   parentPort!.postMessage({ ready: true });
   const { state } = ring;
   for (let s = 0; ; s = (s + 1) % ring.slots.length) {
