@@ -130,6 +130,20 @@ export class SrtpCryptoPool {
   }
 
   /**
+   * The batch of the slot the next run() fills, to write packets into in place (shared memory: up to
+   * maxPackets packets, slotBytes bytes; set `count`), or undefined while that slot is in flight. Passed
+   * to run(), it is neither copied in nor out: its results are in it when run() settles, and stay valid
+   * until the pool hands the slot out again, depth batches later. A packet refused at the replay commit
+   * has been decrypted there: only its (negative) length says so.
+   */
+  slotBatch(): (PacketBatch & { count: number }) | undefined {
+    this.checkUsable();
+    const ring = this.rings[this.next]!;
+    const s = this.cursor[this.next]!;
+    return Atomics.load(ring.state, s) === FREE ? ring.slots[s]!.batch : undefined;
+  }
+
+  /**
    * Hands `batch` to the next worker and resolves with the packets protected (or accepted) once its
    * results are in `batch` (lengths, bytes), in submission order. Leave the batch alone until then.
    * ERR_BUSY when the next worker's ring is full: await an earlier batch first.
@@ -147,11 +161,14 @@ export class SrtpCryptoPool {
     const span = count === 0 ? 0 : Math.min(buffer.length, offsets[count - 1]! + lengths[count - 1]! + grow);
     if (count > ring.shape.maxPackets) throw new SrtpError("ERR_ARGUMENT", `a batch holds at most ${ring.shape.maxPackets} packets`);
     if (span > ring.shape.slotBytes) throw new SrtpError("ERR_TOO_LONG", "batch larger than the pool's slot", SrtpStatus.TooLong);
-    slot.batch.buffer.set(buffer.subarray(0, span));
+    const inPlace = batch === slot.batch;
+    if (!inPlace) slot.batch.buffer.set(buffer.subarray(0, span));
     for (let i = 0; i < count; i++) {
       const at = offsets[i]!, len = lengths[i]!;
-      slot.batch.offsets[i] = at;
-      slot.batch.lengths[i] = len;
+      if (!inPlace) {
+        slot.batch.offsets[i] = at;
+        slot.batch.lengths[i] = len;
+      }
       slot.indices[i] = this.protect ? this.sendIndex(buffer, at, len, i + 1 < count ? offsets[i + 1]! : buffer.length) : this.authority.place(buffer, at, len);
     }
     slot.batch.count = count;
@@ -293,6 +310,7 @@ export class SrtpCryptoPool {
   }
 
   private takeProtected(slot: RingSlot, batch: PacketBatch, span: number): number {
+    if (batch === slot.batch) return slot.ctl[CTL_RESULT]!;
     batch.buffer.set(slot.batch.buffer.subarray(0, span));
     for (let i = 0; i < slot.batch.count; i++) batch.lengths[i] = slot.batch.lengths[i]!;
     return slot.ctl[CTL_RESULT]!;
@@ -300,10 +318,12 @@ export class SrtpCryptoPool {
 
   /**
    * The verified packets of a finished receive batch, committed in order; a packet refused at the commit
-   * (a replay verified in parallel) keeps the caller's bytes: the span is copied back around it.
+   * (a replay verified in parallel) keeps the caller's bytes: the span is copied back around it (unless
+   * the batch is the slot's own).
    */
   private takeVerified(slot: RingSlot, batch: PacketBatch, span: number, verified: number): number {
     const data = slot.batch.buffer;
+    const inPlace = batch === slot.batch;
     let from = 0;
     for (let i = 0; i < slot.batch.count; i++) {
       const r = slot.batch.lengths[i]!;
@@ -313,14 +333,14 @@ export class SrtpCryptoPool {
         if (status < 0) {
           verified--;
           batch.lengths[i] = status;
-          if (at > from) batch.buffer.set(data.subarray(from, at), from);
+          if (at > from && !inPlace) batch.buffer.set(data.subarray(from, at), from);
           from = at + r + this.trailer;
           continue;
         }
       }
       batch.lengths[i] = r;
     }
-    if (span > from) batch.buffer.set(from === 0 ? data.subarray(0, span) : data.subarray(from, span), from);
+    if (span > from && !inPlace) batch.buffer.set(from === 0 ? data.subarray(0, span) : data.subarray(from, span), from);
     return verified;
   }
 
