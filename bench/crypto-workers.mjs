@@ -9,7 +9,10 @@
 // /proc/thread-self/stat, 10 ms ticks; null elsewhere) over the same packets. Protect runs CRYPTO_BENCH_SECONDS (default 2) per trial over a ring of batches whose
 // sequence numbers move on each round (like a source writing headers); unprotect decrypts a stream
 // protected beforehand (CRYPTO_BENCH_PACKETS, default 131,072, two ROC cycles) with a fresh receiver each
-// trial (the first 64 batches warm up). Every case runs BENCH_TRIALS times (≥ 3), the cases interleaved
+// trial (the first 64 batches warm up). With workers, each case runs twice: batches copied into the
+// pool's shared rings and back (run(batch)), and batches written in place (slotBatch(): protect writes
+// only the headers there, as a source would; unprotect copies each received batch in, standing in for
+// the socket's receive, and nothing back). Every case runs BENCH_TRIALS times (≥ 3), the cases interleaved
 // in each trial; the figures are medians, each with the load averages seen during its trials (the
 // machine may be shared). A progress line on stderr says where the run is.
 //
@@ -102,8 +105,25 @@ async function measure(feed) {
   return { packets, pps: packets / wallMs * 1e3, cpuUsPerPacket: cpuUs / packets, ioUsPerPacket: ioUs / packets, load1: loadavg()[0] };
 }
 
-/** A submitter that keeps a pool full (or runs in-thread), counting the packets it got back. */
-function submitter(pool, ctx, protect) {
+/** Writes `b` into a pool's slot batch: protect, the headers only (a source writes its packets in either mode); unprotect, all of it (the socket's receive). */
+function fillSlot(slot, b, protect) {
+  if (protect) {
+    for (let i = 0; i < PER_BATCH; i++) {
+      const at = (slot.offsets[i] = b.offsets[i]);
+      slot.lengths[i] = b.lengths[i];
+      slot.buffer.set(b.buffer.subarray(at, at + 12), at);
+    }
+  } else {
+    slot.buffer.set(b.buffer.subarray(0, b.offsets[PER_BATCH - 1] + b.lengths[PER_BATCH - 1]));
+    slot.offsets.set(b.offsets);
+    slot.lengths.set(b.lengths);
+  }
+  slot.count = PER_BATCH;
+  return slot;
+}
+
+/** A submitter that keeps a pool full (or runs in-thread), counting the packets it got back; in place: through slotBatch(). */
+function submitter(pool, ctx, protect, inPlace) {
   const inFlight = [];
   let done = 0;
   const count = (n) => (done += n);
@@ -111,6 +131,12 @@ function submitter(pool, ctx, protect) {
     async submit(b) {
       if (!pool) {
         count(protect ? ctx.protectBatch(b) : ctx.unprotectBatch(b));
+        return;
+      }
+      if (inPlace) {
+        let slot;
+        while (!(slot = pool.slotBatch())) await inFlight.shift();
+        inFlight.push(pool.run(fillSlot(slot, b, protect)).then(count));
         return;
       }
       while (pool.pending >= pool.depth) await inFlight.shift();
@@ -123,18 +149,18 @@ function submitter(pool, ctx, protect) {
   };
 }
 
-async function trial(direction, workers) {
+async function trial({ direction, workers, inPlace }) {
   const protect = direction === "protect";
   const pool = workers > 0 ? await SrtpCryptoPool.start({ direction, workers, context: { keys } }) : undefined;
   const ctx = workers > 0 ? undefined : new SrtpContext({ keys });
   try {
     if (protect) {
       const ring = batches(RING);
-      const warm = submitter(pool, ctx, true);
+      const warm = submitter(pool, ctx, true, inPlace);
       for (const b of ring) await warm.submit(b);
       await warm.finish();
       return await measure(async () => {
-        const s = submitter(pool, ctx, true);
+        const s = submitter(pool, ctx, true, inPlace);
         const until = performance.now() + SECONDS * 1e3;
         while (performance.now() < until) {
           nextRound(ring);
@@ -145,11 +171,11 @@ async function trial(direction, workers) {
       });
     }
     const stream = sealedStream();
-    const warm = submitter(pool, ctx, false);
+    const warm = submitter(pool, ctx, false, inPlace);
     for (const b of stream.slice(0, WARM)) await warm.submit(b);
     if ((await warm.finish()) !== WARM * PER_BATCH) throw new Error("warm-up packets refused");
     return await measure(async () => {
-      const s = submitter(pool, ctx, false);
+      const s = submitter(pool, ctx, false, inPlace);
       for (const b of stream.slice(WARM)) await s.submit(b);
       const n = await s.finish();
       if (n !== (stream.length - WARM) * PER_BATCH) throw new Error(`${direction} with ${workers} workers: ${n} packets accepted`);
@@ -161,14 +187,16 @@ async function trial(direction, workers) {
   }
 }
 
-const cases = ["protect", "unprotect"].flatMap((direction) => WORKERS.map((workers) => ({ direction, workers })));
+const cases = ["protect", "unprotect"].flatMap((direction) => WORKERS.flatMap((workers) =>
+  [{ direction, workers, inPlace: false }, ...(workers > 0 ? [{ direction, workers, inPlace: true }] : [])]));
+const label = (c) => `${c.direction.padEnd(9)} ${String(c.workers).padStart(2)} ${c.inPlace ? "in place" : "copied  "}`;
 const runs = cases.map(() => []);
 for (let t = 0; t < TRIALS; t++) {
   for (const [i, c] of cases.entries()) {
-    progress(`trial ${t + 1}/${TRIALS}: ${c.direction} with ${c.workers} crypto worker(s)  (load ${loadavg()[0].toFixed(2)})`);
-    const r = await trial(c.direction, c.workers);
+    progress(`trial ${t + 1}/${TRIALS}: ${label(c)}  (load ${loadavg()[0].toFixed(2)})`);
+    const r = await trial(c);
     runs[i].push(r);
-    progress.log(`  ${c.direction.padEnd(9)} workers ${c.workers}  trial ${t + 1}: ${Math.round(r.pps).toLocaleString("en")} pkt/s, ${r.cpuUsPerPacket.toFixed(3)} µs CPU/pkt` +
+    progress.log(`  ${label(c)}  trial ${t + 1}: ${Math.round(r.pps).toLocaleString("en")} pkt/s, ${r.cpuUsPerPacket.toFixed(3)} µs CPU/pkt` +
       ` (I/O thread ${r.ioUsPerPacket.toFixed(2)}), load ${r.load1.toFixed(2)}`);
   }
 }
@@ -189,9 +217,9 @@ const rows = cases.map((c, i) => {
   };
 });
 console.log(`\nmedians of ${TRIALS} trials (${machine().cpus} vCPUs${machine().note ? `, ${machine().note}` : ""}); cores for 1 M pkt/s = CPU µs/pkt (all threads):`);
-console.log("direction  workers      pkt/s   CPU µs/pkt  I/O-thread µs/pkt  per-core pkt/s  cores@1M  load (1 min, per trial)");
+console.log("direction  workers batches     pkt/s   CPU µs/pkt  I/O-thread µs/pkt  per-core pkt/s  cores@1M  load (1 min, per trial)");
 for (const r of rows) {
-  console.log(`${r.direction.padEnd(10)} ${String(r.workers).padStart(7)} ${r.pps.toLocaleString("en").padStart(10)} ${r.cpuUsPerPacket.toFixed(3).padStart(12)} ` +
+  console.log(`${label(r)} ${r.pps.toLocaleString("en").padStart(10)} ${r.cpuUsPerPacket.toFixed(3).padStart(12)} ` +
     `${String(r.ioThreadUsPerPacket).padStart(18)} ${r.perCorePps.toLocaleString("en").padStart(15)} ${r.coresFor1M.toFixed(2).padStart(9)}  ${r.load1.join(" / ")}`);
 }
 writeResults("crypto-workers", rows.map((r) => ({ ...r, machine: machine() })));
