@@ -13,9 +13,12 @@
  * and decrypts, committing nothing; then here, in packet order, each verified packet is checked against
  * the window again and only then committed. A replay verified in parallel with its original (in the
  * other worker, or later in the same batch) fails that second check: refused whichever worker had it,
- * its decrypted bytes never reach the caller. A forged packet never moves the window. The index of a
- * packet is estimated from the state committed before its batch went out (like unprotectBatch's
+ * its decrypted bytes never reach a copied batch. A forged packet never moves the window. The index of
+ * a packet is estimated from the state committed before its batch went out (like unprotectBatch's
  * 4-lane guess), which is exact unless a stream jumps by about 2^15 while batches are in flight.
+ * Where SrtpContext checks the key first, the pool checks the replay window first (it has no keys): a
+ * replay under a removed key reads ERR_REPLAY, not ERR_UNKNOWN_MKI; and a sender pool spends an index
+ * on a packet its worker then refuses for want of a send key.
  *
  * Key changes (addKey, removeKey, setSendKey) are ring ops too, queued on every worker: they apply to
  * every batch submitted after the call and to none before (a defined batch boundary). close() drains,
