@@ -6,6 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "rolldown";
 import { SrtpContext, SrtpStatus, type MasterKeyInit, type PacketBatch } from "../src/index.js";
@@ -348,28 +350,35 @@ process.exit(3);\n`);
     await expect(start({ slotBytes: 1 << 24 })).rejects.toMatchObject({ code: "ERR_WORKER", message: expect.stringContaining("ERR_CONFIG") });
   });
 
-  it("soaks 1,000 batches with a flat heap", async () => {
-    const p = await pool({ direction: "protect", workers: 2, context: { keys: [key(3)] } });
-    const ring = plainBatches(8);
-    const keep = ring.map(copy);
-    const round = async (n: number) => {
-      for (let k = 0; k < n; k += ring.length) {
-        ring.forEach((b, i) => (b.buffer.set(keep[i]!.buffer), b.lengths.set(keep[i]!.lengths)));
-        await p.run(ring[0]!).then(() => undefined);
-        await Promise.all(ring.slice(1).map((b) => p.run(b)));
-        // Rewrite sequence numbers forward so no index repeats.
-        keep.forEach((b) => b.offsets.forEach((at) => {
-          const seq = ((b.buffer[at + 2]! << 8) | b.buffer[at + 3]!) + 8 * PER_BATCH;
+  it("soaks 1,000 batches through a protect and an unprotect pool (2 workers each) with a flat heap", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const ptx = await pool({ direction: "protect", workers: 2, context: { keys: [key(3)] } });
+    const prx = await pool({ direction: "unprotect", workers: 2, context: { keys: [key(3)] } });
+    const ring = plainBatches(4);
+    const original = ring.map(copy);
+    const step = 4 * PER_BATCH;
+    const rounds = async (n: number) => {
+      for (let r = 0; r < n; r++) {
+        // protect → unprotect gives the plaintext back; then the next round's sequence numbers.
+        await Promise.all(ring.map((b) => ptx.run(b).then(() => prx.run(b))));
+        for (const b of ring) for (const at of b.offsets) {
+          const seq = ((b.buffer[at + 2]! << 8) | b.buffer[at + 3]!) + step;
           b.buffer[at + 2] = (seq >> 8) & 0xff;
           b.buffer[at + 3] = seq & 0xff;
-        }));
+        }
       }
     };
-    await round(200);
+    await rounds(25);
+    gc();
     const before = process.memoryUsage().heapUsed;
-    await round(1000);
-    const grown = process.memoryUsage().heapUsed - before;
-    expect(grown).toBeLessThan(16 * 2 ** 20);
-    expect(ring.every((b) => b.lengths.every((n) => n > 0))).toBe(true);
+    await rounds(250); // 1,000 batches each way
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(2 ** 20);
+    ring.forEach((b, k) => {
+      expect([...b.lengths]).toEqual([...original[k]!.lengths]);
+      b.offsets.forEach((at, i) => expect(Buffer.from(b.buffer.subarray(at + 12, at + b.lengths[i]!)).equals(
+        Buffer.from(original[k]!.buffer.subarray(at + 12, at + b.lengths[i]!)))).toBe(true));
+    });
   });
 });
