@@ -32,7 +32,7 @@ import { SrtpIndexAuthority } from "../srtp/index-authority.js";
 import { DEFAULT_REPLAY_WINDOW, resolveOptions, type MasterKeyInit, type SrtpContextOptions } from "../srtp/options.js";
 import { readSsrc, rtpHeaderLength } from "../srtp/rtp-header.js";
 import {
-  BatchRing, CTL_ARG0, CTL_ARG1, CTL_ARG2, CTL_ERROR, CTL_OP, CTL_RESULT, DONE, FREE, OP_ADD_KEY, OP_CLOSE, OP_PROTECT,
+  BatchRing, CTL_ARG0, CTL_ERROR, CTL_OP, CTL_RESULT, DONE, FREE, OP_ADD_KEY, OP_CLOSE, OP_PROTECT,
   OP_REMOVE_KEY, OP_SET_SEND_KEY, OP_UNPROTECT, WORK, type RingShape, type RingSlot,
 } from "./batch-ring.js";
 import type { CryptoWorkerData } from "./crypto-worker.js";
