@@ -1,6 +1,6 @@
 // SRTP crypto off the I/O thread: packets/s and CPU per packet of protect and unprotect with 0 crypto
 // workers (one in-thread SrtpContext, the batch API) and with SrtpCryptoPool over 1, 2, … workers
-// (src/workers), 1,200-byte payloads (1,212-byte RTP), 64 packets a batch, a 4-byte MKI, the pool kept
+// (src/workers), 1,200-byte payloads (1,212-byte RTP), 64 packets a batch (CRYPTO_BENCH_BATCH), a 4-byte MKI, the pool kept
 // full. No sockets: this is the crypto's ceiling and its cost, per core.
 //
 // CPU is the process's user + system time (all threads) over the measured packets; per-core packets/s =
@@ -31,7 +31,7 @@ const SECONDS = Number(process.env.CRYPTO_BENCH_SECONDS ?? 2);
 const STREAM = Number(process.env.CRYPTO_BENCH_PACKETS ?? 131_072);
 const PAYLOAD = 1200;
 const RTP = 12 + PAYLOAD;
-const PER_BATCH = 64;
+const PER_BATCH = Number(process.env.CRYPTO_BENCH_BATCH ?? 64);
 const STRIDE = 1232; // RTP + MKI (4) + tag (10), rounded up
 const RING = 32; // protect: batches reused round after round
 const WARM = 64; // unprotect: batches that warm up before the clock starts
@@ -151,7 +151,7 @@ function submitter(pool, ctx, protect, inPlace) {
 
 async function trial({ direction, workers, inPlace }) {
   const protect = direction === "protect";
-  const pool = workers > 0 ? await SrtpCryptoPool.start({ direction, workers, context: { keys } }) : undefined;
+  const pool = workers > 0 ? await SrtpCryptoPool.start({ direction, workers, maxPackets: PER_BATCH, slotBytes: PER_BATCH * STRIDE, context: { keys } }) : undefined;
   const ctx = workers > 0 ? undefined : new SrtpContext({ keys });
   try {
     if (protect) {
