@@ -10,7 +10,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));
-const ENTRIES = [".", "./wasm", "./bmsc", "./uicc-worker", "./soft-card", "./browser"];
+const ENTRIES = [".", "./wasm", "./bmsc", "./uicc-worker", "./soft-card", "./crypto-workers", "./browser"];
 
 let dir: string;
 let packed: { files: { path: string }[]; filename: string };
@@ -48,7 +48,7 @@ describe("the packed package", () => {
   it("holds the built library and its sources, not the tests, benchmarks or oracles", () => {
     const paths = packed.files.map((f) => f.path);
     for (const must of ["dist/index.js", "dist/index.d.ts", "dist/wasm/index.js", "dist/mbms/bmsc/index.js",
-      "dist/mbms/uicc/card-worker.js", "dist/mbms/uicc/soft-card.js", "dist/cli/main.js", "dist/browser/index.js", "dist/browser/receiver-worker.js", "web/index.html", "assembly/index.ts", "README.md",
+      "dist/mbms/uicc/card-worker.js", "dist/mbms/uicc/soft-card.js", "dist/workers/crypto-pool.js", "dist/workers/crypto-worker.js", "dist/cli/main.js", "dist/browser/index.js", "dist/browser/receiver-worker.js", "web/index.html", "assembly/index.ts", "README.md",
       // The batched UDP addon's sources: built from source at install ("install": node-gyp-build).
       "native/udp/binding.gyp", "native/udp/src/addon.c", "native/udp/src/batch_io.c", "native/udp/src/batch_io.h", "dist/net/batch-udp.js"]) {
       expect(paths).toContain(must);
@@ -64,6 +64,7 @@ describe("the packed package", () => {
       import { SessionManager, SqliteKeyStore } from "mbms-srtp/bmsc";
       import { spawnCardWorker } from "mbms-srtp/uicc-worker";
       import { SoftCard } from "mbms-srtp/soft-card";
+      import { SrtpCryptoPool } from "mbms-srtp/crypto-workers";
       ${ROUND_TRIP}
       const core = await initCore();
       const store = new SqliteKeyStore(":memory:");
@@ -72,6 +73,11 @@ describe("the packed package", () => {
       const card = new SoftCard(new Uint8Array(16).fill(3), { core });
       const proxy = spawnCardWorker(new Uint8Array(16).fill(3));
       await proxy.close();
+      const pool = await SrtpCryptoPool.start({ direction: "protect", workers: 1, context: { keys: [{ key: new Uint8Array(16), salt: new Uint8Array(14) }] } });
+      const rtpBatch = { buffer: new Uint8Array(64), offsets: Int32Array.of(0), lengths: Int32Array.of(20) };
+      rtpBatch.buffer[0] = 0x80;
+      if ((await pool.run(rtpBatch)) !== 1 || rtpBatch.lengths[0] !== 30) throw new Error("the crypto pool did not protect");
+      await pool.close();
       await manager.stop();
       store.close();
       console.log(JSON.stringify({ types: [typeof loadCore, typeof sealPskMessage, typeof UeReceiver, typeof UiccProxy, typeof card] }));
@@ -88,11 +94,13 @@ describe("the packed package", () => {
       import { SessionManager } from "mbms-srtp/bmsc";
       import { spawnCardWorker } from "mbms-srtp/uicc-worker";
       import { SoftCard } from "mbms-srtp/soft-card";
+      import { SrtpCryptoPool, type CryptoPoolOptions } from "mbms-srtp/crypto-workers";
       import { BrowserReceiver, type BrowserReceiverStats } from "mbms-srtp/browser";
       const profile: SrtpProfileName = "AES_256_CM_HMAC_SHA1_80";
       const core: CryptoCore = loadCore();
       const stats = (r: BrowserReceiver): BrowserReceiverStats | undefined => r.stats;
-      export const used = [SrtpContext, profile, core, SessionManager, spawnCardWorker, SoftCard, stats];
+      const poolOptions: CryptoPoolOptions = { direction: "unprotect", workers: 2, context: { keys: [] } };
+      export const used = [SrtpContext, profile, core, SessionManager, spawnCardWorker, SoftCard, stats, SrtpCryptoPool, poolOptions];
     `);
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
       compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, types: ["node"] },

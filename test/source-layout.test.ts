@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 
 const src = fileURLToPath(new URL("../src/", import.meta.url));
 const MAX_LINES = 420;
-/** Node-only modules by design: the CLI, the UDP sockets and the relay (net/), the BM-SC's HTTP server and store, the card's worker glue. */
-const NODE_ONLY = [/^cli\//, /^net\//, /^mbms\/bmsc\//, /^mbms\/uicc\/card-worker\.ts$/, /^selftest\.ts$/];
+/** Node-only modules by design: the CLI, the UDP sockets and the relay (net/), the crypto worker pool (workers/), the BM-SC's HTTP server and store, the card's worker glue. */
+const NODE_ONLY = [/^cli\//, /^net\//, /^workers\//, /^mbms\/bmsc\//, /^mbms\/uicc\/card-worker\.ts$/, /^selftest\.ts$/];
 
 function sources(dir = src): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -24,7 +24,9 @@ export type SrtpErrorCode =
   | "ERR_HEADER_OVERRUN" | "ERR_KEY_LIMIT" | "ERR_NO_CAPACITY" | "ERR_TOO_LONG" | "ERR_STREAM_LIMIT"
   | "ERR_CONFIG" // invalid context option or key (length, profile, MKI length)
   | "ERR_ARGUMENT" // a call's arguments do not fit (length beyond the buffer, malformed batch)
-  | "ERR_CLOSED"; // the context has been closed
+  | "ERR_CLOSED" // the context (or crypto pool) has been closed
+  | "ERR_BUSY" // a crypto pool's rings are full: await an earlier batch first
+  | "ERR_WORKER"; // a crypto pool's worker died or failed
 
 const STATUS_CODES: Record<number, SrtpErrorCode> = {
   [SrtpStatus.AuthFailed]: "ERR_AUTH",
