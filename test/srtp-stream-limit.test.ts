@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadCore, SrtpContext, SrtpError, SrtpStatus, type PacketBatch } from "../src/index.js";
+import { SrtpIndexAuthority } from "../src/srtp/index-authority.js";
 import { contextsOn } from "./helpers/contexts.js";
 import { rtcpPacket, rtpPacket, withRoom } from "./helpers/rtp.js";
 
@@ -55,7 +56,7 @@ describe("maxStreams", () => {
     }
     const packets = Array.from({ length: 6 }, (_, i) => srtp(tx, 500 + i, 7));
     const buffer = new Uint8Array(packets.reduce((a, p) => a + p.length, 0) + 64);
-    const offsets = new Uint32Array(6), lengths = new Int32Array(6);
+    const offsets = new Int32Array(6), lengths = new Int32Array(6);
     let at = 0;
     packets.forEach((p, i) => {
       buffer.set(p, at);
@@ -69,5 +70,17 @@ describe("maxStreams", () => {
     rx.unprotectBatch(rest);
     expect([...lengths.subarray(4)]).toEqual([-SrtpStatus.StreamLimit, -SrtpStatus.StreamLimit]);
     for (const bad of [0, 1.5, 2 ** 20 + 1]) expect(() => new SrtpContext({ keys, maxStreams: bad }, core)).toThrow(/maxStreams/);
+  });
+
+  it("the crypto pool's index authority keeps the same bound at place and at commit", () => {
+    const authority = new SrtpIndexAuthority(128, false, 2);
+    const plain = (ssrc: number) => rtpPacket({ seq: 5, ssrc, payload: 10 });
+    for (const ssrc of [1, 2]) {
+      expect(authority.place(plain(ssrc), 0, 22)).toBe(5);
+      expect(authority.commit(ssrc, 5)).toBe(0);
+    }
+    expect(authority.place(plain(3), 0, 22)).toBe(-SrtpStatus.StreamLimit);
+    expect(authority.commit(3, 5)).toBe(-SrtpStatus.StreamLimit);
+    expect(authority.commit(1, 6)).toBe(0); // a kept stream goes on
   });
 });

@@ -8,7 +8,8 @@
  * Receive: `place` gives the index to verify under (from the state the packets committed so far) and the
  * replay check before authentication (§3.3.2); `commit`, called in packet order after the tag verified,
  * checks again and updates the window, so a replay verified in parallel with its original (in another
- * worker, or later in the same batch) is refused here. A new SSRC gets state only at its first commit.
+ * worker, or later in the same batch) is refused here. A new SSRC gets state only at its first commit, and
+ * only while fewer than `maxStreams` received SSRCs are kept (ERR_STREAM_LIMIT, as SrtpContext).
  */
 import { SrtpStatus } from "./errors.js";
 import { readSsrc, rtpHeaderLength, rtpSequence } from "./rtp-header.js";
@@ -19,7 +20,7 @@ export class SrtpIndexAuthority {
   /** A pristine state to estimate the index of an SSRC not yet seen. */
   private readonly fresh: StreamState;
 
-  constructor(private readonly replayWindow: number, private readonly allowRepeat = false) {
+  constructor(private readonly replayWindow: number, private readonly allowRepeat = false, private readonly maxStreams = Infinity) {
     this.fresh = new StreamState(replayWindow);
   }
 
@@ -41,6 +42,7 @@ export class SrtpIndexAuthority {
     const header = rtpHeaderLength(buf, at, len);
     if (header < 0) return header;
     const stream = this.streams.get(readSsrc(buf, at + 8));
+    if (stream === undefined && this.streams.size >= this.maxStreams) return -SrtpStatus.StreamLimit;
     const index = (stream ?? this.fresh).estimateIndex(rtpSequence(buf, at));
     if (index >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
     const seen = stream ? stream.window.check(index) : 0;
@@ -49,6 +51,7 @@ export class SrtpIndexAuthority {
 
   /** After the tag verified under `index`: the replay check again, then the update. 0 or a negated status. */
   commit(ssrc: number, index: number): number {
+    if (!this.streams.has(ssrc) && this.streams.size >= this.maxStreams) return -SrtpStatus.StreamLimit;
     const stream = this.stream(ssrc);
     const seen = stream.window.check(index);
     if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;

@@ -29,7 +29,7 @@ import { Worker } from "node:worker_threads";
 import { checkBatch, type PacketBatch } from "../srtp/batch.js";
 import { SrtpError, SrtpStatus, type SrtpErrorCode } from "../srtp/errors.js";
 import { SrtpIndexAuthority } from "../srtp/index-authority.js";
-import { DEFAULT_REPLAY_WINDOW, resolveOptions, type MasterKeyInit, type SrtpContextOptions } from "../srtp/options.js";
+import { resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "../srtp/options.js";
 import { readSsrc, rtpHeaderLength } from "../srtp/rtp-header.js";
 import {
   BatchRing, CTL_ARG0, CTL_ERROR, CTL_OP, CTL_RESULT, DONE, FREE, OP_ADD_KEY, OP_CLOSE, OP_PROTECT,
@@ -77,10 +77,9 @@ export class SrtpCryptoPool {
     private readonly trailer: number,
     private readonly workers: Worker[],
     private readonly rings: BatchRing[],
-    replayWindow: number,
-    allowRepeat: boolean,
+    { replayWindow, allowRepeatTx, maxStreams }: ResolvedOptions,
   ) {
-    this.authority = new SrtpIndexAuthority(replayWindow, allowRepeat);
+    this.authority = new SrtpIndexAuthority(replayWindow, allowRepeatTx, maxStreams);
     this.queue = new PendingQueue(rings.length * rings[0]!.shape.slots);
     this.cursor = new Int32Array(rings.length);
   }
@@ -102,8 +101,7 @@ export class SrtpCryptoPool {
       for (const k of keys) (k.key.fill(0), k.salt.fill(0));
       return worker;
     });
-    const pool = new SrtpCryptoPool(options.direction === "protect", resolved.mkiLength + resolved.profile.srtpTagLength, workers, rings,
-      options.context.replayWindow ?? DEFAULT_REPLAY_WINDOW, resolved.allowRepeatTx);
+    const pool = new SrtpCryptoPool(options.direction === "protect", resolved.mkiLength + resolved.profile.srtpTagLength, workers, rings, resolved);
     try {
       await Promise.all(workers.map((w, i) => new Promise<void>((resolve, reject) => {
         w.once("message", () => resolve());
