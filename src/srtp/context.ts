@@ -2,18 +2,15 @@ import { defaultCore } from "../wasm/default-core.js";
 import type { CryptoCore } from "../wasm/core.js";
 import { SrtpError, SrtpStatus } from "./errors.js";
 import type { MasterKey } from "./master-key.js";
-import { MasterKeyTable } from "./key-table.js";
-import { resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "./options.js";
+import { KeyedTransform } from "./keyed-transform.js";
+import type { SrtpContextOptions } from "./options.js";
 import { checkBatch, type PacketBatch } from "./batch.js";
-import { PacketArena, ROC_BYTES } from "./packet-arena.js";
+import { ROC_BYTES } from "./packet-arena.js";
 import { PacketJob, tagJobs, verifyJob, verifyJobs } from "./packet-job.js";
 import { readSsrc, rtpHeaderLength, rtpSequence } from "./rtp-header.js";
 import { SRTCP_INDEX_BYTES, SrtcpStreams } from "./srtcp.js";
 import { MAX_SRTCP_INDEX, MAX_SRTP_INDEX, StreamState } from "./stream-state.js";
 
-
-/** A context dropped without close() still zeroes and frees its keys when it is collected. */
-const forgotten = new FinalizationRegistry<MasterKeyTable>((keys) => keys.close());
 
 /** A length that does not fit its buffer is a caller's bug, not bad input: it throws. */
 function checkLength(buf: Uint8Array, at: number, len: number): void {
@@ -32,27 +29,16 @@ function checkLength(buf: Uint8Array, at: number, len: number): void {
  * `SrtpStatus` instead of throwing (cheaper under a flood of bad packets); a refused packet leaves the
  * context and the caller's buffer exactly as they were.
  */
-export class SrtpContext {
-  private readonly opts: ResolvedOptions;
-  private readonly core: CryptoCore;
-  private readonly arena: PacketArena;
-  private readonly keys: MasterKeyTable;
+export class SrtpContext extends KeyedTransform {
   private readonly txRtp = new Map<number, StreamState>();
   private readonly rxRtp = new Map<number, StreamState>();
   private readonly rtcp: SrtcpStreams;
   /** The key lookup, bound once (the SRTCP path looks keys up without a closure per packet). */
   private readonly keyAt = (buf: Uint8Array, mkiAt: number): MasterKey | undefined => this.keys.forPacket(buf, mkiAt);
-  private closed = false;
 
   constructor(options: SrtpContextOptions, core: CryptoCore = defaultCore()) {
-    this.opts = resolveOptions(options);
-    this.core = core;
-    this.arena = new PacketArena(core);
+    super(options, core);
     this.rtcp = new SrtcpStreams(core, this.arena, this.opts);
-    this.keys = new MasterKeyTable(core, this.opts);
-    for (const init of options.keys) this.keys.add(init);
-    this.keys.send = this.keys.all[0]!;
-    forgotten.register(this, this.keys, this);
   }
 
   get profile(): string {
@@ -63,38 +49,12 @@ export class SrtpContext {
     return this.opts.mkiLength;
   }
 
-  /** Bytes `protect` appends to an RTP packet (MKI + tag). */
-  get trailerLength(): number {
-    return this.opts.mkiLength + this.opts.profile.srtpTagLength;
-  }
-
   /** Bytes `protectRtcp` appends to an RTCP packet (E‖index + MKI + tag). */
   get rtcpTrailerLength(): number {
     return SRTCP_INDEX_BYTES + this.opts.mkiLength + this.opts.profile.srtcpTagLength;
   }
 
   // ---- keys ----------------------------------------------------------------------------------------
-
-  /** Installs another master key (MKI mode). Packets under it decrypt at once; `setSendKey` sends with it. */
-  addKey(init: MasterKeyInit): void {
-    this.checkOpen();
-    this.keys.add(init);
-  }
-
-  /**
-   * Removes (and zeroes) the key with this MKI. Removing the send key leaves the context without one:
-   * protecting then fails with ERR_UNKNOWN_MKI until `setSendKey` (a receive context never needs one).
-   */
-  removeKey(mki: Uint8Array): void {
-    this.checkOpen();
-    this.keys.remove(mki);
-  }
-
-  /** Selects the master key `protect` uses from now on. */
-  setSendKey(mki: Uint8Array): void {
-    this.checkOpen();
-    this.keys.selectSend(mki);
-  }
 
   hasKey(mki: Uint8Array): boolean {
     return this.keys.has(mki);
@@ -259,16 +219,6 @@ export class SrtpContext {
 
   // ---- lifetime ------------------------------------------------------------------------------------------
 
-  /** Zeroes every key of the context in the core and frees its slots. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    forgotten.unregister(this);
-    this.keys.close();
-    this.arena.wipe();
-    this.core.wipeScratch();
-  }
-
   // ---- internals -----------------------------------------------------------------------------------------
 
   private readonly job = new PacketJob();
@@ -411,7 +361,4 @@ export class SrtpContext {
     return result;
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new SrtpError("ERR_CLOSED", "the context is closed");
-  }
 }

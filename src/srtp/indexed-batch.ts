@@ -12,52 +12,25 @@ import { defaultCore } from "../wasm/default-core.js";
 import type { CryptoCore } from "../wasm/core.js";
 import { checkBatch, type PacketBatch } from "./batch.js";
 import { SrtpError, SrtpStatus } from "./errors.js";
-import { MasterKeyTable } from "./key-table.js";
-import { resolveOptions, type MasterKeyInit, type ResolvedOptions, type SrtpContextOptions } from "./options.js";
-import { PacketArena, ROC_BYTES } from "./packet-arena.js";
+import { KeyedTransform } from "./keyed-transform.js";
+import { resolveOptions, type SrtpContextOptions } from "./options.js";
+import { ROC_BYTES } from "./packet-arena.js";
 import { PacketJob, tagJobs, verifyJobs } from "./packet-job.js";
 import { readSsrc, rtpHeaderLength } from "./rtp-header.js";
 
-export class IndexedBatchCrypto {
-  private readonly opts: ResolvedOptions;
-  private readonly arena: PacketArena;
-  private readonly keys: MasterKeyTable;
+export class IndexedBatchCrypto extends KeyedTransform {
   private readonly jobs: PacketJob[] = [];
-  private closed = false;
 
-  constructor(options: SrtpContextOptions, private readonly core: CryptoCore = defaultCore()) {
-    this.opts = resolveOptions(options);
-    // With kdr ≠ 0 packets of one batch could need different session keys in the same slots.
-    if (this.opts.kdr !== 0) throw new SrtpError("ERR_CONFIG", "the batch API needs key_derivation_rate 0");
-    this.arena = new PacketArena(core);
-    this.keys = new MasterKeyTable(core, this.opts);
-    for (const init of options.keys) this.keys.add(init);
-    this.keys.send = this.keys.all[0]!;
-  }
-
-  /** Bytes protect appends to an RTP packet (MKI + tag). */
-  get trailerLength(): number {
-    return this.opts.mkiLength + this.opts.profile.srtpTagLength;
+  constructor(options: SrtpContextOptions, core: CryptoCore = defaultCore()) {
+    // With kdr ≠ 0 packets of one batch could need different session keys in the same slots (checked
+    // before any key reaches the core).
+    if (resolveOptions(options).kdr !== 0) throw new SrtpError("ERR_CONFIG", "the batch API needs key_derivation_rate 0");
+    super(options, core);
   }
 
   /** Largest batch span (the end of its last packet, trailer included) the core's arena takes. */
   get maxSpan(): number {
     return this.arena.capacity - ROC_BYTES;
-  }
-
-  addKey(init: MasterKeyInit): void {
-    this.checkOpen();
-    this.keys.add(init);
-  }
-
-  removeKey(mki: Uint8Array): void {
-    this.checkOpen();
-    this.keys.remove(mki);
-  }
-
-  setSendKey(mki: Uint8Array): void {
-    this.checkOpen();
-    this.keys.selectSend(mki);
   }
 
   /** Protects packet i under `indices[i]` with the send key; `lengths[i]` gets its new length or status. */
@@ -143,15 +116,6 @@ export class IndexedBatchCrypto {
     return verified;
   }
 
-  /** Zeroes every key in the core and the arena. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.keys.close();
-    this.arena.wipe();
-    this.core.wipeScratch();
-  }
-
   /** The batch's shape, before any packet is touched; `grow` is what each packet may gain (the trailer). */
   private check(batch: PacketBatch, indices: Float64Array, grow: number): number {
     this.checkOpen();
@@ -165,7 +129,4 @@ export class IndexedBatchCrypto {
     return count;
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new SrtpError("ERR_CLOSED", "the context is closed");
-  }
 }
