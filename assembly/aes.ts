@@ -14,15 +14,14 @@
 // what the constant-time checker assumes.
 // All loops and branches below depend only on public lengths, counts and the round number.
 import { aesKeySlot, AES_SLOT_BYTES } from "./layout";
-import { aesBatch, aesBatch2, BATCH_STORE, BATCH_XOR, BATCH_RAW } from "./aes_ct";
+import { aesBatch, BATCH_STORE, BATCH_XOR, BATCH_RAW } from "./aes_ct";
 
 const BATCH: u32 = ASC_FEATURE_SIMD ? 8 : 4;
 const BATCH_BYTES: u32 = BATCH * 16;
 
-// Static scratch (256 bytes of blocks, 256 of keystream, 240 of raw key schedule). Wiped after use.
-const BLK: usize = memory.data(256, 16);   // one or two batches of blocks (counters / ECB tail)
-const BLK2: usize = BLK + BATCH_BYTES;     // the second batch (aesCmXor)
-const KS: usize = memory.data(256, 16);    // keystream of the last one or two batches
+// Static scratch (128 bytes of blocks, 128 of keystream, 240 of raw key schedule). Wiped after use.
+const BLK: usize = memory.data(128, 16);   // one batch of blocks (counters / ECB tail)
+const KS: usize = memory.data(128, 16);    // keystream of the last batch
 const W: usize = memory.data(240, 16);     // raw key schedule words (60 x u32)
 
 // @ts-ignore: decorator
@@ -115,40 +114,21 @@ export function aesCmXor(slot: u32, rounds: u32, iv: usize, data: usize, len: u3
   // Counter blocks: words 0..2 of the IV are fixed for the whole call; only word 3 changes.
   const w0 = load<u32>(iv), w1 = load<u32>(iv, 4), w2 = load<u32>(iv, 8);
   let ctr = bswap<u32>(load<u32>(iv, 12));
-  for (let b: usize = 0; b < <usize>(2 * BATCH); b++) { // BLK and BLK2 (adjacent)
+  for (let b: usize = 0; b < <usize>BATCH; b++) {
     store<u32>(BLK + (b << 4), w0); store<u32>(BLK + (b << 4), w1, 4); store<u32>(BLK + (b << 4), w2, 8);
   }
   let left = len;
-  while (true) {
-    if (ASC_FEATURE_SIMD && left > BATCH_BYTES) {
-      // two batches at once (aesBatch2: their instruction streams interleave, which hides much of
-      // the latency of the S-box circuit)
-      for (let b: u32 = 0; b < 2 * BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
-      ctr += 2 * BATCH;
-      if (left >= 2 * BATCH_BYTES) {
-        aesBatch2<v128>(skey, rounds, BLK, data, BLK2, data + BATCH_BYTES, BATCH_XOR);
-        data += 2 * BATCH_BYTES; left -= 2 * BATCH_BYTES;
-        if (left == 0) break;
-        continue;
-      }
-      aesBatch2<v128>(skey, rounds, BLK, KS, BLK2, KS + BATCH_BYTES, BATCH_STORE);
-    } else {
-      for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
-      ctr += BATCH;
-      if (left >= BATCH_BYTES) {
-        batch(skey, rounds, BLK, data, BATCH_XOR);
-        data += BATCH_BYTES; left -= BATCH_BYTES;
-        if (left == 0) break;
-        continue;
-      }
-      batch(skey, rounds, BLK, KS, BATCH_STORE);
-    }
-    // last, partial batch(es): the keystream is in KS; XOR the bytes needed
+  for (; left >= BATCH_BYTES; left -= BATCH_BYTES, data += BATCH_BYTES, ctr += BATCH) {
+    for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
+    batch(skey, rounds, BLK, data, BATCH_XOR);
+  }
+  if (left > 0) { // the last, partial batch: keystream to KS, then XOR the bytes needed
+    for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
+    batch(skey, rounds, BLK, KS, BATCH_STORE);
     let o: usize = 0;
     for (; o + 8 <= <usize>left; o += 8) store<u64>(data + o, load<u64>(data + o) ^ load<u64>(KS + o));
     for (; o < <usize>left; o++) store<u8>(data + o, load<u8>(data + o) ^ load<u8>(KS + o));
-    break;
   }
-  wipe(KS, 2 * BATCH_BYTES);
-  wipe(BLK, 2 * BATCH_BYTES);
+  wipe(KS, BATCH_BYTES);
+  wipe(BLK, BATCH_BYTES);
 }
