@@ -136,38 +136,67 @@
   }
 }
 
-export const BATCH_STORE: u32 = 0, BATCH_XOR: u32 = 1, BATCH_RAW: u32 = 2;
+// Word k of a batch's state after round 1's SubBytes (aesBatchFrom1): the shared word at p with
+// bytes 4r + g of the word at p + 256 moved to 4r + 3 (swizzle indices >= 16 give 0).
+// @ts-ignore: decorator
+@inline function P1(p: usize, k: usize, g: u32): v128 {
+  const pick = v128.or(i8x16(-128, -128, -128, 0, -128, -128, -128, 4, -128, -128, -128, 8, -128, -128, -128, 12),
+    v128.and(i8x16.splat(<i8>g), i32x4.splat(0xFF000000)));
+  return v128.or(v128.load(p + (k << 4)), v128.swizzle(v128.load(p + 256 + (k << 4)), pick));
+}
+
+export const BATCH_STORE: u32 = 0, BATCH_XOR: u32 = 1, BATCH_RAW: u32 = 2, BATCH_SUB1: u32 = 4;
 
 /**
  * Encrypts one batch (4 blocks for u64, 8 for v128) of 16-byte blocks from `inp` to `out` (may be
  * equal) with the bitsliced round keys at `skey` (rounds+1 keys of 8 words of T each).
  * mode BATCH_STORE writes the ciphertext to `out`, BATCH_XOR XORs it into `out` (counter mode).
  * With BATCH_RAW it only bitslices the input and stores the 8 words of T at `out` (used by the
- * key schedule to produce bitsliced round keys).
+ * key schedule to produce bitsliced round keys). Counter mode's round-1 shortcut (aes.ts) uses two
+ * more: BATCH_SUB1 (with rounds = 1) stores the 8 words right after round 1's SubBytes at `out`;
+ * aesBatchFrom1 (mode BATCH_STORE or BATCH_XOR, v128 only) starts from such words: at `inp` the
+ * 8 words shared by all batches (column 3 zero), at inp + 256 8 words whose column g is this batch's
+ * column 3 (see aesCmXorSimd in aes.ts).
  */
 export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mode: u32): void {
+  batch<T>(skey, rounds, inp, out, mode, false);
+}
+export function aesBatchFrom1<T>(skey: usize, rounds: u32, inp: usize, g: u32, out: usize, mode: u32): void {
+  batch<T>(skey, rounds, inp, out, mode, true, g);
+}
+
+// The kernel of both: `from1` is a constant in each, so neither has a branch on it.
+// @ts-ignore: decorator
+@inline function batch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mode: u32, from1: bool, g: u32 = 0): void {
   const S = sizeof<T>();
-  let q0 = IN<T>(inp, 0), q1 = IN<T>(inp, 1), q2 = IN<T>(inp, 2), q3 = IN<T>(inp, 3);
-  let q4 = IN<T>(inp, 4), q5 = IN<T>(inp, 5), q6 = IN<T>(inp, 6), q7 = IN<T>(inp, 7);
-  let t: T;
+  let q0: T, q1: T, q2: T, q3: T, q4: T, q5: T, q6: T, q7: T, t: T;
+  if (isVector<T>() && from1) {
+    q0 = <T>P1(inp, 0, g); q1 = <T>P1(inp, 1, g); q2 = <T>P1(inp, 2, g); q3 = <T>P1(inp, 3, g);
+    q4 = <T>P1(inp, 4, g); q5 = <T>P1(inp, 5, g); q6 = <T>P1(inp, 6, g); q7 = <T>P1(inp, 7, g);
+  } else {
+    q0 = IN<T>(inp, 0); q1 = IN<T>(inp, 1); q2 = IN<T>(inp, 2); q3 = IN<T>(inp, 3);
+    q4 = IN<T>(inp, 4); q5 = IN<T>(inp, 5); q6 = IN<T>(inp, 6); q7 = IN<T>(inp, 7);
+  }
 
   // ortho: transpose so that q[k] holds bit k of every byte (swapmove form of BearSSL's SWAPN).
   // It is its own inverse, so one copy serves both ways: pass 0 bitslices the input and runs the
   // cipher below, pass 1 transposes the result back to bytes.
   for (let pass = 0; pass < 2; pass++) {
     const m1 = K<T>(0x5555555555555555), m2 = K<T>(0x3333333333333333), m4 = K<T>(0x0F0F0F0F0F0F0F0F);
-    t = A<T>(X<T>(SHR<T>(q0, 1), q1), m1); q1 = X<T>(q1, t); q0 = X<T>(q0, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q2, 1), q3), m1); q3 = X<T>(q3, t); q2 = X<T>(q2, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q4, 1), q5), m1); q5 = X<T>(q5, t); q4 = X<T>(q4, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q6, 1), q7), m1); q7 = X<T>(q7, t); q6 = X<T>(q6, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q0, 2), q2), m2); q2 = X<T>(q2, t); q0 = X<T>(q0, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q1, 2), q3), m2); q3 = X<T>(q3, t); q1 = X<T>(q1, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q4, 2), q6), m2); q6 = X<T>(q6, t); q4 = X<T>(q4, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q5, 2), q7), m2); q7 = X<T>(q7, t); q5 = X<T>(q5, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q0, 4), q4), m4); q4 = X<T>(q4, t); q0 = X<T>(q0, SHL<T>(t, 4));
-    t = A<T>(X<T>(SHR<T>(q1, 4), q5), m4); q5 = X<T>(q5, t); q1 = X<T>(q1, SHL<T>(t, 4));
-    t = A<T>(X<T>(SHR<T>(q2, 4), q6), m4); q6 = X<T>(q6, t); q2 = X<T>(q2, SHL<T>(t, 4));
-    t = A<T>(X<T>(SHR<T>(q3, 4), q7), m4); q7 = X<T>(q7, t); q3 = X<T>(q3, SHL<T>(t, 4));
+    if (pass == 1 || !from1) {
+      t = A<T>(X<T>(SHR<T>(q0, 1), q1), m1); q1 = X<T>(q1, t); q0 = X<T>(q0, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q2, 1), q3), m1); q3 = X<T>(q3, t); q2 = X<T>(q2, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q4, 1), q5), m1); q5 = X<T>(q5, t); q4 = X<T>(q4, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q6, 1), q7), m1); q7 = X<T>(q7, t); q6 = X<T>(q6, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q0, 2), q2), m2); q2 = X<T>(q2, t); q0 = X<T>(q0, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q1, 2), q3), m2); q3 = X<T>(q3, t); q1 = X<T>(q1, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q4, 2), q6), m2); q6 = X<T>(q6, t); q4 = X<T>(q4, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q5, 2), q7), m2); q7 = X<T>(q7, t); q5 = X<T>(q5, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q0, 4), q4), m4); q4 = X<T>(q4, t); q0 = X<T>(q0, SHL<T>(t, 4));
+      t = A<T>(X<T>(SHR<T>(q1, 4), q5), m4); q5 = X<T>(q5, t); q1 = X<T>(q1, SHL<T>(t, 4));
+      t = A<T>(X<T>(SHR<T>(q2, 4), q6), m4); q6 = X<T>(q6, t); q2 = X<T>(q2, SHL<T>(t, 4));
+      t = A<T>(X<T>(SHR<T>(q3, 4), q7), m4); q7 = X<T>(q7, t); q3 = X<T>(q3, SHL<T>(t, 4));
+    }
     if (pass == 1) break;
 
     if (mode == BATCH_RAW) {
@@ -178,16 +207,18 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
 
     // ---- the cipher: AddRoundKey, then rounds of SubBytes / ShiftRows / MixColumns / AddRoundKey ----
     let k = skey;
-    q0 = X<T>(q0, load<T>(k)); q1 = X<T>(q1, load<T>(k, S)); q2 = X<T>(q2, load<T>(k, 2 * S));
-    q3 = X<T>(q3, load<T>(k, 3 * S)); q4 = X<T>(q4, load<T>(k, 4 * S)); q5 = X<T>(q5, load<T>(k, 5 * S));
-    q6 = X<T>(q6, load<T>(k, 6 * S)); q7 = X<T>(q7, load<T>(k, 7 * S));
+    if (!from1) {
+      q0 = X<T>(q0, load<T>(k)); q1 = X<T>(q1, load<T>(k, S)); q2 = X<T>(q2, load<T>(k, 2 * S));
+      q3 = X<T>(q3, load<T>(k, 3 * S)); q4 = X<T>(q4, load<T>(k, 4 * S)); q5 = X<T>(q5, load<T>(k, 5 * S));
+      q6 = X<T>(q6, load<T>(k, 6 * S)); q7 = X<T>(q7, load<T>(k, 7 * S));
+    }
     let u: u32 = 1;
     for (; ; u++) {
       k += 8 * S;
       // SubBytes: the Boyar-Peralta 113-gate circuit (eprint 2009/191; as in BearSSL's aes_ct64).
       // x0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
       // negated here: the complement is folded into the round keys by the key schedule (see aes.ts).
-      {
+      if (u != 1 || !from1) {
         const x0 = q7, x1 = q6, x2 = q5, x3 = q4, x4 = q3, x5 = q2, x6 = q1, x7 = q0;
         // top linear transformation
         const y14 = X<T>(x3, x5), y13 = X<T>(x0, x6), y9 = X<T>(x0, x3), y8 = X<T>(x0, x5);
@@ -254,6 +285,11 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
         q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a, u));
         q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
       }
+    }
+    if (mode == BATCH_SUB1) {
+      store<T>(out, q0); store<T>(out, q1, S); store<T>(out, q2, 2 * S); store<T>(out, q3, 3 * S);
+      store<T>(out, q4, 4 * S); store<T>(out, q5, 5 * S); store<T>(out, q6, 6 * S); store<T>(out, q7, 7 * S);
+      return;
     }
     // last round (its SubBytes done above): ShiftRows and AddRoundKey only
     q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
