@@ -14,16 +14,19 @@
 // what the constant-time checker assumes.
 // All loops and branches below depend only on public lengths, counts and the round number.
 import { aesKeySlot, AES_SLOT_BYTES } from "./layout";
-import { aesBatch, aesBatch2, BATCH_STORE, BATCH_XOR, BATCH_RAW } from "./aes_ct";
+import { aesBatch, aesBatchFrom1, BATCH_STORE, BATCH_XOR, BATCH_RAW, BATCH_SUB1 } from "./aes_ct";
 
 const BATCH: u32 = ASC_FEATURE_SIMD ? 8 : 4;
 const BATCH_BYTES: u32 = BATCH * 16;
 
-// Static scratch (256 bytes of blocks, 256 of keystream, 240 of raw key schedule). Wiped after use.
-const BLK: usize = memory.data(256, 16);   // one or two batches of blocks (counters / ECB tail)
-const BLK2: usize = BLK + BATCH_BYTES;     // the second batch (aesCmXor)
-const KS: usize = memory.data(256, 16);    // keystream of the last one or two batches
+// Static scratch (128 bytes of blocks, 128 of keystream, 240 of raw key schedule). Wiped after use.
+const BLK: usize = memory.data(128, 16);   // one batch of blocks (counters / ECB tail)
+const KS: usize = memory.data(128, 16);    // keystream of the last batch
 const W: usize = memory.data(240, 16);     // raw key schedule words (60 x u32)
+// Counter mode's round-1 shortcut (SIMD): 3 x 8 bitsliced v128 words (the shared part, the
+// broadcast key 0, the packed varying part at CST + 256: aesBatchFrom1). Wiped after use.
+const R1: usize = memory.data(384, 16);
+const CST: usize = R1, K0C: usize = R1 + 128, VAR: usize = R1 + 256;
 
 // @ts-ignore: decorator
 @inline function batch(skey: usize, rounds: u32, inp: usize, out: usize, mode: u32): void {
@@ -109,46 +112,83 @@ export function aesEncryptBlocks(slot: u32, rounds: u32, src: usize, dst: usize,
   }
 }
 
+/**
+ * AES-CM with round 1 done once per call for what all blocks share (SIMD; after the counter-mode
+ * caching of Bernstein-Schwabe, "New AES software speed records", 2008). Only word 3 of a counter
+ * block varies, i.e. column 3 of the state, so after round 1's SubBytes columns 0-2 are the same for
+ * every block: one S-box pass on the IV gives them, and one S-box pass gives column 3 of four batches
+ * at once (batch g's four bytes in column g of the pass; the input transpose of the counters is shared
+ * the same way). Each batch then starts at round 1's ShiftRows. The counters' carries are computed,
+ * not branched on: the time depends on len only.
+ */
+function aesCmXorSimd(skey: usize, rounds: u32, w0: u32, w1: u32, w2: u32, ctr: u32, data: usize, len: u32): void {
+  for (let b: usize = 0; b < 8; b++) {
+    store<u32>(BLK + (b << 4), w0); store<u32>(BLK + (b << 4), w1, 4); store<u32>(BLK + (b << 4), w2, 8);
+    store<u32>(BLK + (b << 4), 0, 12);
+  }
+  aesBatch<v128>(skey, 1, BLK, CST, BATCH_SUB1);
+  // Column 3 (row-major bytes 3, 7, 11, 15) of the shared part is cleared; key 0's column 3 is
+  // broadcast to all four columns (the packed pass's AddRoundKey).
+  const keep = i32x4.splat(0x00FFFFFF);
+  for (let i: usize = 0; i < 128; i += 16) {
+    v128.store(CST + i, v128.and(v128.load(CST + i), keep));
+    const k = v128.load(skey + i);
+    v128.store(K0C + i, i8x16.shuffle(k, k, 3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15));
+  }
+  let left = len;
+  while (left > 0) {
+    // pseudo-block b, word g = the counter of block b of batch g (the transpose puts it in column g)
+    const c = i32x4.add(i32x4.splat(ctr), i32x4(0, 8, 16, 24));
+    for (let b: usize = 0; b < 8; b++) {
+      const cb = i32x4.add(c, i32x4.splat(<i32>b)); // big-endian words
+      v128.store(BLK + (b << 4), i8x16.shuffle(cb, cb, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+    }
+    aesBatch<v128>(K0C, 1, BLK, VAR, BATCH_SUB1);
+    for (let g: u32 = 0; g < 4 && left > 0; g++) {
+      if (left >= BATCH_BYTES) {
+        aesBatchFrom1<v128>(skey, rounds, CST, g, data, BATCH_XOR);
+        data += BATCH_BYTES; left -= BATCH_BYTES;
+      } else { // the last, partial batch: keystream to KS, then XOR the bytes needed
+        aesBatchFrom1<v128>(skey, rounds, CST, g, KS, BATCH_STORE);
+        xorTail(data, left);
+        left = 0;
+      }
+    }
+    ctr += 4 * BATCH;
+  }
+  wipe(R1, 384);
+}
+
+// @ts-ignore: decorator
+@inline function xorTail(data: usize, left: u32): void {
+  let o: usize = 0;
+  for (; o + 8 <= <usize>left; o += 8) store<u64>(data + o, load<u64>(data + o) ^ load<u64>(KS + o));
+  for (; o < <usize>left; o++) store<u8>(data + o, load<u8>(data + o) ^ load<u8>(KS + o));
+}
+
 export function aesCmXor(slot: u32, rounds: u32, iv: usize, data: usize, len: u32): void {
   if (len == 0) return;
   const skey = aesKeySlot(slot);
   // Counter blocks: words 0..2 of the IV are fixed for the whole call; only word 3 changes.
   const w0 = load<u32>(iv), w1 = load<u32>(iv, 4), w2 = load<u32>(iv, 8);
   let ctr = bswap<u32>(load<u32>(iv, 12));
-  for (let b: usize = 0; b < <usize>(2 * BATCH); b++) { // BLK and BLK2 (adjacent)
-    store<u32>(BLK + (b << 4), w0); store<u32>(BLK + (b << 4), w1, 4); store<u32>(BLK + (b << 4), w2, 8);
-  }
-  let left = len;
-  while (true) {
-    if (ASC_FEATURE_SIMD && left > BATCH_BYTES) {
-      // two batches at once (aesBatch2: their instruction streams interleave, which hides much of
-      // the latency of the S-box circuit)
-      for (let b: u32 = 0; b < 2 * BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
-      ctr += 2 * BATCH;
-      if (left >= 2 * BATCH_BYTES) {
-        aesBatch2<v128>(skey, rounds, BLK, data, BLK2, data + BATCH_BYTES, BATCH_XOR);
-        data += 2 * BATCH_BYTES; left -= 2 * BATCH_BYTES;
-        if (left == 0) break;
-        continue;
-      }
-      aesBatch2<v128>(skey, rounds, BLK, KS, BLK2, KS + BATCH_BYTES, BATCH_STORE);
-    } else {
-      for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
-      ctr += BATCH;
-      if (left >= BATCH_BYTES) {
-        batch(skey, rounds, BLK, data, BATCH_XOR);
-        data += BATCH_BYTES; left -= BATCH_BYTES;
-        if (left == 0) break;
-        continue;
-      }
-      batch(skey, rounds, BLK, KS, BATCH_STORE);
+  if (ASC_FEATURE_SIMD) {
+    aesCmXorSimd(skey, rounds, w0, w1, w2, ctr, data, len);
+  } else {
+    for (let b: usize = 0; b < <usize>BATCH; b++) {
+      store<u32>(BLK + (b << 4), w0); store<u32>(BLK + (b << 4), w1, 4); store<u32>(BLK + (b << 4), w2, 8);
     }
-    // last, partial batch(es): the keystream is in KS; XOR the bytes needed
-    let o: usize = 0;
-    for (; o + 8 <= <usize>left; o += 8) store<u64>(data + o, load<u64>(data + o) ^ load<u64>(KS + o));
-    for (; o < <usize>left; o++) store<u8>(data + o, load<u8>(data + o) ^ load<u8>(KS + o));
-    break;
+    let left = len;
+    for (; left >= BATCH_BYTES; left -= BATCH_BYTES, data += BATCH_BYTES, ctr += BATCH) {
+      for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
+      batch(skey, rounds, BLK, data, BATCH_XOR);
+    }
+    if (left > 0) { // the last, partial batch: keystream to KS, then XOR the bytes needed
+      for (let b: u32 = 0; b < BATCH; b++) store<u32>(BLK + (<usize>b << 4), bswap<u32>(ctr + b), 12);
+      batch(skey, rounds, BLK, KS, BATCH_STORE);
+      xorTail(data, left);
+    }
   }
-  wipe(KS, 2 * BATCH_BYTES);
-  wipe(BLK, 2 * BATCH_BYTES);
+  wipe(KS, BATCH_BYTES);
+  wipe(BLK, BATCH_BYTES);
 }

@@ -136,38 +136,67 @@
   }
 }
 
-export const BATCH_STORE: u32 = 0, BATCH_XOR: u32 = 1, BATCH_RAW: u32 = 2;
+// Word k of a batch's state after round 1's SubBytes (aesBatchFrom1): the shared word at p with
+// bytes 4r + g of the word at p + 256 moved to 4r + 3 (swizzle indices >= 16 give 0).
+// @ts-ignore: decorator
+@inline function P1(p: usize, k: usize, g: u32): v128 {
+  const pick = v128.or(i8x16(-128, -128, -128, 0, -128, -128, -128, 4, -128, -128, -128, 8, -128, -128, -128, 12),
+    v128.and(i8x16.splat(<i8>g), i32x4.splat(0xFF000000)));
+  return v128.or(v128.load(p + (k << 4)), v128.swizzle(v128.load(p + 256 + (k << 4)), pick));
+}
+
+export const BATCH_STORE: u32 = 0, BATCH_XOR: u32 = 1, BATCH_RAW: u32 = 2, BATCH_SUB1: u32 = 4;
 
 /**
  * Encrypts one batch (4 blocks for u64, 8 for v128) of 16-byte blocks from `inp` to `out` (may be
  * equal) with the bitsliced round keys at `skey` (rounds+1 keys of 8 words of T each).
  * mode BATCH_STORE writes the ciphertext to `out`, BATCH_XOR XORs it into `out` (counter mode).
  * With BATCH_RAW it only bitslices the input and stores the 8 words of T at `out` (used by the
- * key schedule to produce bitsliced round keys).
+ * key schedule to produce bitsliced round keys). Counter mode's round-1 shortcut (aes.ts) uses two
+ * more: BATCH_SUB1 (with rounds = 1) stores the 8 words right after round 1's SubBytes at `out`;
+ * aesBatchFrom1 (mode BATCH_STORE or BATCH_XOR, v128 only) starts from such words: at `inp` the
+ * 8 words shared by all batches (column 3 zero), at inp + 256 8 words whose column g is this batch's
+ * column 3 (see aesCmXorSimd in aes.ts).
  */
 export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mode: u32): void {
+  batch<T>(skey, rounds, inp, out, mode, false);
+}
+export function aesBatchFrom1<T>(skey: usize, rounds: u32, inp: usize, g: u32, out: usize, mode: u32): void {
+  batch<T>(skey, rounds, inp, out, mode, true, g);
+}
+
+// The kernel of both: `from1` is a constant in each, so neither has a branch on it.
+// @ts-ignore: decorator
+@inline function batch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mode: u32, from1: bool, g: u32 = 0): void {
   const S = sizeof<T>();
-  let q0 = IN<T>(inp, 0), q1 = IN<T>(inp, 1), q2 = IN<T>(inp, 2), q3 = IN<T>(inp, 3);
-  let q4 = IN<T>(inp, 4), q5 = IN<T>(inp, 5), q6 = IN<T>(inp, 6), q7 = IN<T>(inp, 7);
-  let t: T;
+  let q0: T, q1: T, q2: T, q3: T, q4: T, q5: T, q6: T, q7: T, t: T;
+  if (isVector<T>() && from1) {
+    q0 = <T>P1(inp, 0, g); q1 = <T>P1(inp, 1, g); q2 = <T>P1(inp, 2, g); q3 = <T>P1(inp, 3, g);
+    q4 = <T>P1(inp, 4, g); q5 = <T>P1(inp, 5, g); q6 = <T>P1(inp, 6, g); q7 = <T>P1(inp, 7, g);
+  } else {
+    q0 = IN<T>(inp, 0); q1 = IN<T>(inp, 1); q2 = IN<T>(inp, 2); q3 = IN<T>(inp, 3);
+    q4 = IN<T>(inp, 4); q5 = IN<T>(inp, 5); q6 = IN<T>(inp, 6); q7 = IN<T>(inp, 7);
+  }
 
   // ortho: transpose so that q[k] holds bit k of every byte (swapmove form of BearSSL's SWAPN).
   // It is its own inverse, so one copy serves both ways: pass 0 bitslices the input and runs the
   // cipher below, pass 1 transposes the result back to bytes.
   for (let pass = 0; pass < 2; pass++) {
     const m1 = K<T>(0x5555555555555555), m2 = K<T>(0x3333333333333333), m4 = K<T>(0x0F0F0F0F0F0F0F0F);
-    t = A<T>(X<T>(SHR<T>(q0, 1), q1), m1); q1 = X<T>(q1, t); q0 = X<T>(q0, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q2, 1), q3), m1); q3 = X<T>(q3, t); q2 = X<T>(q2, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q4, 1), q5), m1); q5 = X<T>(q5, t); q4 = X<T>(q4, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q6, 1), q7), m1); q7 = X<T>(q7, t); q6 = X<T>(q6, SHL<T>(t, 1));
-    t = A<T>(X<T>(SHR<T>(q0, 2), q2), m2); q2 = X<T>(q2, t); q0 = X<T>(q0, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q1, 2), q3), m2); q3 = X<T>(q3, t); q1 = X<T>(q1, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q4, 2), q6), m2); q6 = X<T>(q6, t); q4 = X<T>(q4, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q5, 2), q7), m2); q7 = X<T>(q7, t); q5 = X<T>(q5, SHL<T>(t, 2));
-    t = A<T>(X<T>(SHR<T>(q0, 4), q4), m4); q4 = X<T>(q4, t); q0 = X<T>(q0, SHL<T>(t, 4));
-    t = A<T>(X<T>(SHR<T>(q1, 4), q5), m4); q5 = X<T>(q5, t); q1 = X<T>(q1, SHL<T>(t, 4));
-    t = A<T>(X<T>(SHR<T>(q2, 4), q6), m4); q6 = X<T>(q6, t); q2 = X<T>(q2, SHL<T>(t, 4));
-    t = A<T>(X<T>(SHR<T>(q3, 4), q7), m4); q7 = X<T>(q7, t); q3 = X<T>(q3, SHL<T>(t, 4));
+    if (pass == 1 || !from1) {
+      t = A<T>(X<T>(SHR<T>(q0, 1), q1), m1); q1 = X<T>(q1, t); q0 = X<T>(q0, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q2, 1), q3), m1); q3 = X<T>(q3, t); q2 = X<T>(q2, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q4, 1), q5), m1); q5 = X<T>(q5, t); q4 = X<T>(q4, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q6, 1), q7), m1); q7 = X<T>(q7, t); q6 = X<T>(q6, SHL<T>(t, 1));
+      t = A<T>(X<T>(SHR<T>(q0, 2), q2), m2); q2 = X<T>(q2, t); q0 = X<T>(q0, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q1, 2), q3), m2); q3 = X<T>(q3, t); q1 = X<T>(q1, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q4, 2), q6), m2); q6 = X<T>(q6, t); q4 = X<T>(q4, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q5, 2), q7), m2); q7 = X<T>(q7, t); q5 = X<T>(q5, SHL<T>(t, 2));
+      t = A<T>(X<T>(SHR<T>(q0, 4), q4), m4); q4 = X<T>(q4, t); q0 = X<T>(q0, SHL<T>(t, 4));
+      t = A<T>(X<T>(SHR<T>(q1, 4), q5), m4); q5 = X<T>(q5, t); q1 = X<T>(q1, SHL<T>(t, 4));
+      t = A<T>(X<T>(SHR<T>(q2, 4), q6), m4); q6 = X<T>(q6, t); q2 = X<T>(q2, SHL<T>(t, 4));
+      t = A<T>(X<T>(SHR<T>(q3, 4), q7), m4); q7 = X<T>(q7, t); q3 = X<T>(q3, SHL<T>(t, 4));
+    }
     if (pass == 1) break;
 
     if (mode == BATCH_RAW) {
@@ -178,16 +207,18 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
 
     // ---- the cipher: AddRoundKey, then rounds of SubBytes / ShiftRows / MixColumns / AddRoundKey ----
     let k = skey;
-    q0 = X<T>(q0, load<T>(k)); q1 = X<T>(q1, load<T>(k, S)); q2 = X<T>(q2, load<T>(k, 2 * S));
-    q3 = X<T>(q3, load<T>(k, 3 * S)); q4 = X<T>(q4, load<T>(k, 4 * S)); q5 = X<T>(q5, load<T>(k, 5 * S));
-    q6 = X<T>(q6, load<T>(k, 6 * S)); q7 = X<T>(q7, load<T>(k, 7 * S));
+    if (!from1) {
+      q0 = X<T>(q0, load<T>(k)); q1 = X<T>(q1, load<T>(k, S)); q2 = X<T>(q2, load<T>(k, 2 * S));
+      q3 = X<T>(q3, load<T>(k, 3 * S)); q4 = X<T>(q4, load<T>(k, 4 * S)); q5 = X<T>(q5, load<T>(k, 5 * S));
+      q6 = X<T>(q6, load<T>(k, 6 * S)); q7 = X<T>(q7, load<T>(k, 7 * S));
+    }
     let u: u32 = 1;
     for (; ; u++) {
       k += 8 * S;
       // SubBytes: the Boyar-Peralta 113-gate circuit (eprint 2009/191; as in BearSSL's aes_ct64).
       // x0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
       // negated here: the complement is folded into the round keys by the key schedule (see aes.ts).
-      {
+      if (u != 1 || !from1) {
         const x0 = q7, x1 = q6, x2 = q5, x3 = q4, x4 = q3, x5 = q2, x6 = q1, x7 = q0;
         // top linear transformation
         const y14 = X<T>(x3, x5), y13 = X<T>(x0, x6), y9 = X<T>(x0, x3), y8 = X<T>(x0, x5);
@@ -255,6 +286,11 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
         q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
       }
     }
+    if (mode == BATCH_SUB1) {
+      store<T>(out, q0); store<T>(out, q1, S); store<T>(out, q2, 2 * S); store<T>(out, q3, 3 * S);
+      store<T>(out, q4, 4 * S); store<T>(out, q5, 5 * S); store<T>(out, q6, 6 * S); store<T>(out, q7, 7 * S);
+      return;
+    }
     // last round (its SubBytes done above): ShiftRows and AddRoundKey only
     q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
     q2 = X<T>(SRN<T>(q2, rounds), load<T>(k, 2 * S)); q3 = X<T>(SRN<T>(q3, rounds), load<T>(k, 3 * S));
@@ -275,220 +311,3 @@ export function aesBatch<T>(skey: usize, rounds: u32, inp: usize, out: usize, mo
     OUT<T>(out, 2, q2, q6, false); OUT<T>(out, 3, q3, q7, false);
   }
 }
-
-
-/**
- * Two independent batches at once: aesBatch on (inp, out) and on (inp_b, out_b), mode BATCH_STORE
- * or BATCH_XOR. The two dependency chains interleave, which hides much of the S-box latency (one
- * batch alone leaves the CPU waiting on the circuit's critical path): ~12% faster per batch in V8,
- * despite the extra spills. The body is aesBatch's with every statement doubled (the copy's names
- * end in _b), so any change to aesBatch must be made here as well.
- */
-export function aesBatch2<T>(skey: usize, rounds: u32, inp: usize, out: usize, inp_b: usize, out_b: usize, mode: u32): void {
-  const S = sizeof<T>();
-  let q0 = IN<T>(inp, 0), q1 = IN<T>(inp, 1), q2 = IN<T>(inp, 2), q3 = IN<T>(inp, 3);
-  let q0_b = IN<T>(inp_b, 0), q1_b = IN<T>(inp_b, 1), q2_b = IN<T>(inp_b, 2), q3_b = IN<T>(inp_b, 3);
-  let q4 = IN<T>(inp, 4), q5 = IN<T>(inp, 5), q6 = IN<T>(inp, 6), q7 = IN<T>(inp, 7);
-  let q4_b = IN<T>(inp_b, 4), q5_b = IN<T>(inp_b, 5), q6_b = IN<T>(inp_b, 6), q7_b = IN<T>(inp_b, 7);
-  let t: T;
-  let t_b: T;
-
-  // ortho: transpose so that q[k] holds bit k of every byte (swapmove form of BearSSL's SWAPN).
-  // It is its own inverse, so one copy serves both ways: pass 0 bitslices the input and runs the
-  // cipher below, pass 1 transposes the result back to bytes.
-  for (let pass = 0; pass < 2; pass++) {
-    const m1 = K<T>(0x5555555555555555), m2 = K<T>(0x3333333333333333), m4 = K<T>(0x0F0F0F0F0F0F0F0F);
-    t = A<T>(X<T>(SHR<T>(q0, 1), q1), m1); q1 = X<T>(q1, t); q0 = X<T>(q0, SHL<T>(t, 1));
-    t_b = A<T>(X<T>(SHR<T>(q0_b, 1), q1_b), m1); q1_b = X<T>(q1_b, t_b); q0_b = X<T>(q0_b, SHL<T>(t_b, 1));
-    t = A<T>(X<T>(SHR<T>(q2, 1), q3), m1); q3 = X<T>(q3, t); q2 = X<T>(q2, SHL<T>(t, 1));
-    t_b = A<T>(X<T>(SHR<T>(q2_b, 1), q3_b), m1); q3_b = X<T>(q3_b, t_b); q2_b = X<T>(q2_b, SHL<T>(t_b, 1));
-    t = A<T>(X<T>(SHR<T>(q4, 1), q5), m1); q5 = X<T>(q5, t); q4 = X<T>(q4, SHL<T>(t, 1));
-    t_b = A<T>(X<T>(SHR<T>(q4_b, 1), q5_b), m1); q5_b = X<T>(q5_b, t_b); q4_b = X<T>(q4_b, SHL<T>(t_b, 1));
-    t = A<T>(X<T>(SHR<T>(q6, 1), q7), m1); q7 = X<T>(q7, t); q6 = X<T>(q6, SHL<T>(t, 1));
-    t_b = A<T>(X<T>(SHR<T>(q6_b, 1), q7_b), m1); q7_b = X<T>(q7_b, t_b); q6_b = X<T>(q6_b, SHL<T>(t_b, 1));
-    t = A<T>(X<T>(SHR<T>(q0, 2), q2), m2); q2 = X<T>(q2, t); q0 = X<T>(q0, SHL<T>(t, 2));
-    t_b = A<T>(X<T>(SHR<T>(q0_b, 2), q2_b), m2); q2_b = X<T>(q2_b, t_b); q0_b = X<T>(q0_b, SHL<T>(t_b, 2));
-    t = A<T>(X<T>(SHR<T>(q1, 2), q3), m2); q3 = X<T>(q3, t); q1 = X<T>(q1, SHL<T>(t, 2));
-    t_b = A<T>(X<T>(SHR<T>(q1_b, 2), q3_b), m2); q3_b = X<T>(q3_b, t_b); q1_b = X<T>(q1_b, SHL<T>(t_b, 2));
-    t = A<T>(X<T>(SHR<T>(q4, 2), q6), m2); q6 = X<T>(q6, t); q4 = X<T>(q4, SHL<T>(t, 2));
-    t_b = A<T>(X<T>(SHR<T>(q4_b, 2), q6_b), m2); q6_b = X<T>(q6_b, t_b); q4_b = X<T>(q4_b, SHL<T>(t_b, 2));
-    t = A<T>(X<T>(SHR<T>(q5, 2), q7), m2); q7 = X<T>(q7, t); q5 = X<T>(q5, SHL<T>(t, 2));
-    t_b = A<T>(X<T>(SHR<T>(q5_b, 2), q7_b), m2); q7_b = X<T>(q7_b, t_b); q5_b = X<T>(q5_b, SHL<T>(t_b, 2));
-    t = A<T>(X<T>(SHR<T>(q0, 4), q4), m4); q4 = X<T>(q4, t); q0 = X<T>(q0, SHL<T>(t, 4));
-    t_b = A<T>(X<T>(SHR<T>(q0_b, 4), q4_b), m4); q4_b = X<T>(q4_b, t_b); q0_b = X<T>(q0_b, SHL<T>(t_b, 4));
-    t = A<T>(X<T>(SHR<T>(q1, 4), q5), m4); q5 = X<T>(q5, t); q1 = X<T>(q1, SHL<T>(t, 4));
-    t_b = A<T>(X<T>(SHR<T>(q1_b, 4), q5_b), m4); q5_b = X<T>(q5_b, t_b); q1_b = X<T>(q1_b, SHL<T>(t_b, 4));
-    t = A<T>(X<T>(SHR<T>(q2, 4), q6), m4); q6 = X<T>(q6, t); q2 = X<T>(q2, SHL<T>(t, 4));
-    t_b = A<T>(X<T>(SHR<T>(q2_b, 4), q6_b), m4); q6_b = X<T>(q6_b, t_b); q2_b = X<T>(q2_b, SHL<T>(t_b, 4));
-    t = A<T>(X<T>(SHR<T>(q3, 4), q7), m4); q7 = X<T>(q7, t); q3 = X<T>(q3, SHL<T>(t, 4));
-    t_b = A<T>(X<T>(SHR<T>(q3_b, 4), q7_b), m4); q7_b = X<T>(q7_b, t_b); q3_b = X<T>(q3_b, SHL<T>(t_b, 4));
-    if (pass == 1) break;
-
-
-    // ---- the cipher: AddRoundKey, then rounds of SubBytes / ShiftRows / MixColumns / AddRoundKey ----
-    let k = skey;
-    q0 = X<T>(q0, load<T>(k)); q1 = X<T>(q1, load<T>(k, S)); q2 = X<T>(q2, load<T>(k, 2 * S));
-    q0_b = X<T>(q0_b, load<T>(k)); q1_b = X<T>(q1_b, load<T>(k, S)); q2_b = X<T>(q2_b, load<T>(k, 2 * S));
-    q3 = X<T>(q3, load<T>(k, 3 * S)); q4 = X<T>(q4, load<T>(k, 4 * S)); q5 = X<T>(q5, load<T>(k, 5 * S));
-    q3_b = X<T>(q3_b, load<T>(k, 3 * S)); q4_b = X<T>(q4_b, load<T>(k, 4 * S)); q5_b = X<T>(q5_b, load<T>(k, 5 * S));
-    q6 = X<T>(q6, load<T>(k, 6 * S)); q7 = X<T>(q7, load<T>(k, 7 * S));
-    q6_b = X<T>(q6_b, load<T>(k, 6 * S)); q7_b = X<T>(q7_b, load<T>(k, 7 * S));
-    let u: u32 = 1;
-    for (; ; u++) {
-      k += 8 * S;
-      // SubBytes: the Boyar-Peralta 113-gate circuit (eprint 2009/191; as in BearSSL's aes_ct64).
-      // x0 is the most significant bit (q7). The four complemented outputs (bits 6, 5, 1, 0) are NOT
-      // negated here: the complement is folded into the round keys by the key schedule (see aes.ts).
-      {
-        const x0 = q7, x1 = q6, x2 = q5, x3 = q4, x4 = q3, x5 = q2, x6 = q1, x7 = q0;
-        // top linear transformation
-        const y14 = X<T>(x3, x5), y13 = X<T>(x0, x6), y9 = X<T>(x0, x3), y8 = X<T>(x0, x5);
-        const t0 = X<T>(x1, x2), y1 = X<T>(t0, x7), y4 = X<T>(y1, x3), y12 = X<T>(y13, y14);
-        const y2 = X<T>(y1, x0), y5 = X<T>(y1, x6), y3 = X<T>(y5, y8), t1 = X<T>(x4, y12);
-        const y15 = X<T>(t1, x5), y20 = X<T>(t1, x1), y6 = X<T>(y15, x7), y10 = X<T>(y15, t0);
-        const y11 = X<T>(y20, y9), y7 = X<T>(x7, y11), y17 = X<T>(y10, y11), y19 = X<T>(y10, y8);
-        const y16 = X<T>(t0, y11), y21 = X<T>(y13, y16), y18 = X<T>(x0, y16);
-        // non-linear section
-        const t2 = A<T>(y12, y15), t3 = A<T>(y3, y6), t4 = X<T>(t3, t2), t5 = A<T>(y4, x7);
-        const t6 = X<T>(t5, t2), t7 = A<T>(y13, y16), t8 = A<T>(y5, y1), t9 = X<T>(t8, t7);
-        const t10 = A<T>(y2, y7), t11 = X<T>(t10, t7), t12 = A<T>(y9, y11), t13 = A<T>(y14, y17);
-        const t14 = X<T>(t13, t12), t15 = A<T>(y8, y10), t16 = X<T>(t15, t12), t17 = X<T>(t4, t14);
-        const t18 = X<T>(t6, t16), t19 = X<T>(t9, t14), t20 = X<T>(t11, t16), t21 = X<T>(t17, y20);
-        const t22 = X<T>(t18, y19), t23 = X<T>(t19, y21), t24 = X<T>(t20, y18);
-        const t25 = X<T>(t21, t22), t26 = A<T>(t21, t23), t27 = X<T>(t24, t26), t28 = A<T>(t25, t27);
-        const t29 = X<T>(t28, t22), t30 = X<T>(t23, t24), t31 = X<T>(t22, t26), t32 = A<T>(t31, t30);
-        const t33 = X<T>(t32, t24), t34 = X<T>(t23, t33), t35 = X<T>(t27, t33), t36 = A<T>(t24, t35);
-        const t37 = X<T>(t36, t34), t38 = X<T>(t27, t36), t39 = A<T>(t29, t38), t40 = X<T>(t25, t39);
-        const t41 = X<T>(t40, t37), t42 = X<T>(t29, t33), t43 = X<T>(t29, t40), t44 = X<T>(t33, t37);
-        const t45 = X<T>(t42, t41);
-        const z0 = A<T>(t44, y15), z1 = A<T>(t37, y6), z2 = A<T>(t33, x7), z3 = A<T>(t43, y16);
-        const z4 = A<T>(t40, y1), z5 = A<T>(t29, y7), z6 = A<T>(t42, y11), z7 = A<T>(t45, y17);
-        const z8 = A<T>(t41, y10), z9 = A<T>(t44, y12), z10 = A<T>(t37, y3), z11 = A<T>(t33, y4);
-        const z12 = A<T>(t43, y13), z13 = A<T>(t40, y5), z14 = A<T>(t29, y2), z15 = A<T>(t42, y9);
-        const z16 = A<T>(t45, y14), z17 = A<T>(t41, y8);
-        // bottom linear transformation
-        const t46 = X<T>(z15, z16), t47 = X<T>(z10, z11), t48 = X<T>(z5, z13), t49 = X<T>(z9, z10);
-        const t50 = X<T>(z2, z12), t51 = X<T>(z2, z5), t52 = X<T>(z7, z8), t53 = X<T>(z0, z3);
-        const t54 = X<T>(z6, z7), t55 = X<T>(z16, z17), t56 = X<T>(z12, t48), t57 = X<T>(t50, t53);
-        const t58 = X<T>(z4, t46), t59 = X<T>(z3, t54), t60 = X<T>(t46, t57), t61 = X<T>(z14, t57);
-        const t62 = X<T>(t52, t58), t63 = X<T>(t49, t58), t64 = X<T>(z4, t59), t65 = X<T>(t61, t62);
-        const t66 = X<T>(z1, t63), t67 = X<T>(t64, t65);
-        q7 = X<T>(t59, t63);        // s0
-        q4 = X<T>(t53, t66);        // s3
-        q6 = X<T>(t64, q4);         // ~s1
-        q5 = X<T>(t55, t67);        // ~s2
-        q3 = X<T>(t51, t66);        // s4
-        q2 = X<T>(t47, t65);        // s5
-        q1 = X<T>(t56, t62);        // ~s6
-        q0 = X<T>(t48, t60);        // ~s7
-        const x0_b = q7_b, x1_b = q6_b, x2_b = q5_b, x3_b = q4_b, x4_b = q3_b, x5_b = q2_b, x6_b = q1_b, x7_b = q0_b;
-        const y14_b = X<T>(x3_b, x5_b), y13_b = X<T>(x0_b, x6_b), y9_b = X<T>(x0_b, x3_b), y8_b = X<T>(x0_b, x5_b);
-        const t0_b = X<T>(x1_b, x2_b), y1_b = X<T>(t0_b, x7_b), y4_b = X<T>(y1_b, x3_b), y12_b = X<T>(y13_b, y14_b);
-        const y2_b = X<T>(y1_b, x0_b), y5_b = X<T>(y1_b, x6_b), y3_b = X<T>(y5_b, y8_b), t1_b = X<T>(x4_b, y12_b);
-        const y15_b = X<T>(t1_b, x5_b), y20_b = X<T>(t1_b, x1_b), y6_b = X<T>(y15_b, x7_b), y10_b = X<T>(y15_b, t0_b);
-        const y11_b = X<T>(y20_b, y9_b), y7_b = X<T>(x7_b, y11_b), y17_b = X<T>(y10_b, y11_b), y19_b = X<T>(y10_b, y8_b);
-        const y16_b = X<T>(t0_b, y11_b), y21_b = X<T>(y13_b, y16_b), y18_b = X<T>(x0_b, y16_b);
-        const t2_b = A<T>(y12_b, y15_b), t3_b = A<T>(y3_b, y6_b), t4_b = X<T>(t3_b, t2_b), t5_b = A<T>(y4_b, x7_b);
-        const t6_b = X<T>(t5_b, t2_b), t7_b = A<T>(y13_b, y16_b), t8_b = A<T>(y5_b, y1_b), t9_b = X<T>(t8_b, t7_b);
-        const t10_b = A<T>(y2_b, y7_b), t11_b = X<T>(t10_b, t7_b), t12_b = A<T>(y9_b, y11_b), t13_b = A<T>(y14_b, y17_b);
-        const t14_b = X<T>(t13_b, t12_b), t15_b = A<T>(y8_b, y10_b), t16_b = X<T>(t15_b, t12_b), t17_b = X<T>(t4_b, t14_b);
-        const t18_b = X<T>(t6_b, t16_b), t19_b = X<T>(t9_b, t14_b), t20_b = X<T>(t11_b, t16_b), t21_b = X<T>(t17_b, y20_b);
-        const t22_b = X<T>(t18_b, y19_b), t23_b = X<T>(t19_b, y21_b), t24_b = X<T>(t20_b, y18_b);
-        const t25_b = X<T>(t21_b, t22_b), t26_b = A<T>(t21_b, t23_b), t27_b = X<T>(t24_b, t26_b), t28_b = A<T>(t25_b, t27_b);
-        const t29_b = X<T>(t28_b, t22_b), t30_b = X<T>(t23_b, t24_b), t31_b = X<T>(t22_b, t26_b), t32_b = A<T>(t31_b, t30_b);
-        const t33_b = X<T>(t32_b, t24_b), t34_b = X<T>(t23_b, t33_b), t35_b = X<T>(t27_b, t33_b), t36_b = A<T>(t24_b, t35_b);
-        const t37_b = X<T>(t36_b, t34_b), t38_b = X<T>(t27_b, t36_b), t39_b = A<T>(t29_b, t38_b), t40_b = X<T>(t25_b, t39_b);
-        const t41_b = X<T>(t40_b, t37_b), t42_b = X<T>(t29_b, t33_b), t43_b = X<T>(t29_b, t40_b), t44_b = X<T>(t33_b, t37_b);
-        const t45_b = X<T>(t42_b, t41_b);
-        const z0_b = A<T>(t44_b, y15_b), z1_b = A<T>(t37_b, y6_b), z2_b = A<T>(t33_b, x7_b), z3_b = A<T>(t43_b, y16_b);
-        const z4_b = A<T>(t40_b, y1_b), z5_b = A<T>(t29_b, y7_b), z6_b = A<T>(t42_b, y11_b), z7_b = A<T>(t45_b, y17_b);
-        const z8_b = A<T>(t41_b, y10_b), z9_b = A<T>(t44_b, y12_b), z10_b = A<T>(t37_b, y3_b), z11_b = A<T>(t33_b, y4_b);
-        const z12_b = A<T>(t43_b, y13_b), z13_b = A<T>(t40_b, y5_b), z14_b = A<T>(t29_b, y2_b), z15_b = A<T>(t42_b, y9_b);
-        const z16_b = A<T>(t45_b, y14_b), z17_b = A<T>(t41_b, y8_b);
-        const t46_b = X<T>(z15_b, z16_b), t47_b = X<T>(z10_b, z11_b), t48_b = X<T>(z5_b, z13_b), t49_b = X<T>(z9_b, z10_b);
-        const t50_b = X<T>(z2_b, z12_b), t51_b = X<T>(z2_b, z5_b), t52_b = X<T>(z7_b, z8_b), t53_b = X<T>(z0_b, z3_b);
-        const t54_b = X<T>(z6_b, z7_b), t55_b = X<T>(z16_b, z17_b), t56_b = X<T>(z12_b, t48_b), t57_b = X<T>(t50_b, t53_b);
-        const t58_b = X<T>(z4_b, t46_b), t59_b = X<T>(z3_b, t54_b), t60_b = X<T>(t46_b, t57_b), t61_b = X<T>(z14_b, t57_b);
-        const t62_b = X<T>(t52_b, t58_b), t63_b = X<T>(t49_b, t58_b), t64_b = X<T>(z4_b, t59_b), t65_b = X<T>(t61_b, t62_b);
-        const t66_b = X<T>(z1_b, t63_b), t67_b = X<T>(t64_b, t65_b);
-        q7_b = X<T>(t59_b, t63_b);
-        q4_b = X<T>(t53_b, t66_b);
-        q6_b = X<T>(t64_b, q4_b);
-        q5_b = X<T>(t55_b, t67_b);
-        q3_b = X<T>(t51_b, t66_b);
-        q2_b = X<T>(t47_b, t65_b);
-        q1_b = X<T>(t56_b, t62_b);
-        q0_b = X<T>(t48_b, t60_b);
-      }
-
-      if (u == rounds) break; // (the loop body has no other branch: better register allocation)
-      {
-        // ShiftRows + MixColumns + AddRoundKey, streamed plane by plane to keep few values live (V8 has 15 vector
-        // registers). With r = ROT1(q), a = q ^ r (BearSSL ct64 mix_columns):
-        //   q'[k] = a[k-1] ^ r[k] ^ ROT2(a[k])  (^ a[7] for k = 1, 3, 4; a[-1] = a[7])
-        // The round key is XORed in off the critical path (s -> r -> a -> ROT2(a) -> q').
-        let s7 = SR<T>(q7), r7 = ROT1<T>(s7, u), a7 = X<T>(s7, r7);
-        let s7_b = SR<T>(q7_b), r7_b = ROT1<T>(s7_b, u), a7_b = X<T>(s7_b, r7_b);
-        let s = SR<T>(q0), r = ROT1<T>(s, u), a = X<T>(s, r);
-        let s_b = SR<T>(q0_b), r_b = ROT1<T>(s_b, u), a_b = X<T>(s_b, r_b);
-        q0 = X<T>(X<T>(X<T>(a7, load<T>(k)), r), ROT2<T>(a, u));
-        q0_b = X<T>(X<T>(X<T>(a7_b, load<T>(k)), r_b), ROT2<T>(a_b, u));
-        s = SR<T>(q1); r = ROT1<T>(s, u); let p = a; a = X<T>(s, r);
-        s_b = SR<T>(q1_b); r_b = ROT1<T>(s_b, u); let p_b = a_b; a_b = X<T>(s_b, r_b);
-        q1 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, S))), ROT2<T>(a, u));
-        q1_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, S))), ROT2<T>(a_b, u));
-        s = SR<T>(q2); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q2_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q2 = X<T>(X<T>(X<T>(p, load<T>(k, 2 * S)), r), ROT2<T>(a, u));
-        q2_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 2 * S)), r_b), ROT2<T>(a_b, u));
-        s = SR<T>(q3); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q3_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q3 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 3 * S))), ROT2<T>(a, u));
-        q3_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 3 * S))), ROT2<T>(a_b, u));
-        s = SR<T>(q4); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q4_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q4 = X<T>(X<T>(X<T>(p, a7), X<T>(r, load<T>(k, 4 * S))), ROT2<T>(a, u));
-        q4_b = X<T>(X<T>(X<T>(p_b, a7_b), X<T>(r_b, load<T>(k, 4 * S))), ROT2<T>(a_b, u));
-        s = SR<T>(q5); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q5_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q5 = X<T>(X<T>(X<T>(p, load<T>(k, 5 * S)), r), ROT2<T>(a, u));
-        q5_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 5 * S)), r_b), ROT2<T>(a_b, u));
-        s = SR<T>(q6); r = ROT1<T>(s, u); p = a; a = X<T>(s, r);
-        s_b = SR<T>(q6_b); r_b = ROT1<T>(s_b, u); p_b = a_b; a_b = X<T>(s_b, r_b);
-        q6 = X<T>(X<T>(X<T>(p, load<T>(k, 6 * S)), r), ROT2<T>(a, u));
-        q6_b = X<T>(X<T>(X<T>(p_b, load<T>(k, 6 * S)), r_b), ROT2<T>(a_b, u));
-        q7 = X<T>(X<T>(X<T>(a, load<T>(k, 7 * S)), r7), ROT2<T>(a7, u));
-        q7_b = X<T>(X<T>(X<T>(a_b, load<T>(k, 7 * S)), r7_b), ROT2<T>(a7_b, u));
-      }
-    }
-    // last round (its SubBytes done above): ShiftRows and AddRoundKey only
-    q0 = X<T>(SRN<T>(q0, rounds), load<T>(k)); q1 = X<T>(SRN<T>(q1, rounds), load<T>(k, S));
-    q0_b = X<T>(SRN<T>(q0_b, rounds), load<T>(k)); q1_b = X<T>(SRN<T>(q1_b, rounds), load<T>(k, S));
-    q2 = X<T>(SRN<T>(q2, rounds), load<T>(k, 2 * S)); q3 = X<T>(SRN<T>(q3, rounds), load<T>(k, 3 * S));
-    q2_b = X<T>(SRN<T>(q2_b, rounds), load<T>(k, 2 * S)); q3_b = X<T>(SRN<T>(q3_b, rounds), load<T>(k, 3 * S));
-    q4 = X<T>(SRN<T>(q4, rounds), load<T>(k, 4 * S)); q5 = X<T>(SRN<T>(q5, rounds), load<T>(k, 5 * S));
-    q4_b = X<T>(SRN<T>(q4_b, rounds), load<T>(k, 4 * S)); q5_b = X<T>(SRN<T>(q5_b, rounds), load<T>(k, 5 * S));
-    q6 = X<T>(SRN<T>(q6, rounds), load<T>(k, 6 * S)); q7 = X<T>(SRN<T>(q7, rounds), load<T>(k, 7 * S));
-    q6_b = X<T>(SRN<T>(q6_b, rounds), load<T>(k, 6 * S)); q7_b = X<T>(SRN<T>(q7_b, rounds), load<T>(k, 7 * S));
-    if (isVector<T>()) { // back to the column-major byte order (TR commutes with ortho)
-      q0 = <T>TR(<v128>q0); q1 = <T>TR(<v128>q1); q2 = <T>TR(<v128>q2); q3 = <T>TR(<v128>q3);
-      q0_b = <T>TR(<v128>q0_b); q1_b = <T>TR(<v128>q1_b); q2_b = <T>TR(<v128>q2_b); q3_b = <T>TR(<v128>q3_b);
-      q4 = <T>TR(<v128>q4); q5 = <T>TR(<v128>q5); q6 = <T>TR(<v128>q6); q7 = <T>TR(<v128>q7);
-      q4_b = <T>TR(<v128>q4_b); q5_b = <T>TR(<v128>q5_b); q6_b = <T>TR(<v128>q6_b); q7_b = <T>TR(<v128>q7_b);
-    }
-  }
-
-  // back to bytes
-  if (mode == BATCH_XOR) {
-    OUT<T>(out, 0, q0, q4, true); OUT<T>(out, 1, q1, q5, true);
-    OUT<T>(out_b, 0, q0_b, q4_b, true); OUT<T>(out_b, 1, q1_b, q5_b, true);
-    OUT<T>(out, 2, q2, q6, true); OUT<T>(out, 3, q3, q7, true);
-    OUT<T>(out_b, 2, q2_b, q6_b, true); OUT<T>(out_b, 3, q3_b, q7_b, true);
-  } else {
-    OUT<T>(out, 0, q0, q4, false); OUT<T>(out, 1, q1, q5, false);
-    OUT<T>(out_b, 0, q0_b, q4_b, false); OUT<T>(out_b, 1, q1_b, q5_b, false);
-    OUT<T>(out, 2, q2, q6, false); OUT<T>(out, 3, q3, q7, false);
-    OUT<T>(out_b, 2, q2_b, q6_b, false); OUT<T>(out_b, 3, q3_b, q7_b, false);
-  }
-}
-
