@@ -7,7 +7,7 @@
  * registered for the service (ssrc-registry.ts) and a random first sequence number; the receivers learn both.
  */
 import { openBatchUdp, type BatchUdpSocket } from "../net/batch-udp.js";
-import { MbmsSender, MemoryKeyStore, SessionManager, SsrcRegistration, createKeyServer, randomSequence, silentLogger } from "../mbms/bmsc/index.js";
+import { MbmsSender, MemoryKeyStore, SessionManager, SsrcRegistration, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";
 import { UdpMbmsReceiver } from "./udp-mbms-receiver.js";
 import { LiveStatus, senderFailures, senderLine, statusLine, type ReceiverReport, type SenderReport } from "./status.js";
 import { SyntheticSource } from "./synthetic-source.js";
@@ -90,7 +90,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     sock = await openBatchUdp({ host: "127.0.0.1", port: 0 });
     // Held past the last TEK it may protect under: a period (ssrc-registry.ts; one instance, no lease).
     ssrc = await SsrcRegistration.register(manager.store, manager.clock, SERVICE, "demo", o.tekPeriodMs + 1000);
-    const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: ssrc.ssrc, firstSeq: randomSequence() });
+    const source = new SyntheticSource({ bitrate: o.bitrate, payloadSize: o.payloadSize, ssrc: ssrc.ssrc });
     sender = new Sender(sock, source, receivers.map((r) => ({ port: r.port, host: "127.0.0.1" })));
     mbms = new MbmsSender({ manager, serviceId: SERVICE, ssrc });
     sender.useMbms(mbms);

@@ -2,9 +2,12 @@
  * A synthetic RTP source for the demo: packets of a fixed payload size paced to a target bitrate (RTP
  * header + payload bits). Packet n is due at t0 + n · interval; the payload carries n (32 bits) and a
  * pattern derived from it, so a receiver can check what it decrypted. Its RTP sequence number is
- * firstSeq + n (mod 2^16): the sender draws the SSRC and the first sequence number at random (RFC 3550
- * §5.1; `send` registers the SSRC per service, ssrc-registry.ts), and a receiver learns both from the
- * stream's first authenticated packet (received-streams.ts).
+ * firstSeq + n (mod 2^16): `send` draws the SSRC at random and registers it per service (ssrc-registry.ts:
+ * no two senders share (TEK, SSRC, index), RFC 3711 §9.1), and a receiver learns it from the stream's first
+ * authenticated packet (received-streams.ts). The first sequence number is 0, not random (RFC 3550 §5.1's
+ * SHOULD is about plain RTP): the key message carries no ROC yet, so a receiver that joins after the
+ * sender's first sequence wrap guesses ROC 0 and can decrypt nothing (RFC 3711 §3.3.1: a late joiner
+ * must be given the ROC); from 0, every receiver that joins within the first 65,536 packets can.
  *
  * The sender writes a batch at a time straight into its batch buffer (`writeBatch`): per packet, the
  * header words through one DataView and the pattern copied from a table made once (no object per packet).
