@@ -196,10 +196,13 @@ export class Sender {
     if (keys.failure !== undefined) throw PoolKeys.asError(keys.failure);
     if (!this.sendProtected()) return;
     // A switch due now is made before any packet is written: it goes to the workers before the next batch.
+    // (One that falls due between here and admit() below applies from the next boundary on, like a timed
+    // switch while batches are in flight: a batch admitted before it goes out under the key it replaces.)
     mbms.refresh();
     if (!keys.applyAtBoundary()) return;
     const pool = keys.ready!;
     const stride = mbms.ready ? source.packetLength + mbms.trailerLength : source.packetLength;
+    if (stride > source.packetLength + POOL_TRAILER_ROOM) throw new SrtpError("ERR_TOO_LONG", "the SRTP trailer is longer than the crypto pool's slots leave room for");
     for (let due = Math.min(source.due(Date.now()), 1000); due > 0 && this.held < pool.depth;) {
       const slot = pool.slotBatch();
       if (!slot) return;
