@@ -12,7 +12,7 @@ import { SrtpError } from "../srtp/errors.js";
 import { SrtpCryptoPool } from "../workers/crypto-pool.js";
 
 /** Batch slots per worker: also the most key changes applied at one boundary. */
-export const POOL_SLOTS = 4;
+const POOL_SLOTS = 4;
 
 type KeyOp = { op: "add"; init: MasterKeyInit } | { op: "send" | "remove"; mki: Uint8Array };
 
