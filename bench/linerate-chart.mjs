@@ -22,7 +22,7 @@ export function linerateChart(summary) {
     format: kilo,
     groups: results.map((r) => `N = ${r.receivers} receiver${r.receivers > 1 ? "s" : ""}`),
     series: modes.map((m) => ({ name: MODE_NAMES[m], values: results.map((r) => r.zeroLoss[m]?.pps ?? null) })),
-    caption: `${rtpBytes}-byte RTP packets, one sender and N receivers ${summary.netns ? "multicast in a network namespace" : "unicast on 127.0.0.1"}, TEK_RAND2 every 1 s and a new TGK every 4 s; ` +
+    caption: `${rtpBytes}-byte RTP packets, ${summary.cryptoWorkers ? `the SRTP sender's crypto in ${summary.cryptoWorkers} worker thread(s) (receivers in-thread), ` : ""}one sender and N receivers ${summary.netns ? "multicast in a network namespace" : "unicast on 127.0.0.1"}, TEK_RAND2 every 1 s and a new TGK every 4 s; ` +
       `a rate passes when most of ${trialsPerStep} trials of ${seconds} s lose no packet at any receiver; bisection to ${Math.round((resolution - 1) * 100)} %.`,
   };
 

@@ -20,9 +20,15 @@
 // pipeline = plain − dgram; crypto = srtp − plain (SRTP and key switching); the same with the dgram-I/O
 // modes. A progress line on stderr says where the search is.
 //
+// --crypto-workers N (default 0: in-thread crypto): the SRTP modes' sender protects in a pool of N worker
+// threads (`send --crypto-workers N`; its I/O thread paces, admits and sends), the receivers still decrypt
+// in their I/O thread; the output names the crypto mode, and the results and chart are
+// linerate-crypto-workers-N.json/.svg, so such a run never replaces the in-thread ones.
+//
 // Needs root and iproute2. Without them (LINERATE_NETNS=0) it runs unicast on 127.0.0.1 with N = 1.
-// Writes bench/results/linerate.json and the chart docs/charts/linerate.svg (bench/linerate-chart.mjs).
-// Env: LINERATE_RECEIVERS=1,2  LINERATE_SECONDS=10  LINERATE_START_PPS  LINERATE_RESOLUTION  LINERATE_MODES  BENCH_TRIALS.
+// Writes bench/results/linerate.json and the chart docs/charts/linerate.svg (bench/linerate-chart.mjs; with
+// --crypto-workers N: linerate-crypto-workers-N.json and .svg).
+// Args: [--crypto-workers N].  Env: LINERATE_RECEIVERS=1,2  LINERATE_SECONDS=10  LINERATE_START_PPS  LINERATE_RESOLUTION  LINERATE_MODES  BENCH_TRIALS.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -51,6 +57,11 @@ const PORT = 5004;
 // "srtp:dgram" are the same pipelines with --io dgram (node:dgram), the I/O dimension. LINERATE_MODES=… picks.
 const MODES = (process.env.LINERATE_MODES ?? "dgram,plain,srtp,plain:dgram,srtp:dgram").split(",");
 const KEY_PORT = 18600;
+const workersArg = process.argv.indexOf("--crypto-workers");
+const CRYPTO_WORKERS = workersArg > 0 ? Number(process.argv[workersArg + 1]) : 0;
+if (!(Number.isInteger(CRYPTO_WORKERS) && CRYPTO_WORKERS >= 0 && CRYPTO_WORKERS <= 64)) throw new RangeError(`--crypto-workers must be an integer in 0..64 (got ${process.argv[workersArg + 1]})`);
+const CRYPTO_MODE = CRYPTO_WORKERS === 0 ? "in-thread crypto" : `SRTP sender's crypto in ${CRYPTO_WORKERS} worker thread${CRYPTO_WORKERS > 1 ? "s" : ""}, receivers' in-thread`;
+const OUTPUT = CRYPTO_WORKERS === 0 ? "linerate" : `linerate-crypto-workers-${CRYPTO_WORKERS}`;
 
 function hasIp() {
   try {
@@ -127,7 +138,7 @@ async function trial(mode, n, pps, seconds, round) {
   const sendFor = String(seconds + 1.5);
   const [kind, io] = mode.split(":");
   const ioArgs = io ? ["--io", io] : [];
-  const plain = kind === "plain" ? ["--plain", ...ioArgs] : ioArgs;
+  const plain = kind === "plain" ? ["--plain", ...ioArgs] : CRYPTO_WORKERS > 0 ? ["--crypto-workers", String(CRYPTO_WORKERS), ...ioArgs] : ioArgs;
   const send = mode === "dgram"
     ? node(DGRAM, ["tx", GROUP, String(PORT), String(pps), sendFor])
     : node(CLI, ["send", "--dest", `${GROUP}:${PORT}`, "--config", config, "--bitrate", String(Math.round(pps * RTP_BYTES * 8)),
@@ -248,7 +259,7 @@ if (canNetns) {
   ip("-n", NS, "route", "add", "224.0.0.0/4", "dev", "lo");
 }
 console.log(`line rate: ${canNetns ? `multicast ${GROUP}:${PORT} in namespace ${NS}` : "unicast 127.0.0.1 (no namespace)"}, ` +
-  `${RTP_BYTES}-byte RTP packets, TEK_RAND2 every 1 s, ${SECONDS} s trials, ${TRIALS} per step, node ${process.version}, ${cpus().length}x ${cpus()[0]?.model ?? "cpu"}`);
+  `${RTP_BYTES}-byte RTP packets, TEK_RAND2 every 1 s, ${CRYPTO_MODE}, ${SECONDS} s trials, ${TRIALS} per step, node ${process.version}, ${cpus().length}x ${cpus()[0]?.model ?? "cpu"}`);
 const results = [];
 const rate = (pps) => ({ pps, rtpMbps: +(pps * RTP_BYTES * 8 / 1e6).toFixed(1) });
 const round2 = (x) => (typeof x === "number" && Number.isFinite(x) ? +x.toFixed(2) : null);
@@ -281,7 +292,7 @@ for (const n of RECEIVERS) {
   };
   results.push(result);
   progress.end();
-  console.log(`N=${n}: highest zero-loss rate — bare dgram ${best.dgram} pkt/s (${rate(best.dgram).rtpMbps} Mbit/s), plain pipeline ${best.plain} pkt/s ` +
+  console.log(`N=${n} (${CRYPTO_MODE}): highest zero-loss rate — bare dgram ${best.dgram} pkt/s (${rate(best.dgram).rtpMbps} Mbit/s), plain pipeline ${best.plain} pkt/s ` +
     `(${rate(best.plain).rtpMbps} Mbit/s), SRTP ${best.srtp} pkt/s (${rate(best.srtp).rtpMbps} Mbit/s): SRTP/plain = ${result.zeroLoss.srtpOverPlain}`);
   for (const [side, c] of Object.entries(cpu)) {
     console.log(`  ${side} CPU µs/packet at ${at} pkt/s: socket I/O ${c.socketIo} + pipeline ${c.pipeline} + crypto ${c.crypto} = ${c.srtp}`);
@@ -293,8 +304,8 @@ for (const n of RECEIVERS) {
   }
 }
 
-const summary = { machine: machine(), date: new Date().toISOString(), netns: canNetns, rtpBytes: RTP_BYTES, seconds: SECONDS, trialsPerStep: TRIALS, resolution: RESOLUTION, results };
+const summary = { machine: machine(), date: new Date().toISOString(), netns: canNetns, cryptoWorkers: CRYPTO_WORKERS, rtpBytes: RTP_BYTES, seconds: SECONDS, trialsPerStep: TRIALS, resolution: RESOLUTION, results };
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(new URL("./results/linerate.json", import.meta.url), JSON.stringify(summary, null, 2) + "\n");
-console.log("\n→ bench/results/linerate.json");
-writeChart("linerate", linerateChart(summary));
+writeFileSync(new URL(`./results/${OUTPUT}.json`, import.meta.url), JSON.stringify(summary, null, 2) + "\n");
+console.log(`\n→ bench/results/${OUTPUT}.json (${CRYPTO_MODE})`);
+writeChart(OUTPUT, linerateChart(summary));

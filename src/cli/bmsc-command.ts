@@ -16,7 +16,7 @@ export const BMSC_OPTIONS = {
   port: { type: "string" }, host: { type: "string" }, "key-port": { type: "string" }, "key-host": { type: "string" },
   dest: { type: "string" }, service: { type: "string" }, bitrate: { type: "string" }, "packet-size": { type: "string" },
   "multicast-ttl": { type: "string" }, "multicast-interface": { type: "string" },
-  "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false },
+  "rtp-in": { type: "string" }, "idle-timeout": { type: "string" }, plain: { type: "boolean", default: false }, "crypto-workers": { type: "string" },
   "srtp-key-file": { type: "string" }, "srtp-profile": { type: "string" }, "sdp-in": { type: "string" }, "sdp-out": { type: "string" },
   profile: { type: "string" }, derivation: { type: "string" }, "cors-origin": { type: "string", multiple: true }, io: { type: "string" },
   "schedule-lease": { type: "string" }, json: { type: "boolean", default: false },

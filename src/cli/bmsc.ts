@@ -106,6 +106,8 @@ export interface BmscOptions {
     idleTimeoutMs?: number;
     /** Send RTP unprotected: a baseline for line-rate benchmarks (same pacing and socket path, no SRTP). */
     plain?: boolean;
+    /** Protect the synthetic source's packets in this many crypto worker threads (0 or absent: in this thread). */
+    cryptoWorkers?: number;
     /** The sending socket's I/O (default: native when the addon is loaded, see src/net/batch-udp.ts). */
     io?: UdpIo;
   };
@@ -124,7 +126,7 @@ export interface BmscResult {
   keyServer?: { url: string; requests: number; errors: number; derivation: TekDerivation; /** The store's kind and place, no password. */ store: string };
   /** The schedule: the lease (absent: off), whether this instance owned the sender's service's at the end, TEK_RAND2 values it stored. */
   schedule?: { leaseMs?: number; instance?: string; owner: boolean; rotations: number };
-  sender?: SenderReport & { dest: string; serviceId?: string; /** The synthetic source's registered SSRC and first sequence number. */ ssrc?: number; firstSeq?: number; plain: boolean; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
+  sender?: SenderReport & { dest: string; serviceId?: string; /** The synthetic source's registered SSRC and first sequence number. */ ssrc?: number; firstSeq?: number; plain: boolean; /** Crypto worker threads (0: in-thread SRTP). */ cryptoWorkers: number; cpu: CpuReport; io: UdpStats; rtpIn?: { listen: string; received: number; droppedUnkeyed: number; invalid: number; idleStop: boolean } };
   durationS: number;
   interrupted: boolean;
 }
@@ -217,7 +219,8 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         }, Math.max(10, Math.min(250, idleMs / 4)));
       }
       if (manager) {
-        mbms = new MbmsSender({ manager, serviceId: s.serviceId!, ...(ssrc ? { ssrc } : {}) });
+        const keyMirror = s.cryptoWorkers ? snd.usePool(s.cryptoWorkers) : undefined;
+        mbms = new MbmsSender({ manager, serviceId: s.serviceId!, ...(ssrc ? { ssrc } : {}), ...(keyMirror ? { keyMirror } : {}) });
         snd.useMbms(mbms);
       }
       if (s.srtpKey) {
@@ -261,6 +264,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         // With --rtp-in: over the input's span (first to last datagram), not the whole run.
         ...sender.report(o.send?.rtpIn && rtpIn.firstAt > 0 ? rtpIn.lastAt - rtpIn.firstAt : runMs),
         dest: `${o.send.host}:${o.send.port}`, serviceId: o.send.serviceId, ...(ssrc ? { ssrc: ssrc.ssrc, firstSeq } : {}), plain: o.send.plain === true,
+        cryptoWorkers: o.send.cryptoWorkers ?? 0,
         // The whole process (key server included) over the sending window.
         cpu: cpu.report(sender.packets),
         io: sock!.stats(),
@@ -283,7 +287,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
     await manager?.stop();
     await server?.close().catch(() => undefined);
     sock?.close();
-    sender?.close(); // and the MbmsSender it was given
+    await sender?.close(); // and the MbmsSender it was given, and the crypto workers
     await ssrc?.release();
     await store?.close();
   }

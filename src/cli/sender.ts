@@ -6,6 +6,9 @@
  * the counters once per batch, and the batch objects are made once.
  * A protected batch goes to the socket as it is (native I/O: sendmmsg, with UDP GSO); what the socket
  * could not take (its send buffer full, EAGAIN) is sent first at the next tick, in order, before anything new.
+ * With crypto workers (usePool, MIKEY keying): the source writes straight into the pool's shared batch
+ * slots, the MbmsSender admits each batch (the send key, withholding), the workers protect it, and the
+ * batches go to the socket in submission order as they come back: this thread paces, admits and sends.
  */
 import type { BatchUdpSocket } from "../net/batch-udp.js";
 import type { MbmsSender } from "../mbms/bmsc/index.js";
@@ -13,9 +16,12 @@ import { SrtpError, type PacketBatch, type SrtpContext, type SrtpStatus } from "
 import type { SyntheticSource } from "./synthetic-source.js";
 import type { SenderReport } from "./status.js";
 import { fixedKeyContext, type SrtpKey } from "./srtp-key.js";
+import { PoolKeys } from "./pool-keys.js";
 
 /** Packets per protectBatch call: enough for the 4-lane HMAC, small next to the packet arena. */
 const BATCH = 32;
+/** Room for the SRTP trailer (MKI + tag) after each packet of a crypto pool's batch slot. */
+const POOL_TRAILER_ROOM = 32;
 
 /** What protects the sender's packets: an MbmsSender (MIKEY, MKI) or one fixed key (SDES, no MKI). */
 interface Protector {
@@ -44,6 +50,11 @@ function fixedKeyProtector(ctx: SrtpContext): Protector {
 export class Sender {
   private protector: Protector | undefined;
   private mbms: MbmsSender | undefined;
+  /** With crypto workers: the pool, its key changes, and the protected batches not yet sent (in order). */
+  private keys: PoolKeys | undefined;
+  private readonly protectedBatches: PacketBatch[] = [];
+  /** Batches handed to the pool and not yet all sent: a slot is filled again only after it was sent. */
+  private held = 0;
   private pace: ReturnType<typeof setInterval> | undefined;
   packets = 0;
   bytes = 0;
@@ -55,7 +66,9 @@ export class Sender {
   /** Bytes from one packet's offset to the next in `batch` (0: not laid out yet). */
   private stride = 0;
   /** What a destination has still to take of the current batch after a short send (EAGAIN). */
-  private readonly rest = { buffer: this.batch.buffer, offsets: new Int32Array(BATCH), lengths: new Int32Array(BATCH), count: 0 };
+  private readonly rest = { buffer: this.batch.buffer as Uint8Array, offsets: new Int32Array(BATCH), lengths: new Int32Array(BATCH), count: 0 };
+  /** The batch being sent: `batch`, or with crypto workers the pool slot whose results came back first. */
+  private out: PacketBatch = this.batch;
   /** Datagrams of the current batch, and how many of them each destination has taken so far. */
   private pending = 0;
   private readonly taken: number[];
@@ -80,6 +93,16 @@ export class Sender {
   /** Keys the sender from a service's TEK events (switching and retiring keys on schedule). */
   useMbms(mbms: MbmsSender): void {
     this.protector = this.mbms = mbms;
+  }
+
+  /**
+   * Protects the synthetic source's packets in `workers` crypto workers instead of this thread: call
+   * before useMbms, and give the returned key mirror to the MbmsSender (MbmsSenderOptions.keyMirror).
+   */
+  usePool(workers: number): PoolKeys {
+    if (!this.source || this.plain) throw new SrtpError("ERR_CONFIG", "crypto workers protect the synthetic source's SRTP packets only");
+    this.keys = new PoolKeys(workers, BATCH, BATCH * (this.source.packetLength + POOL_TRAILER_ROOM));
+    return this.keys;
   }
 
   /** TEK switches so far (MIKEY keying). */
@@ -147,6 +170,7 @@ export class Sender {
   /** Writes the packets due, protects them in batches (AES-CM each, tags four at a time) and sends them. */
   private tick(): void {
     const source = this.source;
+    if (this.keys) return this.poolTick(source!, this.keys, this.mbms!);
     if (!source || (!this.plain && !this.protector)) return;
     if (!this.flush()) return; // the socket is still full: nothing new before the rest of the last batch
     // Not ready (no TEK in force, or the keying failed): the packets due are withheld, and counted.
@@ -156,13 +180,63 @@ export class Sender {
       source.writeBatch(batch, count);
       due -= count;
       if (!this.plain && !this.protector!.protectBatch(batch)) continue; // withheld, counted
-      const { lengths } = batch;
-      for (let i = 0; i < count; i++) {
-        if (lengths[i]! < 0) throw SrtpError.fromStatus(-lengths[i]! as SrtpStatus); // as protect() would
-      }
+      checkProtected(batch);
       this.pending = count;
       this.taken.fill(0);
       if (!this.flush()) return;
+    }
+  }
+
+  /**
+   * With crypto workers: sends the batches back from the pool first (nothing new while the socket is full),
+   * applies waiting key changes once nothing is in flight (a batch boundary), then fills the pool's free
+   * slots with the packets due, each batch admitted by the MbmsSender (else withheld, its slot not used).
+   */
+  private poolTick(source: SyntheticSource, keys: PoolKeys, mbms: MbmsSender): void {
+    if (keys.failure !== undefined) throw PoolKeys.asError(keys.failure);
+    if (!this.sendProtected()) return;
+    // A switch due now is made before any packet is written: it goes to the workers before the next batch.
+    // (One that falls due between here and admit() below applies from the next boundary on, like a timed
+    // switch while batches are in flight: a batch admitted before it goes out under the key it replaces.)
+    mbms.refresh();
+    if (!keys.applyAtBoundary()) return;
+    const pool = keys.ready!;
+    const stride = mbms.ready ? source.packetLength + mbms.trailerLength : source.packetLength;
+    if (stride > source.packetLength + POOL_TRAILER_ROOM) throw new SrtpError("ERR_TOO_LONG", "the SRTP trailer is longer than the crypto pool's slots leave room for");
+    for (let due = Math.min(source.due(Date.now()), 1000); due > 0 && this.held < pool.depth;) {
+      const slot = pool.slotBatch();
+      if (!slot) return;
+      const count = Math.min(due, BATCH);
+      for (let i = 0; i < count; i++) slot.offsets[i] = i * stride;
+      source.writeBatch(slot, count);
+      due -= count;
+      if (!mbms.admit(count)) continue; // withheld, counted; the slot is filled again next
+      this.held++;
+      pool.run(slot).then(() => this.onProtected(slot), (e: unknown) => (keys.failure ??= e));
+    }
+  }
+
+  /**
+   * A batch back from the pool (in submission order): sent at once unless earlier ones still wait, and its
+   * slot refilled with packets due (the pool's depth, not the 2 ms tick, bounds the rate).
+   */
+  private onProtected(batch: PacketBatch): void {
+    if (!this.pace) return; // stopped: nothing more is sent
+    this.protectedBatches.push(batch);
+    this.poolTick(this.source!, this.keys!, this.mbms!);
+  }
+
+  /** Sends the pool's protected batches in order; true once all are sent (false: the socket is full). */
+  private sendProtected(): boolean {
+    for (;;) {
+      if (!this.flush()) return false;
+      const next = this.protectedBatches.shift();
+      if (!next) return true;
+      this.held--;
+      checkProtected(next);
+      this.out = next;
+      this.pending = next.count!;
+      this.taken.fill(0);
     }
   }
 
@@ -180,7 +254,7 @@ export class Sender {
   private flush(): boolean {
     const count = this.pending;
     if (count === 0) return true;
-    const { batch, taken } = this;
+    const { out: batch, taken } = this;
     let done = true;
     for (let d = 0; d < this.destIds.length; d++) {
       const from = taken[d]!;
@@ -197,7 +271,8 @@ export class Sender {
 
   /** Packets from..pending-1 of the current batch, as a batch of their own (copied offsets, same buffer). */
   private restFrom(from: number): PacketBatch {
-    const { batch, rest } = this;
+    const { out: batch, rest } = this;
+    rest.buffer = batch.buffer;
     rest.count = this.pending - from;
     for (let i = 0; i < rest.count; i++) {
       rest.offsets[i] = batch.offsets[from + i]!;
@@ -211,9 +286,18 @@ export class Sender {
     this.pace = undefined;
   }
 
-  /** Stops and zeroes the keys (closing the MbmsSender given to useMbms). */
-  close(): void {
+  /** Stops and zeroes the keys (closing the MbmsSender given to useMbms, and the crypto workers: drained first). */
+  async close(): Promise<void> {
     this.stop();
     this.protector?.close();
+    await this.keys?.close();
+  }
+}
+
+/** Throws a packet's refusal in a protected batch, as protect() would. */
+function checkProtected(batch: PacketBatch): void {
+  const { lengths } = batch;
+  for (let i = 0; i < batch.count!; i++) {
+    if (lengths[i]! < 0) throw SrtpError.fromStatus(-lengths[i]! as SrtpStatus);
   }
 }

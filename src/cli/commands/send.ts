@@ -50,6 +50,10 @@ ${CORS_USAGE}
                            --schedule-lease, only on the instance owning the schedule (else ERR_NOT_OWNER)
   --idle-timeout <ms>      with --rtp-in: stop once the input has been silent this long (default 2000)
   --plain                  send RTP unprotected: a baseline for benchmarks only (receivers need --plain too)
+  --crypto-workers <n>     protect the packets in n worker threads (1..64; default 0: in the I/O thread): the
+                           I/O thread paces, keys and sends, the workers run SRTP; key switches apply between
+                           batches. Synthetic source and MIKEY keying only (not with --rtp-in, --plain,
+                           --srtp-key-file)
   --io <native|dgram>      socket I/O: native (sendmmsg + UDP GSO, the addon built at install; the default when
                            it loaded) or dgram (node:dgram, one send per datagram); env MBMS_SRTP_UDP=dgram
                            makes dgram the default
@@ -75,7 +79,7 @@ export const options = BMSC_OPTIONS;
 export const configKeys = BMSC_CONFIG_KEYS;
 
 export async function run(values: BmscValues, io: CommandIo): Promise<number> {
-  const srtpKey = fixedKeyOption(values, ["config", "users", "store", "schedule-lease", "service", "key-port", "key-host", "plain", "profile", "cors-origin"]);
+  const srtpKey = fixedKeyOption(values, ["config", "users", "store", "schedule-lease", "service", "key-port", "key-host", "plain", "profile", "cors-origin", "crypto-workers"]);
   if (srtpKey && values["rtp-in"] === undefined) {
     srtpKey.key.fill(0);
     srtpKey.salt.fill(0);
@@ -84,6 +88,9 @@ export async function run(values: BmscValues, io: CommandIo): Promise<number> {
   const config = bmscConfig(values);
   if (!config && !srtpKey) throw new UsageError("--config or --srtp-key-file is required");
   if (!values.dest) throw new UsageError("--dest is required");
+  const cryptoWorkers = numberOption("crypto-workers", values["crypto-workers"], 0, 0, 64);
+  if (!Number.isInteger(cryptoWorkers)) throw new UsageError("--crypto-workers must be an integer");
+  if (cryptoWorkers > 0 && (values.plain || values["rtp-in"] !== undefined)) throw new UsageError("--crypto-workers protects the synthetic source's SRTP: not with --plain or --rtp-in");
   const send = {
     ...hostPortOption("dest", values.dest),
     serviceId: values.service ?? config?.services[0]!.serviceId, srtpKey,
@@ -94,6 +101,7 @@ export async function run(values: BmscValues, io: CommandIo): Promise<number> {
     rtpIn: values["rtp-in"] === undefined ? undefined : hostPortOption("rtp-in", values["rtp-in"]),
     idleTimeoutMs: Math.floor(numberOption("idle-timeout", values["idle-timeout"], 2000, 10, 86_400_000)),
     plain: values.plain,
+    cryptoWorkers,
     io: ioOption(values.io),
   };
   if (srtpKey && values["sdp-out"] !== undefined) writeProtectedSdp(values["sdp-in"]!, values["sdp-out"], send, srtpKey, send.multicastTtl);

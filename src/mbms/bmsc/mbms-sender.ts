@@ -16,6 +16,8 @@
 import { unrefTimer } from "../../clock.js";
 import type { PacketBatch } from "../../srtp/batch.js";
 import { SrtpContext } from "../../srtp/context.js";
+import type { MasterKeyInit } from "../../srtp/options.js";
+import type { SrtpProfileName } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { MbmsError } from "../errors.js";
 import type { SessionManager } from "./session-manager.js";
@@ -36,6 +38,18 @@ export interface MbmsSenderOptions {
    * which only the schedule's owner may do when several instances share the store.
    */
   ssrc?: SsrcRegistration;
+  /**
+   * Told every key change as it is made in this sender's context (e.g. to key a crypto worker pool the
+   * same way, which then protects the packets `admit` let through): install (`init` is zeroed once it
+   * returns: copy it), send-key switch, removal.
+   */
+  keyMirror?: SendKeyMirror;
+}
+
+export interface SendKeyMirror {
+  added(init: MasterKeyInit, profile: SrtpProfileName): void;
+  sendKey(mki: Uint8Array): void;
+  removed(mki: Uint8Array): void;
 }
 
 export type MbmsSenderState = "unkeyed" | "sending" | "failed";
@@ -80,6 +94,7 @@ export class MbmsSender {
   private readonly manager: SessionManager;
   private readonly core: CryptoCore | undefined;
   private readonly onError: ((error: MbmsError) => void) | undefined;
+  private readonly keyMirror: SendKeyMirror | undefined;
   /** The registered SSRC (MbmsSenderOptions.ssrc), if any. */
   readonly ssrc: SsrcRegistration | undefined;
   private readonly unsubscribe: () => void;
@@ -100,6 +115,7 @@ export class MbmsSender {
     if (!this.manager.hasService(this.serviceId)) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(this.serviceId)} not managed`);
     this.core = options.core;
     this.onError = options.onError;
+    this.keyMirror = options.keyMirror;
     this.ssrc = options.ssrc;
     this.unsubscribe = this.manager.onTek((e) => {
       if (e.serviceId === this.serviceId && (!e.resumed || this.ssrc)) this.onTek(e);
@@ -140,19 +156,30 @@ export class MbmsSender {
 
   /** Protects `buf[0..len)` in place (room for the trailer after it). Returns the SRTP length, or -1 if withheld. */
   protect(buf: Uint8Array, len: number): number {
-    if (!this.usable(1)) return -1;
-    const n = this.ctx!.protect(buf, len);
-    this.s.packets++;
-    return n;
+    return this.admit(1) ? this.ctx!.protect(buf, len) : -1;
   }
 
   /** Protects a batch in place (SrtpContext.protectBatch). False, and nothing protected, if withheld. */
   protectBatch(batch: PacketBatch): boolean {
-    const count = batch.count ?? batch.offsets.length;
-    if (!this.usable(count)) return false;
+    if (!this.admit(batch.count ?? batch.offsets.length)) return false;
     this.ctx!.protectBatch(batch);
+    return true;
+  }
+
+  /**
+   * Whether `count` packets may be protected now under the send key (switching it first if a switch is
+   * due), counted as protected; if not, they are withheld and counted. protect and protectBatch ask it;
+   * a caller protecting elsewhere under the keyMirror's keys asks it for each batch.
+   */
+  admit(count: number): boolean {
+    if (!this.usable(count)) return false;
     this.s.packets += count;
     return true;
+  }
+
+  /** Makes a send-key switch that is due now (its timer not run yet); whether packets would be admitted. Counts nothing. */
+  refresh(): boolean {
+    return this.usable(0);
   }
 
   /** The TEK switches made up to `endMs` against those the service's schedule promises since the first TEK. */
@@ -211,6 +238,7 @@ export class MbmsSender {
         if (!this.ctx) this.ctx = new SrtpContext({ profile: e.profile, keys: [init] }, ...(this.core ? [this.core] : []));
         else if (this.ctx.profile !== e.profile) throw new MbmsError("ERR_ARGUMENT", "the service's SRTP profile changed");
         else this.ctx.addKey(init);
+        this.keyMirror?.added(init, e.profile);
       } finally {
         init.key.fill(0);
         init.salt.fill(0);
@@ -244,6 +272,7 @@ export class MbmsSender {
    */
   private switchTo(key: SendKey): void {
     this.ctx!.setSendKey(key.mki);
+    this.keyMirror?.sendKey(key.mki);
     const old = this.current;
     this.current = key;
     this.s.state = "sending";
@@ -257,6 +286,7 @@ export class MbmsSender {
   private retire(key: SendKey): void {
     if (this.ctx?.hasKey(key.mki)) {
       this.ctx.removeKey(key.mki);
+      this.keyMirror?.removed(key.mki);
       this.s.installedKeys--;
     }
   }
