@@ -35,8 +35,9 @@ describe("Sender when the socket is full (EAGAIN)", () => {
     expect(sender.packets).toBeGreaterThan(100);
     for (const d of got) {
       expect(d.slice(0, sender.packets)).toEqual(Array.from({ length: sender.packets }, (_, n) => n));
-      // At most the batch in flight beyond what `packets` counts.
-      expect(d.length - sender.packets).toBeLessThan(32);
+      // At most the batch in flight beyond what `packets` counts: all 32 of it when this destination took the
+      // whole batch and the other not yet.
+      expect(d.length - sender.packets).toBeLessThanOrEqual(32);
     }
   });
 });
