@@ -1,6 +1,7 @@
 /**
  * The BM-SC key server: Node `http`, one route, `POST /mbms/v1/keys` (src/mbms/http-protocol.ts).
- * Every request is authenticated (request-auth.ts) before its body is parsed; the answer is a MIKEY key
+ * Every request is authenticated (request-auth.ts) before anything in its body is acted on (the body is
+ * parsed first, bounded, so that one store call reads what the request needs); the answer is a MIKEY key
  * message from the SessionManager with the user's retrieval window for the next request.
  *
  * Robustness: bodies over 4 KiB → 413 (checked on content-length and while reading); at most

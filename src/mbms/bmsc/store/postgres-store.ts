@@ -5,13 +5,13 @@
 // - allocateTgkId locks the service row (SELECT … FOR UPDATE) for its fetch-and-increment;
 // - rotateTekRand2 is one upsert whose WHERE is the compare-and-set (the conflicting row stays locked even
 //   when the WHERE fails, so the loser reads the winner's value in the same transaction);
-// - rememberNonce (the schema's remember_nonce function: one round trip) takes a transaction-scoped advisory
-//   lock on the user, so the replay check, the per-user cap and the insert see one state across instances;
-//   its purge of expired nonces skips rows another instance is deleting (SKIP LOCKED) instead of waiting
-//   for, or deadlocking with, it. It forgets at most 1,000 expired nonces per call (purgeNonces forgets
-//   all); the checks ignore expired rows anyway.
+// - rememberNonce (the schema's remember_nonces function, for a batch of concurrent calls in one round trip)
+//   takes a transaction-scoped advisory lock on each user, so the replay check, the per-user cap and the
+//   insert see one state across instances; its purge of expired nonces skips rows another instance is
+//   deleting (SKIP LOCKED) instead of waiting for, or deadlocking with, it. It forgets at most 1,000 expired
+//   nonces per batch (purgeNonces forgets all); the checks ignore expired rows anyway.
 // - readKeyRequest, the other statement of every key request, reads user, subscription, service and TGKs
-//   at once (postgres-key-request.ts).
+//   at once, also batched (postgres-key-request.ts, coalescer.ts).
 // Keys: bytea goes in from the caller's Uint8Array and comes out as a fresh Uint8Array (the driver's Buffer
 // zeroed). A KEK, TGK, TEK_RAND or TEK_RAND2 is overwritten with zeros before its row is deleted, as
 // SQLite's secure_delete does — but PostgreSQL is MVCC: the UPDATE writes a new row version and the old
@@ -24,7 +24,7 @@ import pg from "pg";
 import { MbmsError } from "../../errors.js";
 import type { AsyncKeyStore } from "./async-store.js";
 import { pgStoreError } from "./postgres-errors.js";
-import { LOCK_NAMESPACE, ensureSchema } from "./postgres-schema.js";
+import { ensureSchema } from "./postgres-schema.js";
 import { acquireLease, pairs, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
 import { checkLease, type Lease } from "./lease.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
@@ -56,11 +56,7 @@ const TGK_COLUMNS = "service_id, tgk_id, tgk, valid_from, expires_at";
 const RAND2_COLUMNS = "service_id, current, current_start, previous, previous_start";
 /** Forgets expired nonces ($1 = now), skipping the rows another transaction is deleting: it never waits, so it takes part in no deadlock. */
 const PURGE_NONCES = "DELETE FROM nonces WHERE ctid = ANY (ARRAY (SELECT ctid FROM nonces WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED))";
-/**
- * Expired nonces rememberNonce forgets per call: more than the one it adds, so a backlog drains. The LIMIT
- * also keeps its purge on the expiry index before the table has statistics (without, the planner assumes
- * a third of the rows match and scans them all).
- */
+/** Expired nonces a batch of rememberNonce calls forgets at most: more than a batch adds, so a backlog drains. */
 const PURGE_BATCH = 1000;
 
 /** bigint comes back as a number: every bigint here is a safe integer (times, TGK-IDs, counts). */
