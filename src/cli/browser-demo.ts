@@ -88,9 +88,10 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
       ffmpeg = spawn("ffmpeg", o.video ? replayArgs(o.video, url) : encodeArgs(video, [], [url]), { stdio: "ignore" });
     }
     const result = await bmsc;
-    // The last datagrams may still be on their way to the relay's socket.
+    // The last datagrams may still wait in the relay's socket: read until it has had nothing new for 100 ms
+    // (a count alone is not enough: datagrams from another source, a test's forged ones, make it up early).
     const sent = result.sender?.packets ?? 0;
-    for (let i = 0; i < 20 && relay.stats().packetsIn < sent; i++) await new Promise((r) => setTimeout(r, 25));
+    await untilQuiet(() => relay!.stats().packetsIn, 100, 1000);
     const stats = relay.stats();
     const failures = [...result.failures];
     if (stats.packetsIn !== sent) failures.push(`the relay received ${stats.packetsIn} of ${sent} packets`);
@@ -100,6 +101,18 @@ export async function runBrowserDemo(o: BrowserDemoOptions): Promise<BrowserDemo
     ffmpeg?.kill("SIGKILL");
     for (const u of users) u.kek.fill(0);
     await relay?.close();
+  }
+}
+
+/** Waits until `count()` has not changed for `quietMs` (at most `maxMs` in all). */
+async function untilQuiet(count: () => number, quietMs: number, maxMs: number): Promise<void> {
+  const end = Date.now() + maxMs;
+  let seen = count();
+  let since = Date.now();
+  while (Date.now() - since < quietMs && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = count();
+    if (now !== seen) [seen, since] = [now, Date.now()];
   }
 }
 
