@@ -78,6 +78,11 @@ export class SrtpContext extends KeyedTransform {
     this.stream(send ? this.txRtp : this.rxRtp, ssrc >>> 0).setRoc(roc);
   }
 
+  /** Each SSRC sent so far with its ROC (what key management signals to late joiners, RFC 3830 §6.1.1). */
+  sendStreams(): { ssrc: number; roc: number }[] {
+    return [...this.txRtp].map(([ssrc, stream]) => ({ ssrc, roc: stream.roc }));
+  }
+
   /** Highest 48-bit index seen for `ssrc`, or -1. */
   getIndex(ssrc: number, { send = false } = {}): number {
     return (send ? this.txRtp : this.rxRtp).get(ssrc >>> 0)?.highest ?? -1;
