@@ -12,10 +12,9 @@ import { MemoryKeyStore } from "../src/mbms/bmsc/store/index.js";
 import { silentLogger } from "../src/logger.js";
 import type { KeyDelivery } from "../src/mbms/ue/key-client.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
-import { SoftCard } from "../src/mbms/uicc/soft-card.js";
-import { UiccProxy } from "../src/mbms/uicc/uicc-proxy.js";
 import { SrtpContext } from "../src/srtp/context.js";
 import { SrtpIndexAuthority } from "../src/srtp/index-authority.js";
+import { inProcessCard } from "./helpers/in-process-card.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
 
@@ -28,20 +27,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function cardKeying(kek: Uint8Array): { mode: "UICC"; card: UiccProxy } {
-  const card = new SoftCard(kek);
-  let respond: ((r: { id: number; apdu: ArrayBuffer }) => void) | undefined;
-  const proxy = new UiccProxy({
-    post: (r) => {
-      const out = card.process(new Uint8Array(r.apdu));
-      queueMicrotask(() => respond!({ id: r.id, apdu: out.slice().buffer }));
-    },
-    listen: (onResponse) => { respond = onResponse; },
-    terminate: async () => {},
-  });
-  return { mode: "UICC", card: proxy };
-}
 
 /** Protects packet `n` of `ssrc` (seq n mod 2^16) with `sender`; the SRTP bytes. */
 function protectNext(sender: MbmsSender, ssrc: number, n: number, template: Buffer): Uint8Array {
@@ -87,7 +72,7 @@ describe("a receiver keyed after the sender's sequence number wrapped", () => {
       const deliveries: KeyDelivery[] = [];
       const rx = new UeReceiver({
         baseUrl: `http://127.0.0.1:${port}`, serviceId: SERVICE, userId, clock,
-        keying: mode === "ME" ? { mode, kek } : cardKeying(kek),
+        keying: mode === "ME" ? { mode, kek } : { mode, card: inProcessCard(kek) },
         onPacket: (rtp) => got.push((rtp[2]! << 8) | rtp[3]!),
         onDelivery: (d) => deliveries.push(d),
       });
