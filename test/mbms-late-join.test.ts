@@ -14,6 +14,7 @@ import type { KeyDelivery } from "../src/mbms/ue/key-client.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
 import { SrtpContext } from "../src/srtp/context.js";
 import { SrtpIndexAuthority } from "../src/srtp/index-authority.js";
+import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import { inProcessCard } from "./helpers/in-process-card.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
@@ -72,7 +73,7 @@ describe("a receiver keyed after the sender's sequence number wrapped", () => {
       const deliveries: KeyDelivery[] = [];
       const rx = new UeReceiver({
         baseUrl: `http://127.0.0.1:${port}`, serviceId: SERVICE, userId, clock,
-        keying: mode === "ME" ? { mode, kek } : { mode, card: inProcessCard(kek) },
+        keying: mode === "ME" ? { mode, kek } : { mode, card: inProcessCard(new SoftCard(kek)) },
         onPacket: (rtp) => got.push((rtp[2]! << 8) | rtp[3]!),
         onDelivery: (d) => deliveries.push(d),
       });

@@ -16,6 +16,7 @@ import type { MbmsKeyDelivery } from "../src/mbms/key-message.js";
 import { silentLogger, type Logger } from "../src/logger.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
 import type { RevocationMode } from "../src/mbms/bmsc/revocation.js";
+import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import { inProcessCard } from "./helpers/in-process-card.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
@@ -111,7 +112,7 @@ async function ue(b: Bmsc, name: string, mode: "ME" | "UICC"): Promise<Ue> {
   };
   let keying: ConstructorParameters<typeof UeReceiver>[0]["keying"];
   if (mode === "UICC") {
-    keying = { mode: "UICC", card: inProcessCard(kek) };
+    keying = { mode: "UICC", card: inProcessCard(new SoftCard(kek)) };
   } else {
     keying = { mode: "ME", kek };
   }

@@ -1,10 +1,9 @@
-// An in-process card for UICC-mode UEs: the KEK is written to a SoftCard here, then only APDUs cross
-// the UiccProxy (each answered a microtask later, as a Worker's would be).
-import { SoftCard } from "../../src/mbms/uicc/soft-card.js";
+// An in-process card for UICC-mode UEs: a SoftCard (its KEK written to it by the caller) behind a UiccProxy
+// that only APDUs cross (each answered a microtask later, as a Worker's would be).
+import type { SoftCard } from "../../src/mbms/uicc/soft-card.js";
 import { UiccProxy } from "../../src/mbms/uicc/uicc-proxy.js";
 
-export function inProcessCard(kek: Uint8Array): UiccProxy {
-  const card = new SoftCard(kek);
+export function inProcessCard(card: SoftCard): UiccProxy {
   let respond: ((r: { id: number; apdu: ArrayBuffer }) => void) | undefined;
   return new UiccProxy({
     post: (r) => {
