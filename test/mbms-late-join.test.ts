@@ -13,6 +13,7 @@ import { silentLogger } from "../src/logger.js";
 import type { KeyDelivery } from "../src/mbms/ue/key-client.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
 import { SrtpContext } from "../src/srtp/context.js";
+import { SrtpStatus } from "../src/srtp/index.js";
 import { SrtpIndexAuthority } from "../src/srtp/index-authority.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import { inProcessCard } from "./helpers/in-process-card.js";
@@ -114,5 +115,59 @@ describe("a receiver keyed after the sender's sequence number wrapped", () => {
     expect(ctx.sendStreams()).toEqual([{ ssrc: SSRC, roc: 1 }]);
     expect(authority.rocs()).toEqual(ctx.sendStreams());
     ctx.close();
+  });
+
+  describe("a ROC read just before the sender wrapped (one behind the packets the receiver gets first)", () => {
+    const key = { key: new Uint8Array(16).fill(3), salt: new Uint8Array(14).fill(4) };
+    /** `count` SRTP packets of SSRC from packet `from` on, after the sender protected packets 0..from-1. */
+    function stream(from: number, count: number): Uint8Array[] {
+      const tx = new SrtpContext({ keys: [key] });
+      const template = rtpPacket({ seq: 0, ssrc: SSRC, payload: 32 });
+      const out: Uint8Array[] = [];
+      for (let n = 0; n < from + count; n++) {
+        template.writeUInt16BE(n & 0xffff, 2);
+        const buf = new Uint8Array(template.length + tx.trailerLength);
+        buf.set(template);
+        const len = tx.protect(buf, template.length);
+        if (n >= from) out.push(buf.subarray(0, len));
+      }
+      tx.close();
+      return out;
+    }
+    const packets = stream(3 * 65536 + 100, 300); // ROC 3 from the first
+
+    it("one by one: the tag is tried under the next ROC too, the stream takes it, replays are refused", () => {
+      const rx = new SrtpContext({ keys: [key] });
+      rx.setRoc(SSRC, 2);
+      const forged = packets[0]!.slice();
+      forged[forged.length - 1]! ^= 1;
+      expect(rx.tryUnprotect(forged, forged.length)).toBe(-SrtpStatus.AuthFailed);
+      expect(rx.getIndex(SSRC)).toBe(-1); // nothing committed by the refusal
+      for (const p of packets) expect(rx.tryUnprotect(p.slice(), p.length)).toBeGreaterThan(0);
+      expect(rx.getRoc(SSRC)).toBe(3);
+      const recent = packets[packets.length - 5]!; // inside the replay window
+      expect(rx.tryUnprotect(recent.slice(), recent.length)).toBe(-SrtpStatus.Replayed);
+      rx.close();
+    });
+
+    it("in batches: the same results", () => {
+      const rx = new SrtpContext({ keys: [key] });
+      rx.setRoc(SSRC, 2);
+      const size = packets[0]!.length;
+      const buffer = new Uint8Array(size * packets.length);
+      packets.forEach((p, i) => buffer.set(p, i * size));
+      const offsets = Int32Array.from(packets, (_, i) => i * size);
+      const lengths = Int32Array.from(packets, (p) => p.length);
+      expect(rx.unprotectBatch({ buffer, offsets, lengths })).toBe(packets.length);
+      expect(rx.getRoc(SSRC)).toBe(3);
+      rx.close();
+    });
+
+    it("only one ROC of slack: a ROC two behind decrypts nothing", () => {
+      const rx = new SrtpContext({ keys: [key] });
+      rx.setRoc(SSRC, 1);
+      for (const p of packets.slice(0, 20)) expect(rx.tryUnprotect(p.slice(), p.length)).toBe(-SrtpStatus.AuthFailed);
+      rx.close();
+    });
   });
 });
