@@ -21,7 +21,7 @@ const tgks = [1, 2, 3].map((tgkId) => ({
 const input = {
   kek, bmscId: "bmsc.operator.example", userId: "sip:user17@operator.example", serviceId: "urn:mbms:tv:channel-1",
   csbId: 0xc0ffee01, tekRand: new Uint8Array(randomBytes(16)), profile: "AES_CM_128_HMAC_SHA1_80" as const, tgks,
-  ssrc: 0x11223344, roc: 7, nowMs: NOW,
+  streams: [{ ssrc: 0x11223344, roc: 7 }, { ssrc: 0x55667788, roc: 0xfffffffe }], nowMs: NOW,
 };
 
 describe("MBMS key message", () => {
@@ -30,7 +30,7 @@ describe("MBMS key message", () => {
     const d = openMbmsKeyMessage(bytes, { kek: (user) => (user === input.userId ? kek : undefined), nowMs: NOW }, core);
     expect(d).toMatchObject({
       bmscId: input.bmscId, userId: input.userId, serviceId: input.serviceId, csbId: input.csbId, csId: 1,
-      ssrc: input.ssrc, roc: 7, profile: "AES_CM_128_HMAC_SHA1_80",
+      streams: input.streams, profile: "AES_CM_128_HMAC_SHA1_80",
     });
     expect(d.tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt])).toEqual(
       tgks.map((g) => [g.tgkId, Buffer.from(g.tgk).toString("hex"), g.validFrom, g.expiresAt]),
@@ -115,7 +115,7 @@ describe("MBMS key message", () => {
     const bmsc = derive(tgks[0]!.tgk), ue = derive(d.tgks[0]!.tgk);
     const tx = new SrtpContext({ keys: [{ key: bmsc.masterKey, salt: bmsc.masterSalt, mki }] }, core);
     const rx = new SrtpContext({ keys: [{ key: ue.masterKey, salt: ue.masterSalt, mki }] }, core);
-    const plain = rtpPacket({ seq: 1, ssrc: d.ssrc, payload: 100 });
+    const plain = rtpPacket({ seq: 1, ssrc: d.streams[0]!.ssrc, payload: 100 });
     const buf = withRoom(plain);
     expect(rx.unprotect(buf, tx.protect(buf, plain.length))).toBe(plain.length);
     tx.close();

@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from "../src/logger.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
 import type { RevocationMode } from "../src/mbms/bmsc/revocation.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
-import { UiccProxy } from "../src/mbms/uicc/uicc-proxy.js";
+import { inProcessCard } from "./helpers/in-process-card.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
 
@@ -112,18 +112,7 @@ async function ue(b: Bmsc, name: string, mode: "ME" | "UICC"): Promise<Ue> {
   };
   let keying: ConstructorParameters<typeof UeReceiver>[0]["keying"];
   if (mode === "UICC") {
-    // An in-process card: the KEK is written to it here, then only APDUs cross (answered a microtask later).
-    const card = new SoftCard(kek);
-    let respond: ((r: { id: number; apdu: ArrayBuffer }) => void) | undefined;
-    const proxy = new UiccProxy({
-      post: (r) => {
-        const out = card.process(new Uint8Array(r.apdu));
-        queueMicrotask(() => respond!({ id: r.id, apdu: out.slice().buffer }));
-      },
-      listen: (onResponse) => { respond = onResponse; },
-      terminate: async () => {},
-    });
-    keying = { mode: "UICC", card: proxy };
+    keying = { mode: "UICC", card: inProcessCard(new SoftCard(kek)) };
   } else {
     keying = { mode: "ME", kek };
   }

@@ -17,7 +17,7 @@ import { SoftCard } from "../src/mbms/uicc/soft-card.js";
 import { AuthMode, decodeAuthenticateResponse, decodeResponseApdu, encodeAuthenticate } from "../src/mbms/uicc/apdu.js";
 import { SW } from "../src/mbms/uicc/errors.js";
 import { decodeDeliveryResponse } from "../src/mbms/uicc/delivery-response.js";
-import { UiccProxy } from "../src/mbms/uicc/uicc-proxy.js";
+import { inProcessCard } from "./helpers/in-process-card.js";
 import { UiccTekSource } from "../src/mbms/uicc/uicc-tek-source.js";
 import { buildMki } from "../src/mbms/key-hierarchy.js";
 
@@ -186,21 +186,9 @@ describe("the card's mode 01 answer (delivery-response.ts) is read strictly", ()
 });
 
 describe("UiccTekSource learns service and expiries from the card", () => {
-  const inProcess = (card: SoftCard) => {
-    let respond: ((r: { id: number; apdu: ArrayBuffer }) => void) | undefined;
-    return new UiccProxy({
-      post: (r) => {
-        const out = card.process(new Uint8Array(r.apdu));
-        queueMicrotask(() => respond!({ id: r.id, apdu: out.slice().buffer }));
-      },
-      listen: (onResponse) => { respond = onResponse; },
-      terminate: async () => {},
-    });
-  };
-
   it("refuses a message of another service after the card answered: the card holds its TGKs, the source records nothing", async () => {
     const card = new SoftCard(kek, { core });
-    const source = new UiccTekSource(inProcess(card), { serviceId: "urn:mbms:sealed:sport", clock: { now: () => NOW } });
+    const source = new UiccTekSource(inProcessCard(card), { serviceId: "urn:mbms:sealed:sport", clock: { now: () => NOW } });
     const bytes = buildMbmsKeyMessage(input, core); // service urn:mbms:sealed:news: nothing clear says so
     await expect(source.deliver(bytes)).rejects.toMatchObject({ code: "ERR_ARGUMENT", message: expect.stringContaining("another service") });
     expect([source.knownTgkIds(), source.parameters, source.serviceId]).toEqual([[], undefined, "urn:mbms:sealed:sport"]);

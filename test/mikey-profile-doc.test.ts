@@ -14,7 +14,7 @@ it("docs/mikey-profile.md: the annotated MBMS key message is what buildMbmsKeyMe
   const now = Date.UTC(2026, 10, 27, 12, 0, 0);
   const input = {
     kek: seq(0, 16), bmscId: "bmsc.example", userId: "ue-1", serviceId: "svc-1", csbId: 0x12345678, tekRand: seq(0x20, 16),
-    profile: "AES_CM_128_HMAC_SHA1_80" as const, ssrc: 0xcafebabe, roc: 0, nowMs: now,
+    profile: "AES_CM_128_HMAC_SHA1_80" as const, streams: [{ ssrc: 0xcafebabe, roc: 0 }], nowMs: now,
     tgks: [
       { tgkId: 1, tgk: seq(0x10, 16), validFrom: now, expiresAt: now + DAY },
       { tgkId: 2, tgk: seq(0x30, 16), validFrom: now + DAY, expiresAt: now + 2 * DAY },

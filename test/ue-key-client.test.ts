@@ -72,7 +72,7 @@ class FakeBmsc {
     if (!ok || headers.get(HEADER_USER) !== USER) return new Response(JSON.stringify({ error: "unauthorized" }), { status: 401 });
     const msg = buildMbmsKeyMessage({
       kek: this.kek, bmscId: "bmsc.example", userId: USER, serviceId: SERVICE, csbId: this.csbId, tekRand: this.tekRand,
-      profile: "AES_CM_128_HMAC_SHA1_80", tgks: this.tgks, ssrc: 0x77, roc: 0, nowMs: this.clock.now(),
+      profile: "AES_CM_128_HMAC_SHA1_80", tgks: this.tgks, streams: [{ ssrc: 0x77, roc: 0 }], nowMs: this.clock.now(),
       update: this.updates && have.length > 0,
     }, core);
     const h: Record<string, string> = { "content-type": "application/mikey" };

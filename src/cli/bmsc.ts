@@ -220,7 +220,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
       }
       if (manager) {
         const keyMirror = s.cryptoWorkers ? snd.usePool(s.cryptoWorkers) : undefined;
-        mbms = new MbmsSender({ manager, serviceId: s.serviceId!, ...(ssrc ? { ssrc } : {}), ...(keyMirror ? { keyMirror } : {}) });
+        mbms = new MbmsSender({ manager, serviceId: s.serviceId!, ...(ssrc ? { ssrc } : {}), ...(keyMirror ? { keyMirror, streams: keyMirror.streams } : {}) });
         snd.useMbms(mbms);
       }
       if (s.srtpKey) {

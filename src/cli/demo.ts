@@ -4,7 +4,8 @@
  * worker thread), all in this process, over UDP unicast on 127.0.0.1. Each receiver keys itself over
  * HTTP and decrypts through an MkiEvaluator; TEK_RAND2 changes every period and the TGK expires during
  * the run, so the receivers switch keys and re-key by themselves. As `send`, the sender takes a random SSRC
- * registered for the service (ssrc-registry.ts) and a random first sequence number; the receivers learn both.
+ * registered for the service (ssrc-registry.ts), which the receivers learn; its sequence starts at 0
+ * (synthetic-source.ts says why).
  */
 import { openBatchUdp, type BatchUdpSocket } from "../net/batch-udp.js";
 import { MbmsSender, MemoryKeyStore, SessionManager, SsrcRegistration, createKeyServer, silentLogger } from "../mbms/bmsc/index.js";

@@ -31,6 +31,9 @@ export class PoolKeys implements SendKeyMirror {
     return this.ops.length === 0 ? this.pool : undefined;
   }
 
+  /** The pool's streams with their ROCs (MbmsSender's `streams`); none before it started. */
+  readonly streams = (): { ssrc: number; roc: number }[] => this.pool?.sendStreams() ?? [];
+
   added(init: MasterKeyInit, profile: SrtpProfileName): void {
     const copy = { key: init.key.slice(), salt: init.salt.slice(), mki: init.mki?.slice() };
     if (this.starting) {

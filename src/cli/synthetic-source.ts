@@ -5,9 +5,9 @@
  * firstSeq + n (mod 2^16): `send` draws the SSRC at random and registers it per service (ssrc-registry.ts:
  * no two senders share (TEK, SSRC, index), RFC 3711 §9.1), and a receiver learns it from the stream's first
  * authenticated packet (received-streams.ts). The first sequence number is 0, not random (RFC 3550 §5.1's
- * SHOULD is about plain RTP): the key message carries no ROC yet, so a receiver that joins after the
- * sender's first sequence wrap guesses ROC 0 and can decrypt nothing (RFC 3711 §3.3.1: a late joiner
- * must be given the ROC); from 0, every receiver that joins within the first 65,536 packets can.
+ * SHOULD is about plain RTP): a late joiner learns the ROC of the senders in its key server's process from
+ * the key message (stream-positions.ts, RFC 3711 §3.3.1), not yet that of a sender in another process on a
+ * shared store; from 0, a receiver of such a sender decrypts if it joins before the sender's first wrap.
  *
  * The sender writes a batch at a time straight into its batch buffer (`writeBatch`): per packet, the
  * header words through one DataView and the pattern copied from a table made once (no object per packet).

@@ -1,6 +1,6 @@
 /**
  * The clear facts of an MBMS key message (docs/mikey-profile.md) that an ME reads without the KEK: its T, CSB
- * ID, user and the service's parameters. Decoded with the codec only; no key is decrypted. The service id and
+ * ID, user, the service's parameters and its streams' ROCs. Decoded with the codec only; no key is decrypted. The service id and
  * the TGK-IDs' lifetimes are sealed under the KEK (sealed-key-ids.ts): in UICC mode the ME learns them from
  * the card's answer to the delivery (AUTHENTICATE mode 01). Browser-safe.
  */
@@ -8,6 +8,7 @@ import { decodeMessage, PayloadType, ExtensionType, ProtType, type KeyIdEntry } 
 import type { SrtpProfileName } from "../srtp/profiles.js";
 import { profileOf } from "./key-message.js";
 import { readServiceParams, type ServiceParameters } from "./service-parameters.js";
+import { streamsOf, type SrtpStreamPosition } from "./stream-positions.js";
 
 /** The non-secret facts of a key message: its T, CSB ID, user (IDr), parameters and TEK_RAND. */
 export interface KeyMessageFacts {
@@ -20,6 +21,8 @@ export interface KeyMessageFacts {
   parameters?: ServiceParameters;
   /** TEK_RAND (the RAND payload), in an initial key message; a re-key carries none (RFC 3830 §4.5). */
   tekRand?: Uint8Array;
+  /** The SRTP-ID map's streams (SSRC, ROC; stream-positions.ts). */
+  streams: SrtpStreamPosition[];
 }
 
 const text = new TextDecoder();
@@ -45,7 +48,7 @@ export function keyMessageFacts(bytes: Uint8Array): KeyMessageFacts {
   const userId = ids.length === 2 ? text.decode(ids[1]) : undefined;
   const parameters = profile !== undefined ? { profile, ...readServiceParams(keyIds) } : undefined;
   return {
-    timestamp, csbId: message.header.csbId, ...(userId !== undefined ? { userId } : {}),
+    timestamp, csbId: message.header.csbId, streams: streamsOf(message.header.srtpMap), ...(userId !== undefined ? { userId } : {}),
     ...(parameters ? { parameters } : {}), ...(tekRand ? { tekRand } : {}),
   };
 }

@@ -34,6 +34,7 @@ import { MbmsError } from "./errors.js";
 import { mkiLayout, type MkiLayout, type TekDerivation } from "./key-hierarchy.js";
 import { readServiceParams, serviceParamsEntry } from "./service-parameters.js";
 import { EXT_TYPE_SEALED_KEY_IDS } from "../mikey/sealed-extension.js";
+import { srtpIdMap, streamsOf, type SrtpStreamPosition } from "./stream-positions.js";
 import { decodeSealedKeyIds, encodeSealedKeyIds, type SealedKeyFacts } from "./sealed-key-ids.js";
 
 export { KEY_ID_TGK_VALIDITY } from "./sealed-key-ids.js";
@@ -60,8 +61,12 @@ export interface MbmsKeyMessageInput {
   tgks: TgkGrant[];
   /** A re-key for a user that holds the service's TEK_RAND: no RAND payload (RFC 3830 §4.5). */
   update?: boolean;
-  ssrc?: number;
-  roc?: number;
+  /**
+   * The service's SRTP streams as the BM-SC knows them: each sender's SSRC and its current ROC, so that a
+   * receiver joining after a sequence-number wrap gets its first packet's index right (RFC 3711 §3.3.1, the
+   * SRTP-ID map of RFC 3830 §6.1.1). None known: one entry SSRC 0, ROC 0, which sets nothing.
+   */
+  streams?: readonly SrtpStreamPosition[];
   /** Default Date.now(). */
   nowMs?: number;
 }
@@ -73,8 +78,8 @@ export interface MbmsKeyDelivery {
   csbId: number;
   /** cs_id of the stream: its 1-based position in the SRTP-ID map. */
   csId: number;
-  ssrc: number;
-  roc: number;
+  /** The SRTP-ID map's streams (SSRC, ROC): MbmsKeyMessageInput.streams. */
+  streams: SrtpStreamPosition[];
   tekRand: Uint8Array;
   profile: SrtpProfileName;
   derivation: TekDerivation;
@@ -151,7 +156,7 @@ export function buildMbmsKeyMessage(input: MbmsKeyMessageInput, core: CryptoCore
     return sealPskMessage({
       psk: input.kek,
       csbId: input.csbId,
-      srtpMap: [{ policyNo: 0, ssrc: input.ssrc ?? 0, roc: input.roc ?? 0 }],
+      srtpMap: srtpIdMap(input.streams ?? []),
       ...(input.update ? { initialRand: input.tekRand } : { rand: input.tekRand }),
       timestamp: { tsType: TsType.NtpUtc, value: ntpFromMs(input.nowMs ?? Date.now()) },
       idi: { idType: IdType.Uri, id: utf8.encode(input.bmscId) },
@@ -196,8 +201,7 @@ export function openMbmsKeyMessage(
     const sealed = readSealed(opened.sealedExtensions);
     const keyIds = opened.extensions.flatMap((e) => ("keyIds" in e ? e.keyIds : []));
     const validity = new Map(sealed.tgks.map((g) => [g.tgkId, { validFrom: g.validFrom, expiresAt: g.expiresAt }] as const));
-    const map = opened.message.header.srtpMap[0];
-    if (!opened.idi || !opened.idr || !map || opened.policies.length === 0) {
+    if (!opened.idi || !opened.idr || opened.message.header.srtpMap.length === 0 || opened.policies.length === 0) {
       throw new MbmsError("ERR_ARGUMENT", "not an MBMS key message (identities, CS map or policy missing)");
     }
     const params = readServiceParams(keyIds);
@@ -213,7 +217,7 @@ export function openMbmsKeyMessage(
     });
     return {
       bmscId: text.decode(opened.idi.id), userId: text.decode(opened.idr.id), serviceId: sealed.serviceId,
-      csbId: opened.csbId, csId: 1, ssrc: map.ssrc, roc: map.roc, tekRand: opened.rand.slice(),
+      csbId: opened.csbId, csId: 1, streams: streamsOf(opened.message.header.srtpMap), tekRand: opened.rand.slice(),
       profile: profileOf(opened.policies[0]!.params), ...params, tgks, timestamp: opened.timestamp.value,
       update: !opened.message.payloads.some((p) => p.type === PayloadType.RAND),
     };

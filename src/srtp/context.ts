@@ -78,6 +78,11 @@ export class SrtpContext extends KeyedTransform {
     this.stream(send ? this.txRtp : this.rxRtp, ssrc >>> 0).setRoc(roc);
   }
 
+  /** Each SSRC sent so far with its ROC (what key management signals to late joiners, RFC 3830 §6.1.1). */
+  sendStreams(): { ssrc: number; roc: number }[] {
+    return [...this.txRtp].map(([ssrc, stream]) => ({ ssrc, roc: stream.roc }));
+  }
+
   /** Highest 48-bit index seen for `ssrc`, or -1. */
   getIndex(ssrc: number, { send = false } = {}): number {
     return (send ? this.txRtp : this.rxRtp).get(ssrc >>> 0)?.highest ?? -1;
@@ -125,7 +130,7 @@ export class SrtpContext extends KeyedTransform {
     if (status === 0) status = this.placeIncoming(job, buf);
     if (status < 0) return status;
     this.arena.load(buf, len);
-    if (!this.verifyOne(job)) return -SrtpStatus.AuthFailed;
+    if (!this.verifyOne(job) && !this.verifyNextRoc(job)) return -SrtpStatus.AuthFailed;
     this.core.srtpXor(job.keys, job.ssrc, job.index, job.header, job.authLength - job.header);
     this.arena.store(buf, 0, job.authLength);
     this.commitReceived(job);
@@ -182,7 +187,7 @@ export class SrtpContext extends KeyedTransform {
         continue;
       }
       // The tag covers the ROC (RFC 3711 §4.2): the lanes' verdict holds only for the index they used.
-      if (!(job.index === job.laneIndex ? job.laneOk : this.verifyOne(job))) {
+      if (!(job.index === job.laneIndex ? job.laneOk : this.verifyOne(job)) && !this.verifyNextRoc(job)) {
         lengths[i] = -SrtpStatus.AuthFailed;
         continue;
       }
@@ -334,6 +339,15 @@ export class SrtpContext extends KeyedTransform {
     if (span + ROC_BYTES > this.arena.capacity) throw new SrtpError("ERR_TOO_LONG", "batch larger than the packet arena", SrtpStatus.TooLong);
     this.arena.loadSpan(buffer, span);
     return { count, jobs: this.jobs, span };
+  }
+
+  /** A packet placed under a signalled ROC that failed: its tag under the next ROC (StreamState.nextRocIndex). */
+  private verifyNextRoc(job: PacketJob): boolean {
+    const next = job.stream?.nextRocIndex(job.index) ?? -1;
+    if (next < 0 || next >= MAX_SRTP_INDEX || job.stream!.window.check(next) !== 0) return false;
+    job.index = next;
+    job.keys = job.key.keysFor(job.key.rtp, next);
+    return this.verifyOne(job);
   }
 
   private verifyOne(job: PacketJob): boolean {

@@ -64,6 +64,11 @@ export class SrtpIndexAuthority {
     this.stream(ssrc >>> 0).setRoc(roc);
   }
 
+  /** Each SSRC with its ROC (SrtpContext.sendStreams). */
+  rocs(): { ssrc: number; roc: number }[] {
+    return [...this.streams].map(([ssrc, stream]) => ({ ssrc, roc: stream.roc }));
+  }
+
   private stream(ssrc: number): StreamState {
     let state = this.streams.get(ssrc);
     if (state === undefined) {

@@ -56,6 +56,17 @@ export class StreamState {
     this.signalledRoc = roc;
   }
 
+  /**
+   * The index one ROC later than `index`, if `index` came from the signalled ROC (the stream has not reached
+   * it); else -1. Key management reads the sender's ROC some time before the receiver's first packet: a wrap
+   * in between leaves the signalled ROC one behind, so the tag is tried under the next one too (RFC 3711
+   * §3.3.1 leaves the late joiner's guess to it), until the stream has an authenticated packet at or past it.
+   */
+  nextRocIndex(index: number): number {
+    const base = this.signalledRoc * 65536;
+    return base > this.window.top && index >= base && index < base + 65536 ? index + 65536 : -1;
+  }
+
   /** Sets the highest index as if the packet with `index` had been received (resume, tests). */
   setIndex(index: number): void {
     this.window.reset();

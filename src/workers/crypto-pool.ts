@@ -193,6 +193,11 @@ export class SrtpCryptoPool {
     return this.keyOp(OP_SET_SEND_KEY, [mki]);
   }
 
+  /** Each SSRC with its ROC, as SrtpContext.sendStreams (indices are decided here, so the ROCs are here). */
+  sendStreams(): { ssrc: number; roc: number }[] {
+    return this.authority.rocs();
+  }
+
   /**
    * Sets the ROC of `ssrc` from key management (MIKEY's CS map; RFC 3711 §3.3.1), as SrtpContext.setRoc
    * does: it holds for every batch submitted from now on (indices are decided here, at submission).

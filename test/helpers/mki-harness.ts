@@ -21,7 +21,7 @@ export function service(tgkIds = [0x00c0ffee], derivation: TekDerivation = "alt1
   const tgks = tgkIds.map((tgkId, i) => ({ tgkId, tgk: new Uint8Array(randomBytes(16)), validFrom: NOW - HOUR + i * HOUR, expiresAt: NOW + (i + 1) * HOUR }));
   const input = {
     kek, bmscId: "bmsc.example", userId: "sip:ue1@example", serviceId: "urn:mbms:tv:1", csbId: 0x0b0b0b0b,
-    tekRand: new Uint8Array(randomBytes(16)), profile: PROFILE, derivation, tgks, ssrc: SSRC, roc: 0, nowMs: NOW,
+    tekRand: new Uint8Array(randomBytes(16)), profile: PROFILE, derivation, tgks, streams: [{ ssrc: SSRC, roc: 0 }], nowMs: NOW,
   };
   const delivery: MbmsKeyDelivery = openMbmsKeyMessage(buildMbmsKeyMessage(input, core), { kek, nowMs: NOW }, core);
   return { input, delivery };

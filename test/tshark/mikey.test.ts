@@ -60,7 +60,7 @@ describe("tshark dissects our MIKEY messages", () => {
   it("the MBMS key message (Key ID extension, SP) and a Verification message", () => {
     const mbmsInput = {
       kek: PSK, bmscId: "bmsc.operator.example", userId: "user-2", serviceId: "urn:mbms:tv:1", csbId: 0xc0ffee01,
-      tekRand: new Uint8Array(16).fill(9), profile: "AES_CM_128_HMAC_SHA1_80" as const, ssrc: 0x11223344, roc: 0, nowMs: NOW,
+      tekRand: new Uint8Array(16).fill(9), profile: "AES_CM_128_HMAC_SHA1_80" as const, streams: [{ ssrc: 0x11223344, roc: 0 }], nowMs: NOW,
       tgks: [{ tgkId: 17, tgk: new Uint8Array(16).fill(1), validFrom: NOW, expiresAt: NOW + 3_600_000 }],
     };
     const mbms = buildMbmsKeyMessage(mbmsInput, core);

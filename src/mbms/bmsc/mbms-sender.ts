@@ -24,6 +24,7 @@ import type { SessionManager } from "./session-manager.js";
 import type { TekEvent } from "./tek-event.js";
 import { scheduledTekSwitches } from "./tek-schedule.js";
 import type { SsrcRegistration } from "./ssrc-registry.js";
+import type { StreamReport } from "./service-streams.js";
 
 export interface MbmsSenderOptions {
   manager: SessionManager;
@@ -44,6 +45,11 @@ export interface MbmsSenderOptions {
    * returns: copy it), send-key switch, removal.
    */
   keyMirror?: SendKeyMirror;
+  /**
+   * This sender's streams (SSRC, ROC) for the key messages (SessionManager.streams); default: those of its
+   * own context. A caller protecting elsewhere (keyMirror) reports where the indices are kept.
+   */
+  streams?: StreamReport;
 }
 
 export interface SendKeyMirror {
@@ -117,9 +123,14 @@ export class MbmsSender {
     this.onError = options.onError;
     this.keyMirror = options.keyMirror;
     this.ssrc = options.ssrc;
-    this.unsubscribe = this.manager.onTek((e) => {
+    const unsubscribe = this.manager.onTek((e) => {
       if (e.serviceId === this.serviceId && (!e.resumed || this.ssrc)) this.onTek(e);
     });
+    const unlist = this.manager.streams.add(this.serviceId, options.streams ?? (() => this.ctx?.sendStreams() ?? []));
+    this.unsubscribe = () => {
+      unsubscribe();
+      unlist();
+    };
   }
 
   get stats(): MbmsSenderStats {

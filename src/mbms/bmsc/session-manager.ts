@@ -35,6 +35,7 @@ import { retrievalWindow, type RekeySpread } from "./retrieval-window.js";
 import { chainComplete, ensureTgks, wipeTgks, type TgkChain } from "./tgk-chain.js";
 import { entitledServices, mayRevoke, revocationMode, revoke, type RevocationContext } from "./revocation.js";
 import { ServiceQueue } from "./service-queue.js";
+import { ServiceStreams } from "./service-streams.js";
 import { ScheduleLease } from "./schedule-lease.js";
 import type { TekEvent } from "./tek-event.js";
 import { TekRotation } from "./tek-rotation.js";
@@ -58,6 +59,8 @@ export class SessionManager {
   readonly bmscId: string;
   readonly layout: MkiLayout;
   readonly derivation: TekDerivation;
+  /** The SRTP streams this process's senders report; key messages carry their ROCs (service-streams.ts). */
+  readonly streams = new ServiceStreams();
   #core: CryptoCore;
   #log: Logger;
   #services = new Map<string, ServiceSettings>();
@@ -372,6 +375,7 @@ export class SessionManager {
       const body = buildMbmsKeyMessage({
         kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
         profile: s.profile, derivation: this.derivation, layout: this.layout, tgks: grants, nowMs: now, update,
+        streams: this.streams.of(serviceId),
       }, this.#core);
       const last = tgks[tgks.length - 1]!;
       const { from, window } = this.retrievalWindow(userId, serviceId, last.expiresAt, last.tgkId, now);

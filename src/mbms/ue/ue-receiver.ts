@@ -84,7 +84,12 @@ export class UeReceiver {
     const shared = { layout: o.layout, clock, ...(o.tgkExpirySkewMs !== undefined ? { expirySkewMs: o.tgkExpirySkewMs } : {}) };
     const common = {
       ...o.keyClient, baseUrl: o.baseUrl, serviceId: o.serviceId, userId: o.userId, clock, ...(o.core ? { core: o.core } : {}),
-      ...(o.onDelivery ? { onDelivery: o.onDelivery } : {}), ...(o.onError ? { onError: o.onError } : {}),
+      // Each message's ROCs (late join after a wrap, RFC 3711 §3.3.1) reach the evaluator before its packets.
+      onDelivery: (d: KeyDelivery) => {
+        for (const s of d.streams) this.evaluator.setRoc(s.ssrc, s.roc);
+        o.onDelivery?.(d);
+      },
+      ...(o.onError ? { onError: o.onError } : {}),
     };
     if (o.keying.mode === "UICC") {
       const { card, closeCard, alt2Tek } = o.keying;
