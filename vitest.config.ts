@@ -3,6 +3,7 @@ import { REAL_TIME_TESTS } from "./vitest.soak.config.js";
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/reporters/failure-summary.ts"],
     include: ["test/**/*.test.ts"],
     // Suites that need Debian packages run with vitest.system.config.ts (npm run test:system); the real-time
     // runs go alone afterwards (vitest.soak.config.ts, part of npm test).

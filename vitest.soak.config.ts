@@ -8,6 +8,7 @@ export const REAL_TIME_TESTS = ["test/soak.test.ts", "test/service-matrix.test.t
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/reporters/failure-summary.ts"],
     include: REAL_TIME_TESTS,
     fileParallelism: false,
     testTimeout: 180_000,

@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 // They fail, never skip, when their tool is missing.
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/reporters/failure-summary.ts"],
     include: ["test/browser/**/*.test.ts", "test/libsrtp/**/*.test.ts", "test/tshark/**/*.test.ts", "test/netns/**/*.test.ts", "test/ffmpeg/**/*.test.ts"],
     testTimeout: 120_000,
   },
