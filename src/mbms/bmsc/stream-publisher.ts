@@ -24,7 +24,7 @@ export class StreamPublisher {
   #timer: unknown;
   #inFlight: Promise<void> | undefined;
   #stopped = false;
-  /** Store writes that failed (retried at the next poll). */
+  /** Polls or store writes that failed (retried at the next poll). */
   failures = 0;
 
   constructor(store: AsyncKeyStore, clock: Clock, serviceId: string, report: StreamReport) {
@@ -48,7 +48,7 @@ export class StreamPublisher {
 
   #arm(): void {
     this.#timer = this.#clock.setTimer(() => {
-      this.#inFlight = this.#publish().finally(() => this.#stopped || this.#arm());
+      this.#inFlight = this.#publish().catch(() => void this.failures++).finally(() => this.#stopped || this.#arm());
     }, POLL_MS);
     unrefTimer(this.#timer);
   }
