@@ -191,14 +191,19 @@ describe("PostgresKeyStore: the schema", () => {
     try {
       expect((await check.query("SELECT version FROM schema_version")).rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
       const tables = (await check.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((r) => r.tablename);
-      expect(tables).toEqual(["leases", "nonces", "schema_version", "services", "subscriptions", "tek_rand2", "tgks", "users"]);
+      expect(tables).toEqual(["leases", "nonces", "schema_version", "services", "stream_positions", "subscriptions", "tek_rand2", "tgks", "users"]);
     } finally {
       await check.end();
     }
   });
 
-  it("migrates a version-1 schema (leases table and remember_nonces added) and a version-2 one (remember_nonces added), the rest kept", async () => {
-    for (const [from, drop] of [[1, "DROP TABLE %.leases; DROP FUNCTION %.remember_nonces"], [2, "DROP FUNCTION %.remember_nonces"]] as const) {
+  it("migrates a schema of version 1 (leases, remember_nonces and stream_positions added), 2 and 3, the rest kept", async () => {
+    const steps = [
+      [1, "DROP TABLE %.stream_positions; DROP TABLE %.leases; DROP FUNCTION %.remember_nonces"],
+      [2, "DROP TABLE %.stream_positions; DROP FUNCTION %.remember_nonces"],
+      [3, "DROP TABLE %.stream_positions"],
+    ] as const;
+    for (const [from, drop] of steps) {
       const schema = pgt.schema();
       const a = await open(schema);
       await a.addService(service("news"));
@@ -209,10 +214,12 @@ describe("PostgresKeyStore: the schema", () => {
         expect((await b.getService("news"))!.csbId).toBe(service("news").csbId);
         expect((await b.acquireLease("schedule/news", "a", 3000, 1000)).acquired).toBe(true);
         expect(await b.rememberNonce("u", new Uint8Array(16), 2000, 1000)).toEqual({ recorded: true });
+        await b.putStreamPosition("news", 0x1234, 2, 10_000, 1000);
+        expect(await b.listStreamPositions("news", 1000)).toEqual([{ ssrc: 0x1234, roc: 2 }]);
       } finally {
         await b.close();
       }
-      expect((await pgt.admin(`SELECT version FROM ${schema}.schema_version`)).rows).toEqual([{ version: 3 }]);
+      expect((await pgt.admin(`SELECT version FROM ${schema}.schema_version`)).rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
     }
   });
 

@@ -118,7 +118,7 @@ describe("SqliteKeyStore on disk", () => {
     a.close();
     // Back to what a v1 build wrote: no subscriptions table, no TEK scheme, version 1.
     const raw = new Database(file);
-    raw.exec("DROP TABLE subscriptions; DROP TABLE leases; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 1");
+    raw.exec("DROP TABLE stream_positions; DROP TABLE subscriptions; DROP TABLE leases; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 1");
     raw.close();
     const b = new SqliteKeyStore(file);
     try {
@@ -140,7 +140,7 @@ describe("SqliteKeyStore on disk", () => {
     a.addService(service("news", { tekScheme: "alt1 4+8" }));
     a.close();
     const raw = new Database(file);
-    raw.exec("DROP TABLE leases; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 2");
+    raw.exec("DROP TABLE stream_positions; DROP TABLE leases; ALTER TABLE services DROP COLUMN tek_scheme; UPDATE schema_version SET version = 2");
     raw.close();
     const b = new SqliteKeyStore(file);
     try {
@@ -158,7 +158,7 @@ describe("SqliteKeyStore on disk", () => {
     a.addService(service("news", { tekScheme: "alt1 4+8" }));
     a.close();
     const raw = new Database(file);
-    raw.exec("DROP TABLE leases; UPDATE schema_version SET version = 3");
+    raw.exec("DROP TABLE stream_positions; DROP TABLE leases; UPDATE schema_version SET version = 3");
     raw.close();
     const b = new SqliteKeyStore(file);
     try {
@@ -168,7 +168,29 @@ describe("SqliteKeyStore on disk", () => {
       b.close();
     }
     const check = new Database(file);
-    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(4);
+    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(SQLITE_SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("migrates a version-4 file: the stream_positions table is added, the leases kept", () => {
+    const file = newFile();
+    const a = new SqliteKeyStore(file);
+    a.addService(service("news"));
+    a.acquireLease("schedule/news", "a", 3000, 1000);
+    a.close();
+    const raw = new Database(file);
+    raw.exec("DROP TABLE stream_positions; UPDATE schema_version SET version = 4");
+    raw.close();
+    const b = new SqliteKeyStore(file);
+    try {
+      expect(b.acquireLease("schedule/news", "b", 3000, 2000)).toMatchObject({ owner: "a", acquired: false });
+      b.putStreamPosition("news", 0x1234, 2, 10_000, 2000);
+      expect(b.listStreamPositions("news", 2000)).toEqual([{ ssrc: 0x1234, roc: 2 }]);
+    } finally {
+      b.close();
+    }
+    const check = new Database(file);
+    expect(check.prepare("SELECT version FROM schema_version").pluck().get()).toBe(5);
     check.close();
   });
 

@@ -406,6 +406,52 @@ describe.each(backends)("%s", (_name, open) => {
     });
   });
 
+  describe("stream positions", () => {
+    it("records, replaces and lists each sender's ROC per service, lowest SSRC first, until it expires", async () => {
+      const s = await store();
+      await s.addService(service("tv"));
+      await s.addService(service("radio"));
+      await s.putStreamPosition("tv", 0xfffffffe, 7, 10_000, 1000);
+      await s.putStreamPosition("tv", 5, 1, 10_000, 1000);
+      await s.putStreamPosition("radio", 5, 3, 10_000, 1000);
+      expect(await s.listStreamPositions("tv", 1000)).toEqual([{ ssrc: 5, roc: 1 }, { ssrc: 0xfffffffe, roc: 7 }]);
+      await s.putStreamPosition("tv", 5, 2, 10_000, 2000); // the sender's next ROC: replaced, its expiry renewed
+      expect(await s.listStreamPositions("tv", 10_999)).toEqual([{ ssrc: 5, roc: 2 }, { ssrc: 0xfffffffe, roc: 7 }]);
+      expect(await s.listStreamPositions("tv", 11_000)).toEqual([{ ssrc: 5, roc: 2 }]);
+      expect(await s.listStreamPositions("radio", 2000)).toEqual([{ ssrc: 5, roc: 3 }]);
+      expect(await s.listStreamPositions("tv", 12_000)).toEqual([]);
+      expect(await s.listStreamPositions("nothing", 0)).toEqual([]);
+    });
+
+    it("forgets expired records when one is written, lists at most a key message's worth, deletes with the service", async () => {
+      const s = await store();
+      await s.addService(service("tv"));
+      for (let i = 0; i < 20; i++) await s.putStreamPosition("tv", 100 + i, i, 1000, 0);
+      expect(await s.listStreamPositions("tv", 0)).toEqual(Array.from({ length: 16 }, (_, i) => ({ ssrc: 100 + i, roc: i })));
+      await s.putStreamPosition("tv", 1, 0, 1000, 1000); // the other 20 expired at 1000: gone
+      for (let i = 0; i < 20; i++) expect(await s.deleteStreamPosition("tv", 100 + i)).toBe(false);
+      expect(await s.deleteStreamPosition("tv", 1)).toBe(true);
+      expect(await s.deleteStreamPosition("tv", 1)).toBe(false);
+      await s.putStreamPosition("tv", 2, 0, 1000, 1000);
+      await s.removeService("tv");
+      expect(await s.listStreamPositions("tv", 1000)).toEqual([]);
+      expect(await s.deleteStreamPosition("tv", 2)).toBe(false);
+    });
+
+    it("refuses an unknown service (ERR_NOT_FOUND) and bad arguments (ERR_ARGUMENT), storing nothing", async () => {
+      const s = await store();
+      await s.addService(service("tv"));
+      expect(await asyncCodeOf(() => s.putStreamPosition("radio", 1, 0, 1000, 0))).toBe("ERR_NOT_FOUND");
+      for (const [ssrc, roc, ttl, now] of [[-1, 0, 1, 0], [2 ** 32, 0, 1, 0], [1.5, 0, 1, 0], [1, -1, 1, 0], [1, 2 ** 32, 1, 0], [1, 0, 0, 0], [1, 0, 1, -1]]) {
+        expect(await asyncCodeOf(() => s.putStreamPosition("tv", ssrc!, roc!, ttl!, now!))).toBe("ERR_ARGUMENT");
+      }
+      expect(await asyncCodeOf(() => s.putStreamPosition("", 1, 0, 1, 0))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.listStreamPositions("tv", Number.NaN))).toBe("ERR_ARGUMENT");
+      expect(await asyncCodeOf(() => s.deleteStreamPosition("tv", -1))).toBe("ERR_ARGUMENT");
+      expect(await s.listStreamPositions("tv", 0)).toEqual([]);
+    });
+  });
+
   describe("nonce replay cache", () => {
     const ok = { recorded: true };
     const replay = { recorded: false, reason: "replayed" };

@@ -25,7 +25,7 @@ import dgram from "node:dgram";
 import { openBatchUdp, type BatchUdpSocket, type UdpIo, type UdpStats } from "../net/batch-udp.js";
 import { readJsonObject } from "./options.js";
 import {
-  DEFAULT_LEASE_TTL_MS, MbmsSender, SessionManager, SsrcRegistration, createKeyServer, silentLogger,
+  DEFAULT_LEASE_TTL_MS, MbmsSender, SessionManager, SsrcRegistration, createKeyServer, randomSequence, silentLogger,
   type AsyncKeyStore, type ConfiguredUser, type KeyStore, type ServiceConfig,
 } from "../mbms/bmsc/index.js";
 import { MbmsError } from "../mbms/errors.js";
@@ -187,7 +187,7 @@ export async function runBmsc(o: BmscOptions): Promise<BmscResult> {
         // Held past the last TEK this sender may use: a period plus a takeover of the schedule (ssrc-registry.ts).
         const holdMs = manager.schedule(s.serviceId!).tekRand2PeriodMs + 2 * (o.leaseMs ?? DEFAULT_LEASE_TTL_MS);
         ssrc = await SsrcRegistration.register(manager.store, manager.clock, s.serviceId!, manager.instanceName ?? randomName(), holdMs);
-        firstSeq = 0; // not random: see synthetic-source.ts (late joiners and the ROC)
+        firstSeq = randomSequence(); // RFC 3550 §5.1; late joiners get the ROC from the key message
         source = new SyntheticSource({ bitrate: s.bitrate, payloadSize: s.payloadSize, ssrc: ssrc.ssrc, firstSeq });
       }
       const snd = new Sender(udp, source, [{ port: s.port, host: s.host }], s.plain === true);

@@ -4,10 +4,9 @@
  * pattern derived from it, so a receiver can check what it decrypted. Its RTP sequence number is
  * firstSeq + n (mod 2^16): `send` draws the SSRC at random and registers it per service (ssrc-registry.ts:
  * no two senders share (TEK, SSRC, index), RFC 3711 §9.1), and a receiver learns it from the stream's first
- * authenticated packet (received-streams.ts). The first sequence number is 0, not random (RFC 3550 §5.1's
- * SHOULD is about plain RTP): a late joiner learns the ROC of the senders in its key server's process from
- * the key message (stream-positions.ts, RFC 3711 §3.3.1), not yet that of a sender in another process on a
- * shared store; from 0, a receiver of such a sender decrypts if it joins before the sender's first wrap.
+ * authenticated packet (received-streams.ts). `send` draws the first sequence number at random too
+ * (RFC 3550 §5.1): a late joiner learns each sender's ROC from the key message (stream-positions.ts,
+ * RFC 3711 §3.3.1; other instances' senders through the store, stream-publisher.ts).
  *
  * The sender writes a batch at a time straight into its batch buffer (`writeBatch`): per packet, the
  * header words through one DataView and the pattern copied from a table made once (no object per packet).

@@ -25,6 +25,7 @@ import type { TekEvent } from "./tek-event.js";
 import { scheduledTekSwitches } from "./tek-schedule.js";
 import type { SsrcRegistration } from "./ssrc-registry.js";
 import type { StreamReport } from "./service-streams.js";
+import { StreamPublisher } from "./stream-publisher.js";
 
 export interface MbmsSenderOptions {
   manager: SessionManager;
@@ -104,6 +105,8 @@ export class MbmsSender {
   /** The registered SSRC (MbmsSenderOptions.ssrc), if any. */
   readonly ssrc: SsrcRegistration | undefined;
   private readonly unsubscribe: () => void;
+  /** Writes this sender's streams to the store, for the key messages of other instances (stream-publisher.ts). */
+  private readonly publisher: StreamPublisher;
   private readonly timers = new Set<unknown>();
   private ctx: SrtpContext | undefined;
   private current: SendKey | undefined;
@@ -126,7 +129,9 @@ export class MbmsSender {
     const unsubscribe = this.manager.onTek((e) => {
       if (e.serviceId === this.serviceId && (!e.resumed || this.ssrc)) this.onTek(e);
     });
-    const unlist = this.manager.streams.add(this.serviceId, options.streams ?? (() => this.ctx?.sendStreams() ?? []));
+    const report = options.streams ?? (() => this.ctx?.sendStreams() ?? []);
+    const unlist = this.manager.streams.add(this.serviceId, report);
+    this.publisher = new StreamPublisher(this.manager.store, this.manager.clock, this.serviceId, report);
     this.unsubscribe = () => {
       unsubscribe();
       unlist();
@@ -207,6 +212,7 @@ export class MbmsSender {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    void this.publisher.stop();
     for (const t of this.timers) this.manager.clock.clearTimer(t);
     this.timers.clear();
     this.ctx?.close();

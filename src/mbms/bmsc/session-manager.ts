@@ -59,8 +59,8 @@ export class SessionManager {
   readonly bmscId: string;
   readonly layout: MkiLayout;
   readonly derivation: TekDerivation;
-  /** The SRTP streams this process's senders report; key messages carry their ROCs (service-streams.ts). */
-  readonly streams = new ServiceStreams();
+  /** The SRTP streams of every sender, this process's and the store's; key messages carry their ROCs (service-streams.ts). */
+  readonly streams: ServiceStreams;
   #core: CryptoCore;
   #log: Logger;
   #services = new Map<string, ServiceSettings>();
@@ -97,6 +97,7 @@ export class SessionManager {
     if (options.services !== undefined) throw new MbmsError("ERR_ARGUMENT", "services are added by SessionManager.create or addService");
     this.store = toAsyncStore(options.store);
     this.clock = options.clock ?? systemClock;
+    this.streams = new ServiceStreams(this.store, this.clock);
     this.bmscId = options.bmscId ?? "bmsc.mbms.invalid";
     this.layout = mkiLayout(options.layout);
     // The MKI must fit an SRTP context's (RFC 3711 leaves the length to key management; ours holds ≤ 16).
@@ -371,11 +372,12 @@ export class SessionManager {
       if (!svc) throw new MbmsError("ERR_NOT_FOUND", `service ${JSON.stringify(serviceId)} not found`);
       const now = this.clock.now();
       tgks = await this.#tgksFor(s, now, r.tgks);
+      const streams = await this.streams.of(serviceId);
       const grants: TgkGrant[] = tgks.map((t) => ({ tgkId: t.tgkId, tgk: t.tgk, validFrom: t.validFrom, expiresAt: t.expiresAt }));
       const body = buildMbmsKeyMessage({
         kek: user.kek, bmscId: this.bmscId, userId, serviceId, csbId: svc.csbId, tekRand: svc.tekRand,
         profile: s.profile, derivation: this.derivation, layout: this.layout, tgks: grants, nowMs: now, update,
-        streams: this.streams.of(serviceId),
+        streams,
       }, this.#core);
       const last = tgks[tgks.length - 1]!;
       const { from, window } = this.retrievalWindow(userId, serviceId, last.expiresAt, last.tgkId, now);

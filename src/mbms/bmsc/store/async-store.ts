@@ -31,6 +31,7 @@ const METHODS = [
   "getTekRand2", "rotateTekRand2",
   "rememberNonce", "purgeNonces", "countNonces",
   "acquireLease", "releaseLease", "countLeases",
+  "putStreamPosition", "listStreamPositions", "deleteStreamPosition",
   "close",
 ] as const satisfies readonly (keyof KeyStore)[];
 type Missing = Exclude<keyof KeyStore, (typeof METHODS)[number]>;

@@ -3,6 +3,8 @@
 import { MbmsError } from "../../errors.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 import { checkLease, leaseAfter, type Lease } from "./lease.js";
+import { MAX_LISTED_STREAMS, checkStreamList, checkStreamRecord } from "./stream-records.js";
+import type { SrtpStreamPosition } from "../../stream-positions.js";
 import {
   MAX_TGK_ID, checkDistinctUsers, checkId, checkListOptions, checkMaxTgkId, checkNewService, checkNewUser, checkNonce,
   checkNonceCap, checkTekRand2, checkTgkId, checkTgkRecord, checkTime, checkUserUpdate, compareIds, copyBytes, pickTgkId,
@@ -14,6 +16,7 @@ interface UserRow { kek: Uint8Array; createdAt: number; disabled: boolean; servi
 interface ServiceRow {
   csbId: number; csId: number; srtpProfile: string; tekRand: Uint8Array; nextTgkId: number; tekScheme: string | undefined;
   tgks: Map<number, { tgk: Uint8Array; validFrom: number; expiresAt: number }>;
+  streams: Map<number, { roc: number; expiresAt: number }>;
   rand2?: { current: Uint8Array; currentStart: number; previous: Uint8Array | null; previousStart: number | null };
 }
 
@@ -141,7 +144,7 @@ export class MemoryKeyStore implements KeyStore {
     }
     this.#services.set(service.serviceId, {
       csbId: service.csbId, csId: service.csId, srtpProfile: service.srtpProfile,
-      tekRand: copyBytes(service.tekRand), nextTgkId: service.nextTgkId ?? 1, tekScheme: service.tekScheme, tgks: new Map(),
+      tekRand: copyBytes(service.tekRand), nextTgkId: service.nextTgkId ?? 1, tekScheme: service.tekScheme, tgks: new Map(), streams: new Map(),
     });
   }
 
@@ -336,6 +339,27 @@ export class MemoryKeyStore implements KeyStore {
   countLeases(): number {
     this.#open();
     return this.#leases.size;
+  }
+
+  putStreamPosition(serviceId: string, ssrc: number, roc: number, ttlMs: number, now: number): void {
+    checkStreamRecord(serviceId, ssrc, roc, ttlMs, now);
+    this.#open();
+    const { streams } = this.#service(serviceId);
+    for (const [k, r] of streams) if (r.expiresAt <= now) streams.delete(k);
+    streams.set(ssrc, { roc, expiresAt: now + ttlMs });
+  }
+
+  listStreamPositions(serviceId: string, now: number): SrtpStreamPosition[] {
+    checkStreamList(serviceId, now);
+    this.#open();
+    const live = [...(this.#services.get(serviceId)?.streams ?? [])].filter(([, r]) => r.expiresAt > now);
+    return live.sort(([a], [b]) => a - b).slice(0, MAX_LISTED_STREAMS).map(([ssrc, r]) => ({ ssrc, roc: r.roc }));
+  }
+
+  deleteStreamPosition(serviceId: string, ssrc: number): boolean {
+    checkStreamRecord(serviceId, ssrc);
+    this.#open();
+    return this.#services.get(serviceId)?.streams.delete(ssrc) ?? false;
   }
 
   close(): void {

@@ -2,14 +2,14 @@
 // SQLite's version 3 holds). It is created, or checked, in one transaction under a transaction-scoped
 // advisory lock, so that BM-SC instances starting at once on an empty database wait for the first one
 // instead of failing on each other's CREATE (or creating twice). A database of version 1 or 2 is migrated (v2
-// adds the leases table, v3 the remember_nonces function); one of any other version is refused with ERR_STORE.
+// adds the leases table, v3 the remember_nonces function, v4 the stream_positions table); one of any other version is refused with ERR_STORE.
 //
 // Ids are `COLLATE "C"`: byte order, which for UTF-8 is code-point order, as compareIds and SQLite's BINARY.
 // Times are bigint milliseconds; TGK-IDs and CSB IDs bigint (they reach 2^32-1).
 import type pg from "pg";
 import { MbmsError } from "../../errors.js";
 
-export const POSTGRES_SCHEMA_VERSION = 3;
+export const POSTGRES_SCHEMA_VERSION = 4;
 
 /** The two-key advisory lock namespace of this store ("mbms"); key 2 is 0 for the schema, a user's hash for its nonces. */
 export const LOCK_NAMESPACE = 0x6d626d73;
@@ -120,8 +120,19 @@ END
 $fn$;
 `;
 
+// v3 → v4: stream positions (stream-records.ts), each sender's SSRC and ROC for every instance's key messages.
+const SCHEMA_V4 = `
+CREATE TABLE stream_positions (
+  service_id text COLLATE "C" NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  ssrc       bigint NOT NULL CHECK (ssrc BETWEEN 0 AND 4294967295),
+  roc        bigint NOT NULL CHECK (roc BETWEEN 0 AND 4294967295),
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (service_id, ssrc)
+);
+`;
+
 /** The migrations from version v to v + 1, by v. */
-const MIGRATIONS: Record<number, string> = { 1: SCHEMA_V2, 2: SCHEMA_V3 };
+const MIGRATIONS: Record<number, string> = { 1: SCHEMA_V2, 2: SCHEMA_V3, 3: SCHEMA_V4 };
 
 /**
  * Creates the schema (in `schema`, created if absent, or else the connection's search_path) or checks its
@@ -139,7 +150,7 @@ export async function ensureSchema(client: pg.PoolClient, schema: string | undef
     }
     const exists = (await client.query("SELECT to_regclass('schema_version') IS NOT NULL AS e")).rows[0]?.e === true;
     if (!exists) {
-      await client.query(SCHEMA_V1 + SCHEMA_V2 + SCHEMA_V3);
+      await client.query(SCHEMA_V1 + SCHEMA_V2 + SCHEMA_V3 + SCHEMA_V4);
       await client.query("INSERT INTO schema_version (id, version) VALUES (1, $1)", [POSTGRES_SCHEMA_VERSION]);
     } else {
       let v = (await client.query<{ version: number }>("SELECT version FROM schema_version WHERE id = 1")).rows[0]?.version;

@@ -1,7 +1,9 @@
 // Statements the PostgreSQL store (postgres-store.ts) composes from several queries, on a connection or
-// inside its transaction (`q`): key wiping before a delete, subscriptions in bulk, and leases (lease.ts).
+// inside its transaction (`q`): key wiping before a delete, subscriptions in bulk, leases (lease.ts) and
+// stream positions (stream-records.ts).
 import type pg from "pg";
 import { leaseAfter, type Lease } from "./lease.js";
+import { MAX_LISTED_STREAMS } from "./stream-records.js";
 
 export type Query = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
@@ -46,3 +48,16 @@ export async function acquireLease(q: Query, name: string, owner: string, ttlMs:
 export async function releaseLease(q: Query, name: string, owner: string): Promise<boolean> {
   return ((await q("DELETE FROM leases WHERE name = $1 AND owner = $2", [name, owner])).rowCount ?? 0) > 0;
 }
+
+/** putStreamPosition in one statement: the service's expired records go, the stream's is replaced. */
+export async function putStreamPosition(q: Query, serviceId: string, ssrc: number, roc: number, ttlMs: number, now: number): Promise<void> {
+  await q(
+    `WITH purged AS (DELETE FROM stream_positions WHERE service_id = $1 AND expires_at <= $5 AND ssrc <> $2)
+     INSERT INTO stream_positions (service_id, ssrc, roc, expires_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (service_id, ssrc) DO UPDATE SET roc = excluded.roc, expires_at = excluded.expires_at`,
+    [serviceId, ssrc, roc, now + ttlMs, now],
+  );
+}
+
+export const LIST_STREAMS = `SELECT ssrc, roc FROM stream_positions WHERE service_id = $1 AND expires_at > $2 ORDER BY ssrc LIMIT ${MAX_LISTED_STREAMS}`;
+export const DELETE_STREAM = "DELETE FROM stream_positions WHERE service_id = $1 AND ssrc = $2";

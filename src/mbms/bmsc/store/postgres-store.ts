@@ -10,8 +10,8 @@
 //   insert see one state across instances; its purge of expired nonces skips rows another instance is
 //   deleting (SKIP LOCKED) instead of waiting for, or deadlocking with, it. It forgets at most 1,000 expired
 //   nonces per batch (purgeNonces forgets all); the checks ignore expired rows anyway.
-// - readKeyRequest, the other statement of every key request, reads user, subscription, service and TGKs
-//   at once, also batched (postgres-key-request.ts, coalescer.ts).
+// - readKeyRequest, the other statement of every key request, reads user, subscription, service and TGKs at
+//   once, also batched (postgres-key-request.ts, coalescer.ts).
 // Keys: bytea goes in from the caller's Uint8Array and comes out as a fresh Uint8Array (the driver's Buffer
 // zeroed). A KEK, TGK, TEK_RAND or TEK_RAND2 is overwritten with zeros before its row is deleted, as
 // SQLite's secure_delete does — but PostgreSQL is MVCC: the UPDATE writes a new row version and the old
@@ -25,7 +25,9 @@ import { MbmsError } from "../../errors.js";
 import type { AsyncKeyStore } from "./async-store.js";
 import { pgStoreError } from "./postgres-errors.js";
 import { ensureSchema } from "./postgres-schema.js";
-import { acquireLease, pairs, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
+import { DELETE_STREAM, LIST_STREAMS, acquireLease, pairs, putStreamPosition, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
+import { checkStreamList, checkStreamRecord } from "./stream-records.js";
+import type { SrtpStreamPosition } from "../../stream-positions.js";
 import { checkLease, type Lease } from "./lease.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
 import {
@@ -388,6 +390,21 @@ export class PostgresKeyStore implements AsyncKeyStore {
 
   async countLeases(): Promise<number> {
     return (await this.#query("counting leases", "SELECT count(*) AS n FROM leases")).rows[0].n as number;
+  }
+
+  async putStreamPosition(serviceId: string, ssrc: number, roc: number, ttlMs: number, now: number): Promise<void> {
+    checkStreamRecord(serviceId, ssrc, roc, ttlMs, now);
+    await putStreamPosition((sql, params) => this.#query("recording a stream position", sql, params), serviceId, ssrc, roc, ttlMs, now);
+  }
+
+  async listStreamPositions(serviceId: string, now: number): Promise<SrtpStreamPosition[]> {
+    checkStreamList(serviceId, now);
+    return (await this.#query("listing stream positions", LIST_STREAMS, [serviceId, now])).rows as SrtpStreamPosition[];
+  }
+
+  async deleteStreamPosition(serviceId: string, ssrc: number): Promise<boolean> {
+    checkStreamRecord(serviceId, ssrc);
+    return ((await this.#query("deleting a stream position", DELETE_STREAM, [serviceId, ssrc])).rowCount ?? 0) > 0;
   }
 
   /** Ends the pool (waiting for calls in flight); later calls are ERR_STORE. */

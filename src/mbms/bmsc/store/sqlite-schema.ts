@@ -3,7 +3,7 @@
 import type Database from "better-sqlite3";
 import { MbmsError } from "../../errors.js";
 
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 const SCHEMA_V1 = `
 CREATE TABLE users (
@@ -69,8 +69,18 @@ CREATE TABLE leases (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;`;
 
+// v4 → v5: stream positions (stream-records.ts), each sender's SSRC and ROC for every instance's key messages.
+const SCHEMA_V5 = `
+CREATE TABLE stream_positions (
+  service_id TEXT NOT NULL REFERENCES services (service_id) ON DELETE CASCADE,
+  ssrc       INTEGER NOT NULL CHECK (ssrc BETWEEN 0 AND 4294967295),
+  roc        INTEGER NOT NULL CHECK (roc BETWEEN 0 AND 4294967295),
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (service_id, ssrc)
+) WITHOUT ROWID;`;
+
 /** The step from version v - 1 to v. */
-const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2, 3: SCHEMA_V3, 4: LEASES_TABLE };
+const MIGRATIONS: Record<number, string> = { 2: SCHEMA_V2, 3: SCHEMA_V3, 4: LEASES_TABLE, 5: SCHEMA_V5 };
 
 export function migrate(db: Database.Database): void {
   db.transaction(() => {

@@ -18,6 +18,7 @@
 // - Times are integer milliseconds since the epoch (Date.now()).
 import { MbmsError } from "../../errors.js";
 import type { Lease } from "./lease.js";
+import type { SrtpStreamPosition } from "../../stream-positions.js";
 
 /** A user of the BM-SC and the KEK pre-provisioned for it (GBA-derived or written to the card). */
 export interface UserRecord {
@@ -222,6 +223,17 @@ export interface KeyStore {
   releaseLease(name: string, owner: string): boolean;
   /** How many lease rows are stored (expired ones not yet taken over or released included). */
   countLeases(): number;
+
+  // ---- stream positions (stream-records.ts): each sender's SSRC and ROC, for every instance's key messages ----
+  /**
+   * Records that the stream `ssrc` of `serviceId` is at ROC `roc` until now + ttlMs (replacing its record);
+   * first forgets the service's records expired at `now`. ERR_NOT_FOUND for an unknown service.
+   */
+  putStreamPosition(serviceId: string, ssrc: number, roc: number, ttlMs: number, now: number): void;
+  /** The records of `serviceId` unexpired at `now`, lowest SSRC first, at most MAX_LISTED_STREAMS. */
+  listStreamPositions(serviceId: string, now: number): SrtpStreamPosition[];
+  /** Forgets the record of `ssrc` in `serviceId`; true if there was one. */
+  deleteStreamPosition(serviceId: string, ssrc: number): boolean;
 
   /** Releases the backend; memory backends zero their keys. Further calls throw ERR_STORE. */
   close(): void;
