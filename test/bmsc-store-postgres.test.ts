@@ -226,7 +226,7 @@ describe("PostgresKeyStore: the schema", () => {
   it("refuses a schema of another version (a newer build's, or an unknown one) with ERR_STORE, and a bad schema name", async () => {
     const schema = pgt.schema();
     await (await open(schema)).close();
-    expect(POSTGRES_SCHEMA_VERSION).toBe(3);
+    expect(POSTGRES_SCHEMA_VERSION).toBe(4);
     for (const version of [POSTGRES_SCHEMA_VERSION + 1, 0]) {
       await pgt.admin(`UPDATE ${schema}.schema_version SET version = $1`, [version]);
       const err = await errorOf(() => open(schema));

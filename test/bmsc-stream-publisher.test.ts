@@ -114,7 +114,7 @@ describe("ServiceStreams", () => {
     store.addService(service("tv"));
     for (let i = 0; i < 12; i++) store.putStreamPosition("tv", 100 + i, 1, RECORD_TTL_MS, T0);
     const streams = new ServiceStreams(asyncStore(store), new ManualClock(T0));
-    streams.add("tv", () => Array.from({ length: 8 }, (_, i) => ({ ssrc: 104 + i, roc: 2 })));
+    streams.add("tv", () => Array.from({ length: 8 }, (_, i) => ({ ssrc: 200 + i, roc: 2 })));
     const named = await streams.of("tv");
     expect(named).toHaveLength(16);
     expect(new Set(named.map((s) => s.ssrc)).size).toBe(16);

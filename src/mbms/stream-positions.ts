@@ -13,6 +13,9 @@ export interface SrtpStreamPosition {
   roc: number;
 }
 
+/** A sender's streams now (e.g. SrtpContext.sendStreams). */
+export type StreamReport = () => readonly SrtpStreamPosition[];
+
 /** At most this many streams in one message (the HDR's #CS is one byte; a service has a few senders). */
 export const MAX_STREAMS_PER_MESSAGE = 16;
 

@@ -24,7 +24,7 @@ import type { SessionManager } from "./session-manager.js";
 import type { TekEvent } from "./tek-event.js";
 import { scheduledTekSwitches } from "./tek-schedule.js";
 import type { SsrcRegistration } from "./ssrc-registry.js";
-import type { StreamReport } from "./service-streams.js";
+import type { StreamReport } from "../stream-positions.js";
 import { StreamPublisher } from "./stream-publisher.js";
 
 export interface MbmsSenderOptions {

@@ -8,11 +8,9 @@
  * wraps less often than that below 131,000 packets/s).
  */
 import type { Clock } from "../../clock.js";
-import { MAX_STREAMS_PER_MESSAGE, type SrtpStreamPosition } from "../stream-positions.js";
+import { MAX_STREAMS_PER_MESSAGE, type SrtpStreamPosition, type StreamReport } from "../stream-positions.js";
 import type { AsyncKeyStore } from "./store/index.js";
 import { POLL_MS } from "./stream-publisher.js";
-
-export type StreamReport = () => readonly SrtpStreamPosition[];
 
 export class ServiceStreams {
   readonly #reports = new Map<string, Set<StreamReport>>();

@@ -7,8 +7,7 @@
  * when they expire.
  */
 import { unrefTimer, type Clock } from "../../clock.js";
-import type { SrtpStreamPosition } from "../stream-positions.js";
-import type { StreamReport } from "./service-streams.js";
+import type { SrtpStreamPosition, StreamReport } from "../stream-positions.js";
 import type { AsyncKeyStore } from "./store/index.js";
 
 export const POLL_MS = 250;

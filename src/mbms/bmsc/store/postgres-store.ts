@@ -26,8 +26,7 @@ import type { AsyncKeyStore } from "./async-store.js";
 import { pgStoreError } from "./postgres-errors.js";
 import { ensureSchema } from "./postgres-schema.js";
 import { DELETE_STREAM, LIST_STREAMS, acquireLease, pairs, putStreamPosition, releaseLease, subscribe, wipeAndDelete, type Query } from "./postgres-sql.js";
-import { checkStreamList, checkStreamRecord } from "./stream-records.js";
-import type { SrtpStreamPosition } from "../../stream-positions.js";
+import { checkStreamList, checkStreamRecord, type SrtpStreamPosition } from "./stream-records.js";
 import { checkLease, type Lease } from "./lease.js";
 import { fromBlob, rand2State, serviceRecord, tgkRecord, type Rand2Row, type ServiceRow, type TgkRow } from "./sqlite-rows.js";
 import {

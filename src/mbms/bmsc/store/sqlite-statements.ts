@@ -1,8 +1,11 @@
 // The SQLite store's statements (sqlite-store.ts), prepared once per connection.
 import type Database from "better-sqlite3";
 
+/** A prepared statement, under a name the declaration files can use. */
+export interface Statement extends Database.Statement<unknown[], unknown> {}
+
 export function prepareAll(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
+  const p = (sql: string): Statement => db.prepare(sql);
   return {
     addUser: p("INSERT INTO users (user_id, kek, created_at, disabled) VALUES (?, ?, ?, ?)"),
     getUser: p("SELECT user_id, kek, created_at, disabled FROM users WHERE user_id = ?"),

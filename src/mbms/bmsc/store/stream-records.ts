@@ -4,6 +4,7 @@
 // RFC 3711 §3.3.1). A record lives until its expiry: a sender that died stops being named soon after.
 import { MbmsError } from "../../errors.js";
 import { MAX_STREAMS_PER_MESSAGE } from "../../stream-positions.js";
+export type { SrtpStreamPosition } from "../../stream-positions.js";
 import { checkId, checkTime } from "./types.js";
 
 /** At most this many records are listed per service: what one key message carries. */
