@@ -13,6 +13,7 @@ import { systemClock, type WallClock } from "../../clock.js";
 import { deriveSrtpMasterKeys, mkiLength, splitMki, type MkiLayout, type TekDerivation } from "../key-hierarchy.js";
 import { ServiceParametersLatch, type ServiceParameters } from "../service-parameters.js";
 import type { MbmsKeyDelivery } from "../key-message.js";
+import type { SrtpStreamPosition } from "../stream-positions.js";
 import { SRTP_PROFILES } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { defaultCore } from "../../wasm/default-core.js";
@@ -65,6 +66,11 @@ export interface MeTekSourceOptions {
   clock?: WallClock;
   /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
   expirySkewMs?: number;
+  /**
+   * Told each key message's streams (SSRC, ROC; stream-positions.ts) once its keys are accepted, before the
+   * TGKs are announced to subscribers: the packets they unlock (queued ones too) then meet the signalled ROC.
+   */
+  onStreams?: (streams: readonly SrtpStreamPosition[]) => void;
 }
 
 interface HeldTgk {
@@ -88,6 +94,7 @@ export class MeTekSource implements TekSource {
   private readonly core: CryptoCore;
   private readonly clock: WallClock;
   private readonly skew: number;
+  private readonly onStreams: MeTekSourceOptions["onStreams"];
   private service: string | undefined;
   private csbId: number | undefined;
   /** The service's TEK_RAND, from its initial key message: re-keys carry none (RFC 3830 §4.5). */
@@ -99,6 +106,7 @@ export class MeTekSource implements TekSource {
     this.core = options.core ?? defaultCore();
     this.clock = options.clock ?? systemClock;
     this.skew = options.expirySkewMs ?? 60_000;
+    this.onStreams = options.onStreams;
   }
 
   /** The service this source holds TGKs of (undefined until the first delivery when not configured). */
@@ -132,6 +140,7 @@ export class MeTekSource implements TekSource {
       });
     }
     this.prune();
+    this.onStreams?.(delivery.streams);
     this.notify();
   }
 

@@ -22,6 +22,7 @@ import { KeyClient, type KeyClientOptions, type KeyClientStats, type KeyDelivery
 import type { MkiEvaluatorOptions, MkiEvaluatorStats } from "./evaluator-options.js";
 import { MkiEvaluator } from "./mki-evaluator.js";
 import { MeTekSource, type TekSource } from "./tek-source.js";
+import type { SrtpStreamPosition } from "../stream-positions.js";
 
 /** ME-based: the KEK is in this process. UICC-based: a card (proxy) holds it; the ME never does. */
 /** ME-based: the KEK in the terminal. UICC-based: the card behind `card`; `alt2Tek` as in UiccTekSourceOptions. */
@@ -81,14 +82,15 @@ export class UeReceiver {
   constructor(o: UeReceiverOptions) {
     this.mode = o.keying.mode;
     const clock = o.clock ?? systemClock;
-    const shared = { layout: o.layout, clock, ...(o.tgkExpirySkewMs !== undefined ? { expirySkewMs: o.tgkExpirySkewMs } : {}) };
+    // Each message's ROCs (late join after a wrap, RFC 3711 §3.3.1) reach the evaluator before its TGKs
+    // unlock any packet, queued ones included: the sources tell them before they announce the TGKs.
+    const onStreams = (streams: readonly SrtpStreamPosition[]) => {
+      for (const s of streams) this.evaluator.setRoc(s.ssrc, s.roc);
+    };
+    const shared = { layout: o.layout, clock, onStreams, ...(o.tgkExpirySkewMs !== undefined ? { expirySkewMs: o.tgkExpirySkewMs } : {}) };
     const common = {
       ...o.keyClient, baseUrl: o.baseUrl, serviceId: o.serviceId, userId: o.userId, clock, ...(o.core ? { core: o.core } : {}),
-      // Each message's ROCs (late join after a wrap, RFC 3711 §3.3.1) reach the evaluator before its packets.
-      onDelivery: (d: KeyDelivery) => {
-        for (const s of d.streams) this.evaluator.setRoc(s.ssrc, s.roc);
-        o.onDelivery?.(d);
-      },
+      ...(o.onDelivery ? { onDelivery: o.onDelivery } : {}),
       ...(o.onError ? { onError: o.onError } : {}),
     };
     if (o.keying.mode === "UICC") {

@@ -10,6 +10,7 @@ import { SRTP_PROFILES } from "../../srtp/profiles.js";
 import type { CryptoCore } from "../../wasm/core.js";
 import { mkiLength, splitMki, tekFromSkTgk, type MkiLayout } from "../key-hierarchy.js";
 import { keyMessageFacts, type KeyMessageFacts } from "../key-message-facts.js";
+import type { SrtpStreamPosition } from "../stream-positions.js";
 import { ServiceParametersLatch, type ServiceParameters } from "../service-parameters.js";
 import type { TekResult, TekSource } from "../ue/tek-source.js";
 import type { KeyCredentials } from "../ue/key-client.js";
@@ -48,6 +49,11 @@ export interface UiccTekSourceOptions {
   core?: CryptoCore;
   /** A TGK still derives this long after its expiry (clock skew, late packets). Default 60 s. */
   expirySkewMs?: number;
+  /**
+   * Told each key message's streams (SSRC, ROC; stream-positions.ts) once the card accepted it, before the
+   * TGKs are announced to subscribers: the packets they unlock (queued ones too) then meet the signalled ROC.
+   */
+  onStreams?: (streams: readonly SrtpStreamPosition[]) => void;
 }
 
 /**
@@ -65,6 +71,7 @@ export class UiccTekSource implements TekSource {
   private readonly closeProxy: boolean;
   private readonly alt2Tek: "me" | "card";
   private readonly core: CryptoCore | undefined;
+  private readonly onStreams: UiccTekSourceOptions["onStreams"];
   private service: string | undefined;
   private csbId: number | undefined;
   /** TEK_RAND from the service's initial key message (clear): the ME's half of Alternative 2 needs it. */
@@ -79,6 +86,7 @@ export class UiccTekSource implements TekSource {
     this.alt2Tek = options.alt2Tek ?? "me";
     if (this.alt2Tek !== "me" && this.alt2Tek !== "card") throw new UiccError("ERR_ARGUMENT", "alt2Tek is \"me\" or \"card\"");
     this.core = options.core;
+    this.onStreams = options.onStreams;
   }
 
   /** The service this source tracks (undefined until the first delivery when not configured). */
@@ -124,6 +132,7 @@ export class UiccTekSource implements TekSource {
     const t = msFromNtp(facts.timestamp);
     for (const [id, expiresAt] of this.expiries) if (expiresAt < t) this.expiries.delete(id);
     for (const g of answer.tgks) this.expiries.set(g.tgkId, g.expiresAt);
+    this.onStreams?.(facts.streams);
     this.notify();
     return answer;
   }
