@@ -58,12 +58,13 @@ export class PoolKeys implements SendKeyMirror {
   }
 
   /**
-   * At a batch boundary: hands the waiting key changes to the workers if nothing is in flight (at most
-   * POOL_SLOTS of them: the rest at a later boundary). True once none waits.
+   * At a batch boundary: hands the waiting key changes to the workers if the sender is `quiet` — no batch
+   * in flight nor waiting to be sent, whose slot a key change would overwrite (at most POOL_SLOTS of them:
+   * the rest at a later boundary). True once none waits.
    */
-  applyAtBoundary(): boolean {
+  applyAtBoundary(quiet: boolean): boolean {
     const pool = this.pool;
-    if (!pool || pool.pending > 0) return this.ops.length === 0 && pool !== undefined;
+    if (!pool || !quiet || pool.pending > 0) return this.ops.length === 0 && pool !== undefined;
     for (const o of this.ops.splice(0, POOL_SLOTS)) {
       const done = o.op === "add" ? pool.addKey(o.init) : o.op === "send" ? pool.setSendKey(o.mki) : pool.removeKey(o.mki);
       if (o.op === "add") wipe(o.init); // copied into the rings already

@@ -53,8 +53,12 @@ export class Sender {
   /** With crypto workers: the pool, its key changes, and the protected batches not yet sent (in order). */
   private keys: PoolKeys | undefined;
   private readonly protectedBatches: PacketBatch[] = [];
-  /** Batches handed to the pool and not yet all sent: a slot is filled again only after it was sent. */
-  private held = 0;
+  /**
+   * Pool slots handed to the pool and not yet all sent. The pool frees a slot as soon as it has collected
+   * its results, which can be before its batch is sent (its promise callback not run yet): a slot in here is
+   * never filled again, nor used for a key change, until it is sent.
+   */
+  private readonly unsent = new Set<PacketBatch>();
   private pace: ReturnType<typeof setInterval> | undefined;
   packets = 0;
   bytes = 0;
@@ -199,19 +203,19 @@ export class Sender {
     // (One that falls due between here and admit() below applies from the next boundary on, like a timed
     // switch while batches are in flight: a batch admitted before it goes out under the key it replaces.)
     mbms.refresh();
-    if (!keys.applyAtBoundary()) return;
+    if (!keys.applyAtBoundary(this.unsent.size === 0)) return;
     const pool = keys.ready!;
     const stride = mbms.ready ? source.packetLength + mbms.trailerLength : source.packetLength;
     if (stride > source.packetLength + POOL_TRAILER_ROOM) throw new SrtpError("ERR_TOO_LONG", "the SRTP trailer is longer than the crypto pool's slots leave room for");
-    for (let due = Math.min(source.due(Date.now()), 1000); due > 0 && this.held < pool.depth;) {
+    for (let due = Math.min(source.due(Date.now()), 1000); due > 0 && this.unsent.size < pool.depth;) {
       const slot = pool.slotBatch();
-      if (!slot) return;
+      if (!slot || this.unsent.has(slot)) return;
       const count = Math.min(due, BATCH);
       for (let i = 0; i < count; i++) slot.offsets[i] = i * stride;
       source.writeBatch(slot, count);
       due -= count;
       if (!mbms.admit(count)) continue; // withheld, counted; the slot is filled again next
-      this.held++;
+      this.unsent.add(slot);
       pool.run(slot).then(() => this.onProtected(slot), (e: unknown) => (keys.failure ??= e));
     }
   }
@@ -229,10 +233,12 @@ export class Sender {
   /** Sends the pool's protected batches in order; true once all are sent (false: the socket is full). */
   private sendProtected(): boolean {
     for (;;) {
-      if (!this.flush()) return false;
+      if (this.pending > 0) {
+        if (!this.flush()) return false;
+        this.unsent.delete(this.out); // all of it sent: its slot may be filled again
+      }
       const next = this.protectedBatches.shift();
       if (!next) return true;
-      this.held--;
       checkProtected(next);
       this.out = next;
       this.pending = next.count!;
