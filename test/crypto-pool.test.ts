@@ -275,6 +275,35 @@ describe("unprotect with 2 workers", () => {
     expect(stream.every((b) => b.lengths.every((n) => n > 0))).toBe(true);
   });
 
+  it("gives a signalled ROC one behind the stream one ROC of slack (a late joiner whose ROC was read before a wrap), no more", async () => {
+    const tx = new SrtpContext({ keys: [key(5, 3)] });
+    for (const ssrc of [0xa1, 0xb2]) tx.setRoc(ssrc, 3, { send: true });
+    const plain = plainBatches(6, 100);
+    const stream = plain.map(copy);
+    for (const b of stream) tx.protectBatch(b);
+    tx.close();
+    const whole = copy(stream[0]!);
+    const forged = { ...whole, offsets: whole.offsets.subarray(0, 1), lengths: whole.lengths.subarray(0, 1) }; // its first packet only
+    forged.buffer[forged.offsets[0]! + forged.lengths[0]! - 1]! ^= 1;
+    const replay = copy(stream[5]!);
+    const twoBehind = await pool({ direction: "unprotect", workers: 2, context: { keys: [key(5, 3)] } });
+    for (const ssrc of [0xa1, 0xb2]) twoBehind.setRoc(ssrc, 1);
+    const blind = copy(stream[0]!);
+    await twoBehind.run(blind);
+    expect([...blind.lengths].every((n) => n === -SrtpStatus.AuthFailed)).toBe(true);
+
+    const p = await pool({ direction: "unprotect", workers: 2, context: { keys: [key(5, 3)] } });
+    for (const ssrc of [0xa1, 0xb2]) p.setRoc(ssrc, 2);
+    await p.run(forged);
+    expect(forged.lengths[0]).toBe(-SrtpStatus.AuthFailed); // refused under both ROCs, nothing committed
+    await through(p, stream);
+    // Every packet decrypts to its plaintext, under ROC 3: the ROCs the pool now reports.
+    stream.forEach((b, k) => expect(packets(b)).toEqual(packets(plain[k]!)));
+    await p.run(replay);
+    expect([...replay.lengths].every((n) => n === -SrtpStatus.Replayed)).toBe(true);
+    expect(p.sendStreams().sort((a, b) => a.ssrc - b.ssrc)).toEqual([{ ssrc: 0xa1, roc: 3 }, { ssrc: 0xb2, roc: 3 }]);
+  });
+
   it("follows an MKI switch and refuses packets under a removed key", async () => {
     const tx = new SrtpContext({ keys: [key(5, 3)] });
     const plain = plainBatches(40, 500);

@@ -59,6 +59,17 @@ export class SrtpIndexAuthority {
     return 0;
   }
 
+  /**
+   * After place() gave `index`: the same packet's index one ROC later, to verify under if the tag fails
+   * under `index` — when `index` came from a signalled ROC the stream has not reached (one read just
+   * before the sender wrapped; StreamState.nextRocIndex) and the window has not seen it — else -1.
+   */
+  nextRocIndex(ssrc: number, index: number): number {
+    const stream = this.streams.get(ssrc);
+    const next = stream === undefined || index < 0 ? -1 : stream.nextRocIndex(index);
+    return next < 0 || next >= MAX_SRTP_INDEX || stream!.window.check(next) !== 0 ? -1 : next;
+  }
+
   /** The ROC of `ssrc` from key management (a late joiner; StreamState.setRoc). */
   setRoc(ssrc: number, roc: number): void {
     this.stream(ssrc >>> 0).setRoc(roc);

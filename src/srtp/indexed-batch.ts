@@ -15,7 +15,7 @@ import { SrtpError, SrtpStatus } from "./errors.js";
 import { KeyedTransform } from "./keyed-transform.js";
 import { resolveOptions, type SrtpContextOptions } from "./options.js";
 import { ROC_BYTES } from "./packet-arena.js";
-import { PacketJob, tagJobs, verifyJobs } from "./packet-job.js";
+import { PacketJob, tagJobs, verifyJob, verifyJobs } from "./packet-job.js";
 import { readSsrc, rtpHeaderLength } from "./rtp-header.js";
 
 export class IndexedBatchCrypto extends KeyedTransform {
@@ -74,10 +74,12 @@ export class IndexedBatchCrypto extends KeyedTransform {
 
   /**
    * Verifies packet i's tag under `indices[i]` and, when it verifies, decrypts it in place; `lengths[i]`
-   * gets the plaintext length or the refusal. Nothing is committed anywhere: the caller's authority does
-   * the replay check-and-update. Returns how many verified.
+   * gets the plaintext length or the refusal. A tag that fails is tried once more under `nextRoc[i]` when
+   * that is ≥ 0 (SrtpIndexAuthority.nextRocIndex: a signalled ROC one behind the stream); if it verifies
+   * there, `indices[i]` becomes that index, the one to commit. Nothing is committed anywhere: the caller's
+   * authority does the replay check-and-update. Returns how many verified.
    */
-  verifyDecryptAt(batch: PacketBatch, indices: Float64Array): number {
+  verifyDecryptAt(batch: PacketBatch, indices: Float64Array, nextRoc?: Float64Array): number {
     const count = this.check(batch, indices, 0);
     const { buffer, offsets, lengths } = batch;
     const trailer = this.trailerLength;
@@ -100,10 +102,18 @@ export class IndexedBatchCrypto extends KeyedTransform {
       span = at + len;
     }
     this.arena.loadSpan(buffer, span);
-    verifyJobs(this.core, this.jobs, n, this.opts.mkiLength, this.opts.profile.srtpTagLength);
+    const { mkiLength, profile } = this.opts;
+    verifyJobs(this.core, this.jobs, n, mkiLength, profile.srtpTagLength);
     let verified = 0;
     for (let k = 0; k < n; k++) {
       const job = this.jobs[k]!;
+      const next = nextRoc === undefined ? -1 : nextRoc[job.batchSlot]!;
+      if (!job.laneOk && next >= 0) {
+        job.index = next;
+        job.keys = job.key.keysFor(job.key.rtp, next);
+        job.laneOk = verifyJob(this.core, job, mkiLength, profile.srtpTagLength);
+        if (job.laneOk) indices[job.batchSlot] = next;
+      }
       if (!job.laneOk) {
         lengths[job.batchSlot] = -SrtpStatus.AuthFailed;
         continue;

@@ -4,8 +4,10 @@
  * I/O thread, WORK → DONE by the worker, DONE → FREE by the I/O thread once it has taken the results).
  * The worker serves its slots in ring order, the I/O thread fills and collects them in the same order.
  *
- * A slot holds an op and its arguments, a PacketBatch (offsets, lengths, bytes) and each packet's 48-bit
- * index (a float64, exact). Views are made once per slot: nothing is allocated per packet or per batch.
+ * A slot holds an op and its arguments, a PacketBatch (offsets, lengths, bytes), each packet's 48-bit
+ * index (a float64, exact) and, on receive, the index one ROC later to try when the tag fails under the
+ * first (a late joiner's signalled ROC; -1: none). Views are made once per slot: nothing is allocated per
+ * packet or per batch.
  */
 import type { PacketBatch } from "../srtp/batch.js";
 
@@ -41,20 +43,24 @@ export interface RingShape {
 export class RingSlot {
   readonly ctl: Int32Array;
   readonly indices: Float64Array;
+  /** Receive: packet i's index under the next ROC, tried if its tag fails under indices[i] (-1: none). */
+  readonly nextRoc: Float64Array;
   readonly batch: PacketBatch & { count: number };
 
   constructor(sab: SharedArrayBuffer, at: number, shape: RingShape) {
     const n = shape.maxPackets;
     this.indices = new Float64Array(sab, at, n);
-    this.ctl = new Int32Array(sab, at + 8 * n, CTL_WORDS);
-    const offsets = new Int32Array(sab, at + 8 * n + 4 * CTL_WORDS, n);
-    const lengths = new Int32Array(sab, at + 8 * n + 4 * CTL_WORDS + 4 * n, n);
-    const buffer = new Uint8Array(sab, at + 8 * n + 4 * CTL_WORDS + 8 * n, shape.slotBytes);
+    this.nextRoc = new Float64Array(sab, at + 8 * n, n);
+    const words = at + 16 * n;
+    this.ctl = new Int32Array(sab, words, CTL_WORDS);
+    const offsets = new Int32Array(sab, words + 4 * CTL_WORDS, n);
+    const lengths = new Int32Array(sab, words + 4 * CTL_WORDS + 4 * n, n);
+    const buffer = new Uint8Array(sab, words + 4 * CTL_WORDS + 8 * n, shape.slotBytes);
     this.batch = { buffer, offsets, lengths, count: 0 };
   }
 
   static bytes(shape: RingShape): number {
-    return (8 * shape.maxPackets + 4 * CTL_WORDS + 8 * shape.maxPackets + shape.slotBytes + 7) & ~7;
+    return (16 * shape.maxPackets + 4 * CTL_WORDS + 8 * shape.maxPackets + shape.slotBytes + 7) & ~7;
   }
 }
 

@@ -170,7 +170,11 @@ export class SrtpCryptoPool {
         slot.batch.offsets[i] = at;
         slot.batch.lengths[i] = len;
       }
-      slot.indices[i] = this.protect ? this.sendIndex(buffer, at, len, i + 1 < count ? offsets[i + 1]! : buffer.length) : this.authority.place(buffer, at, len);
+      if (this.protect) slot.indices[i] = this.sendIndex(buffer, at, len, i + 1 < count ? offsets[i + 1]! : buffer.length);
+      else {
+        const index = (slot.indices[i] = this.authority.place(buffer, at, len));
+        slot.nextRoc[i] = index < 0 ? -1 : this.authority.nextRocIndex(readSsrc(buffer, at + 8), index);
+      }
     }
     slot.batch.count = count;
     slot.ctl[CTL_ARG0] = count;
@@ -200,7 +204,9 @@ export class SrtpCryptoPool {
 
   /**
    * Sets the ROC of `ssrc` from key management (MIKEY's CS map; RFC 3711 §3.3.1), as SrtpContext.setRoc
-   * does: it holds for every batch submitted from now on (indices are decided here, at submission).
+   * does: it holds for every batch submitted from now on (indices are decided here, at submission). On
+   * receive it has SrtpContext's one ROC of slack: until the stream reaches the signalled ROC, a tag that
+   * fails under it is tried under the next one (the worker), and the index it verified under is committed.
    */
   setRoc(ssrc: number, roc: number): void {
     this.checkUsable();

@@ -34,7 +34,7 @@ function run(crypto: IndexedBatchCrypto, slot: RingSlot): void {
       ctl[CTL_RESULT] = crypto.protectAt(batch, indices);
       return;
     case OP_UNPROTECT:
-      ctl[CTL_RESULT] = crypto.verifyDecryptAt(batch, indices);
+      ctl[CTL_RESULT] = crypto.verifyDecryptAt(batch, indices, slot.nextRoc);
       return;
     case OP_ADD_KEY: {
       const key = data.slice(0, a0), salt = data.slice(a0, a0 + a1), mki = a2 > 0 ? data.slice(a0 + a1, a0 + a1 + a2) : undefined;
