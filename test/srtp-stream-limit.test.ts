@@ -75,11 +75,12 @@ describe("maxStreams", () => {
   it("the crypto pool's index authority keeps the same bound at place and at commit", () => {
     const authority = new SrtpIndexAuthority(128, false, 2);
     const plain = (ssrc: number) => rtpPacket({ seq: 5, ssrc, payload: 10 });
+    const nextRoc = new Float64Array(1);
     for (const ssrc of [1, 2]) {
-      expect(authority.place(plain(ssrc), 0, 22)).toBe(5);
+      expect(authority.place(plain(ssrc), 0, 22, nextRoc, 0)).toBe(5);
       expect(authority.commit(ssrc, 5)).toBe(0);
     }
-    expect(authority.place(plain(3), 0, 22)).toBe(-SrtpStatus.StreamLimit);
+    expect(authority.place(plain(3), 0, 22, nextRoc, 0)).toBe(-SrtpStatus.StreamLimit);
     expect(authority.commit(3, 5)).toBe(-SrtpStatus.StreamLimit);
     expect(authority.commit(1, 6)).toBe(0); // a kept stream goes on
   });

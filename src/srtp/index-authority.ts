@@ -37,8 +37,13 @@ export class SrtpIndexAuthority {
     return index;
   }
 
-  /** The receive index to verify the packet under, or a negated SrtpStatus (malformed, replayed, too old). */
-  place(buf: Uint8Array, at: number, len: number): number {
+  /**
+   * The receive index to verify the packet under, or a negated SrtpStatus (malformed, replayed, too old).
+   * `nextRoc[slot]` gets the same packet's index one ROC later, to verify under if the tag fails under the
+   * first — when that came from a signalled ROC the stream has not reached (StreamState.nextRocIndex) — else -1.
+   */
+  place(buf: Uint8Array, at: number, len: number, nextRoc: Float64Array, slot: number): number {
+    nextRoc[slot] = -1;
     const header = rtpHeaderLength(buf, at, len);
     if (header < 0) return header;
     const stream = this.streams.get(readSsrc(buf, at + 8));
@@ -46,7 +51,9 @@ export class SrtpIndexAuthority {
     const index = (stream ?? this.fresh).estimateIndex(rtpSequence(buf, at));
     if (index >= MAX_SRTP_INDEX) return -SrtpStatus.KeyLimit;
     const seen = stream ? stream.window.check(index) : 0;
-    return seen === 0 ? index : seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+    if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
+    if (stream !== undefined) nextRoc[slot] = stream.nextRocIndex(index);
+    return index;
   }
 
   /** After the tag verified under `index`: the replay check again, then the update. 0 or a negated status. */
@@ -57,17 +64,6 @@ export class SrtpIndexAuthority {
     if (seen !== 0) return seen === 1 ? -SrtpStatus.Replayed : -SrtpStatus.TooOld;
     stream.window.commit(index);
     return 0;
-  }
-
-  /**
-   * After place() gave `index`: the same packet's index one ROC later, to verify under if the tag fails
-   * under `index` — when `index` came from a signalled ROC the stream has not reached (one read just
-   * before the sender wrapped; StreamState.nextRocIndex) and the window has not seen it — else -1.
-   */
-  nextRocIndex(ssrc: number, index: number): number {
-    const stream = this.streams.get(ssrc);
-    const next = stream === undefined || index < 0 ? -1 : stream.nextRocIndex(index);
-    return next < 0 || next >= MAX_SRTP_INDEX || stream!.window.check(next) !== 0 ? -1 : next;
   }
 
   /** The ROC of `ssrc` from key management (a late joiner; StreamState.setRoc). */

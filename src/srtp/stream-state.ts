@@ -61,10 +61,12 @@ export class StreamState {
    * it); else -1. Key management reads the sender's ROC some time before the receiver's first packet: a wrap
    * in between leaves the signalled ROC one behind, so the tag is tried under the next one too (RFC 3711
    * §3.3.1 leaves the late joiner's guess to it), until the stream has an authenticated packet at or past it.
+   * The next index lies past the window's top, so no replay check is needed; past 2^48 there is none.
    */
   nextRocIndex(index: number): number {
     const base = this.signalledRoc * 65536;
-    return base > this.window.top && index >= base && index < base + 65536 ? index + 65536 : -1;
+    const signalled = base > this.window.top && index >= base && index < base + 65536;
+    return signalled && index + 65536 < MAX_SRTP_INDEX ? index + 65536 : -1;
   }
 
   /** Sets the highest index as if the packet with `index` had been received (resume, tests). */

@@ -171,10 +171,7 @@ export class SrtpCryptoPool {
         slot.batch.lengths[i] = len;
       }
       if (this.protect) slot.indices[i] = this.sendIndex(buffer, at, len, i + 1 < count ? offsets[i + 1]! : buffer.length);
-      else {
-        const index = (slot.indices[i] = this.authority.place(buffer, at, len));
-        slot.nextRoc[i] = index < 0 ? -1 : this.authority.nextRocIndex(readSsrc(buffer, at + 8), index);
-      }
+      else slot.indices[i] = this.authority.place(buffer, at, len, slot.nextRoc, i);
     }
     slot.batch.count = count;
     slot.ctl[CTL_ARG0] = count;
