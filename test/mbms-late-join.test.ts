@@ -5,19 +5,15 @@
 // and must decrypt every later packet from the first — which needs the key message's SRTP-ID map to carry
 // the sender's SSRC and ROC 2. A second sender in the same process under another SSRC is named too.
 import { afterEach, describe, expect, it } from "vitest";
-import { createKeyServer } from "../src/mbms/bmsc/key-server.js";
-import { MbmsSender } from "../src/mbms/bmsc/mbms-sender.js";
-import { SessionManager } from "../src/mbms/bmsc/session-manager.js";
-import { MemoryKeyStore } from "../src/mbms/bmsc/store/index.js";
-import { silentLogger } from "../src/logger.js";
+import type { MbmsSender } from "../src/mbms/bmsc/mbms-sender.js";
 import type { KeyDelivery } from "../src/mbms/ue/key-client.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
 import { SrtpContext } from "../src/srtp/context.js";
 import { SrtpStatus } from "../src/srtp/index.js";
 import { SrtpIndexAuthority } from "../src/srtp/index-authority.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
+import { startInProcessBmsc, type InProcessBmsc } from "./helpers/in-process-bmsc.js";
 import { inProcessCard } from "./helpers/in-process-card.js";
-import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
 
 const SERVICE = "urn:mbms:late-join:1";
@@ -29,6 +25,15 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** The BM-SC roles with `senders` senders on SERVICE; the clock stands, so nothing rotates. */
+async function bmsc(senders: number): Promise<InProcessBmsc> {
+  const b = await startInProcessBmsc({
+    senders, services: [{ serviceId: SERVICE, tgkLifetimeMs: 3_600_000, tekRand2PeriodMs: 600_000, nextTgkLeadMs: 600_000 }],
+  });
+  cleanups.push(b.cleanup);
+  return b;
+}
 
 /** Protects packet `n` of `ssrc` (seq n mod 2^16) with `sender`; the SRTP bytes. */
 function protectNext(sender: MbmsSender, ssrc: number, n: number, template: Buffer): Uint8Array {
@@ -43,25 +48,8 @@ function protectNext(sender: MbmsSender, ssrc: number, n: number, template: Buff
 
 describe("a receiver keyed after the sender's sequence number wrapped", () => {
   it("gets the sender's ROC in the key message and decrypts every packet from its first, ME and UICC", async () => {
-    const clock = new ManualClock(1_800_000_000_000);
-    const store = new MemoryKeyStore();
-    const mgr = await SessionManager.create({
-      store, clock, logger: silentLogger,
-      services: [{ serviceId: SERVICE, tgkLifetimeMs: 3_600_000, tekRand2PeriodMs: 600_000, nextTgkLeadMs: 600_000 }],
-    });
-    const ks = createKeyServer({ manager: mgr, logger: silentLogger });
-    const { port } = await ks.listen(0, "127.0.0.1");
-    await mgr.start();
-    const sender = new MbmsSender({ manager: mgr, serviceId: SERVICE });
-    const other = new MbmsSender({ manager: mgr, serviceId: SERVICE });
-    await sender.start();
-    cleanups.push(async () => {
-      sender.close();
-      other.close();
-      await mgr.stop();
-      await ks.close();
-      store.close();
-    });
+    const { clock, mgr, port, sender, senders } = await bmsc(2);
+    const other = senders[1]!;
     const template = rtpPacket({ seq: 0, ssrc: SSRC, payload: 64 });
     for (let n = 0; n < WRAPPED; n++) protectNext(sender, SSRC, n, template);
     for (let n = 0; n < 70_000; n++) protectNext(other, OTHER_SSRC, n, template); // ROC 1
@@ -104,23 +92,7 @@ describe("a receiver keyed after the sender's sequence number wrapped", () => {
   // Before the sources told the ROCs ahead of announcing the TGKs, the queued packets were tried first: all
   // failed (64 in ME mode), the CLI's late joiners lost 512 packets after a random first sequence number.
   it("packets that arrive before the key message wait for it and decrypt under its ROC (ME and UICC)", async () => {
-    const clock = new ManualClock(1_800_000_000_000);
-    const store = new MemoryKeyStore();
-    const mgr = await SessionManager.create({
-      store, clock, logger: silentLogger,
-      services: [{ serviceId: SERVICE, tgkLifetimeMs: 3_600_000, tekRand2PeriodMs: 600_000, nextTgkLeadMs: 600_000 }],
-    });
-    const ks = createKeyServer({ manager: mgr, logger: silentLogger });
-    const { port } = await ks.listen(0, "127.0.0.1");
-    await mgr.start();
-    const sender = new MbmsSender({ manager: mgr, serviceId: SERVICE });
-    await sender.start();
-    cleanups.push(async () => {
-      sender.close();
-      await mgr.stop();
-      await ks.close();
-      store.close();
-    });
+    const { clock, mgr, port, sender } = await bmsc(1);
     const template = rtpPacket({ seq: 0, ssrc: SSRC, payload: 64 });
     for (let n = 0; n < WRAPPED; n++) protectNext(sender, SSRC, n, template);
     const early = Array.from({ length: 200 }, (_, i) => protectNext(sender, SSRC, WRAPPED + i, template));

@@ -6,8 +6,6 @@
 // are refused), alice and carol fetch it on demand (unknown TGK-ID, 200 ms of silence) and lose nothing,
 // their packets queued meanwhile. With "none", eve keeps decrypting until her TGKs expire.
 import { afterEach, describe, expect, it } from "vitest";
-import { createKeyServer, type KeyServer, type RequestInfo } from "../src/mbms/bmsc/key-server.js";
-import { MbmsSender } from "../src/mbms/bmsc/mbms-sender.js";
 import { SessionManager } from "../src/mbms/bmsc/session-manager.js";
 import { MemoryKeyStore } from "../src/mbms/bmsc/store/index.js";
 import type { TekEvent } from "../src/mbms/bmsc/tek-event.js";
@@ -17,6 +15,7 @@ import { silentLogger, type Logger } from "../src/logger.js";
 import { UeReceiver } from "../src/mbms/ue/ue-receiver.js";
 import type { RevocationMode } from "../src/mbms/bmsc/revocation.js";
 import { SoftCard } from "../src/mbms/uicc/soft-card.js";
+import { startInProcessBmsc, type InProcessBmsc } from "./helpers/in-process-bmsc.js";
 import { inProcessCard } from "./helpers/in-process-card.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { rtpPacket } from "./helpers/rtp.js";
@@ -51,14 +50,7 @@ interface Ue {
   tgks: string[];
 }
 
-interface Bmsc {
-  clock: ManualClock;
-  store: MemoryKeyStore;
-  mgr: SessionManager;
-  ks: KeyServer;
-  port: number;
-  sender: MbmsSender;
-  requests: RequestInfo[];
+interface Bmsc extends InProcessBmsc {
   logs: string[];
   /** TGK-ID of each packet sent, by packet number. */
   sent: number[];
@@ -71,28 +63,15 @@ afterEach(async () => {
 });
 
 async function bmsc(revocation?: RevocationMode, services = [config()]): Promise<Bmsc> {
-  const clock = new ManualClock(1_800_000_000_000);
-  const store = new MemoryKeyStore();
   const logs: string[] = [];
   const logger: Logger = (level, message, fields) => logs.push(JSON.stringify({ level, message, fields }));
   const teks: TekEvent[] = [];
-  const mgr = await SessionManager.create({
-    store, clock, logger, services, ...(revocation ? { revocation } : {}),
+  const b = await startInProcessBmsc({
+    logger, services, ...(revocation ? { revocation } : {}),
     onTek: (e) => teks.push({ ...e, masterKey: new Uint8Array(0), masterSalt: new Uint8Array(0) }),
   });
-  const requests: RequestInfo[] = [];
-  const ks = createKeyServer({ manager: mgr, logger: silentLogger, onRequest: (i) => requests.push(i) });
-  const { port } = await ks.listen(0, "127.0.0.1");
-  await mgr.start();
-  const sender = new MbmsSender({ manager: mgr, serviceId: SERVICE });
-  await sender.start();
-  cleanups.push(async () => {
-    sender.close();
-    await mgr.stop();
-    await ks.close();
-    store.close();
-  });
-  return { clock, store, mgr, ks, port, sender, requests, logs, sent: [], teks };
+  cleanups.push(b.cleanup);
+  return { ...b, logs, sent: [], teks };
 }
 
 async function ue(b: Bmsc, name: string, mode: "ME" | "UICC"): Promise<Ue> {
